@@ -1,0 +1,34 @@
+{
+  "target_defaults": {
+    "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra", "-Wno-missing-field-initializers"],
+    "cflags_cc!": ["-fno-exceptions"],
+    "cflags!": ["-fno-exceptions"]
+  },
+  "targets": [
+    {
+      "target_name": "mcr",
+      "sources": [
+        "relay/native/addon.cc",
+        "relay/native/parse.cc",
+        "relay/native/rules.cc",
+        "relay/native/ingress.cc",
+        "relay/native/egress.cc",
+        "relay/native/forwarder.cc",
+        "relay/native/igmp.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_CPP_EXCEPTIONS", "NAPI_VERSION=8"],
+      "libraries": ["-lpthread"]
+    },
+    {
+      "target_name": "mcr-gen",
+      "type": "executable",
+      "sources": ["harness/native/gen.cc", "harness/native/payload.cc"]
+    },
+    {
+      "target_name": "mcr-sink",
+      "type": "executable",
+      "sources": ["harness/native/sink.cc", "harness/native/payload.cc"]
+    }
+  ]
+}

@@ -1,0 +1,101 @@
+// The native addon's JavaScript surface: the one contract between C++ (relay/native) and TypeScript.
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type FanoutMode = 'hash' | 'cpu' | 'lb' | 'rollover' | 'none';
+export const FANOUT_MODES: readonly FanoutMode[] = ['hash', 'cpu', 'lb', 'rollover', 'none'];
+
+/** Result of parsing one Ethernet frame (pure function, used by tests and fuzzing). */
+export interface ParsedFrame {
+  /** 'ok' or the reason it was dropped: 'truncated', 'not_ipv4', 'bad_ihl', 'bad_total_length',
+   *  'fragment', 'not_udp', 'bad_udp_length', 'not_multicast'. */
+  status: string;
+  vlan?: number;
+  src?: string;
+  dst?: string;
+  srcPort?: number;
+  dstPort?: number;
+  ttl?: number;
+  /** UDP payload offset and length inside the frame. */
+  payloadOffset?: number;
+  payloadLength?: number;
+}
+
+export interface NativeOutput {
+  group: string;
+  port: number;
+  interface: string;
+  ttl: number;
+}
+
+export interface NativeRule {
+  id: string;
+  group: string;
+  port: number;
+  outputs: NativeOutput[];
+}
+
+export interface ForwarderOptions {
+  interface: string;
+  fanout: FanoutMode;
+  /** 0: ask the kernel for a unique id (PACKET_FANOUT_FLAG_UNIQUEID); otherwise join this group. */
+  fanoutId: number;
+  /** Receive path: TPACKET_V3 ring (default) or recvmmsg batches. */
+  ingress?: 'ring' | 'mmsg';
+}
+
+export interface OutputStats { packets: number; bytes: number; errors: number }
+export interface RuleStats { id: string; packets: number; bytes: number; outputs: OutputStats[] }
+export interface ForwarderStats {
+  rx: number;
+  matched: number;
+  unmatched: number;
+  malformed: number;
+  /** Kernel drops reported by PACKET_STATISTICS (accumulated across reads). */
+  kernelDrops: number;
+  /** TPACKET_V3 freeze-queue events (ring full), when the ring is used. */
+  ringFreezes: number;
+  tx: number;
+  txErrors: number;
+  rules: RuleStats[];
+}
+
+export interface Forwarder {
+  /** Fanout group id in use (after start); 0 for mode 'none'. */
+  readonly fanoutId: number;
+  start(): void;
+  /** Replace the whole rule table; the forwarding thread picks it up without pausing. Throws on bad input. */
+  setRules(rules: NativeRule[]): void;
+  stats(): ForwarderStats;
+  stop(): void;
+}
+
+export interface Addon {
+  parseFrame(frame: Buffer): ParsedFrame;
+  Forwarder: new (options: ForwarderOptions) => Forwarder;
+  /** IGMP helper sockets (plain UDP sockets used only to hold memberships). */
+  igmpOpenSocket(): number;
+  igmpJoin(fd: number, ifname: string, group: string): void;
+  igmpLeave(fd: number, ifname: string, group: string): void;
+  igmpClose(fd: number): void;
+  /** ifindex for a name, 0 when the interface does not exist. */
+  interfaceIndex(name: string): number;
+}
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** Project root, whether running from sources (relay/src) or from dist/relay/src. */
+export const projectRoot = path.basename(root) === 'dist' ? path.dirname(root) : root;
+
+let cached: Addon | undefined;
+export function loadAddon(): Addon {
+  if (!cached) {
+    const file = path.join(projectRoot, 'build', 'Release', 'mcr.node');
+    try {
+      cached = createRequire(import.meta.url)(file) as Addon;
+    } catch (err) {
+      throw new Error(`cannot load the native addon ${file} (run 'npm install' or 'npm run build'): ${(err as Error).message}`);
+    }
+  }
+  return cached;
+}

@@ -1,0 +1,118 @@
+// mcrctl: add, remove and list rules and read stats from a running mcrd.
+import { Command } from 'commander';
+import { ControlClient } from '../control-client.js';
+import { DEFAULT_SOCKET_PATH } from '../protocol.js';
+import { parseOutputSpec, type Rule } from '../rules.js';
+import type { RuleWithStats } from '../supervisor.js';
+import { renderTable } from '../table.js';
+import type { WorkerInfo, WorkerStats } from '../workers.js';
+
+const program = new Command('mcrctl')
+  .description('Control a running mcrd over its Unix socket.')
+  .option('-s, --socket <path>', 'mcrd control socket', DEFAULT_SOCKET_PATH)
+  .option('--json', 'print the raw JSON result (for machines)')
+  .showHelpAfterError();
+
+async function call<T>(cmd: string, args: Record<string, unknown>, show: (result: T) => string): Promise<void> {
+  const { socket, json } = program.opts<{ socket: string; json?: boolean }>();
+  const client = await ControlClient.connect(socket);
+  try {
+    const result = await client.request<T>(cmd, args);
+    console.log(json ? JSON.stringify(result, null, 2) : show(result));
+  } finally {
+    client.close();
+  }
+}
+
+const outputsText = (rule: Rule) => rule.outputs.map((o) => `${o.group}:${o.port}:${o.interface}${o.ttl === 8 ? '' : `:${o.ttl}`}`).join(',');
+
+function rulesTable(rules: Rule[]): string {
+  if (rules.length === 0) return 'no rules';
+  return renderTable(
+    ['ID', 'NAME', 'INPUT', 'OUTPUTS'],
+    rules.map((r) => [r.id, r.name ?? '-', `${r.inputGroup}:${r.inputPort}:${r.inputInterface}`, outputsText(r)]),
+  );
+}
+
+function workersTable(workers: (WorkerInfo | WorkerStats)[]): string {
+  if (workers.length === 0) return 'no workers (they start with the first rule on an interface, or with --interface)';
+  return renderTable(
+    ['INTERFACE', '#', 'PID', 'STATE', 'RESTARTS', 'FANOUT ID', 'RX', 'MATCHED', 'TX', 'DROPS', 'TX ERR'],
+    workers.map((w) => {
+      const s = 'stats' in w ? w.stats : undefined;
+      return [w.interface, w.index, w.pid ?? '-', w.state, w.restarts, w.fanoutId, s?.rx ?? '-', s?.matched ?? '-', s?.tx ?? '-', s?.kernelDrops ?? '-', s?.txErrors ?? '-'];
+    }),
+  );
+}
+
+program
+  .command('add')
+  .description('add a forwarding rule (answered once every worker applied it)')
+  .requiredOption('--input-interface <if>', 'interface the multicast arrives on')
+  .requiredOption('--input-group <group>', 'multicast group to receive')
+  .requiredOption('--input-port <port>', 'UDP destination port to receive')
+  .requiredOption('--outputs <list>', 'GROUP:PORT:INTERFACE[:TTL][,...] destinations')
+  .option('--name <name>', 'a name to refer to the rule by')
+  .action(async (o: { inputInterface: string; inputGroup: string; inputPort: string; outputs: string; name?: string }) => {
+    const rule = {
+      ...(o.name === undefined ? {} : { name: o.name }),
+      inputInterface: o.inputInterface,
+      inputGroup: o.inputGroup,
+      inputPort: o.inputPort,
+      outputs: o.outputs.split(',').map(parseOutputSpec),
+    };
+    await call<{ rule: Rule }>('add', { rule }, (r) => `added rule ${r.rule.id}\n${rulesTable([r.rule])}`);
+  });
+
+program
+  .command('remove')
+  .description('remove a rule by id or name')
+  .option('--id <id>', 'rule id (see list)')
+  .option('--name <name>', 'rule name')
+  .action(async (o: { id?: string; name?: string }) => {
+    if ((o.id === undefined) === (o.name === undefined)) throw new Error('remove needs exactly one of --id or --name');
+    await call<{ rule: Rule }>('remove', o.id !== undefined ? { ruleId: o.id } : { name: o.name }, (r) => `removed rule ${r.rule.id}`);
+  });
+
+program.command('list').description('list rules').action(() => call<{ rules: Rule[] }>('list', {}, (r) => rulesTable(r.rules)));
+
+program
+  .command('stats')
+  .description('packet counters per worker and per rule, IGMP state')
+  .action(() =>
+    call<{ workers: WorkerStats[]; rules: RuleWithStats[]; igmp: Record<string, number>; totals: Record<string, number> }>('stats', {}, (r) =>
+      [
+        'Workers',
+        workersTable(r.workers),
+        '',
+        'Rules',
+        r.rules.length === 0
+          ? 'no rules'
+          : renderTable(
+              ['ID', 'INPUT', 'PACKETS', 'BYTES', 'OUTPUT', 'OUT PACKETS', 'OUT ERR'],
+              r.rules.flatMap((rule) =>
+                rule.outputs.map((o, i) => [
+                  i === 0 ? rule.id : '',
+                  i === 0 ? `${rule.inputGroup}:${rule.inputPort}:${rule.inputInterface}` : '',
+                  i === 0 ? rule.packets : '',
+                  i === 0 ? rule.bytes : '',
+                  `${o.group}:${o.port}:${o.interface}`,
+                  o.packets,
+                  o.errors,
+                ]),
+              ),
+            ),
+        '',
+        `IGMP: attempted=${r.igmp.attempted} succeeded=${r.igmp.succeeded} failed=${r.igmp.failed} active_groups=${r.igmp.activeGroups} helper_sockets=${r.igmp.sockets}`,
+      ].join('\n'),
+    ),
+  );
+
+program.command('workers').description('worker processes').action(() => call<{ workers: WorkerInfo[] }>('workers', {}, (r) => workersTable(r.workers)));
+program.command('ping').description('check that mcrd answers').action(() => call('ping', {}, () => 'pong'));
+program.command('version').description("mcrd's version").action(() => call<{ version: string; pid: number }>('version', {}, (r) => `mcrd ${r.version} (pid ${r.pid})`));
+
+program.parseAsync().catch((err: Error) => {
+  console.error(`mcrctl: ${err.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,107 @@
+// mcrd: the relay supervisor. Runs in the foreground, logs to stderr.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { loadConfigFile, resolveConfig, type DaemonConfig } from '../config.js';
+import { ControlServer } from '../control-server.js';
+import { createLogger } from '../log.js';
+import { FANOUT_MODES, loadAddon, type FanoutMode } from '../native.js';
+import { Supervisor } from '../supervisor.js';
+import { VERSION } from '../version.js';
+
+function integer(name: string) {
+  return (value: string) => {
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be a whole number`);
+    return Number(value);
+  };
+}
+
+const program = new Command('mcrd')
+  .description('MCR multicast relay daemon: receives IPv4 UDP multicast with AF_PACKET + PACKET_FANOUT and re-sends it per rule.')
+  .version(VERSION)
+  .option('-s, --control-socket <path>', 'Unix socket for mcrctl (default /run/mcrd.sock)')
+  .option('-w, --workers <n>', 'worker processes per ingress interface (default 1)', integer('--workers'))
+  .addOption(new Option('-f, --fanout <mode>', "PACKET_FANOUT mode; 'none' = every worker sees every packet (negative control) (default hash)").choices(FANOUT_MODES as string[]))
+  .addOption(new Option('--ingress <path>', 'receive path: TPACKET_V3 ring or recvmmsg (default ring)').choices(['ring', 'mmsg']))
+  .option('-i, --interface <name...>', 'ingress interfaces to start workers on now (others start with their first rule)')
+  .option('-c, --config <file>', 'JSON5 config file; flags override it')
+  .option('--stats-interval <ms>', 'log [STATS:*] lines every ms, 0 = never (default 10000)', integer('--stats-interval'))
+  .addOption(new Option('--log-format <format>', 'log line format (default text)').choices(['text', 'json']))
+  .addOption(new Option('--log-level <level>', 'least important level logged').choices(['debug', 'info', 'warn', 'error']).default('info'))
+  .addHelpText('after', `
+Control it with mcrctl (same --socket). SIGTERM or SIGINT: stop workers, leave all groups, remove the socket, exit 0.
+Config file example (JSON5):
+  { workers: 2, fanout: 'hash', interfaces: ['eth0'],
+    rules: [{ name: 'cam1', inputInterface: 'eth0', inputGroup: '239.1.1.1', inputPort: 5000,
+              outputs: [{ group: '239.2.2.2', port: 5000, interface: 'eth1', ttl: 8 }] }] }`);
+
+async function main(): Promise<void> {
+  program.parse();
+  const opts = program.opts();
+  const flags: Partial<DaemonConfig> = {
+    controlSocket: opts.controlSocket,
+    workers: opts.workers,
+    fanout: opts.fanout as FanoutMode | undefined,
+    ingress: opts.ingress,
+    interfaces: opts.interface,
+    statsInterval: opts.statsInterval,
+    logFormat: opts.logFormat,
+  };
+  let config: DaemonConfig;
+  try {
+    config = resolveConfig(opts.config ? loadConfigFile(opts.config) : {}, flags, opts.config ?? 'flags');
+  } catch (err) {
+    console.error(`mcrd: ${(err as Error).message}`);
+    process.exit(2);
+  }
+  const log = createLogger(config.logFormat, opts.logLevel);
+  const addon = loadAddon();
+  const supervisor = new Supervisor({
+    workers: config.workers,
+    fanout: config.fanout,
+    ingress: config.ingress,
+    interfaces: config.interfaces,
+    log,
+    igmp: addon,
+    interfaceExists: (name) => addon.interfaceIndex(name) > 0,
+  });
+  const server = new ControlServer(config.controlSocket, (cmd, args) => supervisor.handle(cmd, args), log);
+
+  let stopping = false;
+  const stop = async (why: string, code: number) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`stopping (${why})`);
+    clearInterval(statsTimer);
+    await server.close().catch(() => undefined);
+    await supervisor.stop();
+    log.info('stopped');
+    process.exit(code);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM', 0));
+  process.on('SIGINT', () => void stop('SIGINT', 0));
+
+  log.info(`mcrd ${VERSION} starting`, { pid: process.pid, workers: config.workers, fanout: config.fanout, ingress: config.ingress });
+  let statsTimer: NodeJS.Timeout | undefined;
+  try {
+    await server.listen();
+    await supervisor.start();
+    for (const rule of config.rules) await supervisor.addRule(rule);
+  } catch (err) {
+    log.error((err as Error).message);
+    await stop('start-up failed', 1);
+    return;
+  }
+  if (config.statsInterval > 0) {
+    statsTimer = setInterval(() => {
+      supervisor.igmp.logStats();
+      void supervisor.stats().then(({ totals }) => {
+        log.info(`[STATS:WORKERS] ${Object.entries(totals).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+      });
+    }, config.statsInterval);
+  }
+  log.info('ready');
+}
+
+main().catch((err) => {
+  console.error(`mcrd: ${(err as Error).stack ?? String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,63 @@
+// mcrd settings: defaults <- config file (JSON5) <- command-line flags.
+import { readFileSync } from 'node:fs';
+import JSON5 from 'json5';
+import { FANOUT_MODES, type FanoutMode } from './native.js';
+import type { LogFormat } from './log.js';
+import { DEFAULT_SOCKET_PATH } from './protocol.js';
+
+export interface DaemonConfig {
+  controlSocket: string;
+  workers: number;
+  fanout: FanoutMode;
+  ingress: 'ring' | 'mmsg';
+  interfaces: string[];
+  statsInterval: number;
+  logFormat: LogFormat;
+  /** Rules added at start-up, in the same shape as the control protocol's add. */
+  rules: unknown[];
+}
+
+export const DEFAULTS: DaemonConfig = {
+  controlSocket: DEFAULT_SOCKET_PATH,
+  workers: 1,
+  fanout: 'hash',
+  ingress: 'ring',
+  interfaces: [],
+  statsInterval: 10_000,
+  logFormat: 'text',
+  rules: [],
+};
+
+const KEYS = Object.keys(DEFAULTS) as (keyof DaemonConfig)[];
+
+function check(config: DaemonConfig, where: string): DaemonConfig {
+  const bad = (what: string) => new Error(`${where}: ${what}`);
+  if (typeof config.controlSocket !== 'string' || config.controlSocket === '') throw bad('controlSocket must be a path');
+  if (!Number.isInteger(config.workers) || config.workers < 1 || config.workers > 64) throw bad(`workers must be an integer from 1 to 64 (got ${String(config.workers)})`);
+  if (!FANOUT_MODES.includes(config.fanout)) throw bad(`fanout must be one of ${FANOUT_MODES.join(', ')} (got ${String(config.fanout)})`);
+  if (config.ingress !== 'ring' && config.ingress !== 'mmsg') throw bad(`ingress must be 'ring' or 'mmsg' (got ${String(config.ingress)})`);
+  if (!Array.isArray(config.interfaces) || config.interfaces.some((i) => typeof i !== 'string')) throw bad('interfaces must be a list of names');
+  if (!Number.isInteger(config.statsInterval) || config.statsInterval < 0) throw bad(`stats interval must be a whole number of ms, 0 to disable (got ${String(config.statsInterval)})`);
+  if (config.logFormat !== 'text' && config.logFormat !== 'json') throw bad(`log format must be 'text' or 'json' (got ${String(config.logFormat)})`);
+  if (!Array.isArray(config.rules)) throw bad('rules must be a list');
+  return config;
+}
+
+export function loadConfigFile(file: string): Partial<DaemonConfig> {
+  let parsed: unknown;
+  try {
+    parsed = JSON5.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`config ${file}: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`config ${file}: must be an object`);
+  for (const key of Object.keys(parsed)) {
+    if (!KEYS.includes(key as keyof DaemonConfig)) throw new Error(`config ${file}: unknown setting '${key}' (known: ${KEYS.join(', ')})`);
+  }
+  return parsed as Partial<DaemonConfig>;
+}
+
+export function resolveConfig(file: Partial<DaemonConfig>, flags: Partial<DaemonConfig>, where = 'settings'): DaemonConfig {
+  const defined = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
+  return check({ ...DEFAULTS, ...file, ...defined }, where);
+}

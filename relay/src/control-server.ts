@@ -1,0 +1,97 @@
+// Control socket server: newline-delimited JSON requests, answered in order per connection.
+// A bad request gets an error reply and changes nothing; the connection stays usable.
+import { existsSync, unlinkSync } from 'node:fs';
+import net from 'node:net';
+import type { Logger } from './log.js';
+import { LineSplitter, MAX_LINE_BYTES, type Request, type RequestId, type Response } from './protocol.js';
+
+export type Handler = (cmd: string, args: Record<string, unknown>) => Promise<unknown>;
+
+function isRequestId(value: unknown): value is RequestId {
+  return value === null || typeof value === 'string' || typeof value === 'number';
+}
+
+/** Parses one line into a request, or returns the error reply for it. */
+export function parseRequest(line: string): { request: Request } | { reply: Response } {
+  const error = (id: RequestId, message: string) => ({ reply: { id, ok: false as const, error: message } });
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (err) {
+    return error(null, `malformed JSON: ${(err as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return error(null, 'request must be a JSON object like {"id":1,"cmd":"ping"}');
+  }
+  const req = value as Record<string, unknown>;
+  const id = req.id ?? null;
+  if (!isRequestId(id)) return error(null, 'request id must be a string, a number or null');
+  if (typeof req.cmd !== 'string') return error(id, "request has no 'cmd' string");
+  return { request: req as Request };
+}
+
+export class ControlServer {
+  private readonly server: net.Server;
+  private readonly connections = new Set<net.Socket>();
+
+  constructor(private readonly path: string, private readonly handler: Handler, private readonly log: Logger) {
+    this.server = net.createServer((socket) => this.serve(socket));
+  }
+
+  async listen(): Promise<void> {
+    if (existsSync(this.path)) {
+      // A live mcrd answers on it; a dead one left a stale file behind.
+      const alive = await new Promise<boolean>((resolve) => {
+        const probe = net.connect(this.path, () => {
+          probe.destroy();
+          resolve(true);
+        });
+        probe.on('error', () => resolve(false));
+      });
+      if (alive) throw new Error(`control socket ${this.path} is in use by another mcrd`);
+      unlinkSync(this.path);
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', (err) => reject(new Error(`cannot listen on ${this.path}: ${err.message}`)));
+      this.server.listen(this.path, () => resolve());
+    });
+    this.log.info(`control socket listening on ${this.path}`);
+  }
+
+  private serve(socket: net.Socket): void {
+    this.connections.add(socket);
+    socket.setEncoding('utf8');
+    // Replies go out in request order even when handlers finish out of order.
+    let chain: Promise<void> = Promise.resolve();
+    const reply = (response: Response) => {
+      if (!socket.destroyed) socket.write(JSON.stringify(response) + '\n');
+    };
+    const splitter = new LineSplitter(
+      (line) => {
+        const parsed = parseRequest(line);
+        const pending: Promise<Response> =
+          'reply' in parsed
+            ? Promise.resolve(parsed.reply)
+            : (async () => {
+                const { id, cmd, ...args } = parsed.request;
+                try {
+                  return { id, ok: true as const, result: await this.handler(cmd, args) };
+                } catch (err) {
+                  return { id, ok: false as const, error: (err as Error).message };
+                }
+              })();
+        chain = chain.then(() => pending.then(reply));
+      },
+      () => reply({ id: null, ok: false, error: `request line longer than ${MAX_LINE_BYTES} bytes` }),
+    );
+    socket.on('data', (chunk: string) => splitter.push(chunk));
+    socket.on('error', (err) => this.log.debug(`control connection error: ${err.message}`));
+    socket.on('close', () => this.connections.delete(socket));
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.connections) socket.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (existsSync(this.path)) unlinkSync(this.path);
+  }
+}

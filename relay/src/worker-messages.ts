@@ -1,0 +1,21 @@
+// Messages between mcrd and its worker processes (Node IPC channel).
+import type { FanoutMode, ForwarderStats, NativeRule } from './native.js';
+
+export interface WorkerConfig {
+  interface: string;
+  index: number;
+  fanout: FanoutMode;
+  fanoutId: number;
+  ingress: 'ring' | 'mmsg';
+}
+
+export type ToWorker =
+  | { type: 'rules'; seq: number; rules: NativeRule[] }
+  | { type: 'stats'; seq: number }
+  | { type: 'stop' };
+
+export type FromWorker =
+  | { type: 'ready'; fanoutId: number }
+  | { type: 'ack'; seq: number; error?: string }
+  | { type: 'stats'; seq: number; stats: ForwarderStats }
+  | { type: 'fatal'; error: string };

@@ -1,0 +1,53 @@
+// Worker process: owns one Forwarder (native forwarding thread) for one ingress interface and
+// applies what the supervisor sends. Started by mcrd with the config as JSON in argv[2].
+import { loadAddon, type Forwarder } from './native.js';
+import type { FromWorker, ToWorker, WorkerConfig } from './worker-messages.js';
+
+function send(message: FromWorker): void {
+  process.send?.(message);
+}
+
+function main(): void {
+  const config = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig;
+  let forwarder: Forwarder;
+  try {
+    const addon = loadAddon();
+    forwarder = new addon.Forwarder({ interface: config.interface, fanout: config.fanout, fanoutId: config.fanoutId, ingress: config.ingress });
+    forwarder.start();
+  } catch (err) {
+    send({ type: 'fatal', error: (err as Error).message });
+    process.exitCode = 1;
+    process.disconnect?.();
+    return;
+  }
+
+  const shutdown = () => {
+    forwarder.stop();
+    process.exit(0);
+  };
+  process.on('message', (message: ToWorker) => {
+    switch (message.type) {
+      case 'rules':
+        try {
+          forwarder.setRules(message.rules);
+          send({ type: 'ack', seq: message.seq });
+        } catch (err) {
+          send({ type: 'ack', seq: message.seq, error: (err as Error).message });
+        }
+        break;
+      case 'stats':
+        send({ type: 'stats', seq: message.seq, stats: forwarder.stats() });
+        break;
+      case 'stop':
+        shutdown();
+        break;
+    }
+  });
+  // The supervisor's death closes the channel: never outlive it.
+  process.on('disconnect', shutdown);
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', () => {}); // a terminal's ^C reaches the whole group: let mcrd decide.
+  send({ type: 'ready', fanoutId: forwarder.fanoutId });
+}
+
+main();

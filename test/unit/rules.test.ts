@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { RuleTable, ValidationError, isMulticast, parseOutputSpec, validateRuleSpec } from '../../relay/src/rules.js';
+
+const exists = (name: string) => ['eth0', 'eth1'].includes(name);
+const good = { inputInterface: 'eth0', inputGroup: '239.1.1.1', inputPort: 5000, outputs: [{ group: '239.2.2.2', port: 5001, interface: 'eth1' }] };
+const reject = (spec: unknown, message: RegExp) => expect(() => validateRuleSpec(spec, exists)).toThrow(message);
+
+describe('rule validation', () => {
+  it('accepts a good rule and fills the default TTL', () => {
+    expect(validateRuleSpec(good, exists).outputs[0].ttl).toBe(8);
+  });
+
+  it('accepts ports and TTLs typed as strings (from the command line)', () => {
+    const rule = validateRuleSpec({ ...good, inputPort: '5000', outputs: [{ ...parseOutputSpec('239.2.2.2:6000:eth1:3') }] }, exists);
+    expect(rule.inputPort).toBe(5000);
+    expect(rule.outputs[0]).toEqual({ group: '239.2.2.2', port: 6000, interface: 'eth1', ttl: 3 });
+  });
+
+  it('normalises addresses so duplicates are seen', () => {
+    expect(validateRuleSpec({ ...good, inputGroup: '239.001.1.1' }, exists).inputGroup).toBe('239.1.1.1');
+  });
+
+  it.each([
+    [{ ...good, inputGroup: '10.0.0.1' }, /not a multicast group/],
+    [{ ...good, inputGroup: '239.1.1' }, /not an IPv4 address/],
+    [{ ...good, inputGroup: '239.1.1.256' }, /not an IPv4 address/],
+    [{ ...good, inputPort: 0 }, /out of range/],
+    [{ ...good, inputPort: 70000 }, /out of range/],
+    [{ ...good, inputPort: 1.5 }, /out of range/],
+    [{ ...good, inputInterface: 'nope0' }, /unknown interface 'nope0'/],
+    [{ ...good, inputInterface: 'a/b' }, /not a valid interface name/],
+    [{ ...good, outputs: [] }, /no outputs/],
+    [{ ...good, outputs: undefined }, /no outputs/],
+    [{ ...good, outputs: [{ group: '239.1.1.1', port: 5000, interface: 'eth0' }] }, /loops back to the input/],
+    [{ ...good, outputs: [good.outputs[0], good.outputs[0]] }, /listed twice/],
+    [{ ...good, outputs: [{ ...good.outputs[0], ttl: 0 }] }, /ttl/],
+    [{ ...good, outputs: [{ ...good.outputs[0], interface: 'eth9' }] }, /output 1 interface: unknown interface 'eth9'/],
+    [{ ...good, extra: 1 }, /unknown rule field 'extra'/],
+    [{ ...good, name: 'has space' }, /name/],
+    ['not an object', /must be an object/],
+    [null, /must be an object/],
+  ])('rejects %j', (spec, message) => reject(spec, message));
+
+  it('errors are ValidationErrors', () => {
+    expect(() => validateRuleSpec({}, exists)).toThrow(ValidationError);
+  });
+
+  it('parses output specs and rejects malformed ones', () => {
+    expect(parseOutputSpec('239.2.2.2:5001:eth1')).toEqual({ group: '239.2.2.2', port: '5001', interface: 'eth1' });
+    expect(() => parseOutputSpec('239.2.2.2:5001')).toThrow(/GROUP:PORT:INTERFACE/);
+    expect(() => parseOutputSpec('239.2.2.2::eth1')).toThrow(/GROUP:PORT:INTERFACE/);
+  });
+
+  it('knows the multicast range', () => {
+    expect(isMulticast('224.0.0.0')).toBe(true);
+    expect(isMulticast('239.255.255.255')).toBe(true);
+    expect(isMulticast('240.0.0.0')).toBe(false);
+    expect(isMulticast('223.255.255.255')).toBe(false);
+  });
+});
+
+describe('rule table', () => {
+  it('rejects a duplicate input and a duplicate name, finds by id and name', () => {
+    const table = new RuleTable();
+    const spec = { ...validateRuleSpec(good, exists), name: 'cam1' };
+    const rule = table.prepare(spec);
+    table.commit(rule);
+    expect(() => table.prepare(spec)).toThrow(/duplicate rule: 239.1.1.1:5000 on eth0 is already handled by rule 1/);
+    expect(() => table.prepare({ ...spec, inputPort: 6000 })).toThrow(/duplicate rule name 'cam1'/);
+    expect(table.find({ name: 'cam1' }).id).toBe(rule.id);
+    expect(table.find({ id: 1 }).id).toBe('1');
+    expect(() => table.find({ id: '42' })).toThrow(/no rule with id '42'/);
+    expect(() => table.find({})).toThrow(/needs an id or a name/);
+    expect(table.usersOfGroup('eth0', '239.1.1.1')).toBe(1);
+    table.delete(rule.id);
+    expect(table.list()).toEqual([]);
+    expect(table.prepare(spec).id).toBe('2');
+  });
+});

@@ -1,0 +1,193 @@
+// Namespace topologies built from small helpers (in the spirit of the kernel's
+// selftests/net/forwarding/lib.sh). Every name starts with a per-run prefix, every sysctl is set
+// inside our own namespaces, and teardown runs in finally, on SIGINT/SIGTERM, and as a sweep of
+// what dead runs left.
+import { randomBytes } from 'node:crypto';
+import { run, nsRun, sysctl } from './exec.js';
+import { forgetOwner, isAlive, ownerRecords, recordOwner } from './state.js';
+
+export interface Host {
+  ns: string;
+  ifname: string;
+  /** IPv4 address without prefix length. */
+  addr: string;
+}
+
+export interface Chain {
+  prefix: string;
+  gen: Host;
+  relayIn: Host;
+  relayOut: Host;
+  sink: Host;
+  destroy(): Promise<void>;
+}
+
+export interface Pair {
+  prefix: string;
+  gen: Host;
+  sink: Host;
+  destroy(): Promise<void>;
+}
+
+export interface ChainOptions {
+  prefix?: string;
+  /** Put each relay-side veth end into its own Linux bridge (the bridge carries the address). */
+  bridge?: boolean;
+  mtu?: number;
+  /** Enable IPv4 forwarding in the relay namespace (for the kernel-routing baseline). */
+  forwarding?: boolean;
+}
+
+export function newPrefix(): string {
+  return `mcr${randomBytes(2).toString('hex')}`;
+}
+
+/** Namespaces of live topologies in this process, destroyed on SIGINT/SIGTERM. */
+const live = new Map<string, () => Promise<void>>();
+let handlersInstalled = false;
+
+function installSignalHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15]] as const) {
+    process.once(signal, () => {
+      void Promise.all([...live.values()].map((destroy) => destroy())).finally(() => process.exit(128 + number));
+    });
+  }
+}
+
+async function killNamespaceProcesses(ns: string): Promise<void> {
+  // Processes inside our namespaces are ours by construction.
+  const pids = (await run('ip', ['netns', 'pids', ns]).catch(() => ({ stdout: '' }))).stdout.split(/\s+/).filter(Boolean).map(Number);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+async function deleteNamespaces(namespaces: string[]): Promise<void> {
+  for (const ns of namespaces) {
+    await killNamespaceProcesses(ns);
+    await run('ip', ['netns', 'del', ns]).catch(() => undefined);
+  }
+}
+
+/** Removes namespaces recorded by runs whose process is gone. Never touches a live run's. */
+export async function sweepLeftovers(): Promise<string[]> {
+  const swept: string[] = [];
+  const existing = new Set((await run('ip', ['netns', 'list']).catch(() => ({ stdout: '' }))).stdout.split('\n').map((l) => l.split(' ')[0]));
+  for (const record of ownerRecords()) {
+    if (isAlive(record.pid) && record.pid !== process.pid) continue;
+    if (record.pid === process.pid && live.has(record.prefix)) continue;
+    const present = record.namespaces.filter((ns) => existing.has(ns));
+    await deleteNamespaces(present);
+    forgetOwner(record.prefix);
+    swept.push(...present);
+  }
+  return swept;
+}
+
+/** Creates namespaces under an ownership record and returns an idempotent destroy. */
+async function withNamespaces(prefix: string, roles: string[]): Promise<{ names: string[]; destroy: () => Promise<void> }> {
+  if (!/^[a-z0-9]{1,9}$/.test(prefix)) throw new Error(`topology prefix '${prefix}' must be 1-9 lowercase letters or digits (interface names must fit 15 characters)`);
+  await sweepLeftovers();
+  const names = roles.map((r) => `${prefix}-${r}`);
+  recordOwner({ prefix, pid: process.pid, namespaces: names, created: new Date().toISOString() });
+  let destroyed: Promise<void> | undefined;
+  const destroy = () => {
+    destroyed ??= (async () => {
+      live.delete(prefix);
+      await deleteNamespaces(names).catch(() => undefined);
+      forgetOwner(prefix);
+    })();
+    return destroyed;
+  };
+  live.set(prefix, destroy);
+  installSignalHandlers();
+  try {
+    for (const ns of names) {
+      await run('ip', ['netns', 'add', ns]);
+      await nsRun(ns, 'ip', ['link', 'set', 'lo', 'up']);
+    }
+  } catch (err) {
+    await destroy();
+    throw err;
+  }
+  return { names, destroy };
+}
+
+async function veth(a: Host, b: Host, mtu?: number): Promise<void> {
+  await run('ip', ['link', 'add', a.ifname, 'netns', a.ns, 'type', 'veth', 'peer', 'name', b.ifname, 'netns', b.ns]);
+  for (const end of [a, b]) {
+    if (mtu) await nsRun(end.ns, 'ip', ['link', 'set', end.ifname, 'mtu', String(mtu)]);
+    await nsRun(end.ns, 'ip', ['link', 'set', end.ifname, 'up']);
+  }
+}
+
+async function address(host: Host): Promise<void> {
+  await nsRun(host.ns, 'ip', ['addr', 'add', `${host.addr}/24`, 'dev', host.ifname]);
+}
+
+/** A bridge in host.ns with port enslaved; the bridge takes the host's address and name. */
+async function bridgeOver(host: Host, port: string): Promise<void> {
+  await nsRun(host.ns, 'ip', ['link', 'add', host.ifname, 'type', 'bridge', 'mcast_snooping', '0']);
+  await nsRun(host.ns, 'ip', ['link', 'set', port, 'master', host.ifname]);
+  await nsRun(host.ns, 'ip', ['link', 'set', host.ifname, 'up']);
+}
+
+async function looseReversePath(ns: string, ifnames: string[]): Promise<void> {
+  for (const scope of ['all', 'default', ...ifnames]) await sysctl(ns, `net.ipv4.conf.${scope}.rp_filter`, 0);
+}
+
+/** gen ns —veth— relay ns —veth— sink ns. */
+export async function createChain(options: ChainOptions = {}): Promise<Chain> {
+  const prefix = options.prefix ?? newPrefix();
+  const { names, destroy } = await withNamespaces(prefix, ['gen', 'relay', 'sink']);
+  const [genNs, relayNs, sinkNs] = names;
+  const gen: Host = { ns: genNs, ifname: `${prefix}g0`, addr: '10.251.1.2' };
+  const relayIn: Host = { ns: relayNs, ifname: options.bridge ? `${prefix}bi` : `${prefix}ri`, addr: '10.251.1.1' };
+  const relayOut: Host = { ns: relayNs, ifname: options.bridge ? `${prefix}bo` : `${prefix}ro`, addr: '10.251.2.1' };
+  const sink: Host = { ns: sinkNs, ifname: `${prefix}s0`, addr: '10.251.2.2' };
+  try {
+    await veth(gen, { ...relayIn, ifname: `${prefix}ri` }, options.mtu);
+    await veth({ ...relayOut, ifname: `${prefix}ro` }, sink, options.mtu);
+    if (options.bridge) {
+      await bridgeOver(relayIn, `${prefix}ri`);
+      await bridgeOver(relayOut, `${prefix}ro`);
+    }
+    for (const host of [gen, relayIn, relayOut, sink]) await address(host);
+    // The generator's multicast leaves through its veth; the sink routes back to the generator's
+    // subnet through the relay, so packets the kernel forwards (original source kept) pass RPF.
+    await nsRun(gen.ns, 'ip', ['route', 'add', '224.0.0.0/4', 'dev', gen.ifname]);
+    await nsRun(sink.ns, 'ip', ['route', 'add', '10.251.1.0/24', 'via', relayOut.addr]);
+    await looseReversePath(relayNs, [relayIn.ifname, relayOut.ifname]);
+    await looseReversePath(sinkNs, [sink.ifname]);
+    if (options.forwarding) await sysctl(relayNs, 'net.ipv4.ip_forward', 1);
+  } catch (err) {
+    await destroy();
+    throw err;
+  }
+  return { prefix, gen, relayIn, relayOut, sink, destroy };
+}
+
+/** gen ns —veth— sink ns: the instrument alone, for calibration. */
+export async function createPair(options: { prefix?: string; mtu?: number } = {}): Promise<Pair> {
+  const prefix = options.prefix ?? newPrefix();
+  const { names, destroy } = await withNamespaces(prefix, ['gen', 'sink']);
+  const gen: Host = { ns: names[0], ifname: `${prefix}g0`, addr: '10.251.1.2' };
+  const sink: Host = { ns: names[1], ifname: `${prefix}s0`, addr: '10.251.1.3' };
+  try {
+    await veth(gen, sink, options.mtu);
+    await address(gen);
+    await address(sink);
+    await nsRun(gen.ns, 'ip', ['route', 'add', '224.0.0.0/4', 'dev', gen.ifname]);
+    await looseReversePath(sink.ns, [sink.ifname]);
+  } catch (err) {
+    await destroy();
+    throw err;
+  }
+  return { prefix, gen, sink, destroy };
+}

@@ -39,7 +39,7 @@ export interface NativeRule {
 export interface ForwarderOptions {
   interface: string;
   fanout: FanoutMode;
-  /** 0: ask the kernel for a unique id (PACKET_FANOUT_FLAG_UNIQUEID); otherwise join this group. */
+  /** -1: ask the kernel for a free id (PACKET_FANOUT_FLAG_UNIQUEID; it may hand out 0); otherwise join this group. */
   fanoutId: number;
   /** Receive path: TPACKET_V3 ring (default) or recvmmsg batches. */
   ingress?: 'ring' | 'mmsg';
@@ -62,7 +62,7 @@ export interface ForwarderStats {
 }
 
 export interface Forwarder {
-  /** Fanout group id in use (after start); 0 for mode 'none'. */
+  /** Fanout group id in use; -1 for mode 'none'. */
   readonly fanoutId: number;
   start(): void;
   /** Replace the whole rule table; the forwarding thread picks it up without pausing. Throws on bad input. */

@@ -109,7 +109,7 @@ export class WorkerPool {
   ensureInterface(iface: string): Promise<void> {
     let group = this.interfaces.get(iface);
     if (!group) {
-      const created: InterfaceGroup = { fanoutId: 0, workers: [], ready: Promise.resolve() };
+      const created: InterfaceGroup = { fanoutId: -1, workers: [], ready: Promise.resolve() };
       for (let i = 0; i < this.options.workersPerInterface; i++) created.workers.push(new WorkerHandle(iface, i));
       created.ready = this.startGroup(iface, created).catch((err) => {
         this.interfaces.delete(iface);
@@ -124,7 +124,7 @@ export class WorkerPool {
 
   private async startGroup(iface: string, group: InterfaceGroup): Promise<void> {
     const [first, ...rest] = group.workers;
-    group.fanoutId = await this.spawn(first, 0);
+    group.fanoutId = await this.spawn(first, -1);
     if (this.options.fanout === 'none') {
       this.options.log.warn(`fanout 'none' on ${iface}: every worker sees every packet (duplication negative control)`);
     } else {

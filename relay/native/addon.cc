@@ -1,0 +1,239 @@
+// JavaScript bindings (node-addon-api). The contract is relay/src/native.ts.
+#include <napi.h>
+#include <net/if.h>
+
+#include <memory>
+#include <stdexcept>
+
+#include "forwarder.h"
+#include "igmp.h"
+#include "parse.h"
+
+namespace {
+
+using mcr::Forwarder;
+
+std::string ip_text(uint32_t host) {
+  return std::to_string(host >> 24) + "." + std::to_string((host >> 16) & 255) + "." + std::to_string((host >> 8) & 255) + "." + std::to_string(host & 255);
+}
+
+Napi::Value ParseFrame(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsBuffer()) throw Napi::TypeError::New(env, "parseFrame(frame): frame must be a Buffer");
+  auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+  mcr::ParsedPacket p;
+  mcr::ParseStatus status = mcr::parse_frame(buf.Data(), buf.Length(), &p);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("status", mcr::status_name(status));
+  if (p.vlan >= 0) out.Set("vlan", p.vlan);
+  if (status == mcr::ParseStatus::ok) {
+    out.Set("src", ip_text(p.src));
+    out.Set("dst", ip_text(p.dst));
+    out.Set("srcPort", p.src_port);
+    out.Set("dstPort", p.dst_port);
+    out.Set("ttl", p.ttl);
+    out.Set("payloadOffset", static_cast<double>(p.payload_offset));
+    out.Set("payloadLength", static_cast<double>(p.payload_length));
+  }
+  return out;
+}
+
+std::string string_field(const Napi::Object& o, const char* key, const std::string& what) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsString()) throw Napi::TypeError::New(o.Env(), what + ": '" + key + "' must be a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+int int_field(const Napi::Object& o, const char* key, const std::string& what, int fallback, bool required) {
+  Napi::Value v = o.Get(key);
+  if (v.IsUndefined() && !required) return fallback;
+  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), what + ": '" + key + "' must be a number");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (d != static_cast<double>(static_cast<int>(d))) throw Napi::TypeError::New(o.Env(), what + ": '" + key + "' must be an integer");
+  return static_cast<int>(d);
+}
+
+class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Forwarder",
+                       {InstanceAccessor<&ForwarderWrap::FanoutId>("fanoutId"), InstanceMethod<&ForwarderWrap::Start>("start"),
+                        InstanceMethod<&ForwarderWrap::SetRules>("setRules"), InstanceMethod<&ForwarderWrap::Stats>("stats"),
+                        InstanceMethod<&ForwarderWrap::Stop>("stop")});
+  }
+
+  explicit ForwarderWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ForwarderWrap>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsObject()) throw Napi::TypeError::New(env, "new Forwarder(options): options must be an object");
+    Napi::Object o = info[0].As<Napi::Object>();
+    mcr::IngressOptions options;
+    options.ifname = string_field(o, "interface", "Forwarder options");
+    if (options.ifname.empty() || options.ifname.size() >= IF_NAMESIZE) throw Napi::TypeError::New(env, "Forwarder options: bad interface name '" + options.ifname + "'");
+    std::string fanout = string_field(o, "fanout", "Forwarder options");
+    if (!mcr::parse_fanout_mode(fanout, &options.fanout)) throw Napi::TypeError::New(env, "Forwarder options: fanout '" + fanout + "' is not one of hash, cpu, lb, rollover, none");
+    int id = int_field(o, "fanoutId", "Forwarder options", -1, false);
+    if (id < -1 || id > 0xffff) throw Napi::RangeError::New(env, "Forwarder options: fanoutId " + std::to_string(id) + " out of range (-1 for a new group, or 0-65535)");
+    options.fanout_id = id;
+    Napi::Value ingress = o.Get("ingress");
+    if (!ingress.IsUndefined()) {
+      std::string mode = ingress.IsString() ? ingress.As<Napi::String>().Utf8Value() : "";
+      if (mode != "ring" && mode != "mmsg") throw Napi::TypeError::New(env, "Forwarder options: ingress must be 'ring' or 'mmsg'");
+      options.ring = mode == "ring";
+    }
+    try {
+      forwarder_ = std::make_unique<Forwarder>(options);
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, e.what());
+    }
+  }
+
+ private:
+  Forwarder& get(Napi::Env env) {
+    if (!forwarder_) throw Napi::Error::New(env, "forwarder is stopped");
+    return *forwarder_;
+  }
+
+  Napi::Value FanoutId(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), forwarder_ ? forwarder_->fanout_id() : -1); }
+
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    get(info.Env()).start();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value SetRules(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "setRules(rules): rules must be an array");
+    Napi::Array arr = info[0].As<Napi::Array>();
+    std::vector<mcr::RuleSpec> specs;
+    for (uint32_t i = 0; i < arr.Length(); ++i) {
+      std::string what = "rule #" + std::to_string(i + 1);
+      Napi::Value v = arr.Get(i);
+      if (!v.IsObject()) throw Napi::TypeError::New(env, what + " must be an object");
+      Napi::Object r = v.As<Napi::Object>();
+      mcr::RuleSpec spec;
+      spec.id = string_field(r, "id", what);
+      what = "rule " + spec.id;
+      spec.group = string_field(r, "group", what);
+      spec.port = int_field(r, "port", what, 0, true);
+      Napi::Value outs = r.Get("outputs");
+      if (!outs.IsArray()) throw Napi::TypeError::New(env, what + ": 'outputs' must be an array");
+      Napi::Array oarr = outs.As<Napi::Array>();
+      for (uint32_t k = 0; k < oarr.Length(); ++k) {
+        std::string owhat = what + " output " + std::to_string(k + 1);
+        Napi::Value ov = oarr.Get(k);
+        if (!ov.IsObject()) throw Napi::TypeError::New(env, owhat + " must be an object");
+        Napi::Object oo = ov.As<Napi::Object>();
+        spec.outputs.push_back({string_field(oo, "group", owhat), int_field(oo, "port", owhat, 0, true), string_field(oo, "interface", owhat), int_field(oo, "ttl", owhat, 8, false)});
+      }
+      specs.push_back(std::move(spec));
+    }
+    try {
+      get(env).set_rules(specs);
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, e.what());
+    }
+    return env.Undefined();
+  }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Forwarder& f = get(env);
+    mcr::ForwarderCounters c = f.counters();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("rx", static_cast<double>(c.rx));
+    out.Set("matched", static_cast<double>(c.matched));
+    out.Set("unmatched", static_cast<double>(c.unmatched));
+    out.Set("malformed", static_cast<double>(c.malformed));
+    out.Set("kernelDrops", static_cast<double>(c.kernel_drops));
+    out.Set("ringFreezes", static_cast<double>(c.ring_freezes));
+    out.Set("tx", static_cast<double>(c.tx));
+    out.Set("txErrors", static_cast<double>(c.tx_errors));
+    Napi::Array rules = Napi::Array::New(env);
+    uint32_t i = 0;
+    for (const auto& r : f.rule_stats()) {
+      Napi::Object ro = Napi::Object::New(env);
+      ro.Set("id", r.id);
+      ro.Set("packets", static_cast<double>(r.packets));
+      ro.Set("bytes", static_cast<double>(r.bytes));
+      Napi::Array outs = Napi::Array::New(env);
+      uint32_t k = 0;
+      for (const auto& o : r.outputs) {
+        Napi::Object oo = Napi::Object::New(env);
+        oo.Set("packets", static_cast<double>(o.packets));
+        oo.Set("bytes", static_cast<double>(o.bytes));
+        oo.Set("errors", static_cast<double>(o.errors));
+        outs.Set(k++, oo);
+      }
+      ro.Set("outputs", outs);
+      rules.Set(i++, ro);
+    }
+    out.Set("rules", rules);
+    return out;
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    if (forwarder_) forwarder_->stop();
+    return info.Env().Undefined();
+  }
+
+  std::unique_ptr<Forwarder> forwarder_;
+};
+
+int fd_arg(const Napi::CallbackInfo& info, const char* fn) {
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(fn) + ": fd must be a number");
+  return info[0].As<Napi::Number>().Int32Value();
+}
+
+std::string str_arg(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name) {
+  if (info.Length() <= i || !info[i].IsString()) throw Napi::TypeError::New(info.Env(), std::string(fn) + ": " + name + " must be a string");
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+template <void (*Op)(int, const std::string&, const std::string&)>
+Napi::Value Membership(const Napi::CallbackInfo& info) {
+  const char* fn = Op == mcr::igmp_join ? "igmpJoin" : "igmpLeave";
+  int fd = fd_arg(info, fn);
+  std::string ifname = str_arg(info, 1, fn, "ifname");
+  std::string group = str_arg(info, 2, fn, "group");
+  try {
+    Op(fd, ifname, group);
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value IgmpOpen(const Napi::CallbackInfo& info) {
+  try {
+    return Napi::Number::New(info.Env(), mcr::igmp_open_socket());
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  }
+}
+
+Napi::Value IgmpClose(const Napi::CallbackInfo& info) {
+  mcr::igmp_close(fd_arg(info, "igmpClose"));
+  return info.Env().Undefined();
+}
+
+Napi::Value InterfaceIndex(const Napi::CallbackInfo& info) {
+  std::string name = str_arg(info, 0, "interfaceIndex", "name");
+  return Napi::Number::New(info.Env(), name.size() < IF_NAMESIZE ? if_nametoindex(name.c_str()) : 0);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("parseFrame", Napi::Function::New<ParseFrame>(env, "parseFrame"));
+  exports.Set("Forwarder", ForwarderWrap::Define(env));
+  exports.Set("igmpOpenSocket", Napi::Function::New<IgmpOpen>(env, "igmpOpenSocket"));
+  exports.Set("igmpJoin", Napi::Function::New<Membership<mcr::igmp_join>>(env, "igmpJoin"));
+  exports.Set("igmpLeave", Napi::Function::New<Membership<mcr::igmp_leave>>(env, "igmpLeave"));
+  exports.Set("igmpClose", Napi::Function::New<IgmpClose>(env, "igmpClose"));
+  exports.Set("interfaceIndex", Napi::Function::New<InterfaceIndex>(env, "interfaceIndex"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(mcr, Init)

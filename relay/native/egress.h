@@ -1,0 +1,59 @@
+// Egress: one UDP socket per (output interface, TTL), and a batch that sends with sendmmsg.
+#pragma once
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace mcr {
+
+struct OutputCounters {
+  std::atomic<uint64_t> packets{0};
+  std::atomic<uint64_t> bytes{0};
+  std::atomic<uint64_t> errors{0};
+};
+
+class EgressSocket {
+ public:
+  // Throws std::runtime_error with context when the socket cannot be set up.
+  EgressSocket(const std::string& ifname, unsigned ifindex, int ttl);
+  ~EgressSocket();
+  EgressSocket(const EgressSocket&) = delete;
+  EgressSocket& operator=(const EgressSocket&) = delete;
+  int fd() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+};
+
+// Collects datagrams for one receive batch and flushes them with one sendmmsg per socket.
+// Fixed capacity, no allocation after construction.
+class EgressBatch {
+ public:
+  static constexpr size_t kCapacity = 1024;
+
+  bool full() const { return count_ == kCapacity; }
+  void add(int fd, const sockaddr_in& dest, const uint8_t* data, size_t length, OutputCounters* counters);
+  // Sends everything queued; returns packets sent and adds failures to *errors.
+  uint64_t flush(uint64_t* errors);
+
+ private:
+  struct Entry {
+    int fd;
+    sockaddr_in dest;
+    const uint8_t* data;
+    size_t length;
+    OutputCounters* counters;
+  };
+  Entry entries_[kCapacity];
+  mmsghdr msgs_[kCapacity];
+  iovec iovs_[kCapacity];
+  size_t index_[kCapacity];
+  bool done_[kCapacity];
+  size_t count_ = 0;
+};
+
+}  // namespace mcr

@@ -1,0 +1,109 @@
+#include "forwarder.h"
+
+#include "parse.h"
+
+namespace mcr {
+
+namespace {
+constexpr int kPollMs = 100;  // how quickly stop() is noticed when idle
+}
+
+Forwarder::Forwarder(const IngressOptions& options) : ingress_(options), table_(std::make_shared<Table>()) {}
+
+Forwarder::~Forwarder() { stop(); }
+
+void Forwarder::start() {
+  if (running_.exchange(true)) return;
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Forwarder::stop() {
+  running_.store(false);
+  if (thread_.joinable()) thread_.join();
+}
+
+void Forwarder::set_rules(const std::vector<RuleSpec>& specs) {
+  std::shared_ptr<const Table> next = builder_.build(specs);
+  std::atomic_store(&table_, next);
+}
+
+void Forwarder::handle(const uint8_t* frame, size_t length, const Table& table) {
+  relaxed_add(rx_, 1);
+  ParsedPacket p;
+  if (parse_frame(frame, length, &p) != ParseStatus::ok) {
+    relaxed_add(malformed_, 1);
+    return;
+  }
+  const RuleEntry* rule = table.find(p.dst, p.dst_port);
+  if (!rule) {
+    relaxed_add(unmatched_, 1);
+    return;
+  }
+  relaxed_add(matched_, 1);
+  rule->counters->packets.fetch_add(1, std::memory_order_relaxed);
+  rule->counters->bytes.fetch_add(p.payload_length, std::memory_order_relaxed);
+  const uint8_t* payload = frame + p.payload_offset;
+  for (const OutputEntry& out : rule->outputs) {
+    if (batch_.full()) {
+      uint64_t errors = 0;
+      relaxed_add(tx_, batch_.flush(&errors));
+      relaxed_add(tx_errors_, errors);
+    }
+    batch_.add(out.socket->fd(), out.dest, payload, p.payload_length, out.counters);
+  }
+}
+
+void Forwarder::loop() {
+  while (running_.load(std::memory_order_relaxed)) {
+    // One table per batch: a swap takes effect at the next batch, never mid-batch.
+    std::shared_ptr<const Table> table = std::atomic_load(&table_);
+    ingress_.receive(
+        kPollMs, [&](const uint8_t* frame, size_t length) { handle(frame, length, *table); },
+        [&] {
+          uint64_t errors = 0;
+          relaxed_add(tx_, batch_.flush(&errors));
+          relaxed_add(tx_errors_, errors);
+        });
+  }
+}
+
+ForwarderCounters Forwarder::counters() {
+  ForwarderCounters c;
+  {
+    // PACKET_STATISTICS clears on read: accumulate.
+    std::lock_guard<std::mutex> lock(stats_mutex_);
+    KernelStats k = ingress_.read_kernel_stats();
+    kernel_total_.packets += k.packets;
+    kernel_total_.drops += k.drops;
+    kernel_total_.freezes += k.freezes;
+    c.kernel_drops = kernel_total_.drops;
+    c.ring_freezes = kernel_total_.freezes;
+  }
+  c.rx = rx_.load(std::memory_order_relaxed);
+  c.matched = matched_.load(std::memory_order_relaxed);
+  c.unmatched = unmatched_.load(std::memory_order_relaxed);
+  c.malformed = malformed_.load(std::memory_order_relaxed);
+  c.tx = tx_.load(std::memory_order_relaxed);
+  c.tx_errors = tx_errors_.load(std::memory_order_relaxed);
+  return c;
+}
+
+std::vector<RuleStatsSnapshot> Forwarder::rule_stats() {
+  std::shared_ptr<const Table> table = std::atomic_load(&table_);
+  std::vector<RuleStatsSnapshot> out;
+  out.reserve(table->rules.size());
+  for (const auto& kv : table->rules) {
+    const RuleEntry& r = kv.second;
+    RuleStatsSnapshot s;
+    s.id = r.id;
+    s.packets = r.counters->packets.load(std::memory_order_relaxed);
+    s.bytes = r.counters->bytes.load(std::memory_order_relaxed);
+    for (const auto& o : r.counters->outputs) {
+      s.outputs.push_back({o->packets.load(std::memory_order_relaxed), o->bytes.load(std::memory_order_relaxed), o->errors.load(std::memory_order_relaxed)});
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace mcr

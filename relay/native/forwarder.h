@@ -1,0 +1,64 @@
+// One worker's data plane: ingress socket, rule table, egress sockets, and the forwarding thread.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "egress.h"
+#include "ingress.h"
+#include "rules.h"
+
+namespace mcr {
+
+// Single writer (the forwarding thread): a relaxed load + store is enough and avoids a locked add.
+inline void relaxed_add(std::atomic<uint64_t>& counter, uint64_t n) {
+  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+struct ForwarderCounters {
+  uint64_t rx = 0, matched = 0, unmatched = 0, malformed = 0, kernel_drops = 0, ring_freezes = 0, tx = 0, tx_errors = 0;
+};
+
+struct RuleStatsSnapshot {
+  std::string id;
+  uint64_t packets = 0, bytes = 0;
+  struct Output {
+    uint64_t packets = 0, bytes = 0, errors = 0;
+  };
+  std::vector<Output> outputs;
+};
+
+class Forwarder {
+ public:
+  explicit Forwarder(const IngressOptions& options);
+  ~Forwarder();
+
+  int fanout_id() const { return ingress_.fanout_id(); }
+  void start();
+  void stop();
+  // Builds a new table from specs and publishes it; the thread picks it up at its next batch.
+  void set_rules(const std::vector<RuleSpec>& specs);
+  ForwarderCounters counters();
+  std::vector<RuleStatsSnapshot> rule_stats();
+
+ private:
+  void loop();
+  void handle(const uint8_t* frame, size_t length, const Table& table);
+
+  Ingress ingress_;
+  TableBuilder builder_;
+  std::shared_ptr<const Table> table_;  // accessed with std::atomic_load/atomic_store
+  std::thread thread_;
+  std::atomic<bool> running_{false};
+  EgressBatch batch_;
+  std::mutex stats_mutex_;
+  KernelStats kernel_total_;
+  // Written by the forwarding thread only; read by stats().
+  std::atomic<uint64_t> rx_{0}, matched_{0}, unmatched_{0}, malformed_{0}, tx_{0}, tx_errors_{0};
+};
+
+}  // namespace mcr

@@ -1,0 +1,49 @@
+#include "igmp.h"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace mcr {
+
+namespace {
+
+ip_mreqn membership(const std::string& what, const std::string& ifname, const std::string& group) {
+  ip_mreqn mreq{};
+  if (inet_pton(AF_INET, group.c_str(), &mreq.imr_multiaddr) != 1) throw std::invalid_argument(what + " " + group + ": not an IPv4 address");
+  if (!IN_MULTICAST(ntohl(mreq.imr_multiaddr.s_addr))) throw std::invalid_argument(what + " " + group + ": not a multicast group");
+  mreq.imr_ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
+  if (mreq.imr_ifindex == 0) throw std::invalid_argument(what + " " + group + " on " + ifname + ": unknown interface");
+  return mreq;
+}
+
+void change(int fd, int option, const char* what, const std::string& ifname, const std::string& group) {
+  ip_mreqn mreq = membership(what, ifname, group);
+  if (setsockopt(fd, IPPROTO_IP, option, &mreq, sizeof mreq) < 0) {
+    throw std::runtime_error(std::string(what) + " " + group + " on " + ifname + ": " + std::strerror(errno));
+  }
+}
+
+}  // namespace
+
+int igmp_open_socket() {
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error(std::string("IGMP helper socket: ") + std::strerror(errno));
+  return fd;
+}
+
+void igmp_join(int fd, const std::string& ifname, const std::string& group) { change(fd, IP_ADD_MEMBERSHIP, "join", ifname, group); }
+
+void igmp_leave(int fd, const std::string& ifname, const std::string& group) { change(fd, IP_DROP_MEMBERSHIP, "leave", ifname, group); }
+
+void igmp_close(int fd) {
+  if (fd >= 0) ::close(fd);
+}
+
+}  // namespace mcr

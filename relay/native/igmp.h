@@ -1,0 +1,12 @@
+// IGMP helper sockets: plain UDP sockets whose only job is to hold group memberships.
+#pragma once
+#include <string>
+
+namespace mcr {
+
+int igmp_open_socket();                                                  // throws on failure
+void igmp_join(int fd, const std::string& ifname, const std::string& group);   // throws with context
+void igmp_leave(int fd, const std::string& ifname, const std::string& group);  // throws with context
+void igmp_close(int fd);
+
+}  // namespace mcr

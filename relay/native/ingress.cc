@@ -1,0 +1,202 @@
+#include "ingress.h"
+
+#include <arpa/inet.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#ifndef PACKET_IGNORE_OUTGOING
+#define PACKET_IGNORE_OUTGOING 23
+#endif
+
+namespace mcr {
+
+namespace {
+
+constexpr size_t kBlockSize = 1 << 18;  // 256 KiB
+constexpr size_t kBlockCount = 64;      // 16 MiB ring per worker
+constexpr unsigned kBlockTimeoutMs = 1; // a partly filled block is handed over after 1 ms
+
+// Classic BPF over the Ethernet frame: IPv4, UDP, destination in 224.0.0.0/4. VLAN-tagged frames
+// still carrying their tag in the data are accepted and left to the parser.
+sock_filter kFilter[] = {
+    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),                // ethertype
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x8100, 8, 0),     // 802.1Q -> accept
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x88a8, 7, 0),     // 802.1ad -> accept
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 7),   // not IPv4 -> drop
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 23),                // IP protocol
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 5),
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 30),                // destination address
+    BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xf0000000),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xe0000000, 0, 2),
+    BPF_STMT(BPF_RET | BPF_K, 0x0000ffff),                 // accept
+    BPF_STMT(BPF_RET | BPF_K, 0x0000ffff),                 // accept (VLAN)
+    BPF_STMT(BPF_RET | BPF_K, 0),                          // drop
+};
+
+int fanout_type(FanoutMode mode) {
+  switch (mode) {
+    case FanoutMode::hash: return PACKET_FANOUT_HASH;
+    case FanoutMode::cpu: return PACKET_FANOUT_CPU;
+    case FanoutMode::lb: return PACKET_FANOUT_LB;
+    case FanoutMode::rollover: return PACKET_FANOUT_ROLLOVER;
+    case FanoutMode::none: return -1;
+  }
+  return -1;
+}
+
+}  // namespace
+
+bool parse_fanout_mode(const std::string& text, FanoutMode* out) {
+  if (text == "hash") *out = FanoutMode::hash;
+  else if (text == "cpu") *out = FanoutMode::cpu;
+  else if (text == "lb") *out = FanoutMode::lb;
+  else if (text == "rollover") *out = FanoutMode::rollover;
+  else if (text == "none") *out = FanoutMode::none;
+  else return false;
+  return true;
+}
+
+Ingress::Ingress(const IngressOptions& options) : ifname_(options.ifname) {
+  auto fail = [&](const std::string& step) {
+    std::string message = step + " on " + ifname_ + " failed: " + std::strerror(errno);
+    release();
+    throw std::runtime_error(message);
+  };
+  const unsigned ifindex = if_nametoindex(options.ifname.c_str());
+  if (ifindex == 0) throw std::runtime_error("unknown interface '" + options.ifname + "'");
+
+  fd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_IP));
+  if (fd_ < 0) fail("AF_PACKET socket (needs CAP_NET_RAW)");
+  sock_fprog prog{static_cast<unsigned short>(sizeof kFilter / sizeof kFilter[0]), kFilter};
+  if (setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0) fail("SO_ATTACH_FILTER");
+  int one = 1;
+  // Our own egress must never come back in (also keeps 'none' mode from looping).
+  if (setsockopt(fd_, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0) fail("PACKET_IGNORE_OUTGOING (kernel >= 4.20)");
+  int rcvbuf = 16 << 20;
+  if (setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0) setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+
+  if (options.ring) {
+    int version = TPACKET_V3;
+    if (setsockopt(fd_, SOL_PACKET, PACKET_VERSION, &version, sizeof version) < 0) fail("PACKET_VERSION TPACKET_V3");
+    tpacket_req3 req{};
+    req.tp_block_size = kBlockSize;
+    req.tp_block_nr = kBlockCount;
+    req.tp_frame_size = kFrameSize;
+    req.tp_frame_nr = static_cast<unsigned>(kBlockSize / kFrameSize * kBlockCount);
+    req.tp_retire_blk_tov = kBlockTimeoutMs;
+    if (setsockopt(fd_, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) < 0) fail("PACKET_RX_RING");
+    ring_size_ = kBlockSize * kBlockCount;
+    void* mem = mmap(nullptr, ring_size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED | MAP_POPULATE, fd_, 0);
+    if (mem == MAP_FAILED) mem = mmap(nullptr, ring_size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+    if (mem == MAP_FAILED) fail("mmap of the receive ring");
+    ring_ = static_cast<uint8_t*>(mem);
+    block_size_ = kBlockSize;
+    block_count_ = kBlockCount;
+  } else {
+    buffers_ = new uint8_t[kBatch * kFrameSize];
+    msgs_ = new mmsghdr[kBatch];
+    iovs_ = new iovec[kBatch];
+    for (size_t i = 0; i < kBatch; ++i) {
+      iovs_[i] = iovec{buffers_ + i * kFrameSize, kFrameSize};
+      std::memset(&msgs_[i], 0, sizeof msgs_[i]);
+      msgs_[i].msg_hdr.msg_iov = &iovs_[i];
+      msgs_[i].msg_hdr.msg_iovlen = 1;
+    }
+  }
+
+  sockaddr_ll addr{};
+  addr.sll_family = AF_PACKET;
+  addr.sll_protocol = htons(ETH_P_IP);
+  addr.sll_ifindex = static_cast<int>(ifindex);
+  if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) fail("bind");
+
+  const int type = fanout_type(options.fanout);
+  if (type >= 0) {
+    // The first socket asks the kernel for a free id (unique in this network namespace);
+    // the others join that id with the same type (the kernel drops the UNIQUEID flag once used).
+    uint32_t arg = options.fanout_id < 0 ? (static_cast<uint32_t>(type | PACKET_FANOUT_FLAG_UNIQUEID) << 16)
+                                          : (static_cast<uint32_t>(type) << 16) | static_cast<uint16_t>(options.fanout_id);
+    if (setsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) < 0) {
+      fail(options.fanout_id < 0 ? std::string("PACKET_FANOUT (new unique group)") : "PACKET_FANOUT join id " + std::to_string(options.fanout_id));
+    }
+    uint32_t got = 0;
+    socklen_t len = sizeof got;
+    if (getsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &got, &len) < 0) fail("getsockopt PACKET_FANOUT");
+    fanout_id_ = static_cast<int>(got & 0xffff);
+  }
+}
+
+Ingress::~Ingress() { release(); }
+
+void Ingress::release() {
+  if (ring_) munmap(ring_, ring_size_);
+  if (fd_ >= 0) ::close(fd_);
+  delete[] buffers_;
+  delete[] msgs_;
+  delete[] iovs_;
+  ring_ = nullptr;
+  buffers_ = nullptr;
+  msgs_ = nullptr;
+  iovs_ = nullptr;
+  fd_ = -1;
+}
+
+bool Ingress::wait(int timeout_ms) {
+  pollfd p{fd_, POLLIN | POLLERR, 0};
+  return ::poll(&p, 1, timeout_ms) > 0;
+}
+
+uint8_t* Ingress::current_block() {
+  uint8_t* block = ring_ + block_index_ * block_size_;
+  auto* desc = reinterpret_cast<tpacket_block_desc*>(block);
+  if ((__atomic_load_n(&desc->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) == 0) return nullptr;
+  return block;
+}
+
+void Ingress::release_block() {
+  auto* desc = reinterpret_cast<tpacket_block_desc*>(ring_ + block_index_ * block_size_);
+  __atomic_store_n(&desc->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+  block_index_ = (block_index_ + 1) % block_count_;
+}
+
+size_t walk_block(uint8_t* block, void (*visit)(void*, const uint8_t*, size_t), void* ctx) {
+  auto* desc = reinterpret_cast<tpacket_block_desc*>(block);
+  const uint32_t count = desc->hdr.bh1.num_pkts;
+  const uint32_t block_len = desc->hdr.bh1.blk_len;
+  size_t offset = desc->hdr.bh1.offset_to_first_pkt;
+  for (uint32_t i = 0; i < count && offset + sizeof(tpacket3_hdr) <= block_len; ++i) {
+    auto* hdr = reinterpret_cast<tpacket3_hdr*>(block + offset);
+    if (hdr->tp_mac + hdr->tp_snaplen <= block_len - offset) visit(ctx, block + offset + hdr->tp_mac, hdr->tp_snaplen);
+    if (hdr->tp_next_offset == 0) break;
+    offset += hdr->tp_next_offset;
+  }
+  return count;
+}
+
+int Ingress::recv_batch() {
+  int n = ::recvmmsg(fd_, msgs_, kBatch, MSG_DONTWAIT, nullptr);
+  return n < 0 ? 0 : n;
+}
+
+KernelStats Ingress::read_kernel_stats() {
+  KernelStats out;
+  tpacket_stats_v3 stats{};
+  socklen_t len = sizeof stats;
+  if (getsockopt(fd_, SOL_PACKET, PACKET_STATISTICS, &stats, &len) == 0) {
+    out.packets = stats.tp_packets;
+    out.drops = stats.tp_drops;
+    if (ring_) out.freezes = stats.tp_freeze_q_cnt;
+  }
+  return out;
+}
+
+}  // namespace mcr

@@ -1,0 +1,101 @@
+// Ingress: an AF_PACKET socket on one interface, filtered in the kernel to IPv4/UDP/multicast,
+// blind to our own transmissions, optionally in a PACKET_FANOUT group, read through a
+// TPACKET_V3 ring or with recvmmsg.
+#pragma once
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace mcr {
+
+enum class FanoutMode { hash, cpu, lb, rollover, none };
+bool parse_fanout_mode(const std::string& text, FanoutMode* out);
+
+struct IngressOptions {
+  std::string ifname;
+  FanoutMode fanout = FanoutMode::hash;
+  int fanout_id = -1;  // -1: ask the kernel for a free id (it may hand out 0)
+  bool ring = true;
+};
+
+struct KernelStats {
+  uint64_t packets = 0;
+  uint64_t drops = 0;
+  uint64_t freezes = 0;
+};
+
+class Ingress {
+ public:
+  static constexpr size_t kBatch = 64;
+  static constexpr size_t kFrameSize = 2048;
+
+  // Throws std::runtime_error with the failing step, interface and errno text.
+  explicit Ingress(const IngressOptions& options);
+  ~Ingress();
+  Ingress(const Ingress&) = delete;
+  Ingress& operator=(const Ingress&) = delete;
+
+  int fanout_id() const { return fanout_id_; }
+  bool uses_ring() const { return ring_ != nullptr; }
+
+  // Waits up to timeout_ms for frames and calls visit(frame, length) for each one received,
+  // then done() while the frames are still valid (before ring memory is handed back).
+  template <typename Visit, typename Done>
+  void receive(int timeout_ms, Visit&& visit, Done&& done);
+
+  // Reads and clears the kernel's counters (PACKET_STATISTICS).
+  KernelStats read_kernel_stats();
+
+ private:
+  void release();
+  bool wait(int timeout_ms);
+  uint8_t* current_block();
+  void release_block();
+  int recv_batch();
+
+  int fd_ = -1;
+  int fanout_id_ = -1;
+  std::string ifname_;
+  // TPACKET_V3 ring
+  uint8_t* ring_ = nullptr;
+  size_t ring_size_ = 0;
+  size_t block_size_ = 0;
+  size_t block_count_ = 0;
+  size_t block_index_ = 0;
+  // recvmmsg buffers
+  uint8_t* buffers_ = nullptr;
+  mmsghdr* msgs_ = nullptr;
+  iovec* iovs_ = nullptr;
+};
+
+// Walks one TPACKET_V3 block; defined in ingress.cc.
+size_t walk_block(uint8_t* block, void (*visit)(void*, const uint8_t*, size_t), void* ctx);
+
+template <typename Visit, typename Done>
+void Ingress::receive(int timeout_ms, Visit&& visit, Done&& done) {
+  if (ring_) {
+    uint8_t* block = current_block();
+    if (!block) {
+      if (!wait(timeout_ms)) return;
+      block = current_block();
+      if (!block) return;
+    }
+    auto thunk = [](void* ctx, const uint8_t* frame, size_t length) { (*static_cast<Visit*>(ctx))(frame, length); };
+    walk_block(block, thunk, &visit);
+    done();
+    release_block();
+    return;
+  }
+  int n = recv_batch();
+  if (n <= 0) {
+    if (!wait(timeout_ms)) return;
+    n = recv_batch();
+  }
+  for (int i = 0; i < n; ++i) visit(buffers_ + static_cast<size_t>(i) * kFrameSize, static_cast<size_t>(msgs_[i].msg_len));
+  if (n > 0) done();
+}
+
+}  // namespace mcr

@@ -1,0 +1,75 @@
+#include "rules.h"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+
+#include <stdexcept>
+
+#include "parse.h"
+
+namespace mcr {
+
+namespace {
+
+uint32_t parse_group(const std::string& text, const std::string& what) {
+  in_addr addr{};
+  if (inet_pton(AF_INET, text.c_str(), &addr) != 1) throw std::invalid_argument(what + ": '" + text + "' is not an IPv4 address");
+  uint32_t host = ntohl(addr.s_addr);
+  if (!is_multicast(host)) throw std::invalid_argument(what + ": " + text + " is not a multicast group");
+  return host;
+}
+
+uint16_t check_port(int port, const std::string& what) {
+  if (port < 1 || port > 65535) throw std::invalid_argument(what + ": port " + std::to_string(port) + " out of range (1-65535)");
+  return static_cast<uint16_t>(port);
+}
+
+}  // namespace
+
+std::shared_ptr<const Table> TableBuilder::build(const std::vector<RuleSpec>& specs) {
+  auto table = std::make_shared<Table>();
+  std::map<std::string, std::shared_ptr<RuleCounters>> counters;
+  for (const RuleSpec& spec : specs) {
+    const std::string what = "rule " + spec.id;
+    const uint32_t group = parse_group(spec.group, what + " group");
+    const uint16_t port = check_port(spec.port, what);
+    if (spec.outputs.empty()) throw std::invalid_argument(what + ": no outputs");
+    const uint64_t key = rule_key(group, port);
+    if (table->rules.count(key)) throw std::invalid_argument(what + ": duplicate input " + spec.group + ":" + std::to_string(port));
+
+    auto& rc = counters[spec.id];
+    auto previous = counters_.find(spec.id);
+    if (previous != counters_.end() && previous->second->outputs.size() == spec.outputs.size()) rc = previous->second;
+    if (!rc) {
+      rc = std::make_shared<RuleCounters>();
+      for (size_t i = 0; i < spec.outputs.size(); ++i) rc->outputs.push_back(std::make_unique<OutputCounters>());
+    }
+
+    RuleEntry entry{spec.id, rc, {}};
+    for (size_t i = 0; i < spec.outputs.size(); ++i) {
+      const OutputSpec& o = spec.outputs[i];
+      const std::string owhat = what + " output " + std::to_string(i + 1);
+      OutputEntry out;
+      out.dest.sin_family = AF_INET;
+      out.dest.sin_addr.s_addr = htonl(parse_group(o.group, owhat + " group"));
+      out.dest.sin_port = htons(check_port(o.port, owhat));
+      if (o.ttl < 1 || o.ttl > 255) throw std::invalid_argument(owhat + ": ttl " + std::to_string(o.ttl) + " out of range (1-255)");
+      unsigned ifindex = if_nametoindex(o.ifname.c_str());
+      if (ifindex == 0) throw std::invalid_argument(owhat + ": unknown interface '" + o.ifname + "'");
+      auto sock_key = std::make_pair(o.ifname, o.ttl);
+      std::shared_ptr<EgressSocket> sock = sockets_[sock_key].lock();
+      if (!sock) {
+        sock = std::make_shared<EgressSocket>(o.ifname, ifindex, o.ttl);
+        sockets_[sock_key] = sock;
+      }
+      out.socket = sock;
+      out.counters = rc->outputs[i].get();
+      entry.outputs.push_back(std::move(out));
+    }
+    table->rules.emplace(key, std::move(entry));
+  }
+  counters_ = std::move(counters);
+  return table;
+}
+
+}  // namespace mcr

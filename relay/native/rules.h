@@ -1,0 +1,72 @@
+// The rule table the forwarding thread reads: immutable once published, swapped whole.
+#pragma once
+#include <netinet/in.h>
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "egress.h"
+
+namespace mcr {
+
+struct RuleCounters {
+  std::atomic<uint64_t> packets{0};
+  std::atomic<uint64_t> bytes{0};
+  std::vector<std::unique_ptr<OutputCounters>> outputs;
+};
+
+struct OutputSpec {
+  std::string group;
+  int port = 0;
+  std::string ifname;
+  int ttl = 8;
+};
+
+struct RuleSpec {
+  std::string id;
+  std::string group;
+  int port = 0;
+  std::vector<OutputSpec> outputs;
+};
+
+struct OutputEntry {
+  std::shared_ptr<EgressSocket> socket;
+  sockaddr_in dest{};
+  OutputCounters* counters = nullptr;
+};
+
+struct RuleEntry {
+  std::string id;
+  std::shared_ptr<RuleCounters> counters;
+  std::vector<OutputEntry> outputs;
+};
+
+inline uint64_t rule_key(uint32_t group, uint16_t port) { return (static_cast<uint64_t>(group) << 16) | port; }
+
+struct Table {
+  std::unordered_map<uint64_t, RuleEntry> rules;
+  const RuleEntry* find(uint32_t group, uint16_t port) const {
+    auto it = rules.find(rule_key(group, port));
+    return it == rules.end() ? nullptr : &it->second;
+  }
+};
+
+// Builds tables, keeping egress sockets and counters alive across versions (by key and rule id),
+// so a swap neither resets counters nor reopens sockets.
+class TableBuilder {
+ public:
+  // Throws std::invalid_argument naming the rule and field for bad input.
+  std::shared_ptr<const Table> build(const std::vector<RuleSpec>& specs);
+
+ private:
+  std::map<std::pair<std::string, int>, std::weak_ptr<EgressSocket>> sockets_;
+  std::map<std::string, std::shared_ptr<RuleCounters>> counters_;
+};
+
+}  // namespace mcr

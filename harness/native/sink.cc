@@ -1,0 +1,199 @@
+// mcr-sink: ordinary joined UDP sockets (as a real receiver), one per group, read with epoll and
+// recvmmsg; per-stream accounting of every packet from the MCR payload.
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "common.h"
+#include "histogram.h"
+#include "payload.h"
+
+using namespace mcr;
+
+namespace {
+
+const char* kUsage = R"(mcr-sink: receive MCR test traffic and account for every packet.
+  --streams G:P[,G:P...]   groups to join (stream id = position, from 1)
+  --streams-file FILE      one G:P per line
+  --interface IF           join on this interface (required)
+  --run-id N               only packets of this run count (default 1)
+  --idle-timeout MS        stop after MS without packets, once traffic began (default 2000)
+  --max-wait MS            stop after MS in any case (default 0 = no limit)
+  --rcvbuf BYTES           receive buffer per socket (default 8388608)
+Prints READY on stderr once joined and one JSON summary line on stdout at the end
+(after the idle timeout, --max-wait, or SIGINT/SIGTERM).
+)";
+
+constexpr size_t kBatch = 64;
+constexpr uint64_t kMaxSeq = 1ull << 31;  // beyond this a sequence number is not believable
+
+struct Stream {
+  uint64_t received = 0, unique = 0, duplicates = 0, reordered = 0, corrupted = 0, warmup = 0, misdelivered = 0;
+  int64_t max_seq = -1;
+  std::vector<uint64_t> seen;  // bitmap by sequence number
+  Histogram latency;
+
+  bool mark(uint64_t seq) {
+    const size_t word = static_cast<size_t>(seq / 64);
+    if (word >= seen.size()) seen.resize(std::max(word + 1, seen.size() * 2), 0);
+    const uint64_t bit = 1ull << (seq % 64);
+    if (seen[word] & bit) return false;
+    seen[word] |= bit;
+    return true;
+  }
+};
+
+struct Socket {
+  int fd;
+  uint32_t stream_index;
+  uint32_t overflow = 0;  // latest SO_RXQ_OVFL value (cumulative per socket)
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<StreamAddr> addrs;
+  std::string ifname;
+  uint32_t run_id = 1;
+  double idle_ms = 2000, max_wait_ms = 0;
+  int rcvbuf = 8 << 20;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const char* v = i + 1 < argc ? argv[i + 1] : nullptr;
+    auto next = [&] { ++i; return v; };
+    if (a == "--help" || a == "-h") { std::fputs(kUsage, stdout); return 0; }
+    else if (a == "--streams") { if (!v) die("--streams needs a value"); add_stream_list(next(), &addrs); }
+    else if (a == "--streams-file") { if (!v) die("--streams-file needs a value"); add_stream_file(next(), &addrs); }
+    else if (a == "--interface") { if (!v) die("--interface needs a value"); ifname = next(); }
+    else if (a == "--run-id") run_id = static_cast<uint32_t>(parse_number(a, next(), 0, 4294967295.0));
+    else if (a == "--idle-timeout") idle_ms = parse_number(a, next(), 1, 3.6e6);
+    else if (a == "--max-wait") max_wait_ms = parse_number(a, next(), 0, 3.6e7);
+    else if (a == "--rcvbuf") rcvbuf = static_cast<int>(parse_number(a, next(), 4096, 1 << 30));
+    else die(std::string("unknown option '") + a + "'\n" + kUsage);
+  }
+  if (addrs.empty()) die(std::string("no streams given (--streams or --streams-file)\n") + kUsage);
+  if (ifname.empty()) die("--interface is required");
+  const unsigned ifindex = interface_index(ifname);
+  install_stop_handlers();
+
+  const int ep = epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0) die(std::string("epoll_create1: ") + std::strerror(errno));
+  std::vector<Socket> sockets;
+  std::vector<Stream> streams(addrs.size());
+  for (uint32_t s = 0; s < addrs.size(); ++s) {
+    const std::string what = addrs[s].group + ":" + std::to_string(addrs[s].port);
+    const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) die("socket for " + what + ": " + std::strerror(errno));
+    int one = 1, zero = 0;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
+    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_ALL, &zero, sizeof zero);
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    // Bound to the group itself, so the socket gets its own group only.
+    if (bind(fd, reinterpret_cast<const sockaddr*>(&addrs[s].addr), sizeof addrs[s].addr) < 0) die("bind " + what + ": " + std::strerror(errno));
+    ip_mreqn mreq{};
+    mreq.imr_multiaddr = addrs[s].addr.sin_addr;
+    mreq.imr_ifindex = static_cast<int>(ifindex);
+    if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) < 0) die("join " + what + " on " + ifname + ": " + std::strerror(errno));
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u32 = static_cast<uint32_t>(sockets.size());
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) die(std::string("epoll_ctl: ") + std::strerror(errno));
+    sockets.push_back(Socket{fd, s});
+  }
+  std::fprintf(stderr, "READY\n");
+  std::fflush(stderr);
+
+  std::vector<uint8_t> buffers(kBatch * 2048);
+  std::vector<mmsghdr> msgs(kBatch);
+  std::vector<iovec> iovs(kBatch);
+  constexpr size_t kControl = CMSG_SPACE(sizeof(uint32_t));
+  std::vector<uint8_t> controls(kBatch * kControl);
+  uint64_t foreign = 0, unknown = 0, total = 0;
+  const uint64_t started = monotonic_ns();
+  uint64_t last_packet = 0;
+  epoll_event events[64];
+
+  while (!g_stop) {
+    const uint64_t now = monotonic_ns();
+    if (last_packet && static_cast<double>(now - last_packet) / 1e6 >= idle_ms) break;
+    if (max_wait_ms > 0 && static_cast<double>(now - started) / 1e6 >= max_wait_ms) break;
+    const int n = epoll_wait(ep, events, 64, 20);
+    for (int e = 0; e < n; ++e) {
+      Socket& sock = sockets[events[e].data.u32];
+      for (;;) {
+        for (size_t k = 0; k < kBatch; ++k) {
+          iovs[k] = iovec{&buffers[k * 2048], 2048};
+          std::memset(&msgs[k], 0, sizeof msgs[k]);
+          msgs[k].msg_hdr.msg_iov = &iovs[k];
+          msgs[k].msg_hdr.msg_iovlen = 1;
+          msgs[k].msg_hdr.msg_control = &controls[k * kControl];
+          msgs[k].msg_hdr.msg_controllen = kControl;
+        }
+        const int r = recvmmsg(sock.fd, msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
+        if (r <= 0) break;
+        const uint64_t arrival = monotonic_ns();
+        last_packet = arrival;
+        for (int k = 0; k < r; ++k) {
+          ++total;
+          msghdr& h = msgs[static_cast<size_t>(k)].msg_hdr;
+          for (cmsghdr* c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) std::memcpy(&sock.overflow, CMSG_DATA(c), sizeof(uint32_t));
+          }
+          const uint8_t* data = &buffers[static_cast<size_t>(k) * 2048];
+          PayloadHeader p;
+          const PayloadStatus status = read_payload(data, msgs[static_cast<size_t>(k)].msg_len, run_id, &p);
+          if (status == PayloadStatus::foreign) { ++foreign; continue; }
+          if (status == PayloadStatus::corrupted) {
+            // The header may be damaged too: credit the socket's stream.
+            ++streams[sock.stream_index].received;
+            ++streams[sock.stream_index].corrupted;
+            continue;
+          }
+          if (p.stream == 0 || p.stream > streams.size() || p.seq >= kMaxSeq) { ++unknown; continue; }
+          Stream& st = streams[p.stream - 1];
+          if (p.flags & kFlagWarmup) { ++st.warmup; continue; }
+          ++st.received;
+          if (p.stream - 1 != sock.stream_index) ++st.misdelivered;
+          if (!st.mark(p.seq)) { ++st.duplicates; continue; }
+          ++st.unique;
+          if (static_cast<int64_t>(p.seq) < st.max_seq) ++st.reordered;  // RFC 4737: arrived after a later one
+          else st.max_seq = static_cast<int64_t>(p.seq);
+          st.latency.add(arrival > p.tx_ns ? arrival - p.tx_ns : 0);
+        }
+        if (static_cast<size_t>(r) < kBatch) break;
+      }
+    }
+  }
+  const double elapsed = static_cast<double>(monotonic_ns() - started) / 1e9;
+
+  uint64_t overflow = 0;
+  for (const Socket& s : sockets) overflow += s.overflow;
+  std::string out = "{\"runId\":" + std::to_string(run_id) + ",\"streams\":[";
+  for (size_t s = 0; s < streams.size(); ++s) {
+    const Stream& st = streams[s];
+    const Histogram& h = st.latency;
+    char lat[256];
+    std::snprintf(lat, sizeof lat, "{\"p50\":%llu,\"p90\":%llu,\"p99\":%llu,\"p999\":%llu,\"max\":%llu,\"mean\":%.0f}", static_cast<unsigned long long>(h.quantile(0.5)),
+                  static_cast<unsigned long long>(h.quantile(0.9)), static_cast<unsigned long long>(h.quantile(0.99)), static_cast<unsigned long long>(h.quantile(0.999)),
+                  static_cast<unsigned long long>(h.max()), h.mean());
+    out += (s ? "," : "") + std::string("{\"stream\":") + std::to_string(s + 1) + ",\"group\":\"" + json_escape(addrs[s].group) + "\",\"port\":" + std::to_string(addrs[s].port) +
+           ",\"received\":" + std::to_string(st.received) + ",\"unique\":" + std::to_string(st.unique) + ",\"duplicates\":" + std::to_string(st.duplicates) +
+           ",\"reordered\":" + std::to_string(st.reordered) + ",\"corrupted\":" + std::to_string(st.corrupted) + ",\"maxSeq\":" + std::to_string(st.max_seq) +
+           ",\"warmup\":" + std::to_string(st.warmup) + ",\"misdelivered\":" + std::to_string(st.misdelivered) + ",\"overflowDrops\":" + std::to_string(sockets[s].overflow) +
+           ",\"latencyNs\":" + lat + "}";
+  }
+  char tail[200];
+  std::snprintf(tail, sizeof tail, "],\"foreign\":%llu,\"unknownStream\":%llu,\"overflowDrops\":%llu,\"datagrams\":%llu,\"elapsedSec\":%.3f}", static_cast<unsigned long long>(foreign),
+                static_cast<unsigned long long>(unknown), static_cast<unsigned long long>(overflow), static_cast<unsigned long long>(total), elapsed);
+  out += tail;
+  std::puts(out.c_str());
+  for (const Socket& s : sockets) close(s.fd);
+  close(ep);
+  return 0;
+}

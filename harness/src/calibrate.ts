@@ -1,0 +1,52 @@
+// The instrument's own ceiling: the highest rate generator -> sink sustains with zero loss straight
+// over one veth pair. Results near this rate measure the instrument, not the contender.
+import { createPair } from '../../netns/topology.js';
+import { runGenerator } from './generator.js';
+import { startSink } from './sink.js';
+
+export interface CalibrationOptions {
+  size: number;
+  streams?: number;
+  /** Length of each probe in seconds. */
+  probeSeconds?: number;
+  /** Bisection steps after the first unpaced probe. */
+  iterations?: number;
+  onProbe?(ratePps: number, lost: number): void;
+}
+
+export interface CalibrationResult { size: number; ratePps: number; streams: number }
+
+export async function calibrate(o: CalibrationOptions): Promise<CalibrationResult> {
+  const streams = Array.from({ length: o.streams ?? 1 }, (_, i) => `239.250.0.${i + 1}:5000`);
+  const probeSeconds = o.probeSeconds ?? 0.5;
+  const pair = await createPair();
+  let runId = 1000;
+  try {
+    // Sends at an aggregate rate (0 = unpaced) and returns [achieved aggregate rate, packets lost].
+    const probe = async (aggregatePps: number): Promise<[number, number]> => {
+      runId++;
+      const sink = await startSink(pair.sink.ns, { interface: pair.sink.ifname, streams, runId, idleTimeoutMs: 300, maxWaitMs: 60_000 });
+      const perStream = aggregatePps / streams.length;
+      const count = aggregatePps > 0 ? Math.max(100, Math.round(perStream * probeSeconds)) : 200_000;
+      const gen = await runGenerator(pair.gen.ns, { interface: pair.gen.ifname, streams, rate: perStream, count, size: o.size, runId, warmup: 0 });
+      const got = await sink.done;
+      const unique = got.streams.reduce((n, s) => n + s.unique, 0);
+      const lost = gen.totalSent - unique + gen.streams.reduce((n, s) => n + s.errorCount, 0);
+      o.onProbe?.(aggregatePps || gen.totalSent / gen.elapsedSec, lost);
+      return [gen.totalSent / gen.elapsedSec, lost];
+    };
+    const [unpaced, unpacedLost] = await probe(0);
+    if (unpacedLost === 0) return { size: o.size, ratePps: Math.round(unpaced), streams: streams.length };
+    let good = 0;
+    let bad = unpaced;
+    for (let i = 0; i < (o.iterations ?? 6); i++) {
+      const rate = Math.round((good + bad) / 2 / 1000) * 1000 || Math.round((good + bad) / 2);
+      const [, lost] = await probe(rate);
+      if (lost === 0) good = rate;
+      else bad = rate;
+    }
+    return { size: o.size, ratePps: good, streams: streams.length };
+  } finally {
+    await pair.destroy();
+  }
+}

@@ -1,0 +1,65 @@
+// The kernel's own multicast forwarding, configured with smcroute static (S,G) routes.
+// The kernel cannot rewrite group or port: the sink joins the input groups for this contender.
+import { createWriteStream, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { nsSpawn } from '../../../netns/exec.js';
+import { commandExists } from './which.js';
+import { multicastRoutes } from './procnet.js';
+import type { Availability, Contender, ContenderReport, RunningContender, StartOptions } from './types.js';
+
+export const kernelContender: Contender = {
+  name: 'kernel',
+  rewrites: false,
+  needsForwarding: true,
+  async available(): Promise<Availability> {
+    return (await commandExists('smcrouted')) ? { ok: true } : { ok: false, reason: 'smcrouted not found: apt-get install smcroute' };
+  },
+  async start({ chain, streams, logDir }: StartOptions): Promise<RunningContender> {
+    const conf = path.join(logDir, 'smcroute.conf');
+    writeFileSync(
+      conf,
+      [
+        `phyint ${chain.relayIn.ifname} enable`,
+        `phyint ${chain.relayOut.ifname} enable`,
+        // A source makes each route an (S,G) entry installed at once, not on the first packet.
+        ...streams.map((s) => `mroute from ${chain.relayIn.ifname} source ${chain.gen.addr} group ${s.inGroup} to ${chain.relayOut.ifname}`),
+      ].join('\n') + '\n',
+    );
+    const args = ['-n', '-N', '-f', conf, '-i', `mcr-${chain.prefix}`, '-u', path.join(logDir, 'smcroute.sock'), '-P', path.join(logDir, 'smcroute.pid'), '-l', 'notice'];
+    const command = `ip netns exec ${chain.relayIn.ns} smcrouted ${args.join(' ')}`;
+    const log = createWriteStream(path.join(logDir, 'smcroute.log'));
+    const child = nsSpawn(chain.relayIn.ns, 'smcrouted', args, { stdout: 'pipe', stderr: 'pipe', reject: false });
+    child.stdout?.pipe(log, { end: false });
+    child.stderr?.pipe(log, { end: false });
+
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      if (child.exitCode !== undefined && child.exitCode !== null) throw new Error(`smcrouted exited at start (see ${path.join(logDir, 'smcroute.log')})`);
+      const routes = await multicastRoutes(chain.relayIn.ns);
+      if (routes.length >= streams.length) break;
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        await child;
+        throw new Error(`smcrouted installed ${routes.length} of ${streams.length} routes within 10 s`);
+      }
+      await sleep(50);
+    }
+    const before = await multicastRoutes(chain.relayIn.ns);
+
+    return {
+      async stop(): Promise<ContenderReport> {
+        const after = await multicastRoutes(chain.relayIn.ns);
+        const sum = (entries: typeof after, key: 'packets' | 'wrongIf') => entries.reduce((n, e) => n + e[key], 0);
+        child.kill('SIGTERM');
+        await child;
+        log.end();
+        return {
+          commands: [command, `# ${path.basename(conf)}: one 'mroute from ${chain.relayIn.ifname} source ${chain.gen.addr} group G to ${chain.relayOut.ifname}' per stream`],
+          cpuSeconds: null, // forwarding runs in softirq context: not attributable to a process
+          counters: { forwarded: sum(after, 'packets') - sum(before, 'packets'), wrongInterface: sum(after, 'wrongIf') - sum(before, 'wrongIf'), routes: after.length },
+        };
+      },
+    };
+  },
+};

@@ -1,0 +1,58 @@
+// The classic baseline: one socat process per stream, started as a user would.
+import { createWriteStream } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { nsSpawn } from '../../../netns/exec.js';
+import { commandExists } from './which.js';
+import { cpuSeconds } from './cpu.js';
+import { udpSocketCount, udpSocketDrops } from './procnet.js';
+import type { Availability, Contender, ContenderReport, RunningContender, StartOptions } from './types.js';
+
+export const socatContender: Contender = {
+  name: 'socat',
+  rewrites: true,
+  needsForwarding: false,
+  async available(): Promise<Availability> {
+    return (await commandExists('socat')) ? { ok: true } : { ok: false, reason: 'socat not found: apt-get install socat' };
+  },
+  async start({ chain, streams, logDir }: StartOptions): Promise<RunningContender> {
+    const log = createWriteStream(path.join(logDir, 'socat.log'));
+    const commands: string[] = [];
+    const children = streams.map((s) => {
+      // bind=<group> so each socket only gets its own group although all share one port.
+      const args = [
+        '-u',
+        `UDP4-RECV:${s.inPort},bind=${s.inGroup},reuseaddr,ip-add-membership=${s.inGroup}:${chain.relayIn.ifname},rcvbuf=4194304`,
+        `UDP4-DATAGRAM:${s.outGroup}:${s.outPort},ip-multicast-if=${chain.relayOut.addr},ip-multicast-ttl=8,ip-multicast-loop=0`,
+      ];
+      commands.push(`ip netns exec ${chain.relayIn.ns} socat ${args.join(' ')}`);
+      const child = nsSpawn(chain.relayIn.ns, 'socat', args, { stdout: 'ignore', stderr: 'pipe', reject: false });
+      child.stderr?.pipe(log, { end: false });
+      return child;
+    });
+    // socat has no readiness signal: wait until every receive socket is bound, or one has died.
+    const port = streams[0]?.inPort;
+    const deadline = Date.now() + 10_000;
+    while (port !== undefined) {
+      const dead = children.find((c) => c.exitCode !== undefined && c.exitCode !== null);
+      if (dead) throw new Error(`socat exited at start (see ${path.join(logDir, 'socat.log')})`);
+      const bound = await udpSocketCount(chain.relayIn.ns, port);
+      if (bound >= streams.length) break;
+      if (Date.now() > deadline) throw new Error(`only ${bound} of ${streams.length} socat sockets bound after 10 s`);
+      await sleep(50);
+    }
+    const dropsAtStart = port === undefined ? 0 : await udpSocketDrops(chain.relayIn.ns, port);
+    const cpuAtStart = children.map((c) => (c.pid ? cpuSeconds(c.pid) : 0));
+
+    return {
+      async stop(): Promise<ContenderReport> {
+        const cpu = children.reduce((sum, c, i) => sum + (c.pid ? cpuSeconds(c.pid) - cpuAtStart[i] : 0), 0);
+        const drops = port === undefined ? 0 : (await udpSocketDrops(chain.relayIn.ns, port)) - dropsAtStart;
+        for (const c of children) c.kill('SIGTERM');
+        await Promise.all(children);
+        log.end();
+        return { commands, cpuSeconds: cpu, ingressDrops: drops, counters: { processes: children.length } };
+      },
+    };
+  },
+};

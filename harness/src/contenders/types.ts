@@ -1,0 +1,50 @@
+// A contender forwards the streams of a step from the relay namespace's input interface to its
+// output interface: the relay (mcrd), socat, or the kernel's own multicast routing.
+import type { Chain } from '../../../netns/topology.js';
+import type { StreamPlan } from '../streams.js';
+
+export type ContenderName = 'relay' | 'socat' | 'kernel';
+export const CONTENDER_NAMES: readonly ContenderName[] = ['relay', 'socat', 'kernel'];
+
+export interface ContenderReport {
+  /** Exact command lines started, so a reader can reproduce the baseline. */
+  commands: string[];
+  /** CPU seconds used by the contender's processes during the step (null when not measurable). */
+  cpuSeconds: number | null;
+  /** Packets the contender dropped at its ingress (ring/socket), when it can tell. */
+  ingressDrops?: number;
+  /** Send errors at its egress, when it can tell. */
+  egressErrors?: number;
+  /** Contender-specific counters (e.g. per-worker packet shares for the relay). */
+  counters: Record<string, unknown>;
+}
+
+export interface RunningContender {
+  /** Stops everything it started and returns its own counters. */
+  stop(): Promise<ContenderReport>;
+}
+
+export interface StartOptions {
+  chain: Chain;
+  streams: StreamPlan[];
+  /** Directory for this contender's logs. */
+  logDir: string;
+  workers: number;
+  fanout: string;
+}
+
+export interface Availability {
+  ok: boolean;
+  /** Why not, and how to get it. */
+  reason?: string;
+}
+
+export interface Contender {
+  name: ContenderName;
+  /** Whether the contender can rewrite group and port (the kernel cannot: its sink joins the input groups). */
+  rewrites: boolean;
+  /** Settings for the relay namespace this contender needs (e.g. forwarding for the kernel). */
+  needsForwarding: boolean;
+  available(): Promise<Availability>;
+  start(options: StartOptions): Promise<RunningContender>;
+}

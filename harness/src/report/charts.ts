@@ -1,0 +1,120 @@
+// Charts as SVG, drawn by vega-lite + vega in Node (no browser, nothing fetched).
+import * as vega from 'vega';
+import * as vl from 'vega-lite';
+import type { RunResult } from '../result.js';
+import { medianRows, toRows, type Row } from './rows.js';
+
+export interface Chart {
+  /** File name stem, e.g. "loss". */
+  id: string;
+  title: string;
+  svg: string;
+}
+
+type Spec = vl.TopLevelSpec;
+
+const WIDTH = 520;
+const HEIGHT = 260;
+
+function lineChart(rows: Row[], field: keyof Row, title: string, yTitle: string, xTitle: string, log = false): Spec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values: rows.map((r) => ({ x: r.x, y: r[field], series: r.series })) },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'x', type: 'quantitative', title: xTitle, scale: log ? { type: 'log' } : { zero: false } },
+      y: { field: 'y', type: 'quantitative', title: yTitle },
+      color: { field: 'series', type: 'nominal', title: null },
+    },
+  };
+}
+
+function attributionChart(rows: Row[]): Spec {
+  const values = rows.flatMap((r) =>
+    Object.entries(r.attribution).map(([stage, packets]) => ({ where: `${r.step} · ${r.series}`, stage, packets })),
+  );
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Loss attribution (packets lost, by stage)',
+    width: WIDTH,
+    height: Math.max(HEIGHT, 18 * rows.length),
+    data: { values },
+    mark: 'bar',
+    encoding: {
+      y: { field: 'where', type: 'nominal', title: 'step · contender', sort: null },
+      x: { field: 'packets', type: 'quantitative', stack: 'zero', title: 'packets lost' },
+      color: { field: 'stage', type: 'nominal', title: 'stage' },
+    },
+  };
+}
+
+function latencyChart(rows: Row[], xTitle: string, log: boolean): Spec {
+  const values = rows.flatMap((r) => [
+    { x: r.x, series: r.series, percentile: 'p50', us: r.p50us },
+    { x: r.x, series: r.series, percentile: 'p99', us: r.p99us },
+  ]);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'One-way latency (µs): median of streams p50, worst stream p99',
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'x', type: 'quantitative', title: xTitle, scale: log ? { type: 'log' } : { zero: false } },
+      y: { field: 'us', type: 'quantitative', title: 'µs', scale: { type: 'symlog' } },
+      color: { field: 'series', type: 'nominal', title: null },
+      strokeDash: { field: 'percentile', type: 'nominal', title: null },
+    },
+  };
+}
+
+function workerShareChart(rows: Row[]): Spec {
+  const values = rows
+    .filter((r) => r.contender === 'relay')
+    .flatMap((r) => r.workerShares.map((w) => ({ x: `${r.x}`, series: r.series, worker: `worker ${w.worker}`, share: w.share * 100 })));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: "Each worker's share of the received packets (%), per fanout mode",
+    data: { values },
+    mark: 'bar',
+    encoding: {
+      column: { field: 'series', type: 'nominal', title: null },
+      x: { field: 'x', type: 'ordinal', title: 'workers' },
+      y: { field: 'share', type: 'quantitative', stack: 'zero', title: '% of received packets' },
+      color: { field: 'worker', type: 'nominal', title: null },
+    },
+  };
+}
+
+export async function renderSvg(spec: Spec): Promise<string> {
+  const compiled = vl.compile(spec).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/** The charts that fit the run's scenario, drawn from the medians over repetitions. */
+export async function buildCharts(result: RunResult): Promise<Chart[]> {
+  const rows = medianRows(toRows(result)).sort((a, b) => a.x - b.x);
+  if (rows.length === 0) return [];
+  const specs: { id: string; spec: Spec }[] = [];
+  if (result.scenario === 'multi-worker') {
+    specs.push({ id: 'duplication', spec: lineChart(rows, 'duplicationRatio', 'Duplication ratio (extra copies per packet sent)', 'extra copies / packet', 'workers') });
+    specs.push({ id: 'worker-share', spec: workerShareChart(rows) });
+    specs.push({ id: 'loss', spec: lineChart(rows, 'lossPct', 'Loss (%)', 'loss %', 'workers') });
+  } else {
+    const log = rows.some((r) => r.x >= 50);
+    specs.push({ id: 'loss', spec: lineChart(rows, 'lossPct', 'Loss (%) vs streams', 'loss %', 'streams', log) });
+    specs.push({ id: 'delivered', spec: lineChart(rows, 'deliveredPps', 'Delivered rate (packets/s) vs streams', 'packets/s', 'streams', log) });
+    specs.push({ id: 'latency', spec: latencyChart(rows, 'streams', log) });
+  }
+  specs.push({ id: 'attribution', spec: attributionChart(rows) });
+  return Promise.all(specs.map(async ({ id, spec }) => ({ id, title: String(spec.title ?? id), svg: await renderSvg(spec) })));
+}

@@ -1,0 +1,88 @@
+// report.md: tables a person can paste into an issue or a README.
+import { describeCheck } from '../checks.js';
+import type { RunResult } from '../result.js';
+import { renderTable } from '../../../relay/src/table.js';
+import { medianRows, toRows } from './rows.js';
+
+const fmt = (n: number | null | undefined, digits = 0) => (n === null || n === undefined || Number.isNaN(n) ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+
+/** Markdown table from a header row and body rows. */
+export function mdTable(headers: string[], rows: (string | number)[][]): string {
+  const esc = (c: string | number) => String(c).replace(/\|/g, '\\|');
+  return [`| ${headers.join(' | ')} |`, `| ${headers.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
+}
+
+/** The per-step summary rows shared by the Markdown report, the HTML report and the terminal table. */
+export function summaryTable(result: RunResult): { headers: string[]; rows: string[][] } {
+  const rows = medianRows(toRows(result)).sort((a, b) => a.x - b.x || a.series.localeCompare(b.series));
+  const headers = ['step', 'contender', 'sent', 'delivered', 'loss %', 'dup', 'reord', 'corrupt', 'p50 µs', 'p99 µs', 'CPU s'];
+  const body = rows.map((r) => [r.step, r.series, fmt(r.sent), fmt(r.delivered), fmt(r.lossPct, 3), fmt(r.duplicates), fmt(r.reordered), fmt(r.corrupted), fmt(r.p50us, 1), fmt(r.p99us, 1), fmt(r.cpuSeconds, 2)]);
+  const skipped = result.steps.flatMap((s) => s.runs.filter((r) => r.status !== 'ok').map((r) => [s.step, r.contender, r.status.toUpperCase(), r.reason ?? '', '', '', '', '', '', '', '']));
+  return { headers, rows: [...body, ...skipped] };
+}
+
+/** Compact terminal table printed at the end of a run. */
+export function terminalSummary(result: RunResult): string {
+  const { headers, rows } = summaryTable(result);
+  return renderTable(headers, rows);
+}
+
+export function renderMarkdown(result: RunResult, chartFiles: { id: string; title: string }[]): string {
+  const env = result.environment;
+  const { headers, rows } = summaryTable(result);
+  const failed = result.checks.filter((c) => !c.pass);
+  const commands = [...new Set(result.steps.flatMap((s) => s.runs.flatMap((r) => (r.report?.commands ?? []).map((c) => `${r.contender}: ${c}`))))];
+  const lines = [
+    `# MCR ${result.scenario} — run ${result.runId}`,
+    '',
+    `**Verdict: ${result.verdict.toUpperCase()}** (${result.checks.length - failed.length}/${result.checks.length} checks passed) · command: \`${result.command}\``,
+    '',
+    `Started ${result.startedAt}, finished ${result.finishedAt}.`,
+    '',
+    '## Results (median over repetitions)',
+    '',
+    mdTable(headers, rows),
+    '',
+    'loss % = (sent − unique packets received) / sent, counted at the sink from sequence numbers; dup = extra copies; reord = packets that arrived after a higher sequence number (RFC 4737); latency is one-way, from the CLOCK_MONOTONIC send stamp in each packet to its receipt (p50: median of the streams; p99: worst stream). CPU s = CPU seconds of the contender\'s processes while forwarding (kernel: softirq, not attributable).',
+    '',
+    ...(result.steps.some((s) => s.runs.some((r) => r.sinkJoined === 'inputs'))
+      ? ['The kernel cannot rewrite group or port: for it the sink joins the input groups.', '']
+      : []),
+    ...chartFiles.map((c) => `![${c.title}](${c.id}.svg)`),
+    '',
+    '## Checks',
+    '',
+    ...(result.checks.length ? result.checks.map((c) => `- ${describeCheck(c)}`) : ['(none)']),
+    '',
+    '## Instrument',
+    '',
+    result.calibration
+      ? `Calibration ceiling (generator → sink straight over one veth pair, zero loss): ${fmt(result.calibration.ratePps)} packets/s at ${result.calibration.size}-byte payloads, ${result.calibration.streams} stream(s). Rates near this ceiling measure the instrument, not the contender.`
+      : 'Calibration: not run for this result.',
+    '',
+    '## Parameters',
+    '',
+    mdTable(['parameter', 'value'], Object.entries(result.parameters).map(([k, v]) => [k, JSON.stringify(v)])),
+    '',
+    '## Environment',
+    '',
+    mdTable(
+      ['what', 'value'],
+      [
+        ['kernel', env.kernel],
+        ['CPU', `${env.cpuModel} × ${env.cpuCount}`],
+        ['memory', `${env.memoryGiB} GiB`],
+        ['node', env.node],
+        ['mcr', `${env.mcr} (commit ${env.git.commit ?? 'unknown'}${env.git.dirty ? ', modified' : ''})`],
+        ...Object.entries(env.tools).map(([k, v]) => [k, v ?? 'not installed']),
+        ...Object.entries(env.sysctls).map(([k, v]) => [k, v ?? '-']),
+      ],
+    ),
+    '',
+    '## Baseline commands',
+    '',
+    ...(commands.length ? ['```', ...commands, '```'] : ['(none)']),
+    '',
+  ];
+  return lines.join('\n');
+}

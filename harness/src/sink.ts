@@ -1,0 +1,78 @@
+// Runs mcr-sink inside a namespace: resolves once every group is joined.
+import { nsSpawn } from '../../netns/exec.js';
+import { SINK_BIN } from './binaries.js';
+
+export interface LatencySummary { p50: number; p90: number; p99: number; p999: number; max: number; mean: number }
+
+export interface SinkStreamSummary {
+  stream: number;
+  group: string;
+  port: number;
+  received: number;
+  unique: number;
+  duplicates: number;
+  reordered: number;
+  corrupted: number;
+  /** Highest sequence number seen (-1: none). */
+  maxSeq: number;
+  warmup: number;
+  /** Packets of this stream that arrived on another stream's socket (cross-talk). */
+  misdelivered: number;
+  overflowDrops: number;
+  latencyNs: LatencySummary;
+}
+
+export interface SinkSummary {
+  runId: number;
+  streams: SinkStreamSummary[];
+  foreign: number;
+  unknownStream: number;
+  overflowDrops: number;
+  datagrams: number;
+  elapsedSec: number;
+}
+
+export interface SinkOptions {
+  interface: string;
+  streams: string[];
+  runId: number;
+  idleTimeoutMs?: number;
+  maxWaitMs?: number;
+  streamsFile?: string;
+}
+
+export interface RunningSink {
+  /** Ends the sink now (SIGTERM) and returns its summary. */
+  stop(): Promise<SinkSummary>;
+  /** Resolves when the sink stops by itself (idle timeout or max wait). */
+  done: Promise<SinkSummary>;
+}
+
+export async function startSink(ns: string, o: SinkOptions): Promise<RunningSink> {
+  const args = ['--interface', o.interface, '--run-id', String(o.runId)];
+  args.push(...(o.streamsFile ? ['--streams-file', o.streamsFile] : ['--streams', o.streams.join(',')]));
+  if (o.idleTimeoutMs) args.push('--idle-timeout', String(o.idleTimeoutMs));
+  if (o.maxWaitMs) args.push('--max-wait', String(o.maxWaitMs));
+  const child = nsSpawn(ns, SINK_BIN, args, { reject: false, buffer: { stdout: true, stderr: false } });
+  let stderr = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      if (stderr.includes('READY')) resolve();
+    });
+    void child.then((r) => reject(new Error(`mcr-sink exited before it was ready (exit ${r.exitCode ?? r.signal}): ${stderr.trim()}`)));
+  });
+  const done = child.then((r) => {
+    const line = String(r.stdout).trim().split('\n').pop() ?? '';
+    if (!line.startsWith('{')) throw new Error(`mcr-sink gave no summary (exit ${r.exitCode ?? r.signal}): ${stderr.trim()}`);
+    return JSON.parse(line) as SinkSummary;
+  });
+  done.catch(() => undefined);
+  return {
+    done,
+    stop() {
+      child.kill('SIGTERM');
+      return done;
+    },
+  };
+}

@@ -1,0 +1,108 @@
+// npm run scenario <name> -- [N] [options]
+import { Command, InvalidArgumentError, Option } from 'commander';
+import path from 'node:path';
+import { CONTENDER_NAMES, type ContenderName } from '../harness/src/contenders/types.js';
+import { describeCheck } from '../harness/src/checks.js';
+import { DEFAULT_GATE_FILE, gateRun, loadGateFile } from '../harness/src/gate.js';
+import { terminalSummary } from '../harness/src/report/markdown.js';
+import { renderReport } from '../harness/src/report/render.js';
+import { FANOUT_MODES } from '../relay/src/native.js';
+import { SCENARIOS } from './registry.js';
+import { PreflightError, runScenario } from './run.js';
+import type { ScenarioOptions } from './scenario.js';
+
+/** Exit statuses: 0 ran and every check passed, 1 ran and a check failed, 2 could not run. */
+const EXIT_FAILED_CHECKS = 1;
+const EXIT_CANNOT_RUN = 2;
+
+function positiveInt(name: string, min = 1) {
+  return (value: string) => {
+    if (!/^\d+$/.test(value) || Number(value) < min) throw new InvalidArgumentError(`${name} must be a whole number >= ${min}`);
+    return Number(value);
+  };
+}
+
+function contenderList(value: string): ContenderName[] {
+  const names = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of names) if (!CONTENDER_NAMES.includes(n as ContenderName)) throw new InvalidArgumentError(`unknown contender '${n}' (known: ${CONTENDER_NAMES.join(', ')})`);
+  if (names.length === 0) throw new InvalidArgumentError('no contenders given');
+  return names as ContenderName[];
+}
+
+const program = new Command('scenario')
+  .description('Run a relay scenario side by side with socat and kernel multicast routing; writes results/<run-id>/.')
+  .argument('<name>', `scenario: ${Object.keys(SCENARIOS).join(', ')}`)
+  .argument('[N]', 'size: streams (multi-stream, default 10) or workers (multi-worker, default 2)')
+  .option('--rate <pps>', 'packets per second per stream', positiveInt('--rate'), 1000)
+  .option('--count <n>', 'measured packets per stream (after warm-up)', positiveInt('--count'), 2000)
+  .option('--size <bytes>', 'UDP payload bytes (40-1472)', positiveInt('--size', 40), 512)
+  .option('--warmup <n>', 'warm-up packets per stream, excluded from the counts', positiveInt('--warmup', 0), 50)
+  .option('--workers <n>', 'relay workers (multi-stream)', positiveInt('--workers'), 2)
+  .addOption(new Option('--fanout <mode>', 'relay fanout mode (multi-stream)').choices(FANOUT_MODES as string[]).default('hash'))
+  .option('--streams <n>', 'streams (multi-worker)', positiveInt('--streams'), 4)
+  .option('--contenders <list>', 'comma-separated: relay,socat,kernel', contenderList, [...CONTENDER_NAMES])
+  .option('--repetitions <n>', 'repeat each step; reports quote the median', positiveInt('--repetitions'), 1)
+  .option('--max-loss <pct>', 'relay loss % above which the scenario check fails', parseFloat, 0.1)
+  .option('--bridge', 'put the relay-side veth ends into Linux bridges')
+  .option('--gate [file]', `also evaluate the gates (default ${path.relative(process.cwd(), DEFAULT_GATE_FILE)})`)
+  .option('--json', 'print result.json on stdout (progress stays on stderr)')
+  .option('--quiet', 'no progress output')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  npm run scenario multi-stream -- 10
+  npm run scenario multi-stream -- 200 --contenders relay
+  npm run scenario multi-worker -- 2 --streams 8
+Exit status: 0 checks passed, 1 a check failed, 2 could not run.`,
+  )
+  .action(async (name: string, size: string | undefined, o: Record<string, unknown>) => {
+    const scenario = SCENARIOS[name];
+    if (!scenario) {
+      console.error(`unknown scenario '${name}' (known: ${Object.keys(SCENARIOS).join(', ')})`);
+      process.exit(EXIT_CANNOT_RUN);
+    }
+    const n = size === undefined ? scenario.defaultSize : positiveInt(scenario.argName)(size);
+    if (scenario.name === 'multi-worker' && n > 16) throw new InvalidArgumentError('multi-worker: at most 16 workers');
+    if (scenario.name === 'multi-stream' && n > 1000) throw new InvalidArgumentError('multi-stream: at most 1000 streams');
+    const options: ScenarioOptions = {
+      ratePps: o.rate as number,
+      count: o.count as number,
+      size: Math.min(o.size as number, 1472),
+      workers: o.workers as number,
+      fanout: o.fanout as string,
+      streams: o.streams as number,
+      contenders: o.contenders as ContenderName[],
+      repetitions: o.repetitions as number,
+      maxLossPct: o.maxLoss as number,
+      warmup: o.warmup as number,
+      bridge: Boolean(o.bridge),
+    };
+    const command = `npm run scenario ${name} -- ${process.argv.slice(3).join(' ')}`.trim();
+    try {
+      const { result, dir } = await runScenario(scenario, n, options, command, Boolean(o.quiet));
+      let verdict = result.verdict;
+      if (o.gate) {
+        const checks = gateRun(dir, result, loadGateFile(typeof o.gate === 'string' ? o.gate : undefined));
+        for (const c of checks.filter((x) => !x.pass)) console.error(describeCheck(c));
+        if (checks.some((c) => !c.pass)) verdict = 'fail';
+        console.error(`gate: ${checks.every((c) => c.pass) ? 'PASS' : 'FAIL'} (${checks.filter((c) => c.pass).length}/${checks.length} checks)`);
+      }
+      await renderReport(dir, result).catch((err: Error) => console.error(`report: ${err.message}`));
+      if (o.json) console.log(JSON.stringify(result, null, 2));
+      else {
+        console.log(terminalSummary(result));
+        console.log(`\n${result.verdict.toUpperCase()}: ${result.checks.filter((c) => c.pass).length}/${result.checks.length} checks passed`);
+        console.log(`results: ${path.relative(process.cwd(), dir)}/ (result.json, report.md, report.html)`);
+      }
+      process.exit(verdict === 'pass' ? 0 : EXIT_FAILED_CHECKS);
+    } catch (err) {
+      console.error(err instanceof PreflightError ? err.message : `scenario failed: ${(err as Error).stack ?? err}`);
+      process.exit(EXIT_CANNOT_RUN);
+    }
+  });
+
+program.parseAsync().catch((err: Error) => {
+  console.error(err.message);
+  process.exit(EXIT_CANNOT_RUN);
+});

@@ -1,0 +1,8 @@
+import { multiStream } from './multi-stream.js';
+import { multiWorker } from './multi-worker.js';
+import type { Scenario } from './scenario.js';
+
+export const SCENARIOS: Record<string, Scenario & { defaultSize: number }> = {
+  'multi-stream': { ...multiStream, defaultSize: 10 },
+  'multi-worker': { ...multiWorker, defaultSize: 2 },
+};

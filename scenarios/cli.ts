@@ -39,6 +39,7 @@ const program = new Command('scenario')
   .option('--warmup <n>', 'warm-up packets per stream, excluded from the counts', positiveInt('--warmup', 0), 50)
   .option('--workers <n>', 'relay workers (multi-stream)', positiveInt('--workers'), 2)
   .addOption(new Option('--fanout <mode>', 'relay fanout mode (multi-stream)').choices(FANOUT_MODES as string[]).default('hash'))
+  .addOption(new Option('--ingress <path>', 'relay receive path: TPACKET_V3 ring or recvmmsg').choices(['ring', 'mmsg']).default('ring'))
   .option('--streams <n>', 'streams (multi-worker)', positiveInt('--streams'), 4)
   .option('--contenders <list>', 'comma-separated: relay,socat,kernel', contenderList, [...CONTENDER_NAMES])
   .option('--repetitions <n>', 'repeat each step; reports quote the median', positiveInt('--repetitions'), 1)
@@ -71,6 +72,7 @@ Exit status: 0 checks passed, 1 a check failed, 2 could not run.`,
       size: Math.min(o.size as number, 1472),
       workers: o.workers as number,
       fanout: o.fanout as string,
+      ingress: o.ingress as 'ring' | 'mmsg',
       streams: o.streams as number,
       contenders: o.contenders as ContenderName[],
       repetitions: o.repetitions as number,

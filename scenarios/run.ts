@@ -73,6 +73,7 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
           warmup: options.warmup,
           workers: plan.workers,
           fanout: plan.fanout,
+          ingress: options.ingress,
           bridge: options.bridge,
           runId: runIdNumber + steps.length * 1000 + repetition * 10,
           repetition,

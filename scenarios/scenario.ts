@@ -9,6 +9,7 @@ export interface ScenarioOptions {
   size: number;
   workers: number;
   fanout: string;
+  ingress: 'ring' | 'mmsg';
   streams: number;
   contenders: ContenderName[];
   repetitions: number;

@@ -20,6 +20,7 @@ export interface StepOptions {
   warmup: number;
   workers: number;
   fanout: string;
+  ingress: 'ring' | 'mmsg';
   bridge: boolean;
   runId: number;
   repetition: number;
@@ -38,7 +39,7 @@ function streamArg(list: string[], file: string): { streams: string[]; streamsFi
 
 export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
   const { contender } = o;
-  const params = { streams: o.streams, workers: o.workers, fanout: o.fanout, ratePps: o.ratePps, count: o.count, size: o.size, warmup: o.warmup };
+  const params = { streams: o.streams, workers: o.workers, fanout: o.fanout, ingress: o.ingress, ratePps: o.ratePps, count: o.count, size: o.size, warmup: o.warmup };
   const base = { contender: contender.name, repetition: o.repetition, sinkJoined: contender.rewrites ? ('outputs' as const) : ('inputs' as const), params };
   const availability = await contender.available();
   if (!availability.ok) return { ...base, status: 'skipped', reason: availability.reason };
@@ -47,7 +48,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
   const plans = planStreams(o.streams);
   const chain = await createChain({ forwarding: contender.needsForwarding, bridge: o.bridge });
   try {
-    const running = await contender.start({ chain, streams: plans, logDir: o.logDir, workers: o.workers, fanout: o.fanout });
+    const running = await contender.start({ chain, streams: plans, logDir: o.logDir, workers: o.workers, fanout: o.fanout, ingress: o.ingress });
     let report;
     let gen;
     let sinkSummary;

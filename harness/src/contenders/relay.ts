@@ -44,9 +44,9 @@ export const relayContender: Contender = {
     if (!existsSync(path.join(projectRoot, 'dist', 'relay', 'src', 'cli', 'mcrd.js'))) return { ok: false, reason: "compiled mcrd missing: run 'npm run build:ts'" };
     return { ok: true };
   },
-  async start({ chain, streams, logDir, workers, fanout }: StartOptions): Promise<RunningContender> {
+  async start({ chain, streams, logDir, workers, fanout, ingress }: StartOptions): Promise<RunningContender> {
     const socketPath = path.join(logDir, 'mcrd.sock');
-    const args = [MCRD, '--control-socket', socketPath, '--workers', String(workers), '--fanout', fanout, '--interface', chain.relayIn.ifname, '--stats-interval', '0'];
+    const args = [MCRD, '--control-socket', socketPath, '--workers', String(workers), '--fanout', fanout, '--ingress', ingress, '--interface', chain.relayIn.ifname, '--stats-interval', '0'];
     const log = createWriteStream(path.join(logDir, 'mcrd.log'));
     const child = nsSpawn(chain.relayIn.ns, process.execPath, args, { stdout: 'pipe', stderr: 'pipe', reject: false });
     child.stdout?.pipe(log);

@@ -31,6 +31,8 @@ export interface StartOptions {
   logDir: string;
   workers: number;
   fanout: string;
+  /** Relay receive path. */
+  ingress: 'ring' | 'mmsg';
 }
 
 export interface Availability {

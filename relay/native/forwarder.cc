@@ -55,10 +55,15 @@ void Forwarder::handle(const uint8_t* frame, size_t length, const Table& table) 
 
 void Forwarder::loop() {
   while (running_.load(std::memory_order_relaxed)) {
-    // One table per batch: a swap takes effect at the next batch, never mid-batch.
-    std::shared_ptr<const Table> table = std::atomic_load(&table_);
+    // One table per batch, loaded when the batch has arrived (not before the wait, or a rule
+    // acknowledged during the wait would miss the batch): a swap never applies mid-batch.
+    std::shared_ptr<const Table> table;
     ingress_.receive(
-        kPollMs, [&](const uint8_t* frame, size_t length) { handle(frame, length, *table); },
+        kPollMs,
+        [&](const uint8_t* frame, size_t length) {
+          if (!table) table = std::atomic_load(&table_);
+          handle(frame, length, *table);
+        },
         [&] {
           uint64_t errors = 0;
           relaxed_add(tx_, batch_.flush(&errors));

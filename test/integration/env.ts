@@ -1,0 +1,29 @@
+// Whether integration tests (root + network namespaces + built binaries) can run here.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { projectRoot } from '../../relay/src/native.js';
+
+function has(cmd: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Why integration tests cannot run, or undefined when they can. Printed, never silent. */
+export function skipReason(needs: string[] = []): string | undefined {
+  if (process.getuid?.() !== 0) return 'not root (network namespaces and AF_PACKET need root)';
+  if (!has('ip')) return "'ip' not found (apt-get install iproute2)";
+  for (const cmd of needs) if (!has(cmd)) return `'${cmd}' not found`;
+  for (const file of ['build/Release/mcr.node', 'build/Release/mcr-gen', 'build/Release/mcr-sink', 'dist/relay/src/cli/mcrd.js']) {
+    if (!existsSync(path.join(projectRoot, file))) return `${file} missing (run npm install / npm run build)`;
+  }
+  return undefined;
+}
+
+export function announceSkip(suite: string, reason: string | undefined): void {
+  if (reason) console.warn(`SKIPPED ${suite}: ${reason}`);
+}

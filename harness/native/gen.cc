@@ -39,6 +39,7 @@ enum class Fault { none, dup, swap, corrupt, skip };
 
 struct StreamState {
   uint64_t sent = 0;
+  uint64_t sequenced = 0;  // measured sequence numbers used (sent, failed or skipped)
   uint64_t first_ns = 0;
   uint64_t last_ns = 0;
   std::map<int, uint64_t> errors;
@@ -175,6 +176,7 @@ int main(int argc, char** argv) {
       const bool is_warmup = pos < warmup;
       const uint64_t j = is_warmup ? pos : pos - warmup;
       const uint64_t seq = is_warmup ? pos : seq_at(j);
+      if (!is_warmup) ++state[s].sequenced;
       if (!is_warmup && fault == Fault::skip && j % fault_k == fault_k - 1) { ++faults_skip; continue; }
       if (!is_warmup && fault == Fault::swap && j % fault_k == fault_k - 2 && j + 1 < count) ++faults_swap;
       uint8_t* buf = &buffers[m * size];
@@ -244,7 +246,7 @@ int main(int argc, char** argv) {
     char rate_text[64];
     std::snprintf(rate_text, sizeof rate_text, "%.1f", span > 0 ? static_cast<double>(st.sent - 1) / span : 0.0);
     out += (s ? "," : "") + std::string("{\"stream\":") + std::to_string(s + 1) + ",\"group\":\"" + json_escape(streams[s].group) + "\",\"port\":" + std::to_string(streams[s].port) +
-           ",\"sent\":" + std::to_string(measured) + ",\"errors\":" + errs + ",\"errorCount\":" + std::to_string(errors) + ",\"firstSendNs\":" + std::to_string(st.first_ns) +
+           ",\"sent\":" + std::to_string(measured) + ",\"sequenced\":" + std::to_string(st.sequenced) + ",\"errors\":" + errs + ",\"errorCount\":" + std::to_string(errors) + ",\"firstSendNs\":" + std::to_string(st.first_ns) +
            ",\"lastSendNs\":" + std::to_string(st.last_ns) + ",\"rate\":" + rate_text + "}";
   }
   char tail[256];

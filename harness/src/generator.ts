@@ -8,6 +8,8 @@ export interface GenStreamSummary {
   port: number;
   /** Measured packets the kernel accepted (warm-up and injected duplicate copies excluded). */
   sent: number;
+  /** Measured sequence numbers used: sent, failed to send, or skipped by a fault. */
+  sequenced: number;
   errors: Record<string, number>;
   errorCount: number;
   firstSendNs: number;

@@ -17,7 +17,7 @@ export interface StreamRecord {
   sent: number;
   received: number;
   unique: number;
-  /** Packets known to exist (sent, or up to the highest sequence seen) that never arrived. */
+  /** Packets known to exist (sequence numbers the generator used, or the highest seen) that never arrived. */
   lost: number;
   lossPct: number;
   duplicates: number;
@@ -43,7 +43,7 @@ export function measure(gen: GenSummary, sink: SinkSummary, contender: Contender
   const base = gen.streams.map((g) => {
     const s = byStream.get(g.stream);
     const unique = s?.unique ?? 0;
-    const known = Math.max(g.sent, (s?.maxSeq ?? -1) + 1);
+    const known = Math.max(g.sent, g.sequenced ?? 0, (s?.maxSeq ?? -1) + 1);
     return { g, s, unique, lost: Math.max(0, known - unique), known };
   });
   const totalLost = base.reduce((n, b) => n + b.lost, 0);

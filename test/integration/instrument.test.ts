@@ -1,0 +1,82 @@
+// The instrument itself, generator straight to sink over one veth pair.
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nsRun } from '../../netns/exec.js';
+import { createPair, type Pair } from '../../netns/topology.js';
+import { runGenerator, type GenOptions } from '../../harness/src/generator.js';
+import { measure } from '../../harness/src/measure.js';
+import { startSink } from '../../harness/src/sink.js';
+import { announceSkip, skipReason } from './env.js';
+
+const reason = skipReason();
+announceSkip('instrument integration', reason);
+
+async function udpInDatagrams(ns: string): Promise<number> {
+  const lines = (await nsRun(ns, 'cat', ['/proc/net/snmp'])).stdout.split('\n').filter((l) => l.startsWith('Udp:'));
+  const [names, values] = lines.map((l) => l.trim().split(/\s+/));
+  return Number(values[names.indexOf('InDatagrams')]);
+}
+
+describe.skipIf(reason)('instrument over a veth pair', () => {
+  let pair: Pair;
+  let runId = 100;
+  beforeAll(async () => {
+    pair = await createPair();
+  });
+  afterAll(async () => {
+    await pair?.destroy();
+  });
+
+  async function roundTrip(streams: string[], gen: Partial<GenOptions>, extra: { streamsFile?: string } = {}) {
+    runId++;
+    const sink = await startSink(pair.sink.ns, { interface: pair.sink.ifname, streams, runId, idleTimeoutMs: 600, maxWaitMs: 60_000, ...extra });
+    const g = await runGenerator(pair.gen.ns, { interface: pair.gen.ifname, streams, rate: 2000, count: 3000, size: 200, runId, ...gen, ...extra });
+    return { gen: g, sink: await sink.done };
+  }
+
+  const three = ['239.9.0.1:6000', '239.9.0.2:6000', '239.9.0.3:6000'];
+
+  it('loses nothing at a moderate rate, and agrees with the kernel (Udp InDatagrams)', async () => {
+    const before = await udpInDatagrams(pair.sink.ns);
+    const { gen, sink } = await roundTrip(three, {});
+    const after = await udpInDatagrams(pair.sink.ns);
+    const records = measure(gen, sink);
+    for (const r of records) expect(r).toMatchObject({ sent: 3000, unique: 3000, lost: 0, duplicates: 0, reordered: 0, corrupted: 0 });
+    expect(sink.streams.reduce((n, s) => n + s.received, 0)).toBe(after - before);
+    expect(sink.streams[0].latencyNs.p50).toBeGreaterThan(0);
+  });
+
+  it('excludes warm-up packets from the counts', async () => {
+    const { sink } = await roundTrip(three.slice(0, 1), { warmup: 100, count: 500 });
+    expect(sink.streams[0]).toMatchObject({ warmup: 100, unique: 500, received: 500 });
+  });
+
+  it.each([
+    ['dup:50', 'dup', (s: { duplicates: number }) => s.duplicates],
+    ['swap:10', 'swap', (s: { reordered: number }) => s.reordered],
+    ['corrupt:25', 'corrupt', (s: { corrupted: number }) => s.corrupted],
+  ] as const)('detects --fault %s with the exact count injected', async (fault, kind, pick) => {
+    const { gen, sink } = await roundTrip(three, { fault, count: 1000 });
+    const injected = gen.faults[kind];
+    expect(injected).toBeGreaterThan(0);
+    expect(sink.streams.reduce((n, s) => n + pick(s as never), 0)).toBe(injected);
+  });
+
+  it('detects --fault skip:20 as exactly that many lost', async () => {
+    const { gen, sink } = await roundTrip(three, { fault: 'skip:20', count: 1000 });
+    const lost = measure(gen, sink).reduce((n, r) => n + r.lost, 0);
+    expect(gen.faults.skip).toBe(150);
+    expect(lost).toBe(gen.faults.skip);
+  });
+
+  it('1000 streams in one generator and one sink', async () => {
+    const streams = Array.from({ length: 1000 }, (_, i) => `239.8.${Math.floor(i / 250)}.${(i % 250) + 1}:7000`);
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), 'mcr-streams-')), 'streams.txt');
+    (await import('node:fs')).writeFileSync(file, streams.join('\n'));
+    const { gen, sink } = await roundTrip(streams, { count: 20, rate: 50 }, { streamsFile: file });
+    expect(gen.streams).toHaveLength(1000);
+    expect(sink.streams.filter((s) => s.unique === 20)).toHaveLength(1000);
+  });
+});

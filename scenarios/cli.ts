@@ -45,6 +45,7 @@ const program = new Command('scenario')
   .option('--repetitions <n>', 'repeat each step; reports quote the median', positiveInt('--repetitions'), 1)
   .option('--max-loss <pct>', 'relay loss % above which the scenario check fails', parseFloat, 0.1)
   .option('--bridge', 'put the relay-side veth ends into Linux bridges')
+  .option('--egress-limit <rate>', "impairment: rate-limit the relay namespace's output link with tc tbf (e.g. 2mbit), to prove gates fail")
   .option('--gate [file]', `also evaluate the gates (default ${path.relative(process.cwd(), DEFAULT_GATE_FILE)})`)
   .option('--json', 'print result.json on stdout (progress stays on stderr)')
   .option('--quiet', 'no progress output')
@@ -79,6 +80,7 @@ Exit status: 0 checks passed, 1 a check failed, 2 could not run.`,
       maxLossPct: o.maxLoss as number,
       warmup: o.warmup as number,
       bridge: Boolean(o.bridge),
+      ...(o.egressLimit ? { egressLimit: String(o.egressLimit) } : {}),
     };
     const command = `npm run scenario ${name} -- ${process.argv.slice(3).join(' ')}`.trim();
     try {

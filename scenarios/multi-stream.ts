@@ -27,7 +27,7 @@ export const multiStream: Scenario = {
   checks(steps: StepResult[], options): Check[] {
     return steps.flatMap((step) =>
       step.runs
-        .filter((r) => r.contender === 'relay' && r.aggregate && r.params.fanout !== 'none')
+        .filter((r) => r.contender === 'relay' && r.aggregate)
         .flatMap((r) => {
           const a = r.aggregate!;
           const where = { scenario: 'multi-stream', step: step.step, contender: 'relay' };

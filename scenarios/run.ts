@@ -75,6 +75,7 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
           fanout: plan.fanout,
           ingress: options.ingress,
           bridge: options.bridge,
+          egressLimit: options.egressLimit,
           runId: runIdNumber + steps.length * 1000 + repetition * 10,
           repetition,
           logDir: path.join(dir, 'logs', `${plan.step.replace(/\//g, '-')}-${name}-r${repetition}`),

@@ -16,6 +16,7 @@ export interface ScenarioOptions {
   maxLossPct: number;
   warmup: number;
   bridge: boolean;
+  egressLimit?: string;
 }
 
 export interface StepPlan {

@@ -1,6 +1,7 @@
 // One contender on one scenario step: fresh topology, sink, contender, generator, counts, teardown.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { nsRun } from '../../netns/exec.js';
 import { createChain } from '../../netns/topology.js';
 import type { Contender } from './contenders/types.js';
 import { runGenerator } from './generator.js';
@@ -22,6 +23,8 @@ export interface StepOptions {
   fanout: string;
   ingress: 'ring' | 'mmsg';
   bridge: boolean;
+  /** Rate-limit the relay namespace's output link (tc tbf, e.g. '2mbit'): a deliberate impairment. */
+  egressLimit?: string;
   runId: number;
   repetition: number;
   logDir: string;
@@ -39,7 +42,7 @@ function streamArg(list: string[], file: string): { streams: string[]; streamsFi
 
 export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
   const { contender } = o;
-  const params = { streams: o.streams, workers: o.workers, fanout: o.fanout, ingress: o.ingress, ratePps: o.ratePps, count: o.count, size: o.size, warmup: o.warmup };
+  const params = { streams: o.streams, workers: o.workers, fanout: o.fanout, ingress: o.ingress, egressLimit: o.egressLimit ?? null, ratePps: o.ratePps, count: o.count, size: o.size, warmup: o.warmup };
   const base = { contender: contender.name, repetition: o.repetition, sinkJoined: contender.rewrites ? ('outputs' as const) : ('inputs' as const), params };
   const availability = await contender.available();
   if (!availability.ok) return { ...base, status: 'skipped', reason: availability.reason };
@@ -48,6 +51,9 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
   const plans = planStreams(o.streams);
   const chain = await createChain({ forwarding: contender.needsForwarding, bridge: o.bridge });
   try {
+    if (o.egressLimit) {
+      await nsRun(chain.relayOut.ns, 'tc', ['qdisc', 'add', 'dev', chain.relayOut.ifname, 'root', 'tbf', 'rate', o.egressLimit, 'burst', '16kbit', 'latency', '20ms']);
+    }
     const running = await contender.start({ chain, streams: plans, logDir: o.logDir, workers: o.workers, fanout: o.fanout, ingress: o.ingress });
     let report;
     let gen;

@@ -1,0 +1,85 @@
+// Scenarios end to end through the CLI as a user runs them, asserting on result.json; and the
+// gates, which must pass a good run and reject deliberately broken ones.
+import { execa } from 'execa';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { RunResult } from '../../harness/src/result.js';
+import { projectRoot } from '../../relay/src/native.js';
+import { announceSkip, skipReason } from './env.js';
+
+const reason = skipReason(['socat', 'smcrouted']);
+announceSkip('scenario integration', reason);
+
+const SMALL = ['--count', '500', '--rate', '1000', '--warmup', '20', '--quiet'];
+
+async function scenario(args: string[]): Promise<{ exitCode: number; result: RunResult; dir: string; stderr: string }> {
+  const r = await execa(process.execPath, [path.join(projectRoot, 'dist', 'scenarios', 'cli.js'), ...args, '--json'], { reject: false, cwd: projectRoot });
+  if (r.exitCode === 2) throw new Error(`scenario could not run: ${r.stderr}`);
+  const result = JSON.parse(String(r.stdout)) as RunResult;
+  return { exitCode: r.exitCode ?? -1, result, dir: path.join(projectRoot, 'results', result.runId), stderr: String(r.stderr) };
+}
+
+async function gate(dir: string) {
+  return execa(process.execPath, [path.join(projectRoot, 'dist', 'harness', 'src', 'cli', 'gate.js'), dir, '--no-baseline'], { reject: false });
+}
+
+describe.skipIf(reason)('scenarios', () => {
+  it('multi-stream 2: relay, socat and kernel side by side, everything delivered, reports and gate pass', async () => {
+    const { exitCode, result, dir } = await scenario(['multi-stream', '2', ...SMALL]);
+    expect(exitCode).toBe(0);
+    expect(result.schema).toBe('mcr-result');
+    expect(result.steps.map((s) => s.step)).toEqual(['1', '2']);
+    for (const step of result.steps) {
+      expect(step.runs.map((r) => r.contender).sort()).toEqual(['kernel', 'relay', 'socat']);
+      for (const run of step.runs) {
+        expect(run.status, `${step.step} ${run.contender}: ${run.reason}`).toBe('ok');
+        expect(run.aggregate!.sent).toBe(500 * Number(step.step));
+      }
+      const relay = step.runs.find((r) => r.contender === 'relay')!;
+      expect(relay.aggregate).toMatchObject({ lost: 0, duplicates: 0, corrupted: 0 });
+      expect(relay.report!.commands[0]).toContain('mcrd.js');
+      expect(step.runs.find((r) => r.contender === 'kernel')!.sinkJoined).toBe('inputs');
+    }
+    expect(result.calibration?.ratePps).toBeGreaterThan(0);
+    expect(result.environment.kernel).toMatch(/Linux/);
+    for (const file of ['result.json', 'report.md', 'report.html', 'loss.svg']) expect(existsSync(path.join(dir, file)), file).toBe(true);
+    expect(readFileSync(path.join(dir, 'report.md'), 'utf8')).toContain('| 2 | relay |');
+    const g = await gate(dir);
+    expect(g.exitCode, String(g.stdout)).toBe(0);
+    expect(readFileSync(path.join(dir, 'junit.xml'), 'utf8')).toContain('failures="0"');
+    const bench = JSON.parse(readFileSync(path.join(dir, 'benchmark.json'), 'utf8')) as { name: string; unit: string; value: number }[];
+    expect(bench.find((b) => b.name === 'multi-stream 2 relay loss')).toMatchObject({ unit: '%', value: 0 });
+  });
+
+  it('multi-worker 2: no duplicate with hash, cpu and lb; clear duplication without fanout', async () => {
+    const { exitCode, result } = await scenario(['multi-worker', '2', '--streams', '2', ...SMALL]);
+    expect(exitCode).toBe(0);
+    const relay = (step: string) => result.steps.find((s) => s.step === step)!.runs.find((r) => r.contender === 'relay')!;
+    for (const mode of ['hash', 'cpu', 'lb']) {
+      expect(relay(`${mode}/2`).aggregate!.duplicates, mode).toBe(0);
+      expect(relay(`${mode}/2`).aggregate!.lost, mode).toBe(0);
+    }
+    expect(relay('none/2').aggregate!.duplicationRatio).toBeGreaterThan(0.9);
+    expect(relay('none/1').aggregate!.duplicates).toBe(0);
+    const shares = (relay('hash/2').report!.counters as { workers: { rx: number }[] }).workers;
+    expect(shares).toHaveLength(2);
+    expect(shares.reduce((n, w) => n + w.rx, 0)).toBe(2 * (500 + 20)); // warm-up packets pass the relay too
+  });
+
+  it('the gate rejects a run with fanout none and 2 workers for duplication', async () => {
+    const { exitCode, dir } = await scenario(['multi-stream', '1', '--workers', '2', '--fanout', 'none', '--contenders', 'relay', ...SMALL]);
+    expect(exitCode).toBe(1); // the scenario's own check fails too
+    const g = await gate(dir);
+    expect(g.exitCode).toBe(1);
+    expect(String(g.stdout)).toMatch(/FAIL relay duplication: multi-stream \/ step 1 \/ relay: duplicates = 5\d\d \(limit <= 0\)/);
+    expect(readFileSync(path.join(dir, 'junit.xml'), 'utf8')).toMatch(/<failure message="FAIL relay duplication/);
+  });
+
+  it('the gate rejects a run whose relay output is throttled, for loss', async () => {
+    const { dir } = await scenario(['multi-stream', '1', '--contenders', 'relay', '--egress-limit', '1mbit', ...SMALL]);
+    const g = await gate(dir);
+    expect(g.exitCode).toBe(1);
+    expect(String(g.stdout)).toMatch(/FAIL relay loss: multi-stream \/ step 1 \/ relay: loss % = /);
+  });
+});

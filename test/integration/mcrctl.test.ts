@@ -1,0 +1,77 @@
+// mcrd and mcrctl as a user runs them: help, add/list/remove through the CLI, errors.
+import { execa } from 'execa';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createChain, type Chain } from '../../netns/topology.js';
+import { startMcrd, type RunningMcrd } from '../../harness/src/mcrd.js';
+import { projectRoot } from '../../relay/src/native.js';
+import { announceSkip, skipReason } from './env.js';
+
+const MCRCTL = path.join(projectRoot, 'bin', 'mcrctl.js');
+const MCRD = path.join(projectRoot, 'bin', 'mcrd.js');
+
+describe('--help', () => {
+  it('mcrd and mcrctl explain themselves', async () => {
+    const d = await execa(process.execPath, [MCRD, '--help']);
+    expect(d.stdout).toMatch(/--workers <n>[\s\S]*--fanout <mode>/);
+    const c = await execa(process.execPath, [MCRCTL, '--help']);
+    expect(c.stdout).toMatch(/add[\s\S]*remove[\s\S]*list[\s\S]*stats[\s\S]*workers[\s\S]*ping/);
+  });
+
+  it('mcrd rejects bad flags with a clear message and exit 2', async () => {
+    const r = await execa(process.execPath, [MCRD, '--workers', '0', '--control-socket', '/tmp/never.sock'], { reject: false });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/workers must be an integer from 1 to 64/);
+  });
+
+  it('mcrctl says how to reach mcrd when nothing listens', async () => {
+    const r = await execa(process.execPath, [MCRCTL, '--socket', '/tmp/mcr-nothing-here.sock', 'ping'], { reject: false });
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toMatch(/cannot connect to \/tmp\/mcr-nothing-here.sock.*is mcrd running/);
+  });
+});
+
+const reason = skipReason();
+announceSkip('mcrctl integration', reason);
+
+describe.skipIf(reason)('mcrctl against a running mcrd', () => {
+  let chain: Chain;
+  let mcrd: RunningMcrd;
+  beforeAll(async () => {
+    chain = await createChain();
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mcrctl-'));
+    mcrd = await startMcrd(chain.relayIn.ns, path.join(dir, 'mcrd.sock'), ['--workers', '2', '--interface', chain.relayIn.ifname, '--stats-interval', '0'], path.join(dir, 'mcrd.log'));
+  });
+  afterAll(async () => {
+    mcrd?.client.close();
+    await mcrd?.stop();
+    await chain?.destroy();
+  });
+  const ctl = (...args: string[]) => execa(process.execPath, [MCRCTL, '--socket', mcrd.socketPath, ...args], { reject: false });
+
+  it('adds, lists, shows stats and workers, removes', async () => {
+    const add = await ctl('add', '--input-interface', chain.relayIn.ifname, '--input-group', '239.1.0.1', '--input-port', '5000', '--outputs', `239.2.0.1:5000:${chain.relayOut.ifname},239.2.0.2:6000:${chain.relayOut.ifname}:4`, '--name', 'cam1');
+    expect(add.exitCode, add.stderr).toBe(0);
+    expect(add.stdout).toMatch(/added rule 1/);
+    const list = await ctl('list');
+    expect(list.stdout).toMatch(new RegExp(`1\\s+cam1\\s+239.1.0.1:5000:${chain.relayIn.ifname}\\s+239.2.0.1:5000:${chain.relayOut.ifname},239.2.0.2:6000:${chain.relayOut.ifname}:4`));
+    const json = JSON.parse((await ctl('--json', 'list')).stdout) as { rules: { outputs: { ttl: number }[] }[] };
+    expect(json.rules[0].outputs.map((o) => o.ttl)).toEqual([8, 4]);
+    expect((await ctl('workers')).stdout.split('\n').filter((l) => l.includes('running'))).toHaveLength(2);
+    expect((await ctl('stats')).stdout).toMatch(/IGMP: attempted=1 succeeded=1 failed=0 active_groups=1/);
+    expect((await ctl('ping')).stdout).toBe('pong');
+    expect((await ctl('remove', '--name', 'cam1')).stdout).toBe('removed rule 1');
+    expect((await ctl('list')).stdout).toBe('no rules');
+  });
+
+  it("prints the server's message and exits 1 on a bad request", async () => {
+    const r = await ctl('add', '--input-interface', chain.relayIn.ifname, '--input-group', '10.0.0.1', '--input-port', '5000', '--outputs', `239.2.0.1:5000:${chain.relayOut.ifname}`);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toBe('mcrctl: input group: 10.0.0.1 is not a multicast group (224.0.0.0/4)');
+    const bad = await ctl('add', '--input-interface', chain.relayIn.ifname, '--input-group', '239.1.1.1', '--input-port', '5000', '--outputs', 'nonsense');
+    expect(bad.stderr).toMatch(/must look like GROUP:PORT:INTERFACE/);
+    expect((await ctl('remove', '--id', '99')).stderr).toBe("mcrctl: no rule with id '99'");
+  });
+});

@@ -25,8 +25,8 @@ function lineChart(rows: Row[], field: keyof Row, title: string, yTitle: string,
     data: { values: rows.map((r) => ({ x: r.x, y: r[field], series: r.series })) },
     mark: { type: 'line', point: true },
     encoding: {
-      x: { field: 'x', type: 'quantitative', title: xTitle, scale: log ? { type: 'log' } : { zero: false } },
-      y: { field: 'y', type: 'quantitative', title: yTitle },
+      x: { field: 'x', type: 'quantitative', title: xTitle, scale: log ? { type: 'log' } : { zero: false }, axis: { format: 'd', tickMinStep: 1 } },
+      y: { field: 'y', type: 'quantitative', title: yTitle, axis: { format: '~g' } },
       color: { field: 'series', type: 'nominal', title: null },
     },
   };
@@ -64,7 +64,7 @@ function latencyChart(rows: Row[], xTitle: string, log: boolean): Spec {
     data: { values },
     mark: { type: 'line', point: true },
     encoding: {
-      x: { field: 'x', type: 'quantitative', title: xTitle, scale: log ? { type: 'log' } : { zero: false } },
+      x: { field: 'x', type: 'quantitative', title: xTitle, scale: log ? { type: 'log' } : { zero: false }, axis: { format: 'd', tickMinStep: 1 } },
       y: { field: 'us', type: 'quantitative', title: 'µs', scale: { type: 'symlog' } },
       color: { field: 'series', type: 'nominal', title: null },
       strokeDash: { field: 'percentile', type: 'nominal', title: null },

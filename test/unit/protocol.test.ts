@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseRequest } from '../../relay/src/control-server.js';
 import { LineSplitter, MAX_LINE_BYTES } from '../../relay/src/protocol.js';
-import { DEFAULTS, resolveConfig } from '../../relay/src/config.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DEFAULTS, loadConfigFile, resolveConfig } from '../../relay/src/config.js';
 
 describe('line splitter', () => {
   it('reassembles lines split across chunks and skips blank lines', () => {
@@ -55,5 +58,17 @@ describe('daemon config', () => {
     [{ statsInterval: -1 }, /stats interval/],
   ])('rejects %j', (flags, message) => {
     expect(() => resolveConfig({}, flags)).toThrow(message);
+  });
+
+  it('reads a JSON5 file (comments, trailing commas) and names unknown settings', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mcr-config-'));
+    const good = path.join(dir, 'good.json5');
+    writeFileSync(good, "{ // relay\n workers: 3, fanout: 'lb', interfaces: ['eth0',], }");
+    expect(resolveConfig(loadConfigFile(good), {})).toMatchObject({ workers: 3, fanout: 'lb', interfaces: ['eth0'] });
+    const bad = path.join(dir, 'bad.json5');
+    writeFileSync(bad, '{ wrokers: 2 }');
+    expect(() => loadConfigFile(bad)).toThrow(/unknown setting 'wrokers'/);
+    writeFileSync(bad, '{ workers: ');
+    expect(() => loadConfigFile(bad)).toThrow(/config .*bad.json5: /);
   });
 });

@@ -2,7 +2,8 @@
 // is larger than the noise: the wider of the two runs' spreads (max - min over repetitions) for
 // that metric, and never less than a floor for runs without repetitions.
 import type { RunResult } from './result.js';
-import { toRows, median, type Row } from './report/rows.js';
+import { toRows, type Row } from './report/rows.js';
+import { median } from './stats.js';
 
 interface MetricDef {
   key: 'lossPct' | 'duplicates' | 'reordered' | 'deliveredPps' | 'p50us' | 'p99us';

@@ -7,6 +7,7 @@ import type { Check } from './checks.js';
 import type { ContenderName, ContenderReport } from './contenders/types.js';
 import type { Environment } from './environment.js';
 import type { StreamRecord } from './measure.js';
+import { median } from './stats.js';
 
 export const RESULT_SCHEMA = 'mcr-result';
 export const RESULT_SCHEMA_VERSION = 1;
@@ -105,13 +106,6 @@ export function readResult(where: string): RunResult {
   return value;
 }
 
-function median(values: number[]): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
 export function aggregate(records: StreamRecord[], sendSeconds: number, cpuSeconds: number | null): Aggregate {
   const sum = (pick: (r: StreamRecord) => number) => records.reduce((n, r) => n + pick(r), 0);
   const sent = sum((r) => r.sent);
@@ -131,7 +125,7 @@ export function aggregate(records: StreamRecord[], sendSeconds: number, cpuSecon
     corrupted: sum((r) => r.corrupted),
     deliveredPps: sendSeconds > 0 ? delivered / sendSeconds : 0,
     latencyNs: {
-      p50: median(records.map((r) => r.latencyNs.p50)),
+      p50: records.length ? median(records.map((r) => r.latencyNs.p50)) : 0,
       p99: max((r) => r.latencyNs.p99),
       p999: max((r) => r.latencyNs.p999),
       max: max((r) => r.latencyNs.max),

@@ -1,7 +1,7 @@
 // npm run calibrate -- --size 64: the instrument's zero-loss ceiling on this machine.
 import { Command } from 'commander';
 import { calibrate } from '../calibrate.js';
-import { median } from '../report/rows.js';
+import { median } from '../stats.js';
 
 const program = new Command('calibrate')
   .description('Highest rate mcr-gen -> mcr-sink sustains with zero loss over one veth pair (needs root).')

@@ -1,7 +1,10 @@
 // Flat rows (one per step, contender and repetition) that charts, tables and gates read.
-import type { RunResult } from '../result.js';
+import type { Aggregate, RunResult } from '../result.js';
+import { median } from '../stats.js';
 
-export interface Row {
+type Counts = Pick<Aggregate, 'sent' | 'delivered' | 'lossPct' | 'duplicates' | 'duplicationRatio' | 'reordered' | 'corrupted' | 'deliveredPps'>;
+
+export interface Row extends Counts {
   step: string;
   /** Streams in the step (multi-stream) or workers (multi-worker). */
   x: number;
@@ -10,14 +13,6 @@ export interface Row {
   contender: string;
   fanout?: string;
   repetition: number;
-  sent: number;
-  delivered: number;
-  lossPct: number;
-  duplicates: number;
-  duplicationRatio: number;
-  reordered: number;
-  corrupted: number;
-  deliveredPps: number;
   p50us: number;
   p99us: number;
   p999us: number;
@@ -64,12 +59,6 @@ export function toRows(result: RunResult): Row[] {
   return rows;
 }
 
-export function median(values: number[]): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 /** One row per (step, series): the median over repetitions of each numeric metric. */
 export function medianRows(rows: Row[]): Row[] {

@@ -81,14 +81,14 @@ uint64_t EgressBatch::flush(uint64_t* errors) {
         if (errno == EINTR) continue;
         // The datagram at 'off' failed (ENOBUFS, EAGAIN after the timeout, ...): count and skip it.
         ++*errors;
-        entries_[index_[off]].counters->errors.fetch_add(1, std::memory_order_relaxed);
+        relaxed_add(entries_[index_[off]].counters->errors, 1);
         ++off;
         continue;
       }
       for (int k = 0; k < r; ++k) {
         Entry& e = entries_[index_[off + k]];
-        e.counters->packets.fetch_add(1, std::memory_order_relaxed);
-        e.counters->bytes.fetch_add(e.length, std::memory_order_relaxed);
+        relaxed_add(e.counters->packets, 1);
+        relaxed_add(e.counters->bytes, e.length);
       }
       sent += static_cast<uint64_t>(r);
       off += static_cast<size_t>(r);

@@ -10,6 +10,11 @@
 
 namespace mcr {
 
+// Single writer (the forwarding thread): a relaxed load + store is enough and avoids a locked add.
+inline void relaxed_add(std::atomic<uint64_t>& counter, uint64_t n) {
+  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
 struct OutputCounters {
   std::atomic<uint64_t> packets{0};
   std::atomic<uint64_t> bytes{0};

@@ -40,8 +40,8 @@ void Forwarder::handle(const uint8_t* frame, size_t length, const Table& table) 
     return;
   }
   relaxed_add(matched_, 1);
-  rule->counters->packets.fetch_add(1, std::memory_order_relaxed);
-  rule->counters->bytes.fetch_add(p.payload_length, std::memory_order_relaxed);
+  relaxed_add(rule->counters->packets, 1);
+  relaxed_add(rule->counters->bytes, p.payload_length);
   const uint8_t* payload = frame + p.payload_offset;
   for (const OutputEntry& out : rule->outputs) {
     if (batch_.full()) {

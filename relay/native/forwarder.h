@@ -14,11 +14,6 @@
 
 namespace mcr {
 
-// Single writer (the forwarding thread): a relaxed load + store is enough and avoids a locked add.
-inline void relaxed_add(std::atomic<uint64_t>& counter, uint64_t n) {
-  counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-}
-
 struct ForwarderCounters {
   uint64_t rx = 0, matched = 0, unmatched = 0, malformed = 0, kernel_drops = 0, ring_freezes = 0, tx = 0, tx_errors = 0;
 };

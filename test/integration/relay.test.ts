@@ -112,6 +112,15 @@ describe.skipIf(reason)('relay forwarding', () => {
     expect(await igmpGroups(c.relayIn.ns, c.relayIn.ifname)).toBe(0);
   });
 
+  it('1000 groups join without touching igmp_max_memberships (a pool of helper sockets)', async () => {
+    const { chain: c, mcrd: m } = await relay(['--workers', '1']);
+    const max = Number((await nsRun(c.relayIn.ns, 'sysctl', ['-n', 'net.ipv4.igmp_max_memberships'])).stdout.trim());
+    for (const s of planStreams(1000)) await m.client.request('add', { rule: ruleFor(c, s) });
+    const igmp = (await m.client.request<{ igmp: { activeGroups: number; sockets: number; failed: number } }>('stats')).igmp;
+    expect(igmp).toMatchObject({ activeGroups: 1000, failed: 0, sockets: Math.ceil(1000 / max) });
+    expect(await igmpGroups(c.relayIn.ns, c.relayIn.ifname)).toBe(1000);
+  });
+
   it('removing the last rule for a group leaves the group; remove by name works', async () => {
     const { chain: c, mcrd: m } = await relay(['--workers', '1']);
     const plans = planStreams(2);

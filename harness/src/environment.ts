@@ -5,6 +5,7 @@ import os from 'node:os';
 import { projectRoot } from '../../relay/src/native.js';
 import { VERSION } from '../../relay/src/version.js';
 import { nsRun } from '../../netns/exec.js';
+import { createPair } from '../../netns/topology.js';
 
 export interface Environment {
   hostname: string;
@@ -39,7 +40,6 @@ const SYSCTLS = [
   'net.core.rmem_max',
   'net.core.rmem_default',
   'net.core.wmem_max',
-  'net.core.netdev_max_backlog',
 ];
 
 /** Sysctls as seen inside a namespace (most net.* values are per namespace). */
@@ -53,6 +53,16 @@ export async function namespaceSysctls(ns: string): Promise<Record<string, strin
     }
   }
   return out;
+}
+
+/** Sysctls of a fresh namespace like the ones a run uses (created and removed for the reading). */
+async function freshNamespaceSysctls(): Promise<Record<string, string | null>> {
+  const pair = await createPair();
+  try {
+    return await namespaceSysctls(pair.sink.ns);
+  } finally {
+    await pair.destroy();
+  }
 }
 
 export async function collectEnvironment(relayNs?: string): Promise<Environment> {
@@ -78,6 +88,6 @@ export async function collectEnvironment(relayNs?: string): Promise<Environment>
       smcroute: firstLine(smcroute),
       iproute2: firstLine(ip),
     },
-    sysctls: relayNs ? await namespaceSysctls(relayNs) : {},
+    sysctls: relayNs ? await namespaceSysctls(relayNs) : await freshNamespaceSysctls().catch(() => ({})),
   };
 }

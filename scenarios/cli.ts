@@ -30,6 +30,9 @@ function contenderList(value: string): ContenderName[] {
 }
 
 const program = new Command('scenario')
+  // Usage errors mean the run could not start: exit 2, like a failed preflight.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_CANNOT_RUN))
+  .showHelpAfterError('(run with --help for usage)')
   .description('Run a relay scenario side by side with socat and kernel multicast routing; writes results/<run-id>/.')
   .argument('<name>', `scenario: ${Object.keys(SCENARIOS).join(', ')}`)
   .argument('[N]', 'size: streams (multi-stream, default 10) or workers (multi-worker, default 2)')

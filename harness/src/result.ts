@@ -12,8 +12,6 @@ import { median } from './stats.js';
 export const RESULT_SCHEMA = 'mcr-result';
 export const RESULT_SCHEMA_VERSION = 1;
 
-export interface Latency { p50: number; p90: number; p99: number; p999: number; max: number; mean: number }
-
 /** Sums over a step's streams for one contender. */
 export interface Aggregate {
   streams: number;

@@ -39,7 +39,6 @@ class Ingress {
   Ingress& operator=(const Ingress&) = delete;
 
   int fanout_id() const { return fanout_id_; }
-  bool uses_ring() const { return ring_ != nullptr; }
 
   // Waits up to timeout_ms for frames and calls visit(frame, length) for each one received,
   // then done() while the frames are still valid (before ring memory is handed back).

@@ -3,7 +3,6 @@
 // Response: {"id": <same>, "ok": true, "result": {...}} | {"id": <same>, "ok": false, "error": "<message>"}
 
 export const COMMANDS = ['ping', 'version', 'add', 'remove', 'list', 'stats', 'workers'] as const;
-export type Command = (typeof COMMANDS)[number];
 
 export type RequestId = string | number | null;
 

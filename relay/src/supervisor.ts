@@ -4,6 +4,7 @@
 import { IgmpPool, type IgmpOps } from './igmp-pool.js';
 import type { Logger } from './log.js';
 import type { FanoutMode, NativeRule, RuleStats } from './native.js';
+import { COMMANDS } from './protocol.js';
 import { RuleTable, describeInput, validateRuleSpec, type Rule } from './rules.js';
 import { WorkerPool, type WorkerStats } from './workers.js';
 import { VERSION } from './version.js';
@@ -134,7 +135,7 @@ export class Supervisor {
       case 'workers':
         return { workers: this.pool.describe() };
       default:
-        throw new Error(`unknown command '${cmd}' (known: ping, version, add, remove, list, stats, workers)`);
+        throw new Error(`unknown command '${cmd}' (known: ${COMMANDS.join(', ')})`);
     }
   }
 

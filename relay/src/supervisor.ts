@@ -68,11 +68,12 @@ export class Supervisor {
       this.igmp.join(rule.inputInterface, rule.inputGroup);
       this.rules.commit(rule);
       try {
-        await this.pool.applyRules(rule.inputInterface);
+        await this.pool.applyChange(rule.inputInterface, { upsert: [toNative(rule)] });
       } catch (err) {
         this.rules.delete(rule.id);
         if (joinedHere) this.igmp.leave(rule.inputInterface, rule.inputGroup);
-        await this.pool.applyRules(rule.inputInterface).catch(() => undefined);
+        // Workers that applied it must drop it again.
+        await this.pool.applyChange(rule.inputInterface, { remove: [rule.id] }).catch(() => undefined);
         throw new Error(`rule for ${describeInput(rule)} not added: ${(err as Error).message}`);
       }
       this.options.log.info(`rule ${rule.id} added: ${describeInput(rule)} -> ${rule.outputs.map((o) => `${o.group}:${o.port}:${o.interface}`).join(',')}`);
@@ -84,7 +85,7 @@ export class Supervisor {
     return this.serialised(async () => {
       const rule = this.rules.find(selector);
       this.rules.delete(rule.id);
-      await this.pool.applyRules(rule.inputInterface);
+      await this.pool.applyChange(rule.inputInterface, { remove: [rule.id] });
       if (this.rules.usersOfGroup(rule.inputInterface, rule.inputGroup) === 0) this.igmp.leave(rule.inputInterface, rule.inputGroup);
       this.options.log.info(`rule ${rule.id} removed: ${describeInput(rule)}`);
       return rule;

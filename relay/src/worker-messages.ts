@@ -11,6 +11,8 @@ export interface WorkerConfig {
 
 export type ToWorker =
   | { type: 'rules'; seq: number; rules: NativeRule[] }
+  /** Incremental change: the worker keeps the interface's table and applies only this. */
+  | { type: 'update'; seq: number; upsert: NativeRule[]; remove: string[] }
   | { type: 'stats'; seq: number }
   | { type: 'stop' };
 

@@ -1,6 +1,6 @@
 // Worker process: owns one Forwarder (native forwarding thread) for one ingress interface and
 // applies what the supervisor sends. Started by mcrd with the config as JSON in argv[2].
-import { loadAddon, type Forwarder } from './native.js';
+import { loadAddon, type Forwarder, type NativeRule } from './native.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './worker-messages.js';
 
 function send(message: FromWorker): void {
@@ -25,16 +25,29 @@ function main(): void {
     forwarder.stop();
     process.exit(0);
   };
+  // The worker's copy of its interface's rules; the native table is rebuilt from it on each change.
+  let table = new Map<string, NativeRule>();
+  const apply = (seq: number, next: Map<string, NativeRule>) => {
+    try {
+      forwarder.setRules([...next.values()]);
+      table = next;
+      send({ type: 'ack', seq });
+    } catch (err) {
+      send({ type: 'ack', seq, error: (err as Error).message });
+    }
+  };
   process.on('message', (message: ToWorker) => {
     switch (message.type) {
       case 'rules':
-        try {
-          forwarder.setRules(message.rules);
-          send({ type: 'ack', seq: message.seq });
-        } catch (err) {
-          send({ type: 'ack', seq: message.seq, error: (err as Error).message });
-        }
+        apply(message.seq, new Map(message.rules.map((r) => [r.id, r])));
         break;
+      case 'update': {
+        const next = new Map(table);
+        for (const id of message.remove) next.delete(id);
+        for (const rule of message.upsert) next.set(rule.id, rule);
+        apply(message.seq, next);
+        break;
+      }
       case 'stats':
         send({ type: 'stats', seq: message.seq, stats: forwarder.stats() });
         break;

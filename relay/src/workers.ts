@@ -200,13 +200,15 @@ export class WorkerPool {
     }, delay).unref();
   }
 
-  /** Pushes the interface's current rule table to every running worker; resolves when all applied it. */
-  async applyRules(iface: string): Promise<void> {
+  /**
+   * Sends a change of the interface's rules to every running worker; resolves when all applied it.
+   * Workers that start later load the whole table from rulesFor().
+   */
+  async applyChange(iface: string, change: { upsert?: NativeRule[]; remove?: string[] }): Promise<void> {
     const group = this.interfaces.get(iface);
     if (!group) return;
-    const rules = this.options.rulesFor(iface);
     const running = group.workers.filter((w) => w.state === 'running');
-    const acks = await Promise.all(running.map((w) => w.request((seq) => ({ type: 'rules', seq, rules }))));
+    const acks = await Promise.all(running.map((w) => w.request((seq) => ({ type: 'update', seq, upsert: change.upsert ?? [], remove: change.remove ?? [] }))));
     const errors = acks.flatMap((a) => (a.type === 'ack' && a.error ? [a.error] : []));
     if (errors.length) throw new Error(errors[0]);
   }

@@ -98,6 +98,8 @@ interface InterfaceGroup {
 export class WorkerPool {
   private readonly interfaces = new Map<string, InterfaceGroup>();
   private stopping = false;
+  /** Bumped by every rule change, so a starting worker can tell its table went stale. */
+  private rulesVersion = 0;
 
   constructor(private readonly options: WorkerPoolOptions) {}
 
@@ -154,9 +156,8 @@ export class WorkerPool {
           this.options.log.error(`${name} failed to start: ${message.error}`);
           if (!started) reject(new Error(`${name}: ${message.error}`));
         } else if (message.type === 'ready') {
-          worker.request((seq) => ({ type: 'rules', seq, rules: this.options.rulesFor(worker.iface) }))
-            .then((ack) => {
-              if (ack.type === 'ack' && ack.error) throw new Error(ack.error);
+          this.loadTable(worker)
+            .then(() => {
               started = true;
               worker.state = 'running';
               worker.startedAt = new Date();
@@ -184,6 +185,16 @@ export class WorkerPool {
     });
   }
 
+  /** Loads the whole table into a starting worker, again if a change raced with the load. */
+  private async loadTable(worker: WorkerHandle): Promise<void> {
+    for (;;) {
+      const version = this.rulesVersion;
+      const ack = await worker.request((seq) => ({ type: 'rules', seq, rules: this.options.rulesFor(worker.iface) }));
+      if (ack.type === 'ack' && ack.error) throw new Error(ack.error);
+      if (version === this.rulesVersion) return;
+    }
+  }
+
   private scheduleRestart(worker: WorkerHandle): void {
     const ranFor = worker.startedAt ? Date.now() - worker.startedAt.getTime() : 0;
     const attempt = ranFor > STABLE_AFTER_MS ? 0 : worker.restarts;
@@ -205,6 +216,7 @@ export class WorkerPool {
    * Workers that start later load the whole table from rulesFor().
    */
   async applyChange(iface: string, change: { upsert?: NativeRule[]; remove?: string[] }): Promise<void> {
+    this.rulesVersion++;
     const group = this.interfaces.get(iface);
     if (!group) return;
     const running = group.workers.filter((w) => w.state === 'running');

@@ -21,6 +21,14 @@ export function summaryTable(result: RunResult): { headers: string[]; rows: stri
   return { headers, rows: [...body, ...skipped] };
 }
 
+/** Each relay worker's share of the received packets, per step (empty when one worker only). */
+export function workerShareTable(result: RunResult): { headers: string[]; rows: string[][] } {
+  const rows = medianRows(toRows(result)).filter((r) => r.contender === 'relay' && r.workerShares.length > 1).sort((a, b) => a.x - b.x || a.series.localeCompare(b.series));
+  const most = Math.max(0, ...rows.map((r) => r.workerShares.length));
+  const headers = ['step', 'contender', ...Array.from({ length: most }, (_, i) => `worker ${i}`)];
+  return { headers, rows: rows.map((r) => [r.step, r.series, ...Array.from({ length: most }, (_, i) => (r.workerShares[i] ? `${(r.workerShares[i].share * 100).toFixed(1)} %` : ''))]) };
+}
+
 /** Compact terminal table printed at the end of a run. */
 export function terminalSummary(result: RunResult): string {
   const { headers, rows } = summaryTable(result);
@@ -48,6 +56,10 @@ export function renderMarkdown(result: RunResult, chartFiles: { id: string; titl
     ...(result.steps.some((s) => s.runs.some((r) => r.sinkJoined === 'inputs'))
       ? ['The kernel cannot rewrite group or port: for it the sink joins the input groups.', '']
       : []),
+    ...(() => {
+      const shares = workerShareTable(result);
+      return shares.rows.length ? ["Each relay worker's share of the packets it received (relay counters; from the first repetition):", '', mdTable(shares.headers, shares.rows), ''] : [];
+    })(),
     ...chartFiles.map((c) => `![${c.title}](${c.id}.svg)`),
     '',
     '## Checks',

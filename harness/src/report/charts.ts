@@ -45,7 +45,7 @@ function attributionChart(rows: Row[]): Spec {
     mark: 'bar',
     encoding: {
       y: { field: 'where', type: 'nominal', title: 'step · contender', sort: null },
-      x: { field: 'packets', type: 'quantitative', stack: 'zero', title: 'packets lost' },
+      x: { field: 'packets', type: 'quantitative', stack: 'zero', title: 'packets lost', axis: { format: '~g' } },
       color: { field: 'stage', type: 'nominal', title: 'stage' },
     },
   };

@@ -194,6 +194,23 @@ for _ in range(100):
     expect(stats.workers.every((w) => w.state === 'running' && w.restarts === 0)).toBe(true);
   });
 
+  it('two mcrd on one interface in one namespace get different fanout groups', async () => {
+    const { chain: c, mcrd: first } = await relay(['--workers', '2']);
+    await first.client.request('add', { rule: ruleFor(c, planStreams(1)[0]) });
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mcr-test-'));
+    const second = await startMcrd(c.relayIn.ns, path.join(dir, 'mcrd.sock'), ['--workers', '2', '--interface', c.relayIn.ifname, '--stats-interval', '0'], path.join(dir, 'mcrd.log'));
+    try {
+      const ids = async (m: RunningMcrd) => new Set((await m.client.request<{ workers: { fanoutId: number; state: string }[] }>('workers')).workers.map((w) => w.fanoutId));
+      const [a, b] = [await ids(first), await ids(second)];
+      expect(a.size).toBe(1);
+      expect(b.size).toBe(1);
+      expect([...a][0]).not.toBe([...b][0]);
+    } finally {
+      second.client.close();
+      await second.stop();
+    }
+  });
+
   it('a worker that dies is restarted and gets its rules back', async () => {
     const { chain: c, mcrd: m } = await relay(['--workers', '1']);
     const [s] = planStreams(1);

@@ -43,18 +43,16 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
   const startedAt = new Date().toISOString();
   const runId = newRunId(scenario.name);
   const dir = runDir(runId);
-  const plans = scenario.plan(n, options);
-  const units = plans.reduce((total, p) => total + p.contenders.length * options.repetitions, 0);
-  const progress = new Progress(units + 1, quiet);
-
-  progress.update('calibrating the instrument');
+  if (!quiet) process.stderr.write('calibrating the instrument\n');
   let calibration: Calibration | null = null;
   try {
     calibration = await calibrate({ size: options.size, probeSeconds: 0.3, iterations: 4 });
   } catch (err) {
-    progress.note(`calibration failed: ${(err as Error).message}`);
+    if (!quiet) process.stderr.write(`calibration failed: ${(err as Error).message}\n`);
   }
-  progress.tick();
+  const plans = scenario.plan(n, options, calibration?.ratePps ?? 0);
+  const units = plans.reduce((total, p) => total + p.contenders.length * options.repetitions, 0);
+  const progress = new Progress(units, quiet);
 
   const steps: StepResult[] = [];
   const runIdNumber = randomInt(1, 2 ** 31);
@@ -67,8 +65,8 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
         const run = await runContenderStep({
           contender: CONTENDERS[name],
           streams: plan.streams,
-          ratePps: options.ratePps,
-          count: options.count,
+          ratePps: plan.ratePps ?? options.ratePps,
+          count: plan.count ?? options.count,
           size: options.size,
           warmup: options.warmup,
           workers: plan.workers,

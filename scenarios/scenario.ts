@@ -26,6 +26,9 @@ export interface StepPlan {
   fanout: string;
   contenders: ContenderName[];
   params: Record<string, unknown>;
+  /** Per-stream rate and measured packets for this step, when the scenario sets them. */
+  ratePps?: number;
+  count?: number;
 }
 
 export interface Scenario {
@@ -33,6 +36,7 @@ export interface Scenario {
   summary: string;
   /** What the positional size argument means. */
   argName: string;
-  plan(n: number, options: ScenarioOptions): StepPlan[];
+  /** ceilingPps: the instrument's calibrated zero-loss rate (0 when calibration failed). */
+  plan(n: number, options: ScenarioOptions, ceilingPps: number): StepPlan[];
   checks(steps: StepResult[], options: ScenarioOptions): Check[];
 }

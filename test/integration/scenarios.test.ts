@@ -67,6 +67,18 @@ describe.skipIf(reason)('scenarios', () => {
     expect(shares.reduce((n, w) => n + w.rx, 0)).toBe(2 * (500 + 20)); // warm-up packets pass the relay too
   });
 
+  it('throughput 1: five offered rates up to the calibrated ceiling, NDR/PDR in the report', async () => {
+    const { result, dir } = await scenario(['throughput', '1', '--contenders', 'relay', '--quiet']);
+    expect(result.steps).toHaveLength(5);
+    const offered = result.steps.map((s) => Number(s.params.offeredPps));
+    expect(offered).toEqual([...offered].sort((a, b) => a - b));
+    expect(offered[4]).toBeGreaterThanOrEqual(result.calibration!.ratePps - 1);
+    const lowest = result.steps[0].runs[0];
+    expect(lowest.aggregate!.sent).toBeGreaterThan(0);
+    expect(lowest.aggregate!.duplicates).toBe(0);
+    expect(readFileSync(path.join(dir, 'report.md'), 'utf8')).toMatch(/\| contender \| NDR \(packets\/s\) \| PDR ≤0.5% \(packets\/s\) \| highest offered \|\n\| --- \| --- \| --- \| --- \|\n\| relay \| /);
+  });
+
   it('the gate rejects a run with fanout none and 2 workers for duplication', async () => {
     const { exitCode, dir } = await scenario(['multi-stream', '1', '--workers', '2', '--fanout', 'none', '--contenders', 'relay', ...SMALL]);
     expect(exitCode).toBe(1); // the scenario's own check fails too

@@ -25,7 +25,7 @@ function lineChart(rows: Row[], field: keyof Row, title: string, yTitle: string,
     data: { values: rows.map((r) => ({ x: r.x, y: r[field], series: r.series })) },
     mark: { type: 'line', point: true },
     encoding: {
-      x: { field: 'x', type: 'quantitative', title: xTitle, scale: log ? { type: 'log' } : { zero: false }, axis: { format: 'd', tickMinStep: 1 } },
+      x: { field: 'x', type: 'quantitative', title: xTitle, scale: log ? { type: 'log' } : { zero: false }, axis: { format: '~s', tickMinStep: 1 } },
       y: { field: 'y', type: 'quantitative', title: yTitle, axis: { format: '~g' } },
       color: { field: 'series', type: 'nominal', title: null },
     },
@@ -105,7 +105,11 @@ export async function buildCharts(result: RunResult): Promise<Chart[]> {
   const rows = medianRows(toRows(result)).sort((a, b) => a.x - b.x);
   if (rows.length === 0) return [];
   const specs: { id: string; spec: Spec }[] = [];
-  if (result.scenario === 'multi-worker') {
+  if (result.scenario === 'throughput') {
+    specs.push({ id: 'delivered', spec: lineChart(rows, 'deliveredPps', 'Delivered vs offered rate (packets/s)', 'delivered packets/s', 'offered packets/s') });
+    specs.push({ id: 'loss', spec: lineChart(rows, 'lossPct', 'Loss (%) vs offered rate', 'loss %', 'offered packets/s') });
+    specs.push({ id: 'latency', spec: latencyChart(rows, 'offered packets/s', false) });
+  } else if (result.scenario === 'multi-worker') {
     specs.push({ id: 'duplication', spec: lineChart(rows, 'duplicationRatio', 'Duplication ratio (extra copies per packet sent)', 'extra copies / packet', 'workers') });
     specs.push({ id: 'worker-share', spec: workerShareChart(rows) });
     specs.push({ id: 'loss', spec: lineChart(rows, 'lossPct', 'Loss (%)', 'loss %', 'workers') });

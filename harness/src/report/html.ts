@@ -2,7 +2,7 @@
 import { describeCheck } from '../checks.js';
 import type { RunResult } from '../result.js';
 import type { Chart } from './charts.js';
-import { summaryTable, workerShareTable } from './markdown.js';
+import { summaryTable, throughputTable, workerShareTable } from './markdown.js';
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
@@ -32,6 +32,10 @@ export function renderHtml(result: RunResult, charts: Chart[]): string {
 <p>Command: <code>${escapeHtml(result.command)}</code><br>Started ${escapeHtml(result.startedAt)}, finished ${escapeHtml(result.finishedAt)}.</p>
 <h2>Results (median over repetitions)</h2>
 ${htmlTable(headers, rows)}
+${(() => {
+    const t = throughputTable(result);
+    return t.rows.length ? `<h2>Throughput (NDR / PDR)</h2>\n${htmlTable(t.headers, t.rows)}` : '';
+  })()}
 ${(() => {
     const shares = workerShareTable(result);
     return shares.rows.length ? `<p>Each relay worker's share of the packets it received:</p>\n${htmlTable(shares.headers, shares.rows)}` : '';

@@ -29,6 +29,22 @@ export function workerShareTable(result: RunResult): { headers: string[]; rows: 
   return { headers, rows: rows.map((r) => [r.step, r.series, ...Array.from({ length: most }, (_, i) => (r.workerShares[i] ? `${(r.workerShares[i].share * 100).toFixed(1)} %` : ''))]) };
 }
 
+/** PDR tolerance: the highest offered rate with at most this much loss. */
+export const PDR_LOSS_PCT = 0.5;
+
+/** Per contender: NDR (highest offered rate with no loss) and PDR, from a throughput sweep. */
+export function throughputTable(result: RunResult): { headers: string[]; rows: string[][] } {
+  if (result.scenario !== 'throughput') return { headers: [], rows: [] };
+  const rows = medianRows(toRows(result));
+  const series = [...new Set(rows.map((r) => r.series))].sort();
+  const best = (s: string, maxLoss: number) => Math.max(0, ...rows.filter((r) => r.series === s && r.lossPct <= maxLoss).map((r) => r.x));
+  const top = Math.max(...rows.map((r) => r.x));
+  return {
+    headers: ['contender', 'NDR (packets/s)', `PDR ≤${PDR_LOSS_PCT}% (packets/s)`, 'highest offered'],
+    rows: series.map((s) => [s, fmt(best(s, 0)), fmt(best(s, PDR_LOSS_PCT)), fmt(top)]),
+  };
+}
+
 /** Compact terminal table printed at the end of a run. */
 export function terminalSummary(result: RunResult): string {
   const { headers, rows } = summaryTable(result);
@@ -56,6 +72,12 @@ export function renderMarkdown(result: RunResult, chartFiles: { id: string; titl
     ...(result.steps.some((s) => s.runs.some((r) => r.sinkJoined === 'inputs'))
       ? ['The kernel cannot rewrite group or port: for it the sink joins the input groups.', '']
       : []),
+    ...(() => {
+      const t = throughputTable(result);
+      return t.rows.length
+        ? ['NDR/PDR: the highest offered aggregate rate at which each contender lost nothing / at most 0.5% (sweep of 10–100% of the calibration ceiling; a contender that reaches "highest offered" may go further than the instrument can drive).', '', mdTable(t.headers, t.rows), '']
+        : [];
+    })(),
     ...(() => {
       const shares = workerShareTable(result);
       return shares.rows.length ? ["Each relay worker's share of the packets it received (relay counters; from the first repetition):", '', mdTable(shares.headers, shares.rows), ''] : [];

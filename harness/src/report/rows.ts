@@ -29,7 +29,7 @@ export function toRows(result: RunResult): Row[] {
       if (run.status !== 'ok' || !run.aggregate) continue;
       const a = run.aggregate;
       const fanout = typeof run.params.fanout === 'string' && run.contender === 'relay' ? run.params.fanout : undefined;
-      const x = Number(result.scenario === 'multi-worker' ? step.params.workers : step.params.streams);
+      const x = Number(result.scenario === 'multi-worker' ? step.params.workers : result.scenario === 'throughput' ? step.params.offeredPps : step.params.streams);
       const workers = ((run.report?.counters as { workers?: { index: number; rx: number }[] } | undefined)?.workers ?? []);
       const totalRx = workers.reduce((n, w) => n + w.rx, 0);
       rows.push({

@@ -80,6 +80,12 @@ class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
       if (mode != "ring" && mode != "mmsg") throw Napi::TypeError::New(env, "Forwarder options: ingress must be 'ring' or 'mmsg'");
       options.ring = mode == "ring";
     }
+    Napi::Value ring_mib = o.Get("ringMiB");
+    if (!ring_mib.IsUndefined()) {
+      int mib = int_field(o, "ringMiB", "Forwarder options", 64, true);
+      if (mib < 1 || mib > 4096) throw Napi::RangeError::New(env, "Forwarder options: ringMiB " + std::to_string(mib) + " out of range (1-4096)");
+      options.ring_mib = static_cast<size_t>(mib);
+    }
     try {
       forwarder_ = std::make_unique<Forwarder>(options);
     } catch (const std::exception& e) {

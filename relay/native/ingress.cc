@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -22,7 +23,6 @@ namespace mcr {
 namespace {
 
 constexpr size_t kBlockSize = 1 << 18;  // 256 KiB
-constexpr size_t kBlockCount = 64;      // 16 MiB ring per worker
 constexpr unsigned kBlockTimeoutMs = 1; // a partly filled block is handed over after 1 ms
 
 // Classic BPF over the Ethernet frame: IPv4, UDP, destination in 224.0.0.0/4. VLAN-tagged frames
@@ -89,18 +89,19 @@ Ingress::Ingress(const IngressOptions& options) : ifname_(options.ifname) {
     if (setsockopt(fd_, SOL_PACKET, PACKET_VERSION, &version, sizeof version) < 0) fail("PACKET_VERSION TPACKET_V3");
     tpacket_req3 req{};
     req.tp_block_size = kBlockSize;
-    req.tp_block_nr = kBlockCount;
+    const size_t blocks = std::max<size_t>(4, options.ring_mib * (1 << 20) / kBlockSize);
+    req.tp_block_nr = static_cast<unsigned>(blocks);
     req.tp_frame_size = kFrameSize;
-    req.tp_frame_nr = static_cast<unsigned>(kBlockSize / kFrameSize * kBlockCount);
+    req.tp_frame_nr = static_cast<unsigned>(kBlockSize / kFrameSize * blocks);
     req.tp_retire_blk_tov = kBlockTimeoutMs;
     if (setsockopt(fd_, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) < 0) fail("PACKET_RX_RING");
-    ring_size_ = kBlockSize * kBlockCount;
+    ring_size_ = kBlockSize * blocks;
     void* mem = mmap(nullptr, ring_size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED | MAP_POPULATE, fd_, 0);
     if (mem == MAP_FAILED) mem = mmap(nullptr, ring_size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
     if (mem == MAP_FAILED) fail("mmap of the receive ring");
     ring_ = static_cast<uint8_t*>(mem);
     block_size_ = kBlockSize;
-    block_count_ = kBlockCount;
+    block_count_ = blocks;
   } else {
     buffers_ = new uint8_t[kBatch * kFrameSize];
     msgs_ = new mmsghdr[kBatch];

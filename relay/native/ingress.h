@@ -19,6 +19,7 @@ struct IngressOptions {
   FanoutMode fanout = FanoutMode::hash;
   int fanout_id = -1;  // -1: ask the kernel for a free id (it may hand out 0)
   bool ring = true;
+  size_t ring_mib = 64;  // receive ring size; more rides out longer scheduling gaps
 };
 
 struct KernelStats {

@@ -10,6 +10,8 @@ export interface DaemonConfig {
   workers: number;
   fanout: FanoutMode;
   ingress: 'ring' | 'mmsg';
+  /** TPACKET_V3 ring per worker, MiB. */
+  ringMiB: number;
   interfaces: string[];
   statsInterval: number;
   logFormat: LogFormat;
@@ -22,6 +24,7 @@ export const DEFAULTS: DaemonConfig = {
   workers: 1,
   fanout: 'hash',
   ingress: 'ring',
+  ringMiB: 64,
   interfaces: [],
   statsInterval: 10_000,
   logFormat: 'text',
@@ -36,6 +39,7 @@ function check(config: DaemonConfig, where: string): DaemonConfig {
   if (!Number.isInteger(config.workers) || config.workers < 1 || config.workers > 64) throw bad(`workers must be an integer from 1 to 64 (got ${String(config.workers)})`);
   if (!FANOUT_MODES.includes(config.fanout)) throw bad(`fanout must be one of ${FANOUT_MODES.join(', ')} (got ${String(config.fanout)})`);
   if (config.ingress !== 'ring' && config.ingress !== 'mmsg') throw bad(`ingress must be 'ring' or 'mmsg' (got ${String(config.ingress)})`);
+  if (!Number.isInteger(config.ringMiB) || config.ringMiB < 1 || config.ringMiB > 4096) throw bad(`ring size must be 1 to 4096 MiB (got ${String(config.ringMiB)})`);
   if (!Array.isArray(config.interfaces) || config.interfaces.some((i) => typeof i !== 'string')) throw bad('interfaces must be a list of names');
   if (!Number.isInteger(config.statsInterval) || config.statsInterval < 0) throw bad(`stats interval must be a whole number of ms, 0 to disable (got ${String(config.statsInterval)})`);
   if (config.logFormat !== 'text' && config.logFormat !== 'json') throw bad(`log format must be 'text' or 'json' (got ${String(config.logFormat)})`);

@@ -43,6 +43,8 @@ export interface ForwarderOptions {
   fanoutId: number;
   /** Receive path: TPACKET_V3 ring (default) or recvmmsg batches. */
   ingress?: 'ring' | 'mmsg';
+  /** TPACKET_V3 ring size in MiB (default 64). */
+  ringMiB?: number;
 }
 
 export interface OutputStats { packets: number; bytes: number; errors: number }

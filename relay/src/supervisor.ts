@@ -13,6 +13,7 @@ export interface SupervisorOptions {
   workers: number;
   fanout: FanoutMode;
   ingress: 'ring' | 'mmsg';
+  ringMiB: number;
   interfaces: string[];
   log: Logger;
   igmp: IgmpOps;
@@ -41,6 +42,7 @@ export class Supervisor {
       workersPerInterface: options.workers,
       fanout: options.fanout,
       ingress: options.ingress,
+      ringMiB: options.ringMiB,
       log: options.log,
       rulesFor: (iface) => this.rules.forInterface(iface).map(toNative),
     });

@@ -7,6 +7,7 @@ export interface WorkerConfig {
   fanout: FanoutMode;
   fanoutId: number;
   ingress: 'ring' | 'mmsg';
+  ringMiB: number;
 }
 
 export type ToWorker =

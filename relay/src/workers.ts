@@ -19,6 +19,7 @@ export interface WorkerPoolOptions {
   workersPerInterface: number;
   fanout: FanoutMode;
   ingress: 'ring' | 'mmsg';
+  ringMiB: number;
   log: Logger;
   /** The interface's current rules, as the native table wants them. */
   rulesFor(iface: string): NativeRule[];
@@ -143,6 +144,7 @@ export class WorkerPool {
       fanout: this.options.fanout,
       fanoutId,
       ingress: this.options.ingress,
+      ringMiB: this.options.ringMiB,
     };
     const child = fork(WORKER_SCRIPT, [JSON.stringify(config)], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     worker.child = child;

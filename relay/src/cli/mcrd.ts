@@ -21,6 +21,7 @@ const program = new Command('mcrd')
   .option('-w, --workers <n>', 'worker processes per ingress interface (default 1)', integer('--workers'))
   .addOption(new Option('-f, --fanout <mode>', "PACKET_FANOUT mode; 'none' = every worker sees every packet (negative control) (default hash)").choices(FANOUT_MODES as string[]))
   .addOption(new Option('--ingress <path>', 'receive path: TPACKET_V3 ring or recvmmsg (default ring)').choices(['ring', 'mmsg']))
+  .option('--ring-size <mib>', 'TPACKET_V3 receive ring per worker in MiB (default 64)', integer('--ring-size'))
   .option('-i, --interface <name...>', 'ingress interfaces to start workers on now (others start with their first rule)')
   .option('-c, --config <file>', 'JSON5 config file; flags override it')
   .option('--stats-interval <ms>', 'log [STATS:*] lines every ms, 0 = never (default 10000)', integer('--stats-interval'))
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
     workers: opts.workers,
     fanout: opts.fanout as FanoutMode | undefined,
     ingress: opts.ingress,
+    ringMiB: opts.ringSize,
     interfaces: opts.interface,
     statsInterval: opts.statsInterval,
     logFormat: opts.logFormat,
@@ -58,6 +60,7 @@ async function main(): Promise<void> {
     workers: config.workers,
     fanout: config.fanout,
     ingress: config.ingress,
+    ringMiB: config.ringMiB,
     interfaces: config.interfaces,
     log,
     igmp: addon,

@@ -6,7 +6,7 @@ import { describeCheck } from '../harness/src/checks.js';
 import { DEFAULT_GATE_FILE, gateRun, loadGateFile } from '../harness/src/gate.js';
 import { terminalSummary } from '../harness/src/report/markdown.js';
 import { renderReport } from '../harness/src/report/render.js';
-import { FANOUT_MODES } from '../relay/src/native.js';
+import { FANOUT_MODES, INGRESS_MODES, type IngressMode } from '../relay/src/native.js';
 import { SCENARIOS } from './registry.js';
 import { PreflightError, runScenario } from './run.js';
 import type { ScenarioOptions } from './scenario.js';
@@ -42,7 +42,7 @@ const program = new Command('scenario')
   .option('--warmup <n>', 'warm-up packets per stream, excluded from the counts', positiveInt('--warmup', 0), 50)
   .option('--workers <n>', 'relay workers (multi-stream)', positiveInt('--workers'), 2)
   .addOption(new Option('--fanout <mode>', 'relay fanout mode (multi-stream)').choices(FANOUT_MODES as string[]).default('hash'))
-  .addOption(new Option('--ingress <path>', 'relay receive path: TPACKET_V3 ring or recvmmsg').choices(['ring', 'mmsg']).default('ring'))
+  .addOption(new Option('--ingress <path>', 'relay receive path: TPACKET_V3 ring or recvmmsg').choices(INGRESS_MODES as string[]).default('ring'))
   .option('--streams <n>', 'streams (multi-worker)', positiveInt('--streams'), 4)
   .option('--contenders <list>', 'comma-separated: relay,socat,kernel', contenderList, [...CONTENDER_NAMES])
   .option('--repetitions <n>', 'repeat each step; reports quote the median', positiveInt('--repetitions'), 1)
@@ -76,7 +76,7 @@ Exit status: 0 checks passed, 1 a check failed, 2 could not run.`,
       size: Math.min(o.size as number, 1472),
       workers: o.workers as number,
       fanout: o.fanout as string,
-      ingress: o.ingress as 'ring' | 'mmsg',
+      ingress: o.ingress as IngressMode,
       streams: o.streams as number,
       contenders: o.contenders as ContenderName[],
       repetitions: o.repetitions as number,

@@ -2,6 +2,7 @@
 import type { Check } from '../harness/src/checks.js';
 import type { ContenderName } from '../harness/src/contenders/types.js';
 import type { StepResult } from '../harness/src/result.js';
+import type { IngressMode } from '../relay/src/native.js';
 
 export interface ScenarioOptions {
   ratePps: number;
@@ -9,7 +10,7 @@ export interface ScenarioOptions {
   size: number;
   workers: number;
   fanout: string;
-  ingress: 'ring' | 'mmsg';
+  ingress: IngressMode;
   streams: number;
   contenders: ContenderName[];
   repetitions: number;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { nsRun } from '../../netns/exec.js';
 import { createChain } from '../../netns/topology.js';
 import type { Contender } from './contenders/types.js';
+import type { IngressMode } from '../../relay/src/native.js';
 import { runGenerator } from './generator.js';
 import { measure } from './measure.js';
 import { aggregate, type ContenderRun } from './result.js';
@@ -21,7 +22,7 @@ export interface StepOptions {
   warmup: number;
   workers: number;
   fanout: string;
-  ingress: 'ring' | 'mmsg';
+  ingress: IngressMode;
   bridge: boolean;
   /** Rate-limit the relay namespace's output link (tc tbf, e.g. '2mbit'): a deliberate impairment. */
   egressLimit?: string;

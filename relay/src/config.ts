@@ -1,7 +1,7 @@
 // mcrd settings: defaults <- config file (JSON5) <- command-line flags.
 import { readFileSync } from 'node:fs';
 import JSON5 from 'json5';
-import { FANOUT_MODES, type FanoutMode } from './native.js';
+import { FANOUT_MODES, INGRESS_MODES, type FanoutMode, type IngressMode } from './native.js';
 import type { LogFormat } from './log.js';
 import { DEFAULT_SOCKET_PATH } from './protocol.js';
 
@@ -9,7 +9,7 @@ export interface DaemonConfig {
   controlSocket: string;
   workers: number;
   fanout: FanoutMode;
-  ingress: 'ring' | 'mmsg';
+  ingress: IngressMode;
   /** TPACKET_V3 ring per worker, MiB. */
   ringMiB: number;
   interfaces: string[];
@@ -38,7 +38,7 @@ function check(config: DaemonConfig, where: string): DaemonConfig {
   if (typeof config.controlSocket !== 'string' || config.controlSocket === '') throw bad('controlSocket must be a path');
   if (!Number.isInteger(config.workers) || config.workers < 1 || config.workers > 64) throw bad(`workers must be an integer from 1 to 64 (got ${String(config.workers)})`);
   if (!FANOUT_MODES.includes(config.fanout)) throw bad(`fanout must be one of ${FANOUT_MODES.join(', ')} (got ${String(config.fanout)})`);
-  if (config.ingress !== 'ring' && config.ingress !== 'mmsg') throw bad(`ingress must be 'ring' or 'mmsg' (got ${String(config.ingress)})`);
+  if (!INGRESS_MODES.includes(config.ingress)) throw bad(`ingress must be one of ${INGRESS_MODES.join(', ')} (got ${String(config.ingress)})`);
   if (!Number.isInteger(config.ringMiB) || config.ringMiB < 1 || config.ringMiB > 4096) throw bad(`ring size must be 1 to 4096 MiB (got ${String(config.ringMiB)})`);
   if (!Array.isArray(config.interfaces) || config.interfaces.some((i) => typeof i !== 'string')) throw bad('interfaces must be a list of names');
   if (!Number.isInteger(config.statsInterval) || config.statsInterval < 0) throw bad(`stats interval must be a whole number of ms, 0 to disable (got ${String(config.statsInterval)})`);

@@ -6,6 +6,10 @@ import { fileURLToPath } from 'node:url';
 export type FanoutMode = 'hash' | 'cpu' | 'lb' | 'rollover' | 'none';
 export const FANOUT_MODES: readonly FanoutMode[] = ['hash', 'cpu', 'lb', 'rollover', 'none'];
 
+/** Receive path: TPACKET_V3 block ring, or recvmmsg batches. */
+export type IngressMode = 'ring' | 'mmsg';
+export const INGRESS_MODES: readonly IngressMode[] = ['ring', 'mmsg'];
+
 /** Result of parsing one Ethernet frame (pure function, used by tests and fuzzing). */
 export interface ParsedFrame {
   /** 'ok' or the reason it was dropped: 'truncated', 'not_ipv4', 'bad_ihl', 'bad_total_length',
@@ -42,7 +46,7 @@ export interface ForwarderOptions {
   /** -1: ask the kernel for a free id (PACKET_FANOUT_FLAG_UNIQUEID; it may hand out 0); otherwise join this group. */
   fanoutId: number;
   /** Receive path: TPACKET_V3 ring (default) or recvmmsg batches. */
-  ingress?: 'ring' | 'mmsg';
+  ingress?: IngressMode;
   /** TPACKET_V3 ring size in MiB (default 64). */
   ringMiB?: number;
 }

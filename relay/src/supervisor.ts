@@ -3,7 +3,7 @@
 // worker of the interface applied them.
 import { IgmpPool, type IgmpOps } from './igmp-pool.js';
 import type { Logger } from './log.js';
-import type { FanoutMode, NativeRule, RuleStats } from './native.js';
+import type { FanoutMode, IngressMode, NativeRule, RuleStats } from './native.js';
 import { COMMANDS } from './protocol.js';
 import { RuleTable, describeInput, validateRuleSpec, type Rule } from './rules.js';
 import { WorkerPool, type WorkerStats } from './workers.js';
@@ -12,7 +12,7 @@ import { VERSION } from './version.js';
 export interface SupervisorOptions {
   workers: number;
   fanout: FanoutMode;
-  ingress: 'ring' | 'mmsg';
+  ingress: IngressMode;
   ringMiB: number;
   interfaces: string[];
   log: Logger;

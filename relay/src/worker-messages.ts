@@ -1,12 +1,12 @@
 // Messages between mcrd and its worker processes (Node IPC channel).
-import type { FanoutMode, ForwarderStats, NativeRule } from './native.js';
+import type { FanoutMode, ForwarderStats, IngressMode, NativeRule } from './native.js';
 
 export interface WorkerConfig {
   interface: string;
   index: number;
   fanout: FanoutMode;
   fanoutId: number;
-  ingress: 'ring' | 'mmsg';
+  ingress: IngressMode;
   ringMiB: number;
 }
 

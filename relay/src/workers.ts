@@ -3,7 +3,7 @@
 // A worker that dies is restarted with backoff and gets the interface's current rules back.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { FanoutMode, ForwarderStats, NativeRule } from './native.js';
+import type { FanoutMode, ForwarderStats, IngressMode, NativeRule } from './native.js';
 import type { Logger } from './log.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './worker-messages.js';
 
@@ -18,7 +18,7 @@ const STABLE_AFTER_MS = 10_000;
 export interface WorkerPoolOptions {
   workersPerInterface: number;
   fanout: FanoutMode;
-  ingress: 'ring' | 'mmsg';
+  ingress: IngressMode;
   ringMiB: number;
   log: Logger;
   /** The interface's current rules, as the native table wants them. */

@@ -2,6 +2,7 @@
 // output interface: the relay (mcrd), socat, or the kernel's own multicast routing.
 import type { Chain } from '../../../netns/topology.js';
 import type { StreamPlan } from '../streams.js';
+import type { IngressMode } from '../../../relay/src/native.js';
 
 export type ContenderName = 'relay' | 'socat' | 'kernel';
 export const CONTENDER_NAMES: readonly ContenderName[] = ['relay', 'socat', 'kernel'];
@@ -32,7 +33,7 @@ export interface StartOptions {
   workers: number;
   fanout: string;
   /** Relay receive path. */
-  ingress: 'ring' | 'mmsg';
+  ingress: IngressMode;
 }
 
 export interface Availability {

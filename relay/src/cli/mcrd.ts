@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfigFile, resolveConfig, type DaemonConfig } from '../config.js';
 import { ControlServer } from '../control-server.js';
 import { createLogger } from '../log.js';
-import { FANOUT_MODES, loadAddon, type FanoutMode } from '../native.js';
+import { FANOUT_MODES, INGRESS_MODES, loadAddon, type FanoutMode } from '../native.js';
 import { Supervisor } from '../supervisor.js';
 import { VERSION } from '../version.js';
 
@@ -20,7 +20,7 @@ const program = new Command('mcrd')
   .option('-s, --control-socket <path>', 'Unix socket for mcrctl (default /run/mcrd.sock)')
   .option('-w, --workers <n>', 'worker processes per ingress interface (default 1)', integer('--workers'))
   .addOption(new Option('-f, --fanout <mode>', "PACKET_FANOUT mode; 'none' = every worker sees every packet (negative control) (default hash)").choices(FANOUT_MODES as string[]))
-  .addOption(new Option('--ingress <path>', 'receive path: TPACKET_V3 ring or recvmmsg (default ring)').choices(['ring', 'mmsg']))
+  .addOption(new Option('--ingress <path>', 'receive path: TPACKET_V3 block ring or recvmmsg (default ring)').choices(INGRESS_MODES as string[]))
   .option('--ring-size <mib>', 'TPACKET_V3 receive ring per worker in MiB (default 64)', integer('--ring-size'))
   .option('-i, --interface <name...>', 'ingress interfaces to start workers on now (others start with their first rule)')
   .option('-c, --config <file>', 'JSON5 config file; flags override it')

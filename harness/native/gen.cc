@@ -25,29 +25,34 @@ const char* kUsage = R"(mcr-gen: send paced, sequence-numbered multicast test tr
   --rate PPS               per-stream rate, 0 = as fast as possible (default 1000)
   --aggregate-rate PPS     total rate over all streams (instead of --rate)
   --count N                packets per stream (default 1000)
-  --duration S             send for S seconds instead of --count
+  --duration S             send for S seconds instead of --count (with --rate 0: until then)
   --size BYTES             UDP payload size, 40..1472 (default 512)
   --ttl N                  multicast TTL (default 8)
   --run-id N               run id written into every packet (default 1)
   --batch N                sendmmsg batch size, 1..256 (default 32)
   --warmup N               packets per stream sent first, flagged warm-up (default 0)
-  --fault KIND:K           dup|swap|corrupt|skip every K-th packet of each stream (tests the sink)
-Prints one JSON summary line on stdout; stops early (and still prints) on SIGINT/SIGTERM.
+  --fault KIND:K           dup|swap|corrupt|skip every K-th packet of each stream (tests the sink;
+                           reorder:K = swap:K). K >= 2. Counted in "faults" when the kernel accepted them.
+  --dump N                 send nothing: print N payloads of stream 1 (seq 0..N-1) as hex lines
+                           (with --size, --run-id; for checking other decoders)
+Prints one JSON summary line on stdout; stops early (and still prints) on SIGINT/SIGTERM,
+after completing the current round over the streams (and an open swap pair).
 )";
 
 enum class Fault { none, dup, swap, corrupt, skip };
 
 struct StreamState {
-  uint64_t sent = 0;
+  uint64_t sent = 0;         // measured packets accepted by the kernel
+  uint64_t warmup_sent = 0;  // warm-up packets accepted
+  uint64_t warmup_errors = 0;
   uint64_t sequenced = 0;  // measured sequence numbers used (sent, failed or skipped)
   uint64_t first_ns = 0;
   uint64_t last_ns = 0;
-  std::map<int, uint64_t> errors;
+  std::map<int, uint64_t> errors;  // measured packets the kernel refused, by errno
 };
 
-struct Message {
-  uint32_t stream;  // index into streams
-};
+// What a queued message is, for the counters once the kernel accepted or refused it.
+enum class Slot : uint8_t { measured, warmup, dup_copy, swapped, corrupted };
 
 const char* errno_name(int e) {
   switch (e) {
@@ -74,6 +79,7 @@ int main(int argc, char** argv) {
   uint32_t run_id = 1;
   Fault fault = Fault::none;
   uint64_t fault_k = 0;
+  uint64_t dump = 0;
 
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -104,16 +110,33 @@ int main(int argc, char** argv) {
       else die("--fault '" + f + "': kind must be dup, swap, corrupt or skip");
       fault_k = colon == std::string::npos ? 0 : static_cast<uint64_t>(parse_number("--fault", f.c_str() + colon + 1, 2, 1e9));
       if (fault_k == 0) die("--fault '" + f + "' needs K >= 2, e.g. dup:100");
-    } else die(std::string("unknown option '") + a + "'\n" + kUsage);
+    } else if (a == "--dump") dump = static_cast<uint64_t>(parse_number(a, next(), 1, 1e6));
+    else die(std::string("unknown option '") + a + "'\n" + kUsage);
+  }
+  if (dump > 0) {
+    std::vector<uint8_t> buf(size);
+    for (uint64_t seq = 0; seq < dump; ++seq) {
+      write_payload(buf.data(), size, PayloadHeader{0, run_id, 1, seq, monotonic_ns(), static_cast<uint32_t>(size)});
+      std::string line;
+      char hex[3];
+      for (uint8_t b : buf) { std::snprintf(hex, sizeof hex, "%02x", b); line += hex; }
+      std::puts(line.c_str());
+    }
+    return 0;
   }
   if (streams.empty()) die(std::string("no streams given (--streams or --streams-file)\n") + kUsage);
   if (ifname.empty()) die("--interface is required");
   const size_t n_streams = streams.size();
   const double total_rate = aggregate > 0 ? aggregate : rate * static_cast<double>(n_streams);
+  uint64_t deadline_ns = 0;  // --duration without a rate: send until then
   if (duration > 0) {
-    if (total_rate <= 0) die("--duration needs a rate");
-    count = static_cast<uint64_t>(std::llround(duration * total_rate / static_cast<double>(n_streams)));
-    if (count == 0) count = 1;
+    if (total_rate > 0) {
+      count = static_cast<uint64_t>(std::llround(duration * total_rate / static_cast<double>(n_streams)));
+      if (count == 0) count = 1;
+    } else {
+      count = 1ull << 40;
+      deadline_ns = monotonic_ns() + static_cast<uint64_t>(duration * 1e9);
+    }
   }
 
   const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -135,7 +158,7 @@ int main(int argc, char** argv) {
   std::vector<mmsghdr> msgs(slots);
   std::vector<iovec> iovs(slots);
   std::vector<uint32_t> owner(slots);
-  std::vector<uint8_t> extra(slots);  // injected duplicate copies do not count as sent
+  std::vector<Slot> kind(slots);
   uint64_t faults_dup = 0, faults_swap = 0, faults_corrupt = 0, faults_skip = 0;
 
   // Position j of a stream's measured packets -> the sequence number sent there (swap fault).
@@ -148,14 +171,25 @@ int main(int argc, char** argv) {
   };
 
   const uint64_t per_stream = warmup + count;
-  const uint64_t total = per_stream * n_streams;
-  const double ns_per_packet = total_rate > 0 ? 1e9 / total_rate : 0;
+  uint64_t total = per_stream * n_streams;
+  double ns_per_packet = total_rate > 0 ? 1e9 / total_rate : 0;
   const uint64_t t0 = monotonic_ns() + 1000000;
   uint64_t i = 0;
   const uint64_t started = monotonic_ns();
+  bool stopping = false;
 
-  while (i < total && !g_stop) {
+  while (i < total) {
     const uint64_t now = monotonic_ns();
+    if (!stopping && (g_stop || (deadline_ns && now >= deadline_ns))) {
+      // Stop cleanly: finish the current round so every stream used the same positions, plus one
+      // more when that round opened a swap pair; send the rest now.
+      stopping = true;
+      uint64_t pos = (i + n_streams - 1) / n_streams;
+      if (fault == Fault::swap && pos > warmup && (pos - 1 - warmup) % fault_k == fault_k - 2) ++pos;
+      total = std::min(total, pos * n_streams);
+      ns_per_packet = 0;
+      continue;
+    }
     uint64_t due = total;
     if (ns_per_packet > 0) {
       if (now < t0) { due = 0; }
@@ -178,22 +212,21 @@ int main(int argc, char** argv) {
       const uint64_t seq = is_warmup ? pos : seq_at(j);
       if (!is_warmup) ++state[s].sequenced;
       if (!is_warmup && fault == Fault::skip && j % fault_k == fault_k - 1) { ++faults_skip; continue; }
-      if (!is_warmup && fault == Fault::swap && j % fault_k == fault_k - 2 && j + 1 < count) ++faults_swap;
       uint8_t* buf = &buffers[m * size];
       write_payload(buf, size, PayloadHeader{static_cast<uint8_t>(is_warmup ? kFlagWarmup : 0), run_id, s + 1, seq, monotonic_ns(), static_cast<uint32_t>(size)});
+      owner[m] = s;
+      kind[m] = is_warmup ? Slot::warmup : Slot::measured;
+      if (!is_warmup && fault == Fault::swap && j % fault_k == fault_k - 2 && j + 1 < count) kind[m] = Slot::swapped;
       if (!is_warmup && fault == Fault::corrupt && j % fault_k == fault_k - 1) {
         buf[size - 1] ^= 0x5a;  // after the check was computed
-        ++faults_corrupt;
+        kind[m] = Slot::corrupted;
       }
-      owner[m] = s;
-      extra[m] = 0;
       ++m;
       if (!is_warmup && fault == Fault::dup && j % fault_k == fault_k - 1) {
         std::memcpy(&buffers[m * size], buf, size);
         owner[m] = s;
-        extra[m] = 1;
+        kind[m] = Slot::dup_copy;
         ++m;
-        ++faults_dup;
       }
     }
     for (size_t k = 0; k < m; ++k) {
@@ -209,17 +242,25 @@ int main(int argc, char** argv) {
       const int r = sendmmsg(fd, msgs.data() + off, static_cast<unsigned>(m - off), 0);
       const uint64_t stamp = monotonic_ns();
       if (r < 0) {
-        if (errno == EINTR && !g_stop) continue;
-        state[owner[off]].errors[errno]++;
+        if (errno == EINTR) continue;
+        // The first message was refused: count it and go on with the rest.
+        StreamState& st = state[owner[off]];
+        if (kind[off] == Slot::warmup) ++st.warmup_errors;
+        else if (kind[off] != Slot::dup_copy) st.errors[errno]++;
         ++off;
         continue;
       }
-      for (int k = 0; k < r; ++k) {
-        if (extra[off + static_cast<size_t>(k)]) continue;
-        StreamState& st = state[owner[off + static_cast<size_t>(k)]];
-        if (st.sent == 0) st.first_ns = stamp;
+      for (size_t k = off; k < off + static_cast<size_t>(r); ++k) {
+        StreamState& st = state[owner[k]];
+        switch (kind[k]) {
+          case Slot::dup_copy: ++faults_dup; continue;  // an extra copy is not a sent packet
+          case Slot::warmup: ++st.warmup_sent; break;
+          case Slot::swapped: ++faults_swap; ++st.sent; break;
+          case Slot::corrupted: ++faults_corrupt; ++st.sent; break;
+          case Slot::measured: ++st.sent; break;
+        }
+        if (st.first_ns == 0) st.first_ns = stamp;
         st.last_ns = stamp;
-        ++st.sent;
       }
       off += static_cast<size_t>(r);
     }
@@ -239,14 +280,15 @@ int main(int argc, char** argv) {
       errors += kv.second;
     }
     errs += "}";
-    // Warm-up packets were sent first; the stream's measured count excludes them.
-    const uint64_t measured = st.sent > warmup ? st.sent - warmup : 0;
-    total_sent += measured;
+    total_sent += st.sent;
+    // firstSendNs/lastSendNs/rate cover everything the stream sent, warm-up included.
+    const uint64_t all = st.sent + st.warmup_sent;
     const double span = st.last_ns > st.first_ns ? static_cast<double>(st.last_ns - st.first_ns) / 1e9 : 0;
     char rate_text[64];
-    std::snprintf(rate_text, sizeof rate_text, "%.1f", span > 0 ? static_cast<double>(st.sent - 1) / span : 0.0);
+    std::snprintf(rate_text, sizeof rate_text, "%.1f", span > 0 && all > 1 ? static_cast<double>(all - 1) / span : 0.0);
     out += (s ? "," : "") + std::string("{\"stream\":") + std::to_string(s + 1) + ",\"group\":\"" + json_escape(streams[s].group) + "\",\"port\":" + std::to_string(streams[s].port) +
-           ",\"sent\":" + std::to_string(measured) + ",\"sequenced\":" + std::to_string(st.sequenced) + ",\"errors\":" + errs + ",\"errorCount\":" + std::to_string(errors) + ",\"firstSendNs\":" + std::to_string(st.first_ns) +
+           ",\"sent\":" + std::to_string(st.sent) + ",\"sequenced\":" + std::to_string(st.sequenced) + ",\"errors\":" + errs + ",\"errorCount\":" + std::to_string(errors) +
+           ",\"warmupSent\":" + std::to_string(st.warmup_sent) + ",\"warmupErrors\":" + std::to_string(st.warmup_errors) + ",\"firstSendNs\":" + std::to_string(st.first_ns) +
            ",\"lastSendNs\":" + std::to_string(st.last_ns) + ",\"rate\":" + rate_text + "}";
   }
   char tail[256];

@@ -10,10 +10,16 @@ export interface GenStreamSummary {
   sent: number;
   /** Measured sequence numbers used: sent, failed to send, or skipped by a fault. */
   sequenced: number;
+  /** Measured packets the kernel refused, by errno name (e.g. ENOBUFS). */
   errors: Record<string, number>;
   errorCount: number;
+  /** Warm-up packets accepted / refused (not in sent, errors or sequenced). */
+  warmupSent: number;
+  warmupErrors: number;
+  /** CLOCK_MONOTONIC ns of the first and last accepted packet (warm-up included). */
   firstSendNs: number;
   lastSendNs: number;
+  /** Achieved packets/s of this stream (first to last send). */
   rate: number;
 }
 
@@ -24,29 +30,45 @@ export interface GenSummary {
   streams: GenStreamSummary[];
   totalSent: number;
   elapsedSec: number;
+  /** Stopped early by SIGINT/SIGTERM (after completing the current round). */
   interrupted: boolean;
+  /** Injected faults the kernel accepted (skip: sequence numbers left out). */
   faults: { dup: number; swap: number; corrupt: number; skip: number };
 }
+
+export type Fault = `${'dup' | 'swap' | 'reorder' | 'corrupt' | 'skip'}:${number}`;
 
 export interface GenOptions {
   interface: string;
   /** "G:P" per stream; stream ids are positions from 1. */
   streams: string[];
-  /** Per-stream packets/s (0 = as fast as possible). */
-  rate: number;
-  count: number;
-  size: number;
+  /** Per-stream packets/s (0 = as fast as possible; mcr-gen's default 1000). */
+  rate?: number;
+  /** Total packets/s over all streams (instead of rate). */
+  aggregateRate?: number;
+  /** Measured packets per stream (mcr-gen's default 1000). */
+  count?: number;
+  /** Seconds to send instead of count. */
+  duration?: number;
+  /** UDP payload bytes, 40..1472 (mcr-gen's default 512). */
+  size?: number;
   runId: number;
   ttl?: number;
+  /** Packets per stream sent first, flagged warm-up (the sink excludes them). */
   warmup?: number;
   batch?: number;
-  fault?: string;
-  /** Where to write the streams file when the list is long. */
+  fault?: Fault | string;
+  /** A file holding the streams, one G:P per line (written by the caller), instead of --streams. */
   streamsFile?: string;
 }
 
 export function generatorArgs(o: GenOptions): string[] {
-  const args = ['--interface', o.interface, '--rate', String(o.rate), '--count', String(o.count), '--size', String(o.size), '--run-id', String(o.runId)];
+  const args = ['--interface', o.interface, '--run-id', String(o.runId)];
+  if (o.aggregateRate !== undefined) args.push('--aggregate-rate', String(o.aggregateRate));
+  else if (o.rate !== undefined) args.push('--rate', String(o.rate));
+  if (o.duration !== undefined) args.push('--duration', String(o.duration));
+  else if (o.count !== undefined) args.push('--count', String(o.count));
+  if (o.size !== undefined) args.push('--size', String(o.size));
   args.push(...(o.streamsFile ? ['--streams-file', o.streamsFile] : ['--streams', o.streams.join(',')]));
   if (o.ttl !== undefined) args.push('--ttl', String(o.ttl));
   if (o.warmup) args.push('--warmup', String(o.warmup));

@@ -36,8 +36,13 @@ export interface SinkOptions {
   interface: string;
   streams: string[];
   runId: number;
+  /** Stop after this long without packets, once traffic began (mcr-sink's default 2000). */
   idleTimeoutMs?: number;
+  /** Stop after this long in any case. */
   maxWaitMs?: number;
+  /** Receive buffer per socket (mcr-sink's default 8 MiB). */
+  rcvbuf?: number;
+  /** A file holding the streams, one G:P per line (written by the caller), instead of --streams. */
   streamsFile?: string;
 }
 
@@ -53,6 +58,7 @@ export async function startSink(ns: string, o: SinkOptions): Promise<RunningSink
   args.push(...(o.streamsFile ? ['--streams-file', o.streamsFile] : ['--streams', o.streams.join(',')]));
   if (o.idleTimeoutMs) args.push('--idle-timeout', String(o.idleTimeoutMs));
   if (o.maxWaitMs) args.push('--max-wait', String(o.maxWaitMs));
+  if (o.rcvbuf) args.push('--rcvbuf', String(o.rcvbuf));
   const child = nsSpawn(ns, SINK_BIN, args, { reject: false, buffer: { stdout: true, stderr: false } });
   let stderr = '';
   await new Promise<void>((resolve, reject) => {

@@ -20,5 +20,6 @@ export function nsSpawn<O extends Options = {}>(ns: string, cmd: string, args: s
 
 /** Sets a sysctl inside one of our namespaces (never on the host). */
 export function sysctl(ns: string, key: string, value: string | number): Promise<unknown> {
+  if (!ns) return Promise.reject(new Error(`sysctl ${key}: no namespace given (never set on the host)`));
   return nsRun(ns, 'sysctl', ['-q', '-w', `${key}=${value}`]);
 }

@@ -8,6 +8,8 @@ export const STATE_DIR = process.env.MCR_NETNS_STATE_DIR ?? '/run/mcr-netns';
 export interface OwnerRecord {
   prefix: string;
   pid: number;
+  /** The owner's start time (/proc/<pid>/stat field 22), so a reused pid is not taken for the owner. */
+  startTime?: number;
   namespaces: string[];
   created: string;
 }
@@ -37,11 +39,26 @@ export function ownerRecords(): OwnerRecord[] {
   });
 }
 
-export function isAlive(pid: number): boolean {
+/** Start time of a process in clock ticks since boot, or undefined when it is gone. */
+export function processStartTime(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count fields after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[19]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether pid is alive and, when startTime is given, still the same process. */
+export function isAlive(pid: number, startTime?: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  if (startTime === undefined) return true;
+  const now = processStartTime(pid);
+  return now === undefined || now === startTime;
 }

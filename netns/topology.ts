@@ -3,8 +3,9 @@
 // inside our own namespaces, and teardown runs in finally, on SIGINT/SIGTERM, and as a sweep of
 // what dead runs left.
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { run, nsRun, sysctl } from './exec.js';
-import { forgetOwner, isAlive, ownerRecords, recordOwner } from './state.js';
+import { forgetOwner, isAlive, ownerRecords, processStartTime, recordOwner } from './state.js';
 
 export interface Host {
   ns: string;
@@ -66,6 +67,8 @@ async function killNamespaceProcesses(ns: string): Promise<void> {
       // already gone
     }
   }
+  // Wait (briefly) until they are gone, so nothing of ours outlives destroy().
+  for (let waited = 0; waited < 2000 && pids.some((pid) => isAlive(pid)); waited += 10) await sleep(10);
 }
 
 async function deleteNamespaces(namespaces: string[]): Promise<void> {
@@ -75,12 +78,17 @@ async function deleteNamespaces(namespaces: string[]): Promise<void> {
   }
 }
 
+async function namespaceList(): Promise<Set<string>> {
+  const { stdout } = await run('ip', ['netns', 'list']).catch(() => ({ stdout: '' }));
+  return new Set(stdout.split('\n').map((l) => l.split(' ')[0]).filter(Boolean));
+}
+
 /** Removes namespaces recorded by runs whose process is gone. Never touches a live run's. */
 export async function sweepLeftovers(): Promise<string[]> {
   const swept: string[] = [];
-  const existing = new Set((await run('ip', ['netns', 'list']).catch(() => ({ stdout: '' }))).stdout.split('\n').map((l) => l.split(' ')[0]));
+  const existing = await namespaceList();
   for (const record of ownerRecords()) {
-    if (isAlive(record.pid) && record.pid !== process.pid) continue;
+    if (record.pid !== process.pid && isAlive(record.pid, record.startTime)) continue;
     if (record.pid === process.pid && live.has(record.prefix)) continue;
     const present = record.namespaces.filter((ns) => existing.has(ns));
     await deleteNamespaces(present);
@@ -94,8 +102,13 @@ export async function sweepLeftovers(): Promise<string[]> {
 async function withNamespaces(prefix: string, roles: string[]): Promise<{ names: string[]; destroy: () => Promise<void> }> {
   if (!/^[a-z0-9]{1,9}$/.test(prefix)) throw new Error(`topology prefix '${prefix}' must be 1-9 lowercase letters or digits (interface names must fit 15 characters)`);
   await sweepLeftovers();
+  const existing = await namespaceList();
   const names = roles.map((r) => `${prefix}-${r}`);
-  recordOwner({ prefix, pid: process.pid, namespaces: names, created: new Date().toISOString() });
+  const taken = names.filter((ns) => existing.has(ns));
+  if (live.has(prefix) || ownerRecords().some((r) => r.prefix === prefix) || taken.length) {
+    throw new Error(`topology prefix '${prefix}' is in use${taken.length ? ` (namespaces ${taken.join(', ')} exist)` : ''}`);
+  }
+  recordOwner({ prefix, pid: process.pid, startTime: processStartTime(process.pid), namespaces: names, created: new Date().toISOString() });
   let destroyed: Promise<void> | undefined;
   const destroy = () => {
     destroyed ??= (async () => {

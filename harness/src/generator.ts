@@ -60,6 +60,8 @@ export interface GenOptions {
   fault?: Fault | string;
   /** A file holding the streams, one G:P per line (written by the caller), instead of --streams. */
   streamsFile?: string;
+  /** Aborting stops the generator early (SIGTERM); it still reports what it sent. */
+  signal?: AbortSignal;
 }
 
 export function generatorArgs(o: GenOptions): string[] {
@@ -78,7 +80,7 @@ export function generatorArgs(o: GenOptions): string[] {
 }
 
 export async function runGenerator(ns: string, options: GenOptions): Promise<GenSummary> {
-  const result = await nsSpawn(ns, GEN_BIN, generatorArgs(options), { reject: false });
+  const result = await nsSpawn(ns, GEN_BIN, generatorArgs(options), { reject: false, cancelSignal: options.signal });
   const line = String(result.stdout).trim().split('\n').pop() ?? '';
   if (result.exitCode !== 0 || !line.startsWith('{')) {
     throw new Error(`mcr-gen failed (exit ${result.exitCode ?? result.signal}): ${String(result.stderr).trim() || line}`);

@@ -47,6 +47,8 @@ export interface SinkOptions {
 }
 
 export interface RunningSink {
+  /** The mcr-sink process (inside the namespace). */
+  pid: number | undefined;
   /** Ends the sink now (SIGTERM) and returns its summary. */
   stop(): Promise<SinkSummary>;
   /** Resolves when the sink stops by itself (idle timeout or max wait). */
@@ -75,6 +77,7 @@ export async function startSink(ns: string, o: SinkOptions): Promise<RunningSink
   });
   done.catch(() => undefined);
   return {
+    pid: child.pid,
     done,
     stop() {
       child.kill('SIGTERM');

@@ -43,14 +43,62 @@ describe.skipIf(reason)('instrument over a veth pair', () => {
     const { gen, sink } = await roundTrip(three, {});
     const after = await udpInDatagrams(pair.sink.ns);
     const records = measure(gen, sink);
-    for (const r of records) expect(r).toMatchObject({ sent: 3000, unique: 3000, lost: 0, duplicates: 0, reordered: 0, corrupted: 0 });
+    for (const r of records) expect(r).toMatchObject({ sent: 3000, received: 3000, unique: 3000, lost: 0, duplicates: 0, reordered: 0, corrupted: 0 });
+    for (const g of gen.streams) expect(g).toMatchObject({ sent: 3000, sequenced: 3000, errorCount: 0 });
+    expect(sink).toMatchObject({ foreign: 0, unknownStream: 0, overflowDrops: 0 });
     expect(sink.streams.reduce((n, s) => n + s.received, 0)).toBe(after - before);
+    // 9000 packets at 6000 packets/s in total: paced, not bursted.
+    expect(gen.elapsedSec).toBeGreaterThan(1.4);
     expect(sink.streams[0].latencyNs.p50).toBeGreaterThan(0);
   });
 
   it('excludes warm-up packets from the counts', async () => {
-    const { sink } = await roundTrip(three.slice(0, 1), { warmup: 100, count: 500 });
+    const { gen, sink } = await roundTrip(three.slice(0, 1), { warmup: 100, count: 500 });
+    expect(gen.streams[0]).toMatchObject({ sent: 500, warmupSent: 100 });
     expect(sink.streams[0]).toMatchObject({ warmup: 100, unique: 500, received: 500 });
+  });
+
+  it('packets of another run are foreign and not counted', async () => {
+    runId++;
+    const sink = await startSink(pair.sink.ns, { interface: pair.sink.ifname, streams: three, runId, idleTimeoutMs: 600, maxWaitMs: 60_000 });
+    await runGenerator(pair.gen.ns, { interface: pair.gen.ifname, streams: three, rate: 2000, count: 100, size: 64, runId: runId + 5000 });
+    const got = await sink.done;
+    expect(got.foreign).toBe(300);
+    expect(got.streams.reduce((n, s) => n + s.received, 0)).toBe(0);
+  });
+
+  it('socket overflow at the sink is attributed to the sink, exactly', async () => {
+    runId++;
+    const sink = await startSink(pair.sink.ns, { interface: pair.sink.ifname, streams: three, runId, idleTimeoutMs: 600, maxWaitMs: 60_000, rcvbuf: 4096 });
+    process.kill(sink.pid!, 'SIGSTOP'); // a receiver that does not read: its socket buffer overflows
+    let gen;
+    try {
+      gen = await runGenerator(pair.gen.ns, { interface: pair.gen.ifname, streams: three, rate: 2000, count: 500, size: 1000, runId });
+    } finally {
+      process.kill(sink.pid!, 'SIGCONT');
+    }
+    const got = await sink.done;
+    const records = measure(gen, got);
+    const lost = records.reduce((n, r) => n + r.lost, 0);
+    expect(lost).toBeGreaterThan(1000);
+    expect(got.overflowDrops).toBe(lost);
+    for (const r of records) expect(r.attribution).toMatchObject({ sinkOverflow: r.lost, unexplained: 0, generatorErrors: 0 });
+  });
+
+  it('an interrupted generator stops after a whole round and still reports: nothing counted lost', async () => {
+    runId++;
+    const sink = await startSink(pair.sink.ns, { interface: pair.sink.ifname, streams: three, runId, idleTimeoutMs: 600, maxWaitMs: 60_000 });
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 700);
+    const gen = await runGenerator(pair.gen.ns, { interface: pair.gen.ifname, streams: three, rate: 1000, count: 100_000, size: 64, runId, fault: 'swap:4', signal: abort.signal });
+    const got = await sink.done;
+    expect(gen.interrupted).toBe(true);
+    const n = gen.streams[0].sequenced;
+    expect(n).toBeGreaterThan(100);
+    expect(n).toBeLessThan(100_000);
+    for (const g of gen.streams) expect(g.sequenced).toBe(n);
+    for (const r of measure(gen, got)) expect(r).toMatchObject({ sent: n, unique: n, lost: 0 });
+    expect(got.streams.reduce((t, s) => t + s.reordered, 0)).toBe(gen.faults.swap);
   });
 
   it.each([
@@ -60,8 +108,9 @@ describe.skipIf(reason)('instrument over a veth pair', () => {
   ] as const)('detects --fault %s with the exact count injected', async (fault, kind, pick) => {
     const { gen, sink } = await roundTrip(three, { fault, count: 1000 });
     const injected = gen.faults[kind];
-    expect(injected).toBeGreaterThan(0);
+    expect(injected).toBe(3 * Math.floor(1000 / Number(fault.split(':')[1])));
     expect(sink.streams.reduce((n, s) => n + pick(s as never), 0)).toBe(injected);
+    for (const s of sink.streams) expect(pick(s as never)).toBe(injected / 3);
   });
 
   it('detects --fault skip:20 as exactly that many lost', async () => {

@@ -2,6 +2,7 @@
 #include <napi.h>
 #include <net/if.h>
 
+#include <cmath>
 #include <memory>
 #include <stdexcept>
 
@@ -48,8 +49,11 @@ int int_field(const Napi::Object& o, const char* key, const std::string& what, i
   Napi::Value v = o.Get(key);
   if (v.IsUndefined() && !required) return fallback;
   if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), what + ": '" + key + "' must be a number");
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (d != static_cast<double>(static_cast<int>(d))) throw Napi::TypeError::New(o.Env(), what + ": '" + key + "' must be an integer");
+  const double d = v.As<Napi::Number>().DoubleValue();
+  // Range first: casting NaN or a huge double to int is undefined behaviour.
+  if (!std::isfinite(d) || d != std::trunc(d) || d < -2147483648.0 || d > 2147483647.0) {
+    throw Napi::TypeError::New(o.Env(), what + ": '" + key + "' must be an integer");
+  }
   return static_cast<int>(d);
 }
 
@@ -71,7 +75,7 @@ class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
     if (options.ifname.empty() || options.ifname.size() >= IF_NAMESIZE) throw Napi::TypeError::New(env, "Forwarder options: bad interface name '" + options.ifname + "'");
     std::string fanout = string_field(o, "fanout", "Forwarder options");
     if (!mcr::parse_fanout_mode(fanout, &options.fanout)) throw Napi::TypeError::New(env, "Forwarder options: fanout '" + fanout + "' is not one of hash, cpu, lb, rollover, none");
-    int id = int_field(o, "fanoutId", "Forwarder options", -1, false);
+    int id = int_field(o, "fanoutId", "Forwarder options", -1, true);
     if (id < -1 || id > 0xffff) throw Napi::RangeError::New(env, "Forwarder options: fanoutId " + std::to_string(id) + " out of range (-1 for a new group, or 0-65535)");
     options.fanout_id = id;
     Napi::Value ingress = o.Get("ingress");
@@ -188,8 +192,10 @@ class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
 };
 
 int fd_arg(const Napi::CallbackInfo& info, const char* fn) {
-  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(fn) + ": fd must be a number");
-  return info[0].As<Napi::Number>().Int32Value();
+  const double d = info.Length() < 1 || !info[0].IsNumber() ? -1 : info[0].As<Napi::Number>().DoubleValue();
+  // NaN or 1.5 must not become fd 0 or 1 (ToInt32 would): only a non-negative integer is an fd.
+  if (!(d >= 0 && d <= 2147483647.0 && d == std::trunc(d))) throw Napi::TypeError::New(info.Env(), std::string(fn) + ": fd must be a non-negative integer");
+  return static_cast<int>(d);
 }
 
 std::string str_arg(const Napi::CallbackInfo& info, size_t i, const char* fn, const char* name) {

@@ -1,6 +1,7 @@
 #include "egress.h"
 
 #include <net/if.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,7 +18,7 @@ std::runtime_error sock_error(const std::string& what, const std::string& ifname
 }  // namespace
 
 EgressSocket::EgressSocket(const std::string& ifname, unsigned ifindex, int ttl) {
-  fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) throw sock_error("socket", ifname);
   try {
     ip_mreqn mreq{};
@@ -33,9 +34,6 @@ EgressSocket::EgressSocket(const std::string& ifname, unsigned ifindex, int ttl)
     if (setsockopt(fd_, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0) {
       setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     }
-    // Blocking sends give back-pressure to the receive ring; the timeout bounds a stall.
-    timeval timeout{0, 100000};
-    setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
   } catch (...) {
     ::close(fd_);
     throw;
@@ -54,6 +52,7 @@ void EgressBatch::add(int fd, const sockaddr_in& dest, const uint8_t* data, size
 
 uint64_t EgressBatch::flush(uint64_t* errors) {
   uint64_t sent = 0;
+  int retries = kRetries;  // shared by all sockets of this flush: a flush never waits more than ~kRetries ms
   for (size_t i = 0; i < count_; ++i) done_[i] = false;
   // One sendmmsg run per distinct socket, keeping each socket's packets in arrival order.
   for (size_t first = 0; first < count_; ++first) {
@@ -74,24 +73,42 @@ uint64_t EgressBatch::flush(uint64_t* errors) {
       index_[n] = i;
       ++n;
     }
+    // Nonblocking sends. When the socket buffer or the device queue is full (EAGAIN, ENOBUFS)
+    // wait at most 1 ms at a time, kRetries times per flush (back-pressure into the
+    // receive ring without ever stalling for long); past that budget the rest is dropped and counted.
     size_t off = 0;
     while (off < n) {
-      int r = ::sendmmsg(fd, msgs_ + off, static_cast<unsigned>(n - off), 0);
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        // The datagram at 'off' failed (ENOBUFS, EAGAIN after the timeout, ...): count and skip it.
-        ++*errors;
-        relaxed_add(entries_[index_[off]].counters->errors, 1);
-        ++off;
+      int r = ::sendmmsg(fd, msgs_ + off, static_cast<unsigned>(n - off), MSG_DONTWAIT);
+      if (r > 0) {
+        for (int k = 0; k < r; ++k) {
+          Entry& e = entries_[index_[off + k]];
+          relaxed_add(e.counters->packets, 1);
+          relaxed_add(e.counters->bytes, e.length);
+        }
+        sent += static_cast<uint64_t>(r);
+        off += static_cast<size_t>(r);
         continue;
       }
-      for (int k = 0; k < r; ++k) {
-        Entry& e = entries_[index_[off + k]];
-        relaxed_add(e.counters->packets, 1);
-        relaxed_add(e.counters->bytes, e.length);
+      const int err = r < 0 ? errno : EIO;
+      if (err == EINTR) continue;
+      const bool congested = err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS;
+      if (congested && retries > 0) {
+        --retries;
+        if (err == ENOBUFS) {
+          ::poll(nullptr, 0, 1);  // device queue full: POLLOUT would not wait, just pause 1 ms
+        } else {
+          pollfd p{fd, POLLOUT, 0};
+          ::poll(&p, 1, 1);
+        }
+        continue;
       }
-      sent += static_cast<uint64_t>(r);
-      off += static_cast<size_t>(r);
+      // Congested past the budget: drop what is left for this socket. Any other error
+      // (EMSGSIZE, EPERM from a firewall, ENETDOWN, ...) concerns the datagram at 'off': skip it.
+      const size_t drop_end = congested ? n : off + 1;
+      for (; off < drop_end; ++off) {
+        ++*errors;
+        relaxed_add(entries_[index_[off]].counters->errors, 1);
+      }
     }
   }
   count_ = 0;

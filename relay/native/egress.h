@@ -39,6 +39,7 @@ class EgressSocket {
 class EgressBatch {
  public:
   static constexpr size_t kCapacity = 1024;
+  static constexpr int kRetries = 8;  // 1 ms POLLOUT waits per flush when congested
 
   bool full() const { return count_ == kCapacity; }
   void add(int fd, const sockaddr_in& dest, const uint8_t* data, size_t length, OutputCounters* counters);

@@ -25,21 +25,25 @@ namespace {
 constexpr size_t kBlockSize = 1 << 18;  // 256 KiB
 constexpr unsigned kBlockTimeoutMs = 1; // a partly filled block is handed over after 1 ms
 
-// Classic BPF over the Ethernet frame: IPv4, UDP, destination in 224.0.0.0/4. VLAN-tagged frames
-// still carrying their tag in the data are accepted and left to the parser.
+// Classic BPF over the Ethernet frame: not our own transmission (pkt_type != PACKET_OUTGOING,
+// which also covers kernels without PACKET_IGNORE_OUTGOING), IPv4, UDP, destination in
+// 224.0.0.0/4. Frames still carrying an 802.1Q/802.1ad tag in the data are accepted and left to
+// the parser (the kernel normally strips the outer tag into metadata before we see the frame, so
+// those then look untagged here). IHL, fragments and lengths are checked by the parser.
 sock_filter kFilter[] = {
-    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),                // ethertype
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x8100, 8, 0),     // 802.1Q -> accept
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x88a8, 7, 0),     // 802.1ad -> accept
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 7),   // not IPv4 -> drop
-    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 23),                // IP protocol
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 5),
-    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 30),                // destination address
-    BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xf0000000),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xe0000000, 0, 2),
-    BPF_STMT(BPF_RET | BPF_K, 0x0000ffff),                 // accept
-    BPF_STMT(BPF_RET | BPF_K, 0x0000ffff),                 // accept (VLAN)
-    BPF_STMT(BPF_RET | BPF_K, 0),                          // drop
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, static_cast<__u32>(SKF_AD_OFF + SKF_AD_PKTTYPE)),  // 0: pkt_type
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 10, 0),      // 1: outgoing -> drop
+    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),                           // 2: ethertype
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x8100, 7, 0),                // 3: 802.1Q -> accept
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x88a8, 6, 0),                // 4: 802.1ad -> accept
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 6),              // 5: not IPv4 -> drop
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 23),                           // 6: IP protocol
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 4),           // 7: not UDP -> drop
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 30),                           // 8: destination address
+    BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xf0000000),                  // 9
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xe0000000, 0, 1),            // 10: not 224/4 -> drop
+    BPF_STMT(BPF_RET | BPF_K, 0xffffffff),                            // 11: accept, whole frame
+    BPF_STMT(BPF_RET | BPF_K, 0),                                     // 12: drop
 };
 
 int fanout_type(FanoutMode mode) {
@@ -79,8 +83,9 @@ Ingress::Ingress(const IngressOptions& options) : ifname_(options.ifname) {
   sock_fprog prog{static_cast<unsigned short>(sizeof kFilter / sizeof kFilter[0]), kFilter};
   if (setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0) fail("SO_ATTACH_FILTER");
   int one = 1;
-  // Our own egress must never come back in (also keeps 'none' mode from looping).
-  if (setsockopt(fd_, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0) fail("PACKET_IGNORE_OUTGOING (kernel >= 4.20)");
+  // Our own egress must never come back in. PACKET_IGNORE_OUTGOING (kernel >= 4.20) spares the
+  // kernel the clone; without it the filter's pkt_type test drops them instead.
+  if (setsockopt(fd_, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0 && errno != ENOPROTOOPT) fail("PACKET_IGNORE_OUTGOING");
   int rcvbuf = 16 << 20;
   if (setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0) setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
 
@@ -103,11 +108,12 @@ Ingress::Ingress(const IngressOptions& options) : ifname_(options.ifname) {
     block_size_ = kBlockSize;
     block_count_ = blocks;
   } else {
-    buffers_ = new uint8_t[kBatch * kFrameSize];
+    // Slots big enough for any frame (pages are only touched as far as frames reach).
+    buffers_ = new uint8_t[kBatch * kMmsgSlot];
     msgs_ = new mmsghdr[kBatch];
     iovs_ = new iovec[kBatch];
     for (size_t i = 0; i < kBatch; ++i) {
-      iovs_[i] = iovec{buffers_ + i * kFrameSize, kFrameSize};
+      iovs_[i] = iovec{buffers_ + i * kMmsgSlot, kMmsgSlot};
       std::memset(&msgs_[i], 0, sizeof msgs_[i]);
       msgs_[i].msg_hdr.msg_iov = &iovs_[i];
       msgs_[i].msg_hdr.msg_iovlen = 1;
@@ -152,8 +158,20 @@ void Ingress::release() {
 }
 
 bool Ingress::wait(int timeout_ms) {
-  pollfd p{fd_, POLLIN | POLLERR, 0};
-  return ::poll(&p, 1, timeout_ms) > 0;
+  pollfd p{fd_, POLLIN, 0};
+  if (::poll(&p, 1, timeout_ms) <= 0) return false;
+  if (p.revents & POLLERR) {
+    // A pending socket error (e.g. ENETDOWN when the link goes down) keeps POLLERR raised until
+    // read: clear it, and wait out the timeout so a down link does not turn into a busy loop.
+    int err = 0;
+    socklen_t len = sizeof err;
+    getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (!(p.revents & POLLIN)) {
+      ::poll(nullptr, 0, timeout_ms);
+      return false;
+    }
+  }
+  return (p.revents & POLLIN) != 0;
 }
 
 uint8_t* Ingress::current_block() {
@@ -169,14 +187,14 @@ void Ingress::release_block() {
   block_index_ = (block_index_ + 1) % block_count_;
 }
 
-size_t walk_block(uint8_t* block, void (*visit)(void*, const uint8_t*, size_t), void* ctx) {
+size_t walk_block(uint8_t* block, size_t block_size, void (*visit)(void*, const uint8_t*, size_t), void* ctx) {
   auto* desc = reinterpret_cast<tpacket_block_desc*>(block);
   const uint32_t count = desc->hdr.bh1.num_pkts;
-  const uint32_t block_len = desc->hdr.bh1.blk_len;
+  const size_t block_len = std::min<size_t>(desc->hdr.bh1.blk_len, block_size);
   size_t offset = desc->hdr.bh1.offset_to_first_pkt;
   for (uint32_t i = 0; i < count && offset + sizeof(tpacket3_hdr) <= block_len; ++i) {
     auto* hdr = reinterpret_cast<tpacket3_hdr*>(block + offset);
-    if (hdr->tp_mac + hdr->tp_snaplen <= block_len - offset) visit(ctx, block + offset + hdr->tp_mac, hdr->tp_snaplen);
+    if (size_t{hdr->tp_mac} + hdr->tp_snaplen <= block_len - offset) visit(ctx, block + offset + hdr->tp_mac, hdr->tp_snaplen);
     if (hdr->tp_next_offset == 0) break;
     offset += hdr->tp_next_offset;
   }

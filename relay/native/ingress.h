@@ -31,7 +31,8 @@ struct KernelStats {
 class Ingress {
  public:
   static constexpr size_t kBatch = 64;
-  static constexpr size_t kFrameSize = 2048;
+  static constexpr size_t kFrameSize = 2048;       // TPACKET_V3 tp_frame_size (frames are variable-size in V3)
+  static constexpr size_t kMmsgSlot = 64 * 1024;   // recvmmsg buffer per datagram
 
   // Throws std::runtime_error with the failing step, interface and errno text.
   explicit Ingress(const IngressOptions& options);
@@ -72,7 +73,7 @@ class Ingress {
 };
 
 // Walks one TPACKET_V3 block; defined in ingress.cc.
-size_t walk_block(uint8_t* block, void (*visit)(void*, const uint8_t*, size_t), void* ctx);
+size_t walk_block(uint8_t* block, size_t block_size, void (*visit)(void*, const uint8_t*, size_t), void* ctx);
 
 template <typename Visit, typename Done>
 void Ingress::receive(int timeout_ms, Visit&& visit, Done&& done) {
@@ -84,7 +85,7 @@ void Ingress::receive(int timeout_ms, Visit&& visit, Done&& done) {
       if (!block) return;
     }
     auto thunk = [](void* ctx, const uint8_t* frame, size_t length) { (*static_cast<Visit*>(ctx))(frame, length); };
-    walk_block(block, thunk, &visit);
+    walk_block(block, block_size_, thunk, &visit);
     done();
     release_block();
     return;
@@ -94,7 +95,7 @@ void Ingress::receive(int timeout_ms, Visit&& visit, Done&& done) {
     if (!wait(timeout_ms)) return;
     n = recv_batch();
   }
-  for (int i = 0; i < n; ++i) visit(buffers_ + static_cast<size_t>(i) * kFrameSize, static_cast<size_t>(msgs_[i].msg_len));
+  for (int i = 0; i < n; ++i) visit(buffers_ + static_cast<size_t>(i) * kMmsgSlot, static_cast<size_t>(msgs_[i].msg_len));
   if (n > 0) done();
 }
 

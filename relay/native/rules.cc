@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 
+#include <iterator>
 #include <stdexcept>
 
 #include "parse.h"
@@ -28,9 +29,14 @@ uint16_t check_port(int port, const std::string& what) {
 
 std::shared_ptr<const Table> TableBuilder::build(const std::vector<RuleSpec>& specs) {
   auto table = std::make_shared<Table>();
+  table->rules.reserve(specs.size());
   std::map<std::string, std::shared_ptr<RuleCounters>> counters;
-  for (const RuleSpec& spec : specs) {
+  for (size_t r = 0; r < specs.size(); ++r) {
+    const RuleSpec& spec = specs[r];
+    if (spec.id.empty()) throw std::invalid_argument("rule #" + std::to_string(r + 1) + ": empty id");
     const std::string what = "rule " + spec.id;
+    // Counters are kept by id: two rules with one id would share (and overrun) one counter set.
+    if (counters.count(spec.id)) throw std::invalid_argument(what + ": duplicate rule id");
     const uint32_t group = parse_group(spec.group, what + " group");
     const uint16_t port = check_port(spec.port, what);
     if (spec.outputs.empty()) throw std::invalid_argument(what + ": no outputs");
@@ -54,9 +60,9 @@ std::shared_ptr<const Table> TableBuilder::build(const std::vector<RuleSpec>& sp
       out.dest.sin_addr.s_addr = htonl(parse_group(o.group, owhat + " group"));
       out.dest.sin_port = htons(check_port(o.port, owhat));
       if (o.ttl < 1 || o.ttl > 255) throw std::invalid_argument(owhat + ": ttl " + std::to_string(o.ttl) + " out of range (1-255)");
-      unsigned ifindex = if_nametoindex(o.ifname.c_str());
+      unsigned ifindex = o.ifname.empty() || o.ifname.size() >= IF_NAMESIZE ? 0 : if_nametoindex(o.ifname.c_str());
       if (ifindex == 0) throw std::invalid_argument(owhat + ": unknown interface '" + o.ifname + "'");
-      auto sock_key = std::make_pair(o.ifname, o.ttl);
+      auto sock_key = std::make_pair(ifindex, o.ttl);
       std::shared_ptr<EgressSocket> sock = sockets_[sock_key].lock();
       if (!sock) {
         sock = std::make_shared<EgressSocket>(o.ifname, ifindex, o.ttl);
@@ -69,6 +75,8 @@ std::shared_ptr<const Table> TableBuilder::build(const std::vector<RuleSpec>& sp
     table->rules.emplace(key, std::move(entry));
   }
   counters_ = std::move(counters);
+  // Forget sockets no table uses any more (the last table holding them has been dropped).
+  for (auto it = sockets_.begin(); it != sockets_.end();) it = it->second.expired() ? sockets_.erase(it) : std::next(it);
   return table;
 }
 

@@ -65,7 +65,9 @@ class TableBuilder {
   std::shared_ptr<const Table> build(const std::vector<RuleSpec>& specs);
 
  private:
-  std::map<std::pair<std::string, int>, std::weak_ptr<EgressSocket>> sockets_;
+  // Egress sockets by (output ifindex, ttl), shared between rules and table versions. Keyed by
+  // ifindex, not name: an interface deleted and re-created under the same name gets a new socket.
+  std::map<std::pair<unsigned, int>, std::weak_ptr<EgressSocket>> sockets_;
   std::map<std::string, std::shared_ptr<RuleCounters>> counters_;
 };
 

@@ -106,7 +106,12 @@ class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
   Napi::Value FanoutId(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), forwarder_ ? forwarder_->fanout_id() : -1); }
 
   Napi::Value Start(const Napi::CallbackInfo& info) {
-    get(info.Env()).start();
+    Forwarder& f = get(info.Env());
+    try {
+      f.start();
+    } catch (const std::exception& e) {  // std::system_error when no thread can be created
+      throw Napi::Error::New(info.Env(), std::string("start: ") + e.what());
+    }
     return info.Env().Undefined();
   }
 

@@ -14,7 +14,12 @@ Forwarder::~Forwarder() { stop(); }
 
 void Forwarder::start() {
   if (running_.exchange(true)) return;
-  thread_ = std::thread([this] { loop(); });
+  try {
+    thread_ = std::thread([this] { loop(); });
+  } catch (...) {
+    running_.store(false);
+    throw;
+  }
 }
 
 void Forwarder::stop() {

@@ -6,9 +6,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <map>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common.h"
@@ -31,28 +35,54 @@ const char* kUsage = R"(mcr-gen: send paced, sequence-numbered multicast test tr
   --run-id N               run id written into every packet (default 1)
   --batch N                sendmmsg batch size, 1..256 (default 32)
   --warmup N               packets per stream sent first, flagged warm-up (default 0)
+  --threads N              sender threads, 1..16 (default 1), capped at the number of streams.
+                           Stream s (from 0) is sent by thread s % N over its own socket; each thread
+                           paces its streams' share of the rate on its own schedule.
   --fault KIND:K           dup|swap|corrupt|skip every K-th packet of each stream (tests the sink;
                            reorder:K = swap:K). K >= 2. Counted in "faults" when the kernel accepted them.
   --dump N                 send nothing: print N payloads of stream 1 (seq 0..N-1) as hex lines
                            (with --size, --run-id; for checking other decoders)
 Prints one JSON summary line on stdout; stops early (and still prints) on SIGINT/SIGTERM,
-after completing the current round over the streams (and an open swap pair).
+after completing the current round over the streams (and an open swap pair); with --threads,
+each thread completes its own round, so streams of different threads may end a few positions apart.
 )";
 
 enum class Fault { none, dup, swap, corrupt, skip };
 
-struct StreamState {
+// One cache line per stream: neighbouring streams belong to different threads (s % N).
+struct alignas(64) StreamState {
   uint64_t sent = 0;         // measured packets accepted by the kernel
   uint64_t warmup_sent = 0;  // warm-up packets accepted
   uint64_t warmup_errors = 0;
   uint64_t sequenced = 0;  // measured sequence numbers used (sent, failed or skipped)
-  uint64_t first_ns = 0;
+  uint64_t first_ns = 0;   // first/last accepted packet, warm-up included
   uint64_t last_ns = 0;
+  uint64_t measured_first_ns = 0;  // first/last accepted measured packet (the window of "sent")
+  uint64_t measured_last_ns = 0;
   std::map<int, uint64_t> errors;  // measured packets the kernel refused, by errno
 };
 
 // What a queued message is, for the counters once the kernel accepted or refused it.
 enum class Slot : uint8_t { measured, warmup, dup_copy, swapped, corrupted };
+
+// Everything the sender threads read; fixed before they start.
+struct Config {
+  std::vector<StreamAddr> streams;
+  std::string ifname;
+  double total_rate = 0;  // packets/s over all streams, 0 = as fast as possible
+  uint64_t count = 1000, warmup = 0;
+  uint64_t deadline_ns = 0;  // --duration without a rate: send until then
+  size_t size = 512, batch = 32;
+  int ttl = 8;
+  uint32_t run_id = 1;
+  Fault fault = Fault::none;
+  uint64_t fault_k = 0;
+};
+
+// Set by SIGINT/SIGTERM in whichever thread takes the signal, read by every sender (lock-free, so
+// safe in a handler and across threads, unlike a plain sig_atomic_t).
+std::atomic<bool> g_interrupted{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "the stop flag is set in a signal handler");
 
 const char* errno_name(int e) {
   switch (e) {
@@ -67,126 +97,83 @@ const char* errno_name(int e) {
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  std::vector<StreamAddr> streams;
-  std::string ifname;
-  double rate = 1000, aggregate = -1, duration = -1;
-  uint64_t count = 1000, warmup = 0;
-  size_t size = 512, batch = 32;
-  int ttl = 8;
-  uint32_t run_id = 1;
-  Fault fault = Fault::none;
-  uint64_t fault_k = 0;
-  uint64_t dump = 0;
-
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    const char* v = i + 1 < argc ? argv[i + 1] : nullptr;
-    auto next = [&] { ++i; return v; };
-    if (a == "--help" || a == "-h") { std::fputs(kUsage, stdout); return 0; }
-    else if (a == "--streams") { if (!v) die("--streams needs a value"); add_stream_list(next(), &streams); }
-    else if (a == "--streams-file") { if (!v) die("--streams-file needs a value"); add_stream_file(next(), &streams); }
-    else if (a == "--interface") { if (!v) die("--interface needs a value"); ifname = next(); }
-    else if (a == "--rate") rate = parse_number(a, next(), 0, 1e8);
-    else if (a == "--aggregate-rate") aggregate = parse_number(a, next(), 1, 1e8);
-    else if (a == "--count") count = static_cast<uint64_t>(parse_number(a, next(), 1, 1e12));
-    else if (a == "--duration") duration = parse_number(a, next(), 0.001, 1e6);
-    else if (a == "--size") size = static_cast<size_t>(parse_number(a, next(), kHeaderSize, kMaxPayload));
-    else if (a == "--ttl") ttl = static_cast<int>(parse_number(a, next(), 1, 255));
-    else if (a == "--run-id") run_id = static_cast<uint32_t>(parse_number(a, next(), 0, 4294967295.0));
-    else if (a == "--batch") batch = static_cast<size_t>(parse_number(a, next(), 1, 256));
-    else if (a == "--warmup") warmup = static_cast<uint64_t>(parse_number(a, next(), 0, 1e9));
-    else if (a == "--fault") {
-      if (!v) die("--fault needs KIND:K");
-      const std::string f = next();
-      const size_t colon = f.find(':');
-      const std::string kind = f.substr(0, colon);
-      if (kind == "dup") fault = Fault::dup;
-      else if (kind == "swap" || kind == "reorder") fault = Fault::swap;
-      else if (kind == "corrupt") fault = Fault::corrupt;
-      else if (kind == "skip") fault = Fault::skip;
-      else die("--fault '" + f + "': kind must be dup, swap, corrupt or skip");
-      fault_k = colon == std::string::npos ? 0 : static_cast<uint64_t>(parse_number("--fault", f.c_str() + colon + 1, 2, 1e9));
-      if (fault_k == 0) die("--fault '" + f + "' needs K >= 2, e.g. dup:100");
-    } else if (a == "--dump") dump = static_cast<uint64_t>(parse_number(a, next(), 1, 1e6));
-    else die(std::string("unknown option '") + a + "'\n" + kUsage);
-  }
-  if (dump > 0) {
-    std::vector<uint8_t> buf(size);
-    for (uint64_t seq = 0; seq < dump; ++seq) {
-      write_payload(buf.data(), size, PayloadHeader{0, run_id, 1, seq, monotonic_ns(), static_cast<uint32_t>(size)});
-      std::string line;
-      char hex[3];
-      for (uint8_t b : buf) { std::snprintf(hex, sizeof hex, "%02x", b); line += hex; }
-      std::puts(line.c_str());
-    }
-    return 0;
-  }
-  if (streams.empty()) die(std::string("no streams given (--streams or --streams-file)\n") + kUsage);
-  if (ifname.empty()) die("--interface is required");
-  const size_t n_streams = streams.size();
-  const double total_rate = aggregate > 0 ? aggregate : rate * static_cast<double>(n_streams);
-  uint64_t deadline_ns = 0;  // --duration without a rate: send until then
-  if (duration > 0) {
-    if (total_rate > 0) {
-      count = static_cast<uint64_t>(std::llround(duration * total_rate / static_cast<double>(n_streams)));
-      if (count == 0) count = 1;
-    } else {
-      count = 1ull << 40;
-      deadline_ns = monotonic_ns() + static_cast<uint64_t>(duration * 1e9);
-    }
-  }
-
+int open_socket(const Config& c) {
   const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) die(std::string("socket: ") + std::strerror(errno));
   ip_mreqn mreq{};
-  mreq.imr_ifindex = static_cast<int>(interface_index(ifname));
-  if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mreq, sizeof mreq) < 0) die("IP_MULTICAST_IF " + ifname + ": " + std::strerror(errno));
-  setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl);
+  mreq.imr_ifindex = static_cast<int>(interface_index(c.ifname));
+  if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mreq, sizeof mreq) < 0) die("IP_MULTICAST_IF " + c.ifname + ": " + std::strerror(errno));
+  setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &c.ttl, sizeof c.ttl);
   int loop = 0;
   setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop);
   int sndbuf = 4 << 20;
   if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
-  install_stop_handlers();
+  return fd;
+}
 
-  std::vector<StreamState> state(n_streams);
-  // Room for a batch plus the extra copies a dup fault adds.
-  const size_t slots = batch * 2;
-  std::vector<uint8_t> buffers(slots * size);
-  std::vector<mmsghdr> msgs(slots);
-  std::vector<iovec> iovs(slots);
-  std::vector<uint32_t> owner(slots);
-  std::vector<Slot> kind(slots);
+// One sender thread: streams first, first + step, ... (n of them) over its own socket and buffers,
+// on its own absolute schedule at its share of the rate. Only this thread touches those streams'
+// StreamState, so the hot path takes no lock.
+class Sender {
+ public:
+  Sender(const Config& c, std::vector<StreamState>& state, size_t first, size_t step)
+      : c_(c), state_(state), first_(first), step_(step),
+        n_((c.streams.size() - first + step - 1) / step),
+        fd_(open_socket(c)),
+        // Room for a batch plus the extra copies a dup fault adds.
+        buffers_(c.batch * 2 * c.size), msgs_(c.batch * 2), iovs_(c.batch * 2), owner_(c.batch * 2), kind_(c.batch * 2) {}
+  ~Sender() { close(fd_); }
+  Sender(const Sender&) = delete;
+  Sender& operator=(const Sender&) = delete;
+
+  void run(uint64_t t0);
+
+  // Injected faults the kernel accepted (skip: sequence numbers left out).
   uint64_t faults_dup = 0, faults_swap = 0, faults_corrupt = 0, faults_skip = 0;
 
-  // Position j of a stream's measured packets -> the sequence number sent there (swap fault).
-  auto seq_at = [&](uint64_t j) -> uint64_t {
-    if (fault != Fault::swap) return j;
-    const uint64_t r = j % fault_k;
-    if (r == fault_k - 2 && j + 1 < count) return j + 1;
-    if (r == fault_k - 1 && j >= 1 && (j - 1) % fault_k == fault_k - 2) return j - 1;
-    return j;
-  };
+ private:
+  uint64_t seq_at(uint64_t j) const;
+  void send(size_t m);
 
-  const uint64_t per_stream = warmup + count;
-  uint64_t total = per_stream * n_streams;
-  double ns_per_packet = total_rate > 0 ? 1e9 / total_rate : 0;
-  const uint64_t t0 = monotonic_ns() + 1000000;
-  uint64_t i = 0;
-  const uint64_t started = monotonic_ns();
+  const Config& c_;
+  std::vector<StreamState>& state_;
+  const size_t first_, step_, n_;
+  const int fd_;
+  std::vector<uint8_t> buffers_;
+  std::vector<mmsghdr> msgs_;
+  std::vector<iovec> iovs_;
+  std::vector<uint32_t> owner_;
+  std::vector<Slot> kind_;
+};
+
+// Position j of a stream's measured packets -> the sequence number sent there (swap fault).
+uint64_t Sender::seq_at(uint64_t j) const {
+  if (c_.fault != Fault::swap) return j;
+  const uint64_t r = j % c_.fault_k;
+  if (r == c_.fault_k - 2 && j + 1 < c_.count) return j + 1;
+  if (r == c_.fault_k - 1 && j >= 1 && (j - 1) % c_.fault_k == c_.fault_k - 2) return j - 1;
+  return j;
+}
+
+void Sender::run(uint64_t t0) {
+  const uint64_t warmup = c_.warmup, fault_k = c_.fault_k;
+  const Fault fault = c_.fault;
+  const size_t size = c_.size;
+  uint64_t total = (warmup + c_.count) * n_;
+  // This thread's share of the aggregate rate, in proportion to the streams it owns.
+  double ns_per_packet = c_.total_rate > 0 ? 1e9 * static_cast<double>(c_.streams.size()) / (c_.total_rate * static_cast<double>(n_)) : 0;
+  uint64_t i = 0;  // packet i of this thread: local stream i % n_, position i / n_
   bool stopping = false;
 
   while (i < total) {
     const uint64_t now = monotonic_ns();
-    if (!stopping && (g_stop || (deadline_ns && now >= deadline_ns))) {
-      // Stop cleanly: finish the current round so every stream used the same positions, plus one
-      // more when that round opened a swap pair; send the rest now.
+    if (!stopping && (g_interrupted.load(std::memory_order_relaxed) || (c_.deadline_ns && now >= c_.deadline_ns))) {
+      // Stop cleanly: finish the current round so every stream of this thread used the same
+      // positions, plus one more when that round opened a swap pair; send the rest now.
       stopping = true;
-      uint64_t pos = (i + n_streams - 1) / n_streams;
+      uint64_t pos = (i + n_ - 1) / n_;
       if (fault == Fault::swap && pos > warmup && (pos - 1 - warmup) % fault_k == fault_k - 2) ++pos;
-      total = std::min(total, pos * n_streams);
+      total = std::min(total, pos * n_);
       ns_per_packet = 0;
       continue;
     }
@@ -196,80 +183,176 @@ int main(int argc, char** argv) {
       else due = std::min<uint64_t>(total, static_cast<uint64_t>(static_cast<double>(now - t0) / ns_per_packet) + 1);
     }
     if (due <= i) {
-      // Ahead of schedule: sleep until packet i is due (absolute time, so no drift).
-      const uint64_t at = t0 + static_cast<uint64_t>(static_cast<double>(i) * ns_per_packet);
+      // Ahead of schedule: sleep until packet i is due (absolute time, so no drift), but at most
+      // 50 ms: a signal wakes only the thread that takes it, the others must notice the flag.
+      const uint64_t at = std::min(t0 + static_cast<uint64_t>(static_cast<double>(i) * ns_per_packet), now + uint64_t{50000000});
       timespec ts{static_cast<time_t>(at / 1000000000ull), static_cast<long>(at % 1000000000ull)};
       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
       continue;
     }
-    const uint64_t take = std::min<uint64_t>(due - i, batch);
+    const uint64_t take = std::min<uint64_t>(due - i, c_.batch);
     size_t m = 0;
     for (uint64_t k = 0; k < take; ++k, ++i) {
-      const uint32_t s = static_cast<uint32_t>(i % n_streams);
-      const uint64_t pos = i / n_streams;
+      const uint32_t s = static_cast<uint32_t>(first_ + (i % n_) * step_);
+      const uint64_t pos = i / n_;
       const bool is_warmup = pos < warmup;
       const uint64_t j = is_warmup ? pos : pos - warmup;
       const uint64_t seq = is_warmup ? pos : seq_at(j);
-      if (!is_warmup) ++state[s].sequenced;
+      if (!is_warmup) ++state_[s].sequenced;
       if (!is_warmup && fault == Fault::skip && j % fault_k == fault_k - 1) { ++faults_skip; continue; }
-      uint8_t* buf = &buffers[m * size];
-      write_payload(buf, size, PayloadHeader{static_cast<uint8_t>(is_warmup ? kFlagWarmup : 0), run_id, s + 1, seq, monotonic_ns(), static_cast<uint32_t>(size)});
-      owner[m] = s;
-      kind[m] = is_warmup ? Slot::warmup : Slot::measured;
-      if (!is_warmup && fault == Fault::swap && j % fault_k == fault_k - 2 && j + 1 < count) kind[m] = Slot::swapped;
+      uint8_t* buf = &buffers_[m * size];
+      write_payload(buf, size, PayloadHeader{static_cast<uint8_t>(is_warmup ? kFlagWarmup : 0), c_.run_id, s + 1, seq, monotonic_ns(), static_cast<uint32_t>(size)});
+      owner_[m] = s;
+      kind_[m] = is_warmup ? Slot::warmup : Slot::measured;
+      if (!is_warmup && fault == Fault::swap && j % fault_k == fault_k - 2 && j + 1 < c_.count) kind_[m] = Slot::swapped;
       if (!is_warmup && fault == Fault::corrupt && j % fault_k == fault_k - 1) {
         buf[size - 1] ^= 0x5a;  // after the check was computed
-        kind[m] = Slot::corrupted;
+        kind_[m] = Slot::corrupted;
       }
       ++m;
       if (!is_warmup && fault == Fault::dup && j % fault_k == fault_k - 1) {
-        std::memcpy(&buffers[m * size], buf, size);
-        owner[m] = s;
-        kind[m] = Slot::dup_copy;
+        std::memcpy(&buffers_[m * size], buf, size);
+        owner_[m] = s;
+        kind_[m] = Slot::dup_copy;
         ++m;
       }
     }
-    for (size_t k = 0; k < m; ++k) {
-      iovs[k] = iovec{&buffers[k * size], size};
-      std::memset(&msgs[k], 0, sizeof msgs[k]);
-      msgs[k].msg_hdr.msg_name = &streams[owner[k]].addr;
-      msgs[k].msg_hdr.msg_namelen = sizeof(sockaddr_in);
-      msgs[k].msg_hdr.msg_iov = &iovs[k];
-      msgs[k].msg_hdr.msg_iovlen = 1;
+    send(m);
+  }
+}
+
+// Hands the m queued messages to the kernel and counts each as accepted or refused.
+void Sender::send(size_t m) {
+  for (size_t k = 0; k < m; ++k) {
+    iovs_[k] = iovec{&buffers_[k * c_.size], c_.size};
+    std::memset(&msgs_[k], 0, sizeof msgs_[k]);
+    msgs_[k].msg_hdr.msg_name = const_cast<sockaddr_in*>(&c_.streams[owner_[k]].addr);  // only read on send
+    msgs_[k].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+    msgs_[k].msg_hdr.msg_iov = &iovs_[k];
+    msgs_[k].msg_hdr.msg_iovlen = 1;
+  }
+  size_t off = 0;
+  while (off < m) {
+    const int r = sendmmsg(fd_, msgs_.data() + off, static_cast<unsigned>(m - off), 0);
+    const uint64_t stamp = monotonic_ns();
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      // The first message was refused: count it and go on with the rest.
+      StreamState& st = state_[owner_[off]];
+      if (kind_[off] == Slot::warmup) ++st.warmup_errors;
+      else if (kind_[off] != Slot::dup_copy) st.errors[errno]++;
+      ++off;
+      continue;
     }
-    size_t off = 0;
-    while (off < m) {
-      const int r = sendmmsg(fd, msgs.data() + off, static_cast<unsigned>(m - off), 0);
-      const uint64_t stamp = monotonic_ns();
-      if (r < 0) {
-        if (errno == EINTR) continue;
-        // The first message was refused: count it and go on with the rest.
-        StreamState& st = state[owner[off]];
-        if (kind[off] == Slot::warmup) ++st.warmup_errors;
-        else if (kind[off] != Slot::dup_copy) st.errors[errno]++;
-        ++off;
-        continue;
+    for (size_t k = off; k < off + static_cast<size_t>(r); ++k) {
+      StreamState& st = state_[owner_[k]];
+      switch (kind_[k]) {
+        case Slot::dup_copy: ++faults_dup; continue;  // an extra copy is not a sent packet
+        case Slot::warmup: ++st.warmup_sent; break;
+        case Slot::swapped: ++faults_swap; ++st.sent; break;
+        case Slot::corrupted: ++faults_corrupt; ++st.sent; break;
+        case Slot::measured: ++st.sent; break;
       }
-      for (size_t k = off; k < off + static_cast<size_t>(r); ++k) {
-        StreamState& st = state[owner[k]];
-        switch (kind[k]) {
-          case Slot::dup_copy: ++faults_dup; continue;  // an extra copy is not a sent packet
-          case Slot::warmup: ++st.warmup_sent; break;
-          case Slot::swapped: ++faults_swap; ++st.sent; break;
-          case Slot::corrupted: ++faults_corrupt; ++st.sent; break;
-          case Slot::measured: ++st.sent; break;
-        }
-        if (st.first_ns == 0) st.first_ns = stamp;
-        st.last_ns = stamp;
+      if (st.first_ns == 0) st.first_ns = stamp;
+      st.last_ns = stamp;
+      if (kind_[k] != Slot::warmup) {
+        if (st.measured_first_ns == 0) st.measured_first_ns = stamp;
+        st.measured_last_ns = stamp;
       }
-      off += static_cast<size_t>(r);
+    }
+    off += static_cast<size_t>(r);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Config c;
+  double rate = 1000, aggregate = -1, duration = -1;
+  uint64_t dump = 0;
+  size_t threads = 1;
+
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const char* v = i + 1 < argc ? argv[i + 1] : nullptr;
+    auto next = [&] { ++i; return v; };
+    if (a == "--help" || a == "-h") { std::fputs(kUsage, stdout); return 0; }
+    else if (a == "--streams") { if (!v) die("--streams needs a value"); add_stream_list(next(), &c.streams); }
+    else if (a == "--streams-file") { if (!v) die("--streams-file needs a value"); add_stream_file(next(), &c.streams); }
+    else if (a == "--interface") { if (!v) die("--interface needs a value"); c.ifname = next(); }
+    else if (a == "--rate") rate = parse_number(a, next(), 0, 1e8);
+    else if (a == "--aggregate-rate") aggregate = parse_number(a, next(), 1, 1e8);
+    else if (a == "--count") c.count = static_cast<uint64_t>(parse_number(a, next(), 1, 1e12));
+    else if (a == "--duration") duration = parse_number(a, next(), 0.001, 1e6);
+    else if (a == "--size") c.size = static_cast<size_t>(parse_number(a, next(), kHeaderSize, kMaxPayload));
+    else if (a == "--ttl") c.ttl = static_cast<int>(parse_number(a, next(), 1, 255));
+    else if (a == "--run-id") c.run_id = static_cast<uint32_t>(parse_number(a, next(), 0, 4294967295.0));
+    else if (a == "--batch") c.batch = static_cast<size_t>(parse_number(a, next(), 1, 256));
+    else if (a == "--warmup") c.warmup = static_cast<uint64_t>(parse_number(a, next(), 0, 1e9));
+    else if (a == "--threads") threads = static_cast<size_t>(parse_number(a, next(), 1, 16));
+    else if (a == "--fault") {
+      if (!v) die("--fault needs KIND:K");
+      const std::string f = next();
+      const size_t colon = f.find(':');
+      const std::string kind = f.substr(0, colon);
+      if (kind == "dup") c.fault = Fault::dup;
+      else if (kind == "swap" || kind == "reorder") c.fault = Fault::swap;
+      else if (kind == "corrupt") c.fault = Fault::corrupt;
+      else if (kind == "skip") c.fault = Fault::skip;
+      else die("--fault '" + f + "': kind must be dup, swap, corrupt or skip");
+      c.fault_k = colon == std::string::npos ? 0 : static_cast<uint64_t>(parse_number("--fault", f.c_str() + colon + 1, 2, 1e9));
+      if (c.fault_k == 0) die("--fault '" + f + "' needs K >= 2, e.g. dup:100");
+    } else if (a == "--dump") dump = static_cast<uint64_t>(parse_number(a, next(), 1, 1e6));
+    else die(std::string("unknown option '") + a + "'\n" + kUsage);
+  }
+  if (dump > 0) {
+    std::vector<uint8_t> buf(c.size);
+    for (uint64_t seq = 0; seq < dump; ++seq) {
+      write_payload(buf.data(), c.size, PayloadHeader{0, c.run_id, 1, seq, monotonic_ns(), static_cast<uint32_t>(c.size)});
+      std::string line;
+      char hex[3];
+      for (uint8_t b : buf) { std::snprintf(hex, sizeof hex, "%02x", b); line += hex; }
+      std::puts(line.c_str());
+    }
+    return 0;
+  }
+  if (c.streams.empty()) die(std::string("no streams given (--streams or --streams-file)\n") + kUsage);
+  if (c.ifname.empty()) die("--interface is required");
+  const size_t n_streams = c.streams.size();
+  threads = std::min(threads, n_streams);  // a thread without a stream would have nothing to send
+  c.total_rate = aggregate > 0 ? aggregate : rate * static_cast<double>(n_streams);
+  if (duration > 0) {
+    if (c.total_rate > 0) {
+      c.count = static_cast<uint64_t>(std::llround(duration * c.total_rate / static_cast<double>(n_streams)));
+      if (c.count == 0) c.count = 1;
+    } else {
+      c.count = 1ull << 40;
+      c.deadline_ns = monotonic_ns() + static_cast<uint64_t>(duration * 1e9);
     }
   }
+
+  struct sigaction sa {};
+  sa.sa_handler = [](int) { g_interrupted.store(true, std::memory_order_relaxed); };
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  // Sockets and buffers are set up here, so a failure ends the process before anything is sent.
+  std::vector<StreamState> state(n_streams);
+  std::vector<std::unique_ptr<Sender>> senders;
+  for (size_t t = 0; t < threads; ++t) senders.push_back(std::make_unique<Sender>(c, state, t, threads));
+
+  // One start time for all threads, so their schedules interleave as one stream of packets would.
+  const uint64_t t0 = monotonic_ns() + 1000000;
+  const uint64_t started = monotonic_ns();
+  std::vector<std::thread> workers;
+  for (size_t t = 1; t < threads; ++t) workers.emplace_back(&Sender::run, senders[t].get(), t0);
+  senders[0]->run(t0);  // thread 0 is this one: with --threads 1 nothing changes
+  for (std::thread& w : workers) w.join();
   const double elapsed = static_cast<double>(monotonic_ns() - started) / 1e9;
 
   // Summary: "sent" counts measured packets the kernel accepted (warm-up excluded).
-  std::string out = "{\"runId\":" + std::to_string(run_id) + ",\"size\":" + std::to_string(size) + ",\"warmup\":" + std::to_string(warmup) + ",\"streams\":[";
-  uint64_t total_sent = 0;
+  std::string out = "{\"runId\":" + std::to_string(c.run_id) + ",\"size\":" + std::to_string(c.size) + ",\"warmup\":" + std::to_string(c.warmup) + ",\"streams\":[";
+  uint64_t total_sent = 0, measured_first = 0, measured_last = 0;
   for (size_t s = 0; s < n_streams; ++s) {
     const StreamState& st = state[s];
     uint64_t errors = 0;
@@ -281,22 +364,36 @@ int main(int argc, char** argv) {
     }
     errs += "}";
     total_sent += st.sent;
+    if (st.measured_first_ns && (measured_first == 0 || st.measured_first_ns < measured_first)) measured_first = st.measured_first_ns;
+    measured_last = std::max(measured_last, st.measured_last_ns);
     // firstSendNs/lastSendNs/rate cover everything the stream sent, warm-up included.
     const uint64_t all = st.sent + st.warmup_sent;
     const double span = st.last_ns > st.first_ns ? static_cast<double>(st.last_ns - st.first_ns) / 1e9 : 0;
     char rate_text[64];
     std::snprintf(rate_text, sizeof rate_text, "%.1f", span > 0 && all > 1 ? static_cast<double>(all - 1) / span : 0.0);
-    out += (s ? "," : "") + std::string("{\"stream\":") + std::to_string(s + 1) + ",\"group\":\"" + json_escape(streams[s].group) + "\",\"port\":" + std::to_string(streams[s].port) +
+    out += (s ? "," : "") + std::string("{\"stream\":") + std::to_string(s + 1) + ",\"group\":\"" + json_escape(c.streams[s].group) + "\",\"port\":" + std::to_string(c.streams[s].port) +
            ",\"sent\":" + std::to_string(st.sent) + ",\"sequenced\":" + std::to_string(st.sequenced) + ",\"errors\":" + errs + ",\"errorCount\":" + std::to_string(errors) +
            ",\"warmupSent\":" + std::to_string(st.warmup_sent) + ",\"warmupErrors\":" + std::to_string(st.warmup_errors) + ",\"firstSendNs\":" + std::to_string(st.first_ns) +
-           ",\"lastSendNs\":" + std::to_string(st.last_ns) + ",\"rate\":" + rate_text + "}";
+           ",\"lastSendNs\":" + std::to_string(st.last_ns) + ",\"rate\":" + rate_text + ",\"measuredFirstSendNs\":" + std::to_string(st.measured_first_ns) +
+           ",\"measuredLastSendNs\":" + std::to_string(st.measured_last_ns) + "}";
   }
-  char tail[256];
-  std::snprintf(tail, sizeof tail, "],\"totalSent\":%llu,\"elapsedSec\":%.3f,\"interrupted\":%s,\"faults\":{\"dup\":%llu,\"swap\":%llu,\"corrupt\":%llu,\"skip\":%llu}}",
-                static_cast<unsigned long long>(total_sent), elapsed, g_stop ? "true" : "false", static_cast<unsigned long long>(faults_dup),
-                static_cast<unsigned long long>(faults_swap), static_cast<unsigned long long>(faults_corrupt), static_cast<unsigned long long>(faults_skip));
+  uint64_t faults[4] = {0, 0, 0, 0};
+  for (const auto& sender : senders) {
+    faults[0] += sender->faults_dup;
+    faults[1] += sender->faults_swap;
+    faults[2] += sender->faults_corrupt;
+    faults[3] += sender->faults_skip;
+  }
+  // The measured window: delivered / measuredSeconds is the offered rate when nothing is lost.
+  const double measured_seconds = total_sent >= 2 && measured_last > measured_first ? static_cast<double>(measured_last - measured_first) / 1e9 : 0;
+  char tail[512];
+  std::snprintf(tail, sizeof tail,
+                "],\"totalSent\":%llu,\"elapsedSec\":%.3f,\"interrupted\":%s,\"faults\":{\"dup\":%llu,\"swap\":%llu,\"corrupt\":%llu,\"skip\":%llu},"
+                "\"threads\":%zu,\"measuredFirstSendNs\":%llu,\"measuredLastSendNs\":%llu,\"measuredSeconds\":%.9f}",
+                static_cast<unsigned long long>(total_sent), elapsed, g_interrupted.load() ? "true" : "false", static_cast<unsigned long long>(faults[0]),
+                static_cast<unsigned long long>(faults[1]), static_cast<unsigned long long>(faults[2]), static_cast<unsigned long long>(faults[3]), threads,
+                static_cast<unsigned long long>(measured_first), static_cast<unsigned long long>(measured_last), measured_seconds);
   out += tail;
   std::puts(out.c_str());
-  close(fd);
   return 0;
 }

@@ -21,6 +21,12 @@ export interface GenStreamSummary {
   lastSendNs: number;
   /** Achieved packets/s of this stream (first to last send). */
   rate: number;
+  /**
+   * CLOCK_MONOTONIC ns of the first and last measured packet the kernel accepted (warm-up and
+   * injected duplicate copies excluded; 0 when none): the window that `sent` covers.
+   */
+  measuredFirstSendNs: number;
+  measuredLastSendNs: number;
 }
 
 export interface GenSummary {
@@ -34,6 +40,17 @@ export interface GenSummary {
   interrupted: boolean;
   /** Injected faults the kernel accepted (skip: sequence numbers left out). */
   faults: { dup: number; swap: number; corrupt: number; skip: number };
+  /** Sender threads used (--threads, capped at the number of streams). */
+  threads: number;
+  /** Earliest measuredFirstSendNs over the streams (0s ignored; 0 when nothing measured was sent). */
+  measuredFirstSendNs: number;
+  /** Latest measuredLastSendNs over the streams. */
+  measuredLastSendNs: number;
+  /**
+   * measuredLastSendNs - measuredFirstSendNs in seconds (0 with fewer than 2 measured packets):
+   * delivered / measuredSeconds is the offered rate when nothing is lost.
+   */
+  measuredSeconds: number;
 }
 
 export type Fault = `${'dup' | 'swap' | 'reorder' | 'corrupt' | 'skip'}:${number}`;
@@ -58,6 +75,11 @@ export interface GenOptions {
   warmup?: number;
   batch?: number;
   fault?: Fault | string;
+  /**
+   * Sender threads, 1..16 (mcr-gen's default 1; capped at the number of streams): stream s (from 0)
+   * goes to thread s % threads, each with its own socket and paced share of the rate.
+   */
+  threads?: number;
   /** A file holding the streams, one G:P per line (written by the caller), instead of --streams. */
   streamsFile?: string;
   /** Aborting stops the generator early (SIGTERM); it still reports what it sent. */
@@ -76,6 +98,7 @@ export function generatorArgs(o: GenOptions): string[] {
   if (o.warmup) args.push('--warmup', String(o.warmup));
   if (o.batch) args.push('--batch', String(o.batch));
   if (o.fault) args.push('--fault', o.fault);
+  if (o.threads !== undefined && o.threads > 1) args.push('--threads', String(o.threads));
   return args;
 }
 

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run, nsRun, sysctl } from './exec.js';
+import { makeSnooping, type SnoopingSegment } from './snooping.js';
 import { forgetOwner, isAlive, ownerRecords, processStartTime, recordOwner } from './state.js';
 
 export interface Host {
@@ -14,8 +15,19 @@ export interface Host {
   addr: string;
 }
 
+/**
+ * What sits between the generator and the relay namespace. 'snooping' (the scenarios' default): a
+ * bridge that snoops IGMP and forwards a group to the relay only while it is joined there.
+ * 'plain': a veth pair that delivers every frame whether or not anyone joined.
+ */
+export type Topology = 'snooping' | 'plain';
+export const TOPOLOGIES: readonly Topology[] = ['snooping', 'plain'];
+
 export interface Chain {
   prefix: string;
+  topology: Topology;
+  /** The snooping bridge in the generator's namespace (topology 'snooping'). */
+  segment?: SnoopingSegment;
   gen: Host;
   relayIn: Host;
   relayOut: Host;
@@ -37,6 +49,8 @@ export interface ChainOptions {
   mtu?: number;
   /** Enable IPv4 forwarding in the relay namespace (for the kernel-routing baseline). */
   forwarding?: boolean;
+  /** Default 'plain'. */
+  topology?: Topology;
 }
 
 export function newPrefix(): string {
@@ -145,8 +159,8 @@ async function address(host: Host): Promise<void> {
 }
 
 /** A bridge in host.ns with port enslaved; the bridge takes the host's address and name. */
-async function bridgeOver(host: Host, port: string): Promise<void> {
-  await nsRun(host.ns, 'ip', ['link', 'add', host.ifname, 'type', 'bridge', 'mcast_snooping', '0']);
+async function bridgeOver(host: Host, port: string, snooping = false): Promise<void> {
+  await nsRun(host.ns, 'ip', ['link', 'add', host.ifname, 'type', 'bridge', 'mcast_snooping', snooping ? '1' : '0']);
   await nsRun(host.ns, 'ip', ['link', 'set', port, 'master', host.ifname]);
   await nsRun(host.ns, 'ip', ['link', 'set', host.ifname, 'up']);
 }
@@ -155,18 +169,21 @@ async function looseReversePath(ns: string, ifnames: string[]): Promise<void> {
   for (const scope of ['all', 'default', ...ifnames]) await sysctl(ns, `net.ipv4.conf.${scope}.rp_filter`, 0);
 }
 
-/** gen ns —veth— relay ns —veth— sink ns. */
+/** gen ns —veth— relay ns —veth— sink ns; with topology 'snooping' the generator sends through a snooping bridge. */
 export async function createChain(options: ChainOptions = {}): Promise<Chain> {
   const prefix = options.prefix ?? newPrefix();
+  const topology = options.topology ?? 'plain';
   const { names, destroy } = await withNamespaces(prefix, ['gen', 'relay', 'sink']);
   const [genNs, relayNs, sinkNs] = names;
-  const gen: Host = { ns: genNs, ifname: `${prefix}g0`, addr: '10.251.1.2' };
+  const gen: Host = { ns: genNs, ifname: topology === 'snooping' ? `${prefix}gb` : `${prefix}g0`, addr: '10.251.1.2' };
   const relayIn: Host = { ns: relayNs, ifname: options.bridge ? `${prefix}bi` : `${prefix}ri`, addr: '10.251.1.1' };
   const relayOut: Host = { ns: relayNs, ifname: options.bridge ? `${prefix}bo` : `${prefix}ro`, addr: '10.251.2.1' };
   const sink: Host = { ns: sinkNs, ifname: `${prefix}s0`, addr: '10.251.2.2' };
+  let segment: SnoopingSegment | undefined;
   try {
-    await veth(gen, { ...relayIn, ifname: `${prefix}ri` }, options.mtu);
+    await veth({ ...gen, ifname: `${prefix}g0` }, { ...relayIn, ifname: `${prefix}ri` }, options.mtu);
     await veth({ ...relayOut, ifname: `${prefix}ro` }, sink, options.mtu);
+    if (topology === 'snooping') await bridgeOver(gen, `${prefix}g0`, true);
     if (options.bridge) {
       await bridgeOver(relayIn, `${prefix}ri`);
       await bridgeOver(relayOut, `${prefix}ro`);
@@ -179,11 +196,12 @@ export async function createChain(options: ChainOptions = {}): Promise<Chain> {
     await looseReversePath(relayNs, [relayIn.ifname, relayOut.ifname]);
     await looseReversePath(sinkNs, [sink.ifname]);
     if (options.forwarding) await sysctl(relayNs, 'net.ipv4.ip_forward', 1);
+    if (topology === 'snooping') segment = await makeSnooping(gen.ns, gen.ifname, `${prefix}g0`, gen.addr);
   } catch (err) {
     await destroy();
     throw err;
   }
-  return { prefix, gen, relayIn, relayOut, sink, destroy };
+  return { prefix, topology, segment, gen, relayIn, relayOut, sink, destroy };
 }
 
 /** gen ns —veth— sink ns: the instrument alone, for calibration. */

@@ -2,8 +2,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
 import { CONTENDER_NAMES, type ContenderName } from '../harness/src/contenders/types.js';
-import { describeCheck } from '../harness/src/checks.js';
-import { DEFAULT_GATE_FILE, gateRun, loadGateFile } from '../harness/src/gate.js';
+import { describeCheck, verdictOf } from '../harness/src/checks.js';
+import { parseCpuLimit } from '../harness/src/cpu-limit.js';
+import { writeGateFiles } from '../harness/src/export/gate-files.js';
+import { DEFAULT_GATE_FILE, evaluateGates, loadBaseline, loadGateFile } from '../harness/src/gate.js';
+import { TOPOLOGIES, type Topology } from '../netns/topology.js';
 import { terminalSummary } from '../harness/src/report/markdown.js';
 import { renderReport } from '../harness/src/report/render.js';
 import { FANOUT_MODES, INGRESS_MODES, type IngressMode } from '../relay/src/native.js';
@@ -35,7 +38,7 @@ const program = new Command('scenario')
   .showHelpAfterError('(run with --help for usage)')
   .description('Run a relay scenario side by side with socat and kernel multicast routing; writes results/<run-id>/.')
   .argument('<name>', `scenario: ${Object.keys(SCENARIOS).join(', ')}`)
-  .argument('[N]', 'size: streams (multi-stream, default 10) or workers (multi-worker, default 2)')
+  .argument('[N]', `size: ${Object.values(SCENARIOS).map((s) => `${s.name}: ${s.argName} (default ${s.defaultSize}, at most ${s.maxSize})`).join('; ')}`)
   .option('--rate <pps>', 'packets per second per stream', positiveInt('--rate'), 1000)
   .option('--count <n>', 'measured packets per stream (after warm-up)', positiveInt('--count'), 2000)
   .option('--size <bytes>', 'UDP payload bytes (40-1472)', positiveInt('--size', 40), 512)
@@ -47,8 +50,21 @@ const program = new Command('scenario')
   .option('--contenders <list>', 'comma-separated: relay,socat,kernel', contenderList, [...CONTENDER_NAMES])
   .option('--repetitions <n>', 'repeat each step; reports quote the median', positiveInt('--repetitions'), 1)
   .option('--max-loss <pct>', 'relay loss % above which the scenario check fails', parseFloat, 0.1)
+  .addOption(new Option('--topology <kind>', "segment in front of the contenders: 'snooping' (a bridge that forwards a group only while it is joined) or 'plain' veth (every frame arrives)").choices(TOPOLOGIES as string[]).default('snooping'))
   .option('--bridge', 'put the relay-side veth ends into Linux bridges')
-  .option('--egress-limit <rate>', "impairment: rate-limit the relay namespace's output link with tc tbf (e.g. 2mbit), to prove gates fail")
+  .option('--threads <n>', 'generator sender threads (streams are split over them)', positiveInt('--threads'), 1)
+  .option('--require <list>', 'contenders that must run in every step for the gate to pass (default: relay; in CI: all of --contenders)', contenderList)
+  .option('--trial-seconds <s>', 'throughput: measured seconds per search trial', parseFloat, 2)
+  .option('--resolution <fraction>', 'throughput: stop the search when the bounds are this close (fraction of the upper bound)', parseFloat, 0.02)
+  .option('--egress-limit <rate>', "impairment: rate-limit the relay namespace's output link with tc tbf (e.g. 2mbit), to prove the loss gate fails")
+  .option('--no-igmp', 'impairment: run mcrd --no-igmp; on the snooping topology nothing arrives, to prove the IGMP gate fails')
+  .option('--relay-cpu-limit <share>', "impairment: limit mcrd and its workers to this CPU share through a cgroup (e.g. 25%), to prove the performance gate fails", (v) => {
+    try {
+      return parseCpuLimit(v);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  })
   .option('--gate [file]', `also evaluate the gates (default ${path.relative(process.cwd(), DEFAULT_GATE_FILE)})`)
   .option('--json', 'print result.json on stdout (progress stays on stderr)')
   .option('--quiet', 'no progress output')
@@ -68,8 +84,14 @@ Exit status: 0 checks passed, 1 a check failed, 2 could not run.`,
       process.exit(EXIT_CANNOT_RUN);
     }
     const n = size === undefined ? scenario.defaultSize : positiveInt(scenario.argName)(size);
-    if (scenario.name === 'multi-worker' && n > 16) throw new InvalidArgumentError('multi-worker: at most 16 workers');
-    if (scenario.name === 'multi-stream' && n > 1000) throw new InvalidArgumentError('multi-stream: at most 1000 streams');
+    if (n > scenario.maxSize) throw new InvalidArgumentError(`${scenario.name}: at most ${scenario.maxSize} ${scenario.argName}`);
+    const resolution = o.resolution as number;
+    if (!(resolution > 0 && resolution < 1)) throw new InvalidArgumentError('--resolution must be a fraction between 0 and 1 (e.g. 0.02)');
+    if (!((o.trialSeconds as number) > 0)) throw new InvalidArgumentError('--trial-seconds must be > 0');
+    const contenders = o.contenders as ContenderName[];
+    const required = (o.require as ContenderName[] | undefined) ?? (process.env.CI ? contenders : contenders.filter((c) => c === 'relay'));
+    const notRun = required.filter((c) => !contenders.includes(c));
+    if (notRun.length) throw new InvalidArgumentError(`--require names ${notRun.join(', ')}, which --contenders leaves out`);
     const options: ScenarioOptions = {
       ratePps: o.rate as number,
       count: o.count as number,
@@ -78,28 +100,41 @@ Exit status: 0 checks passed, 1 a check failed, 2 could not run.`,
       fanout: o.fanout as string,
       ingress: o.ingress as IngressMode,
       streams: o.streams as number,
-      contenders: o.contenders as ContenderName[],
+      contenders,
+      require: required,
       repetitions: o.repetitions as number,
       maxLossPct: o.maxLoss as number,
       warmup: o.warmup as number,
       bridge: Boolean(o.bridge),
-      ...(o.egressLimit ? { egressLimit: String(o.egressLimit) } : {}),
+      topology: o.topology as Topology,
+      threads: o.threads as number,
+      trialSeconds: o.trialSeconds as number,
+      resolution,
+      impairments: {
+        ...(o.egressLimit ? { egressLimit: String(o.egressLimit) } : {}),
+        ...(o.igmp === false ? { noIgmp: true } : {}),
+        ...(o.relayCpuLimit ? { relayCpuLimit: o.relayCpuLimit as number } : {}),
+      },
     };
     const command = `npm run scenario ${name} -- ${process.argv.slice(3).join(' ')}`.trim();
     try {
       const { result, dir } = await runScenario(scenario, n, options, command, Boolean(o.quiet));
       let verdict = result.verdict;
       if (o.gate) {
-        const checks = gateRun(dir, result, loadGateFile(typeof o.gate === 'string' ? o.gate : undefined));
-        for (const c of checks.filter((x) => !x.pass)) console.error(describeCheck(c));
-        if (checks.some((c) => !c.pass)) verdict = 'fail';
-        console.error(`gate: ${checks.every((c) => c.pass) ? 'PASS' : 'FAIL'} (${checks.filter((c) => c.pass).length}/${checks.length} checks)`);
+        const baseline = loadBaseline(result.scenario);
+        const checks = evaluateGates(result, loadGateFile(typeof o.gate === 'string' ? o.gate : undefined), baseline);
+        writeGateFiles(dir, result, checks, baseline?.runId ?? null);
+        for (const c of checks.filter((x) => !x.pass || x.advisory)) console.error(describeCheck(c));
+        verdict = verdictOf(checks);
+        const gated = checks.filter((c) => !c.advisory);
+        console.error(`gate: ${verdict.toUpperCase()} (${gated.filter((c) => c.pass).length}/${gated.length} checks${baseline ? `, baseline ${baseline.runId}` : ', no baseline'})`);
       }
       await renderReport(dir, result).catch((err: Error) => console.error(`report: ${err.message}`));
       if (o.json) console.log(JSON.stringify(result, null, 2));
       else {
         console.log(terminalSummary(result));
-        console.log(`\n${result.verdict.toUpperCase()}: ${result.checks.filter((c) => c.pass).length}/${result.checks.length} checks passed`);
+        const gated = result.checks.filter((c) => !c.advisory);
+        console.log(`\n${result.verdict.toUpperCase()}: ${gated.filter((c) => c.pass).length}/${gated.length} checks passed (topology ${result.topology})`);
         console.log(`results: ${path.relative(process.cwd(), dir)}/ (result.json, report.md, report.html)`);
       }
       process.exit(verdict === 'pass' ? 0 : EXIT_FAILED_CHECKS);

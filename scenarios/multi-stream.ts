@@ -1,8 +1,6 @@
 // multi-stream: N streams at once through each contender, in steps 1, 2, 5, ... up to N.
 // The relay must deliver every stream in full however many groups it has to join.
-import { checkAtMost, type Check } from '../harness/src/checks.js';
-import type { StepResult } from '../harness/src/result.js';
-import type { Scenario, StepPlan } from './scenario.js';
+import { countRuns, runPlans, type Scenario, type ScenarioOptions, type StepPlan } from './scenario.js';
 
 const LADDER = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
 
@@ -10,32 +8,25 @@ export function streamSteps(n: number): number[] {
   return [...new Set([...LADDER.filter((s) => s < n), n])];
 }
 
+function plan(n: number, options: ScenarioOptions): StepPlan[] {
+  return streamSteps(n).map((streams) => ({
+    step: String(streams),
+    x: streams,
+    streams,
+    workers: options.workers,
+    fanout: options.fanout,
+    contenders: options.contenders,
+    params: { streams, workers: options.workers, fanout: options.fanout },
+  }));
+}
+
 export const multiStream: Scenario = {
   name: 'multi-stream',
   summary: 'N concurrent streams, steps 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000 up to N; relay vs socat vs kernel',
   argName: 'streams',
-  plan(n, options): StepPlan[] {
-    return streamSteps(n).map((streams) => ({
-      step: String(streams),
-      streams,
-      workers: options.workers,
-      fanout: options.fanout,
-      contenders: options.contenders,
-      params: { streams, workers: options.workers, fanout: options.fanout },
-    }));
-  },
-  checks(steps: StepResult[], options): Check[] {
-    return steps.flatMap((step) =>
-      step.runs
-        .filter((r) => r.contender === 'relay' && r.aggregate)
-        .flatMap((r) => {
-          const a = r.aggregate!;
-          const where = { scenario: 'multi-stream', step: step.step, contender: 'relay' };
-          return [
-            { ...checkAtMost({ name: 'relay loss', ...where, metric: 'loss %', value: Math.round(a.lossPct * 1000) / 1000 }, options.maxLossPct) },
-            { ...checkAtMost({ name: 'relay duplication', ...where, metric: 'duplicates', value: a.duplicates }, 0) },
-          ];
-        }),
-    );
-  },
+  defaultSize: 10,
+  maxSize: 1000,
+  presentation: { xTitle: 'streams', xLog: true, charts: ['loss', 'delivered', 'latency', 'cpu-per-packet', 'attribution'] },
+  estimateRuns: (n, options) => countRuns(plan(n, options), options.repetitions),
+  run: (n, ctx) => runPlans(plan(n, ctx.options), ctx),
 };

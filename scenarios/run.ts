@@ -14,9 +14,11 @@ import { collectEnvironment } from '../harness/src/environment.js';
 import { GEN_BIN, SINK_BIN } from '../harness/src/binaries.js';
 import { Progress } from '../harness/src/progress.js';
 import { newRunId, runDir, writeResult, type Calibration, type RunResult, type StepResult } from '../harness/src/result.js';
+import { evaluateGates, loadGateFile } from '../harness/src/gate.js';
+import { verdictOf } from '../harness/src/checks.js';
 import { runContenderStep } from '../harness/src/step.js';
 import { projectRoot } from '../relay/src/native.js';
-import type { Scenario, ScenarioOptions } from './scenario.js';
+import type { Scenario, ScenarioOptions, StepPlan } from './scenario.js';
 
 const CONTENDERS: Record<ContenderName, Contender> = { relay: relayContender, socat: socatContender, kernel: kernelContender };
 
@@ -46,24 +48,28 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
   if (!quiet) process.stderr.write('calibrating the instrument\n');
   let calibration: Calibration | null = null;
   try {
-    calibration = await calibrate({ size: options.size, probeSeconds: 0.3, iterations: 4 });
+    const streams = scenario.calibrationStreams?.(n) ?? 1;
+    calibration = { ...(await calibrate({ size: options.size, streams, threads: options.threads, probeSeconds: 0.3, iterations: 4 })), threads: Math.min(options.threads, streams) };
   } catch (err) {
     if (!quiet) process.stderr.write(`calibration failed: ${(err as Error).message}\n`);
   }
-  const plans = scenario.plan(n, options, calibration?.ratePps ?? 0);
-  const units = plans.reduce((total, p) => total + p.contenders.length * options.repetitions, 0);
-  const progress = new Progress(units, quiet);
-
+  const progress = new Progress(scenario.estimateRuns(n, options), quiet);
   const steps: StepResult[] = [];
   const runIdNumber = randomInt(1, 2 ** 31);
-  for (const plan of plans) {
-    const step: StepResult = { step: plan.step, params: plan.params, runs: [] };
+
+  const runStep = async (plan: StepPlan, only?: number): Promise<StepResult> => {
+    const step: StepResult = { step: plan.step, x: plan.x, params: plan.params, runs: [] };
     steps.push(step);
-    for (let repetition = 1; repetition <= options.repetitions; repetition++) {
+    const repetitions = only === undefined ? Array.from({ length: options.repetitions }, (_, i) => i + 1) : [only];
+    for (const repetition of repetitions) {
       for (const name of plan.contenders) {
         progress.update(`step ${plan.step}: ${name}${options.repetitions > 1 ? ` (repetition ${repetition})` : ''}`);
+        const relay = name === 'relay';
         const run = await runContenderStep({
           contender: CONTENDERS[name],
+          series: relay && plan.relaySeries ? plan.relaySeries : name,
+          control: relay ? plan.relayControl : undefined,
+          exemptFromLoss: plan.exemptFromLoss,
           streams: plan.streams,
           ratePps: plan.ratePps ?? options.ratePps,
           count: plan.count ?? options.count,
@@ -73,41 +79,50 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
           fanout: plan.fanout,
           ingress: options.ingress,
           bridge: options.bridge,
-          egressLimit: options.egressLimit,
+          topology: options.topology,
+          threads: options.threads,
+          impairments: options.impairments,
           runId: runIdNumber + steps.length * 1000 + repetition * 10,
           repetition,
-          logDir: path.join(dir, 'logs', `${plan.step.replace(/\//g, '-')}-${name}-r${repetition}`),
+          logDir: path.join(dir, 'logs', `${plan.step.replace(/[/ ]/g, '-')}-${name}-r${repetition}`),
         });
         if (run.status !== 'ok') progress.note(`step ${plan.step} ${name}: ${run.status}: ${run.reason}`);
         step.runs.push(run);
         progress.tick();
       }
     }
-  }
+    return step;
+  };
+
+  const { searches } = await scenario.run(n, { options, ceilingPps: calibration?.ratePps ?? 0, runStep });
   progress.finish();
 
-  const environment = await collectEnvironment();
-  const checks = scenario.checks(steps, options);
-  const failedRuns = steps.flatMap((s) => s.runs.filter((r) => r.status === 'failed' && r.contender === 'relay'));
-  for (const r of failedRuns) {
-    checks.push({ name: 'relay ran', scenario: scenario.name, step: String(r.params.streams), contender: 'relay', metric: 'failed', value: 1, limit: '0', pass: false });
-  }
   const result: RunResult = {
     schema: 'mcr-result',
-    schemaVersion: 1,
+    schemaVersion: 2,
     runId,
     scenario: scenario.name,
     command,
     startedAt,
     finishedAt: new Date().toISOString(),
     parameters: { n, ...options },
-    environment,
+    topology: options.topology,
+    required: options.require,
+    presentation: scenario.presentation,
+    environment: await collectEnvironment(),
     calibration,
     steps,
-    checks,
-    verdict: checks.every((c) => c.pass) ? 'pass' : 'fail',
+    ...(searches ? { searches } : {}),
+    scenarioChecks: scenario.checks?.(steps, options) ?? [],
+    checks: [],
+    verdict: 'pass',
   };
+  // The gates without a baseline (loss limit from --max-loss) and the scenario's own checks decide the verdict.
+  const gates = loadGateFile();
+  gates.absolute.relayMaxLossPct = options.maxLossPct;
+  result.checks = evaluateGates(result, gates);
+  result.verdict = verdictOf(result.checks);
   writeResult(dir, result);
-  for (const c of checks.filter((x) => !x.pass)) progress.note(describeCheck(c));
+  for (const c of result.checks.filter((x) => !x.pass)) progress.note(describeCheck(c));
   return { result, dir };
 }

@@ -1,7 +1,9 @@
-// What a scenario is: a plan of steps from one size argument, and the checks over the results.
+// What a scenario is: how it runs its steps from one size argument, how its results are drawn,
+// and any checks of its own. The harness reads these declarations, never scenario names.
 import type { Check } from '../harness/src/checks.js';
-import type { ContenderName } from '../harness/src/contenders/types.js';
-import type { StepResult } from '../harness/src/result.js';
+import type { ContenderName, Impairments } from '../harness/src/contenders/types.js';
+import type { Presentation, SearchResult, StepResult } from '../harness/src/result.js';
+import type { Topology } from '../netns/topology.js';
 import type { IngressMode } from '../relay/src/native.js';
 
 export interface ScenarioOptions {
@@ -13,15 +15,25 @@ export interface ScenarioOptions {
   ingress: IngressMode;
   streams: number;
   contenders: ContenderName[];
+  /** Contenders the gate requires in every step (a skipped or failed one fails it). */
+  require: ContenderName[];
   repetitions: number;
   maxLossPct: number;
   warmup: number;
   bridge: boolean;
-  egressLimit?: string;
+  topology: Topology;
+  /** Generator sender threads. */
+  threads: number;
+  impairments: Impairments;
+  /** Throughput search: seconds of measured traffic per trial, and the bounds' closeness to stop at. */
+  trialSeconds: number;
+  resolution: number;
 }
 
 export interface StepPlan {
   step: string;
+  /** Position on the scenario's x axis. */
+  x: number;
   streams: number;
   workers: number;
   fanout: string;
@@ -30,14 +42,46 @@ export interface StepPlan {
   /** Per-stream rate and measured packets for this step, when the scenario sets them. */
   ratePps?: number;
   count?: number;
+  /** The relay's series label when the scenario varies it (default: the contender's name). */
+  relaySeries?: string;
+  /** Set when the relay run of this step is a planned negative control: why it must misbehave. */
+  relayControl?: string;
+  /** Set when loss is expected by design (a throughput search trial): why the loss gates skip it. */
+  exemptFromLoss?: string;
+}
+
+export interface ScenarioContext {
+  options: ScenarioOptions;
+  /** The instrument's calibrated zero-loss aggregate rate (0 when calibration failed). */
+  ceilingPps: number;
+  /** Runs one step for each of its contenders; all repetitions, or only the one given. */
+  runStep(plan: StepPlan, repetition?: number): Promise<StepResult>;
 }
 
 export interface Scenario {
   name: string;
   summary: string;
-  /** What the positional size argument means. */
+  /** What the positional size argument means, its default and its largest value. */
   argName: string;
-  /** ceilingPps: the instrument's calibrated zero-loss rate (0 when calibration failed). */
-  plan(n: number, options: ScenarioOptions, ceilingPps: number): StepPlan[];
-  checks(steps: StepResult[], options: ScenarioOptions): Check[];
+  defaultSize: number;
+  maxSize: number;
+  presentation: Presentation;
+  /** Streams to calibrate the instrument with (default 1). */
+  calibrationStreams?(n: number): number;
+  /** Units of work for the progress line (contender runs). */
+  estimateRuns(n: number, options: ScenarioOptions): number;
+  run(n: number, ctx: ScenarioContext): Promise<{ searches?: SearchResult[] }>;
+  /** Checks beyond the gates (e.g. that a negative control misbehaved as planned). */
+  checks?(steps: StepResult[], options: ScenarioOptions): Check[];
+}
+
+/** Runs a fixed list of steps in order. */
+export async function runPlans(plans: StepPlan[], ctx: ScenarioContext): Promise<{ searches?: SearchResult[] }> {
+  for (const plan of plans) await ctx.runStep(plan);
+  return {};
+}
+
+/** Contender runs of a fixed plan, for the progress line. */
+export function countRuns(plans: StepPlan[], repetitions: number): number {
+  return plans.reduce((n, p) => n + p.contenders.length * repetitions, 0);
 }

@@ -7,6 +7,8 @@ import { startSink } from './sink.js';
 export interface CalibrationOptions {
   size: number;
   streams?: number;
+  /** Generator sender threads (capped at streams). */
+  threads?: number;
   /** Length of each probe in seconds. */
   probeSeconds?: number;
   /** Bisection steps after the first unpaced probe. */
@@ -28,12 +30,13 @@ export async function calibrate(o: CalibrationOptions): Promise<CalibrationResul
       const sink = await startSink(pair.sink.ns, { interface: pair.sink.ifname, streams, runId, idleTimeoutMs: 300, maxWaitMs: 60_000 });
       const perStream = aggregatePps / streams.length;
       const count = aggregatePps > 0 ? Math.max(100, Math.round(perStream * probeSeconds)) : 200_000;
-      const gen = await runGenerator(pair.gen.ns, { interface: pair.gen.ifname, streams, rate: perStream, count, size: o.size, runId, warmup: 0 });
+      const gen = await runGenerator(pair.gen.ns, { interface: pair.gen.ifname, streams, rate: perStream, count, size: o.size, runId, warmup: 0, threads: o.threads });
       const got = await sink.done;
       const unique = got.streams.reduce((n, s) => n + s.unique, 0);
       const lost = gen.totalSent - unique + gen.streams.reduce((n, s) => n + s.errorCount, 0);
-      o.onProbe?.(aggregatePps || gen.totalSent / gen.elapsedSec, lost);
-      return [gen.totalSent / gen.elapsedSec, lost];
+      const achieved = gen.measuredSeconds > 0 ? gen.totalSent / gen.measuredSeconds : gen.totalSent / gen.elapsedSec;
+      o.onProbe?.(aggregatePps || achieved, lost);
+      return [achieved, lost];
     };
     const [unpaced, unpacedLost] = await probe(0);
     if (unpacedLost === 0) return { size: o.size, ratePps: Math.round(unpaced), streams: streams.length };

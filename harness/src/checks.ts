@@ -10,6 +10,8 @@ export interface Check {
   value: number;
   limit: string;
   pass: boolean;
+  /** Reported but not gated (e.g. a ratio whose limit is not set): never fails the verdict. */
+  advisory?: boolean;
 }
 
 export function checkAtMost(base: Omit<Check, 'limit' | 'pass'>, max: number): Check {
@@ -20,7 +22,14 @@ export function checkAtLeast(base: Omit<Check, 'limit' | 'pass'>, min: number): 
   return { ...base, limit: `>= ${min}`, pass: base.value >= min };
 }
 
+/** A verdict needs at least one gated check, and no gated check failing. */
+export function verdictOf(checks: Check[]): 'pass' | 'fail' {
+  const gated = checks.filter((c) => !c.advisory);
+  return gated.length > 0 && gated.every((c) => c.pass) ? 'pass' : 'fail';
+}
+
 export function describeCheck(c: Check): string {
   const where = [c.scenario, `step ${c.step}`, c.contender, c.stream === undefined ? undefined : `stream ${c.stream}`].filter(Boolean).join(' / ');
-  return `${c.pass ? 'PASS' : 'FAIL'} ${c.name}: ${where}: ${c.metric} = ${c.value} (limit ${c.limit})`;
+  const status = c.advisory ? 'INFO' : c.pass ? 'PASS' : 'FAIL';
+  return `${status} ${c.name}: ${where}: ${c.metric} = ${c.value} (limit ${c.limit}${c.advisory ? ', not gated' : ''})`;
 }

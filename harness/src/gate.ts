@@ -1,28 +1,43 @@
-// Gates: absolute limits and regression against a committed baseline, evaluated from result.json.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+// Gates: what a run must show to pass, evaluated from result.json alone. Absolute limits on what
+// the sink counted, ratios to socat measured in the same run (stable on a noisy machine), the
+// IGMP joins a snooping bridge saw, and regression against a committed baseline within the noise
+// the repetitions show. Exporters (JUnit, benchmark files) live in export/.
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../../relay/src/native.js';
-import { checkAtLeast, checkAtMost, describeCheck, type Check } from './checks.js';
+import { checkAtLeast, checkAtMost, type Check } from './checks.js';
+import { compareSamples, samplesOf, type Samples } from './compare.js';
 import type { RunResult } from './result.js';
 import { medianRows, toRows, type Row } from './report/rows.js';
+import { median } from './stats.js';
 
 export interface GateFile {
   absolute: {
     relayMaxLossPct: number;
     relayMaxDuplicates: number;
     relayMaxReorderedWithHashFanout: number;
-    relayMinDeliveredRatioToSocat: number;
+    relayMaxMisdelivered: number;
+    relayMaxCorrupted: number;
   };
-  regression: {
-    /** Allowed increase of relay loss % over the baseline's, in percentage points. */
-    lossPctTolerance: number;
-    /** Allowed fall of relay delivered packets below the baseline's, in percent. */
-    deliveredDropTolerancePct: number;
+  performance: {
+    /** Relay CPU µs per delivered packet / socat's, same step. */
+    relayMaxCpuPerPacketRatioToSocat: number;
+    /** Both sides need this much CPU time for the ratio to mean something (/proc resolution, wake-ups). */
+    minCpuSecondsForRatio: number;
+    /** Relay NDR / socat NDR, medians over repetitions. */
+    relayMinNdrRatioToSocat: number;
+    /** Relay p99 / socat p99, same step; null = reported, not gated. */
+    relayMaxP99RatioToSocat: number | null;
   };
 }
 
 export const DEFAULT_GATE_FILE = path.join(projectRoot, 'harness', 'gates.json');
 export const BASELINE_DIR = path.join(projectRoot, 'results', 'baselines');
+
+const NUMBER_KEYS = {
+  absolute: ['relayMaxLossPct', 'relayMaxDuplicates', 'relayMaxReorderedWithHashFanout', 'relayMaxMisdelivered', 'relayMaxCorrupted'],
+  performance: ['relayMaxCpuPerPacketRatioToSocat', 'minCpuSecondsForRatio', 'relayMinNdrRatioToSocat'],
+} as const;
 
 export function loadGateFile(file = DEFAULT_GATE_FILE): GateFile {
   let value: GateFile;
@@ -31,110 +46,131 @@ export function loadGateFile(file = DEFAULT_GATE_FILE): GateFile {
   } catch (err) {
     throw new Error(`gate file ${file}: ${(err as Error).message}`);
   }
-  const numbers = { ...value.absolute, ...value.regression } as Record<string, unknown>;
-  for (const key of ['relayMaxLossPct', 'relayMaxDuplicates', 'relayMaxReorderedWithHashFanout', 'relayMinDeliveredRatioToSocat', 'lossPctTolerance', 'deliveredDropTolerancePct']) {
-    if (typeof numbers[key] !== 'number') throw new Error(`gate file ${file}: '${key}' must be a number`);
+  for (const [section, keys] of Object.entries(NUMBER_KEYS)) {
+    for (const key of keys) {
+      const v = (value as unknown as Record<string, Record<string, unknown> | undefined>)[section]?.[key];
+      if (typeof v !== 'number') throw new Error(`gate file ${file}: '${section}.${key}' must be a number`);
+    }
   }
+  const p99 = value.performance.relayMaxP99RatioToSocat;
+  if (p99 !== null && typeof p99 !== 'number') throw new Error(`gate file ${file}: 'performance.relayMaxP99RatioToSocat' must be a number or null`);
   return value;
 }
 
-/** Baseline: per step, the relay's median figures from a run that was accepted. */
+/** Baseline: a passing run's measurements, every repetition kept so the noise is known. */
 export interface Baseline {
+  schema: 'mcr-baseline';
   scenario: string;
   runId: string;
-  steps: Record<string, { lossPct: number; delivered: number; sent: number }>;
+  command: string;
+  samples: Samples;
 }
 
 export function baselineFromResult(result: RunResult): Baseline {
-  const steps: Baseline['steps'] = {};
-  for (const r of medianRows(toRows(result))) {
-    if (r.contender !== 'relay' || r.fanout === 'none') continue;
-    steps[`${r.step}|${r.series}`] = { lossPct: r.lossPct, delivered: r.delivered, sent: r.sent };
-  }
-  return { scenario: result.scenario, runId: result.runId, steps };
+  const samples = samplesOf(result);
+  for (const key of Object.keys(samples)) if (!key.endsWith('|relay') && !key.includes('|relay/')) delete samples[key];
+  return { schema: 'mcr-baseline', scenario: result.scenario, runId: result.runId, command: result.command, samples };
 }
 
 export function baselinePath(scenario: string): string {
   return path.join(BASELINE_DIR, `${scenario}.json`);
 }
 
-export function evaluateGates(result: RunResult, gates: GateFile, baseline?: Baseline): Check[] {
-  const checks: Check[] = [];
-  const rows = medianRows(toRows(result));
-  const base = (r: Row, metric: string, value: number) => ({ name: '', scenario: result.scenario, step: r.step, contender: r.series, metric, value });
-  for (const r of rows) {
-    if (r.contender !== 'relay') continue;
-    const control = r.fanout === 'none';
-    if (control && result.scenario === 'multi-worker') continue; // expected to duplicate: the scenario checks that itself
-    checks.push({ ...checkAtMost(base(r, 'loss %', r.lossPct), gates.absolute.relayMaxLossPct), name: 'relay loss' });
-    checks.push({ ...checkAtMost(base(r, 'duplicates', r.duplicates), gates.absolute.relayMaxDuplicates), name: 'relay duplication' });
-    if (r.fanout === 'hash') checks.push({ ...checkAtMost(base(r, 'reordered', r.reordered), gates.absolute.relayMaxReorderedWithHashFanout), name: 'relay reordering (hash fanout)' });
-    const socat = rows.find((s) => s.step === r.step && s.contender === 'socat');
-    if (socat && socat.delivered > 0) {
-      const ratio = Math.round((r.delivered / socat.delivered) * 1000) / 1000;
-      checks.push({ ...checkAtLeast(base(r, 'delivered relay/socat', ratio), gates.absolute.relayMinDeliveredRatioToSocat), name: 'relay vs socat' });
-    }
-    const was = baseline?.steps[`${r.step}|${r.series}`];
-    if (was) {
-      checks.push({ ...checkAtMost(base(r, 'loss % vs baseline', r.lossPct), Math.round((was.lossPct + gates.regression.lossPctTolerance) * 1000) / 1000), name: 'regression: loss' });
-      const wasShare = was.sent > 0 ? (was.delivered / was.sent) * 100 : 100;
-      const share = r.sent > 0 ? (r.delivered / r.sent) * 100 : 100;
-      checks.push({ ...checkAtLeast(base(r, 'delivered % of sent vs baseline', Math.round(share * 1000) / 1000), Math.round((wasShare - gates.regression.deliveredDropTolerancePct) * 1000) / 1000), name: 'regression: delivered' });
-    }
-  }
-  return checks;
-}
-
 export function loadBaseline(scenario: string): Baseline | undefined {
   const file = baselinePath(scenario);
-  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Baseline) : undefined;
+  if (!existsSync(file)) return undefined;
+  const value = JSON.parse(readFileSync(file, 'utf8')) as Baseline;
+  if (value.schema !== 'mcr-baseline') throw new Error(`${file}: not an MCR baseline of this version; re-create it with npm run gate -- <run> --update-baseline`);
+  return value;
 }
 
-/** JUnit XML: one test case per check, failures carrying the human message. */
-export function junitXml(result: RunResult, checks: Check[]): string {
-  const esc = (s: string) => s.replace(/[<>&"]/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' })[c] as string);
-  const failures = checks.filter((c) => !c.pass).length;
-  const cases = checks
-    .map((c) => {
-      const name = esc(`${c.name}: step ${c.step} ${c.contender}${c.stream === undefined ? '' : ` stream ${c.stream}`} ${c.metric}`);
-      return c.pass
-        ? `    <testcase classname="mcr.${esc(result.scenario)}" name="${name}"/>`
-        : `    <testcase classname="mcr.${esc(result.scenario)}" name="${name}"><failure message="${esc(describeCheck(c))}"/></testcase>`;
-    })
-    .join('\n');
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<testsuites name="mcr-gate" tests="${checks.length}" failures="${failures}">
-  <testsuite name="${esc(result.scenario)} ${esc(result.runId)}" tests="${checks.length}" failures="${failures}">
-${cases}
-  </testsuite>
-</testsuites>
-`;
+const round = (n: number) => Math.round(n * 1000) / 1000;
+
+/** Every required contender ran in every step it was planned for. */
+function requiredChecks(result: RunResult): Check[] {
+  return result.steps.flatMap((step) =>
+    step.runs
+      .filter((r) => result.required.includes(r.contender) && r.status !== 'ok')
+      .map((r) => ({ name: `required contender ${r.status}`, scenario: result.scenario, step: step.step, contender: r.series, metric: `${r.status}: ${r.reason ?? ''}`.trim(), value: 1, limit: '0', pass: false })),
+  );
 }
 
-/** github-action-benchmark "customBiggerIsBetter" / "customSmallerIsBetter" entries. */
-export function benchmarkEntries(result: RunResult): { bigger: object[]; smaller: object[] } {
-  const rows = medianRows(toRows(result));
-  const bigger: object[] = [];
-  const smaller: object[] = [];
-  for (const r of rows) {
-    const name = `${result.scenario} ${r.step} ${r.series}`;
-    const extra = `sent=${r.sent} repetitions=${toRows(result).filter((x) => x.step === r.step && x.series === r.series).length}`;
-    bigger.push({ name: `${name} delivered rate`, unit: 'packets/s', value: Math.round(r.deliveredPps), extra });
-    smaller.push({ name: `${name} loss`, unit: '%', value: r.lossPct, extra });
-    smaller.push({ name: `${name} duplicates`, unit: 'packets', value: r.duplicates, extra });
-    if (!Number.isNaN(r.p99us)) smaller.push({ name: `${name} latency p99`, unit: 'us', value: r.p99us, extra });
-  }
-  return { bigger, smaller };
+/** The snooping bridge must have seen the relay join every input group (a view from outside the relay). */
+function igmpChecks(result: RunResult): Check[] {
+  return result.steps.flatMap((step) =>
+    step.runs
+      .filter((r) => r.contender === 'relay' && !r.control && r.igmp)
+      .map((r) => ({ ...checkAtLeast({ name: 'relay IGMP joins seen by the snooping bridge', scenario: result.scenario, step: step.step, contender: r.series, metric: 'groups joined', value: r.igmp!.joined }, r.igmp!.groups) })),
+  );
 }
 
-/** Evaluates, writes junit.xml and benchmark files beside the result, returns the checks. */
-export function gateRun(dir: string, result: RunResult, gates: GateFile, baseline = loadBaseline(result.scenario)): Check[] {
-  const checks = evaluateGates(result, gates, baseline);
-  writeFileSync(path.join(dir, 'junit.xml'), junitXml(result, checks));
-  const { bigger, smaller } = benchmarkEntries(result);
-  writeFileSync(path.join(dir, 'benchmark-bigger-is-better.json'), JSON.stringify(bigger, null, 2) + '\n');
-  writeFileSync(path.join(dir, 'benchmark-smaller-is-better.json'), JSON.stringify(smaller, null, 2) + '\n');
-  writeFileSync(path.join(dir, 'benchmark.json'), JSON.stringify([...bigger, ...smaller], null, 2) + '\n');
-  writeFileSync(path.join(dir, 'gate.json'), JSON.stringify({ verdict: checks.every((c) => c.pass) ? 'pass' : 'fail', baseline: baseline?.runId ?? null, checks }, null, 2) + '\n');
+function absoluteChecks(result: RunResult, r: Row, gates: GateFile): Check[] {
+  const base = (metric: string, value: number) => ({ name: '', scenario: result.scenario, step: r.step, contender: r.series, metric, value });
+  const a = gates.absolute;
+  const checks: Check[] = [
+    { ...checkAtLeast(base('packets sent', r.sent), 1), name: 'generator sent traffic' },
+    { ...checkAtMost(base('duplicates', r.duplicates), a.relayMaxDuplicates), name: 'relay duplication' },
+    { ...checkAtMost(base('misdelivered', r.misdelivered), a.relayMaxMisdelivered), name: 'relay misdelivery' },
+    { ...checkAtMost(base('corrupted', r.corrupted), a.relayMaxCorrupted), name: 'relay corruption' },
+  ];
+  if (!r.exemptFromLoss) checks.push({ ...checkAtMost(base('loss %', round(r.lossPct)), a.relayMaxLossPct), name: 'relay loss' });
+  if (r.fanout === 'hash' && !r.exemptFromLoss) checks.push({ ...checkAtMost(base('reordered', r.reordered), a.relayMaxReorderedWithHashFanout), name: 'relay reordering (hash fanout)' });
   return checks;
+}
+
+function ratioChecks(result: RunResult, r: Row, socat: Row | undefined, gates: GateFile): Check[] {
+  if (!socat || r.exemptFromLoss) return [];
+  const p = gates.performance;
+  const base = (metric: string, value: number) => ({ name: '', scenario: result.scenario, step: r.step, contender: r.series, metric, value });
+  const checks: Check[] = [];
+  const enoughCpu = (x: Row) => x.cpuSeconds !== null && x.cpuSeconds >= p.minCpuSecondsForRatio && x.cpuUsPerPacket !== null;
+  if (enoughCpu(r) && enoughCpu(socat)) {
+    checks.push({ ...checkAtMost(base('CPU µs/packet relay/socat', round(r.cpuUsPerPacket! / socat.cpuUsPerPacket!)), p.relayMaxCpuPerPacketRatioToSocat), name: 'relay CPU per packet vs socat' });
+  }
+  if (r.p99us > 0 && socat.p99us > 0) {
+    const ratio = round(r.p99us / socat.p99us);
+    checks.push(p.relayMaxP99RatioToSocat === null
+      ? { ...base('p99 relay/socat', ratio), name: 'relay p99 latency vs socat', limit: 'none', pass: true, advisory: true }
+      : { ...checkAtMost(base('p99 relay/socat', ratio), p.relayMaxP99RatioToSocat), name: 'relay p99 latency vs socat' });
+  }
+  return checks;
+}
+
+function ndrChecks(result: RunResult, gates: GateFile): Check[] {
+  const searches = result.searches ?? [];
+  const ndr = (series: string) => {
+    const values = searches.filter((s) => s.series === series).map((s) => s.ndrPps ?? 0);
+    return values.length ? median(values) : undefined;
+  };
+  const relay = ndr('relay');
+  const socat = ndr('socat');
+  if (relay === undefined || socat === undefined || socat === 0) return [];
+  return [{ ...checkAtLeast({ name: 'relay NDR vs socat', scenario: result.scenario, step: 'NDR', contender: 'relay', metric: 'NDR relay/socat', value: round(relay / socat) }, gates.performance.relayMinNdrRatioToSocat) }];
+}
+
+function regressionChecks(result: RunResult, baseline: Baseline): Check[] {
+  const current = samplesOf(result);
+  return compareSamples(baseline.samples, current)
+    .filter((c) => ['deliveredPps', 'cpuUsPerPacket', 'p50us', 'p99us', 'lossPct', 'ndrPps'].includes(c.key))
+    .map((c) => {
+      const higherIsBetter = c.key === 'deliveredPps' || c.key === 'ndrPps';
+      const limit = round(higherIsBetter ? c.a - c.noise : c.a + c.noise);
+      return { name: `regression: ${c.metric}`, scenario: result.scenario, step: c.step, contender: c.series, metric: `${c.metric} vs baseline ${round(c.a)}`, value: round(c.b), limit: `${higherIsBetter ? '>=' : '<='} ${limit}`, pass: c.verdict !== 'regression' };
+    });
+}
+
+export function evaluateGates(result: RunResult, gates: GateFile, baseline?: Baseline): Check[] {
+  const rows = medianRows(toRows(result));
+  const relayRows = rows.filter((r) => r.contender === 'relay' && !r.control);
+  const checks: Check[] = [...requiredChecks(result), ...igmpChecks(result)];
+  for (const r of relayRows) {
+    checks.push(...absoluteChecks(result, r, gates));
+    checks.push(...ratioChecks(result, r, rows.find((s) => s.step === r.step && s.contender === 'socat'), gates));
+  }
+  checks.push(...ndrChecks(result, gates));
+  if (relayRows.length === 0) {
+    checks.push({ name: 'relay results', scenario: result.scenario, step: '-', contender: 'relay', metric: 'relay runs evaluated', value: 0, limit: '>= 1', pass: false });
+  }
+  if (baseline) checks.push(...regressionChecks(result, baseline));
+  return [...checks, ...(result.scenarioChecks ?? [])];
 }

@@ -11,14 +11,25 @@ export interface Attribution {
   unexplained: number;
 }
 
+/**
+ * The one definition of loss used everywhere: packets known to exist that never arrived, as a
+ * share of the packets known to exist. 0 when nothing was expected (gates fail such a step apart).
+ */
+export function lossPercent(lost: number, expected: number): number {
+  return expected > 0 ? (lost / expected) * 100 : 0;
+}
+
 export interface StreamRecord {
   stream: number;
   group: string;
   sent: number;
+  /** Packets known to exist: sequence numbers the generator used (sent, refused or skipped), or the highest seen + 1. */
+  expected: number;
   received: number;
   unique: number;
-  /** Packets known to exist (sequence numbers the generator used, or the highest seen) that never arrived. */
+  /** expected − unique. */
   lost: number;
+  /** lossPercent(lost, expected). */
   lossPct: number;
   duplicates: number;
   reordered: number;
@@ -64,10 +75,11 @@ export function measure(gen: GenSummary, sink: SinkSummary, contender: Contender
       stream: g.stream,
       group: g.group,
       sent: g.sent,
+      expected: known,
       received: s?.received ?? 0,
       unique,
       lost,
-      lossPct: known > 0 ? (lost / known) * 100 : 0,
+      lossPct: lossPercent(lost, known),
       duplicates: s?.duplicates ?? 0,
       reordered: s?.reordered ?? 0,
       corrupted: s?.corrupted ?? 0,

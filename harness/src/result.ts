@@ -6,16 +6,18 @@ import { projectRoot } from '../../relay/src/native.js';
 import type { Check } from './checks.js';
 import type { ContenderName, ContenderReport } from './contenders/types.js';
 import type { Environment } from './environment.js';
-import type { StreamRecord } from './measure.js';
+import { lossPercent, type StreamRecord } from './measure.js';
 import { median } from './stats.js';
 
 export const RESULT_SCHEMA = 'mcr-result';
-export const RESULT_SCHEMA_VERSION = 1;
+export const RESULT_SCHEMA_VERSION = 2;
 
 /** Sums over a step's streams for one contender. */
 export interface Aggregate {
   streams: number;
   sent: number;
+  /** Packets known to exist (see StreamRecord.expected); loss % = lost / expected. */
+  expected: number;
   delivered: number;
   lost: number;
   lossPct: number;
@@ -24,16 +26,38 @@ export interface Aggregate {
   duplicationRatio: number;
   reordered: number;
   corrupted: number;
-  /** Delivered packets per second over the generator's sending time. */
+  /** Packets of one stream that arrived on another stream's group (cross-talk). */
+  misdelivered: number;
+  /** Measured packets the generator sent per second over its measured send window (warm-up excluded). */
+  offeredPps: number;
+  /** Delivered packets per second over the same window: equals offeredPps when nothing is lost. */
   deliveredPps: number;
   /** Latency: median of the streams' p50, worst stream's p99/p99.9/max (ns). */
   latencyNs: { p50: number; p99: number; p999: number; max: number };
   attribution: StreamRecord['attribution'];
   cpuSeconds: number | null;
+  /** CPU µs the contender spent per delivered packet (null when not attributable or nothing delivered). */
+  cpuUsPerPacket: number | null;
+}
+
+/** What a snooping bridge in front of the contender saw it join (topology 'snooping'). */
+export interface IgmpObservation {
+  /** Input groups of the step. */
+  groups: number;
+  /** Of those, groups the bridge listed behind the contender's port before traffic started. */
+  joined: number;
+  /** How long the harness waited for the joins. */
+  waitedMs: number;
 }
 
 export interface ContenderRun {
   contender: ContenderName;
+  /** Label in tables, charts and checks: the contender, or e.g. "relay/hash" where a scenario varies the relay. */
+  series: string;
+  /** Set on runs the scenario plans as negative controls (expected to misbehave): the gates skip them. */
+  control?: string;
+  /** Set on runs where loss is expected by design (throughput search trials): the loss gates skip them. */
+  exemptFromLoss?: string;
   status: 'ok' | 'skipped' | 'failed';
   /** Why it was skipped or failed (with the install hint when something is missing). */
   reason?: string;
@@ -41,6 +65,7 @@ export interface ContenderRun {
   /** Which groups the sink joined: the outputs, or the inputs for a contender that cannot rewrite. */
   sinkJoined: 'outputs' | 'inputs';
   aggregate?: Aggregate;
+  igmp?: IgmpObservation;
   streams?: StreamRecord[];
   report?: ContenderReport;
   params: Record<string, unknown>;
@@ -49,11 +74,41 @@ export interface ContenderRun {
 export interface StepResult {
   /** Step label, e.g. "10" streams or "hash/2" workers. */
   step: string;
+  /** Position on the scenario's x axis (streams, workers, offered packets/s). */
+  x: number;
   params: Record<string, unknown>;
   runs: ContenderRun[];
 }
 
-export interface Calibration { size: number; ratePps: number; streams: number }
+export interface Calibration { size: number; ratePps: number; streams: number; threads?: number }
+
+/** How reports draw a run, declared by its scenario. */
+export interface Presentation {
+  xTitle: string;
+  xLog: boolean;
+  /** Chart ids (see report/charts.ts), in order. */
+  charts: string[];
+}
+
+/** A throughput search for one contender: the highest offered rates within each loss tolerance. */
+export interface SearchResult {
+  contender: string;
+  series: string;
+  repetition: number;
+  streams: number;
+  size: number;
+  /** Highest offered aggregate rate with zero loss (null: even the lowest trial lost). */
+  ndrPps: number | null;
+  /** Highest offered aggregate rate with at most pdrLossPct loss. */
+  pdrPps: number | null;
+  pdrLossPct: number;
+  /** The instrument's ceiling: an NDR equal to it means "at least this". */
+  ceilingPps: number;
+  ndrAtCeiling: boolean;
+  /** The search stopped when bounds were this close (fraction of the upper bound). */
+  resolution: number;
+  trials: { offeredPps: number; lossPct: number; step: string }[];
+}
 
 export interface RunResult {
   schema: typeof RESULT_SCHEMA;
@@ -64,9 +119,18 @@ export interface RunResult {
   startedAt: string;
   finishedAt: string;
   parameters: Record<string, unknown>;
+  /** The segment in front of the contenders: 'snooping' (IGMP decides what arrives) or 'plain'. */
+  topology: string;
+  /** Contenders that must run in every step for the gate to pass. */
+  required: string[];
+  presentation: Presentation;
   environment: Environment;
   calibration: Calibration | null;
   steps: StepResult[];
+  searches?: SearchResult[];
+  /** Checks the scenario itself makes (e.g. that its negative control misbehaved); the gates include them. */
+  scenarioChecks: Check[];
+  /** The gates at run time (with --max-loss) and the scenario's checks. */
   checks: Check[];
   verdict: 'pass' | 'fail';
 }
@@ -104,24 +168,34 @@ export function readResult(where: string): RunResult {
   return value;
 }
 
-export function aggregate(records: StreamRecord[], sendSeconds: number, cpuSeconds: number | null): Aggregate {
+/**
+ * Sums a step's streams. measuredSeconds: the generator's first-to-last measured send; `sent`
+ * packets span sent − 1 gaps of it, so the window is stretched by sent / (sent − 1) and a
+ * loss-free run delivers exactly the offered rate.
+ */
+export function aggregate(records: StreamRecord[], measuredSeconds: number, cpuSeconds: number | null): Aggregate {
   const sum = (pick: (r: StreamRecord) => number) => records.reduce((n, r) => n + pick(r), 0);
   const sent = sum((r) => r.sent);
+  const expected = sum((r) => r.expected);
   const delivered = sum((r) => r.unique);
   const lost = sum((r) => r.lost);
   const duplicates = sum((r) => r.duplicates);
   const max = (pick: (r: StreamRecord) => number) => records.reduce((m, r) => Math.max(m, pick(r)), 0);
+  const window = sent > 1 && measuredSeconds > 0 ? (measuredSeconds * sent) / (sent - 1) : 0;
   return {
     streams: records.length,
     sent,
+    expected,
     delivered,
     lost,
-    lossPct: sent > 0 ? (lost / sent) * 100 : 0,
+    lossPct: lossPercent(lost, expected),
     duplicates,
     duplicationRatio: sent > 0 ? duplicates / sent : 0,
     reordered: sum((r) => r.reordered),
     corrupted: sum((r) => r.corrupted),
-    deliveredPps: sendSeconds > 0 ? delivered / sendSeconds : 0,
+    misdelivered: sum((r) => r.misdelivered),
+    offeredPps: window > 0 ? sent / window : 0,
+    deliveredPps: window > 0 ? delivered / window : 0,
     latencyNs: {
       p50: records.length ? median(records.map((r) => r.latencyNs.p50)) : 0,
       p99: max((r) => r.latencyNs.p99),
@@ -136,5 +210,6 @@ export function aggregate(records: StreamRecord[], sendSeconds: number, cpuSecon
       unexplained: sum((r) => r.attribution.unexplained),
     },
     cpuSeconds,
+    cpuUsPerPacket: cpuSeconds !== null && delivered > 0 ? (cpuSeconds * 1e6) / delivered : null,
   };
 }

@@ -1,18 +1,25 @@
-// One contender on one scenario step: fresh topology, sink, contender, generator, counts, teardown.
+// One contender on one scenario step: fresh topology, sink, contender, IGMP joins seen by the
+// snooping bridge, generator, counts, teardown.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { nsRun } from '../../netns/exec.js';
-import { createChain } from '../../netns/topology.js';
-import type { Contender } from './contenders/types.js';
+import { createChain, type Chain, type Topology } from '../../netns/topology.js';
+import type { Contender, Impairments } from './contenders/types.js';
 import type { IngressMode } from '../../relay/src/native.js';
 import { runGenerator } from './generator.js';
 import { measure } from './measure.js';
-import { aggregate, type ContenderRun } from './result.js';
+import { aggregate, type ContenderRun, type IgmpObservation } from './result.js';
 import { startSink } from './sink.js';
 import { planStreams } from './streams.js';
 
 export interface StepOptions {
   contender: Contender;
+  /** Label of the run in reports (see ContenderRun.series). */
+  series: string;
+  /** Why this run is a planned negative control, if it is one. */
+  control?: string;
+  /** Why loss is expected in this run, if it is. */
+  exemptFromLoss?: string;
   streams: number;
   /** Per-stream packets/s. */
   ratePps: number;
@@ -24,8 +31,10 @@ export interface StepOptions {
   fanout: string;
   ingress: IngressMode;
   bridge: boolean;
-  /** Rate-limit the relay namespace's output link (tc tbf, e.g. '2mbit'): a deliberate impairment. */
-  egressLimit?: string;
+  topology: Topology;
+  /** Generator sender threads. */
+  threads: number;
+  impairments: Impairments;
   runId: number;
   repetition: number;
   logDir: string;
@@ -41,25 +50,39 @@ function streamArg(list: string[], file: string): { streams: string[]; streamsFi
   return { streams: list, streamsFile: file };
 }
 
+/** Waits (bounded) until the snooping bridge lists every input group behind the contender's port. */
+async function observeJoins(chain: Chain, groups: string[]): Promise<IgmpObservation | undefined> {
+  if (!chain.segment) return undefined;
+  const started = Date.now();
+  const joined = await chain.segment.waitForJoins(groups, 3000 + 5 * groups.length);
+  return { groups: groups.length, joined: groups.filter((g) => joined.has(g)).length, waitedMs: Date.now() - started };
+}
+
 export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
   const { contender } = o;
-  const params = { streams: o.streams, workers: o.workers, fanout: o.fanout, ingress: o.ingress, egressLimit: o.egressLimit ?? null, ratePps: o.ratePps, count: o.count, size: o.size, warmup: o.warmup };
-  const base = { contender: contender.name, repetition: o.repetition, sinkJoined: contender.rewrites ? ('outputs' as const) : ('inputs' as const), params };
+  const params = {
+    streams: o.streams, workers: o.workers, fanout: o.fanout, ingress: o.ingress, topology: o.topology, ratePps: o.ratePps, count: o.count, size: o.size, warmup: o.warmup, threads: o.threads,
+    egressLimit: o.impairments.egressLimit ?? null, noIgmp: o.impairments.noIgmp ?? false, relayCpuLimit: o.impairments.relayCpuLimit ?? null,
+  };
+  const base = { contender: contender.name, series: o.series, ...(o.control ? { control: o.control } : {}), ...(o.exemptFromLoss ? { exemptFromLoss: o.exemptFromLoss } : {}), repetition: o.repetition, sinkJoined: contender.rewrites ? ('outputs' as const) : ('inputs' as const), params };
   const availability = await contender.available();
   if (!availability.ok) return { ...base, status: 'skipped', reason: availability.reason };
 
   mkdirSync(o.logDir, { recursive: true });
   const plans = planStreams(o.streams);
-  const chain = await createChain({ forwarding: contender.needsForwarding, bridge: o.bridge });
+  let chain: Chain | undefined;
   try {
-    if (o.egressLimit) {
-      await nsRun(chain.relayOut.ns, 'tc', ['qdisc', 'add', 'dev', chain.relayOut.ifname, 'root', 'tbf', 'rate', o.egressLimit, 'burst', '16kbit', 'latency', '20ms']);
+    chain = await createChain({ forwarding: contender.needsForwarding, bridge: o.bridge, topology: o.topology });
+    if (o.impairments.egressLimit) {
+      await nsRun(chain.relayOut.ns, 'tc', ['qdisc', 'add', 'dev', chain.relayOut.ifname, 'root', 'tbf', 'rate', o.impairments.egressLimit, 'burst', '16kbit', 'latency', '20ms']);
     }
-    const running = await contender.start({ chain, streams: plans, logDir: o.logDir, workers: o.workers, fanout: o.fanout, ingress: o.ingress });
+    const running = await contender.start({ chain, streams: plans, logDir: o.logDir, workers: o.workers, fanout: o.fanout, ingress: o.ingress, impairments: o.impairments });
     let report;
     let gen;
     let sinkSummary;
+    let igmp: IgmpObservation | undefined;
     try {
+      igmp = await observeJoins(chain, plans.map((p) => p.inGroup));
       const sinkStreams = plans.map((p) => (contender.rewrites ? `${p.outGroup}:${p.outPort}` : `${p.inGroup}:${p.inPort}`));
       const sendSeconds = (o.count + o.warmup) / Math.max(o.ratePps, 1);
       const sink = await startSink(chain.sink.ns, {
@@ -77,6 +100,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
           size: o.size,
           runId: o.runId,
           warmup: o.warmup,
+          threads: o.threads,
           ...streamArg(plans.map((p) => `${p.inGroup}:${p.inPort}`), path.join(o.logDir, 'gen-streams.txt')),
         });
       } catch (err) {
@@ -90,13 +114,10 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
     writeFileSync(path.join(o.logDir, 'generator.json'), JSON.stringify(gen, null, 2));
     writeFileSync(path.join(o.logDir, 'sink.json'), JSON.stringify(sinkSummary, null, 2));
     const records = measure(gen, sinkSummary, { ingressDrops: report.ingressDrops, egressErrors: report.egressErrors });
-    const first = Math.min(...gen.streams.map((s) => s.firstSendNs).filter((n) => n > 0));
-    const last = Math.max(...gen.streams.map((s) => s.lastSendNs));
-    const sendSeconds = last > first ? (last - first) / 1e9 : 0;
-    return { ...base, status: 'ok', aggregate: aggregate(records, sendSeconds, report.cpuSeconds), streams: records, report };
+    return { ...base, status: 'ok', aggregate: aggregate(records, gen.measuredSeconds, report.cpuSeconds), ...(igmp ? { igmp } : {}), streams: records, report };
   } catch (err) {
     return { ...base, status: 'failed', reason: (err as Error).message };
   } finally {
-    await chain.destroy();
+    await chain?.destroy();
   }
 }

@@ -15,6 +15,8 @@ export interface DaemonConfig {
   interfaces: string[];
   statsInterval: number;
   logFormat: LogFormat;
+  /** Join input groups with IGMP (false: memberships are static upstream; --no-igmp). */
+  igmp: boolean;
   /** Rules added at start-up, in the same shape as the control protocol's add. */
   rules: unknown[];
 }
@@ -28,6 +30,7 @@ export const DEFAULTS: DaemonConfig = {
   interfaces: [],
   statsInterval: 10_000,
   logFormat: 'text',
+  igmp: true,
   rules: [],
 };
 
@@ -43,6 +46,7 @@ function check(config: DaemonConfig, where: string): DaemonConfig {
   if (!Array.isArray(config.interfaces) || config.interfaces.some((i) => typeof i !== 'string')) throw bad('interfaces must be a list of names');
   if (!Number.isInteger(config.statsInterval) || config.statsInterval < 0) throw bad(`stats interval must be a whole number of ms, 0 to disable (got ${String(config.statsInterval)})`);
   if (config.logFormat !== 'text' && config.logFormat !== 'json') throw bad(`log format must be 'text' or 'json' (got ${String(config.logFormat)})`);
+  if (typeof config.igmp !== 'boolean') throw bad(`igmp must be true or false (got ${String(config.igmp)})`);
   if (!Array.isArray(config.rules)) throw bad('rules must be a list');
   return config;
 }

@@ -15,6 +15,8 @@ export interface SupervisorOptions {
   ingress: IngressMode;
   ringMiB: number;
   interfaces: string[];
+  /** Join input groups with IGMP (default true). */
+  joinGroups?: boolean;
   log: Logger;
   igmp: IgmpOps;
   interfaceExists(name: string): boolean;
@@ -35,9 +37,11 @@ export class Supervisor {
   readonly igmp: IgmpPool;
   readonly pool: WorkerPool;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly joinsGroups: boolean;
 
   constructor(private readonly options: SupervisorOptions) {
     this.igmp = new IgmpPool(options.igmp, options.log);
+    this.joinsGroups = options.joinGroups ?? true;
     this.pool = new WorkerPool({
       workersPerInterface: options.workers,
       fanout: options.fanout,
@@ -66,8 +70,8 @@ export class Supervisor {
     return this.serialised(async () => {
       const rule = this.rules.prepare(validateRuleSpec(spec, this.options.interfaceExists));
       await this.pool.ensureInterface(rule.inputInterface);
-      const joinedHere = !this.igmp.isJoined(rule.inputInterface, rule.inputGroup);
-      this.igmp.join(rule.inputInterface, rule.inputGroup);
+      const joinedHere = this.joinsGroups && !this.igmp.isJoined(rule.inputInterface, rule.inputGroup);
+      if (joinedHere) this.igmp.join(rule.inputInterface, rule.inputGroup);
       this.rules.commit(rule);
       try {
         await this.pool.applyChange(rule.inputInterface, { upsert: [toNative(rule)] });
@@ -94,7 +98,7 @@ export class Supervisor {
     });
   }
 
-  async stats(): Promise<{ workers: WorkerStats[]; rules: RuleWithStats[]; igmp: ReturnType<IgmpPool['stats']>; totals: Record<string, number> }> {
+  async stats(): Promise<{ workers: WorkerStats[]; rules: RuleWithStats[]; igmp: ReturnType<IgmpPool['stats']> & { enabled: boolean }; totals: Record<string, number> }> {
     const workers = await this.pool.stats();
     const totals: Record<string, number> = { rx: 0, matched: 0, unmatched: 0, malformed: 0, kernelDrops: 0, ringFreezes: 0, tx: 0, txErrors: 0 };
     const perRule = new Map<string, RuleStats[]>();
@@ -117,7 +121,7 @@ export class Supervisor {
         })),
       };
     });
-    return { workers, rules, igmp: this.igmp.stats(), totals };
+    return { workers, rules, igmp: { ...this.igmp.stats(), enabled: this.joinsGroups }, totals };
   }
 
   /** Handles one control request; throws with a message meant for the caller. */

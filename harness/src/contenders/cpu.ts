@@ -1,9 +1,23 @@
-// CPU seconds used by processes, from /proc/<pid>/stat (utime + stime, and children reaped).
-import { readFileSync } from 'node:fs';
+// CPU seconds used by processes: nanoseconds on CPU per thread from /proc/<pid>/task/*/schedstat
+// (precise enough for CPU per packet over short steps; /proc/<pid>/stat counts 10 ms ticks),
+// falling back to /proc/<pid>/stat (utime + stime, and children reaped).
+import { readdirSync, readFileSync } from 'node:fs';
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
 export function cpuSeconds(pid: number): number {
+  try {
+    const ns = readdirSync(`/proc/${pid}/task`).reduce((sum, tid) => {
+      try {
+        return sum + Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        return sum; // the thread just exited
+      }
+    }, 0);
+    if (ns > 0) return ns / 1e9;
+  } catch {
+    // no schedstat (kernel without CONFIG_SCHED_INFO) or the process is gone: use stat
+  }
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the parenthesised command name, which may itself contain spaces.

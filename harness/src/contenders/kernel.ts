@@ -3,7 +3,7 @@
 import { createWriteStream, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { nsSpawn } from '../../../netns/exec.js';
+import { nsSpawn, sysctl } from '../../../netns/exec.js';
 import { commandExists } from './which.js';
 import { multicastRoutes } from './procnet.js';
 import type { Availability, Contender, ContenderReport, RunningContender, StartOptions } from './types.js';
@@ -24,8 +24,12 @@ export const kernelContender: Contender = {
         `phyint ${chain.relayOut.ifname} enable`,
         // A source makes each route an (S,G) entry installed at once, not on the first packet.
         ...streams.map((s) => `mroute from ${chain.relayIn.ifname} source ${chain.gen.addr} group ${s.inGroup} to ${chain.relayOut.ifname}`),
+        // A router behind a snooping switch must ask for its groups like any receiver.
+        ...streams.map((s) => `mgroup from ${chain.relayIn.ifname} group ${s.inGroup}`),
       ].join('\n') + '\n',
     );
+    // smcroute joins every group on one socket: lift the per-socket limit in this namespace.
+    if (streams.length > 20) await sysctl(chain.relayIn.ns, 'net.ipv4.igmp_max_memberships', streams.length + 10);
     const args = ['-n', '-N', '-f', conf, '-i', `mcr-${chain.prefix}`, '-u', path.join(logDir, 'smcroute.sock'), '-P', path.join(logDir, 'smcroute.pid'), '-l', 'notice'];
     const command = `ip netns exec ${chain.relayIn.ns} smcrouted ${args.join(' ')}`;
     const log = createWriteStream(path.join(logDir, 'smcroute.log'));
@@ -55,7 +59,7 @@ export const kernelContender: Contender = {
         await child;
         log.end();
         return {
-          commands: [command, `# ${path.basename(conf)}: one 'mroute from ${chain.relayIn.ifname} source ${chain.gen.addr} group G to ${chain.relayOut.ifname}' per stream`],
+          commands: [command, `# ${path.basename(conf)}: per stream 'mroute from ${chain.relayIn.ifname} source ${chain.gen.addr} group G to ${chain.relayOut.ifname}' and 'mgroup from ${chain.relayIn.ifname} group G'`],
           cpuSeconds: null, // forwarding runs in softirq context: not attributable to a process
           counters: { forwarded: sum(after, 'packets') - sum(before, 'packets'), wrongInterface: sum(after, 'wrongIf') - sum(before, 'wrongIf'), routes: after.length },
         };

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { projectRoot } from '../../../relay/src/native.js';
 import type { RuleWithStats } from '../../../relay/src/supervisor.js';
 import type { WorkerStats } from '../../../relay/src/workers.js';
+import { createCpuLimit, type CpuLimit } from '../cpu-limit.js';
 import { startMcrd } from '../mcrd.js';
 import { treeCpuSeconds } from './cpu.js';
 import type { Availability, Contender, ContenderReport, RunningContender, StartOptions } from './types.js';
@@ -25,11 +26,19 @@ export const relayContender: Contender = {
     if (!existsSync(path.join(projectRoot, 'dist', 'relay', 'src', 'cli', 'mcrd.js'))) return { ok: false, reason: "compiled mcrd missing: run 'npm run build:ts'" };
     return { ok: true };
   },
-  async start({ chain, streams, logDir, workers, fanout, ingress }: StartOptions): Promise<RunningContender> {
+  async start({ chain, streams, logDir, workers, fanout, ingress, impairments }: StartOptions): Promise<RunningContender> {
     const args = ['--workers', String(workers), '--fanout', fanout, '--ingress', ingress, '--interface', chain.relayIn.ifname, '--stats-interval', '0'];
+    if (impairments.noIgmp) args.push('--no-igmp');
     const mcrd = await startMcrd(chain.relayIn.ns, path.join(logDir, 'mcrd.sock'), args, path.join(logDir, 'mcrd.log'));
     const commands = [mcrd.command];
+    let cpuLimit: CpuLimit | undefined;
     try {
+      if (impairments.relayCpuLimit) {
+        // Workers already run (--interface); restarted ones inherit the cgroup.
+        cpuLimit = await createCpuLimit(`mcr-${chain.prefix}`, impairments.relayCpuLimit);
+        cpuLimit.addTree(mcrd.pid);
+        commands.push(`# impairment: mcrd and its workers limited to ${Math.round(impairments.relayCpuLimit * 100)}% of a CPU (cgroup ${cpuLimit.path})`);
+      }
       for (const s of streams) {
         const output = { group: s.outGroup, port: s.outPort, interface: chain.relayOut.ifname };
         await mcrd.client.request('add', { rule: { name: `s${s.stream}`, inputInterface: chain.relayIn.ifname, inputGroup: s.inGroup, inputPort: s.inPort, outputs: [output] } });
@@ -39,6 +48,7 @@ export const relayContender: Contender = {
     } catch (err) {
       mcrd.client.close();
       await mcrd.stop();
+      await cpuLimit?.destroy();
       throw err;
     }
     // Count only what forwarding costs, not start-up.
@@ -69,7 +79,15 @@ export const relayContender: Contender = {
           mcrd.client.close();
           await mcrd.stop();
         }
-        return { commands, cpuSeconds: cpu, ingressDrops: counters?.totals.kernelDrops, egressErrors: counters?.totals.txErrors, counters: { ...counters, exit: mcrd.exitNote() } };
+        const throttledSeconds = cpuLimit?.throttledSeconds();
+        await cpuLimit?.destroy();
+        return {
+          commands,
+          cpuSeconds: cpu,
+          ingressDrops: counters?.totals.kernelDrops,
+          egressErrors: counters?.totals.txErrors,
+          counters: { ...counters, exit: mcrd.exitNote(), ...(throttledSeconds === undefined ? {} : { cpuThrottledSeconds: throttledSeconds }) },
+        };
       },
     };
   },

@@ -25,6 +25,16 @@ export interface RunningContender {
   stop(): Promise<ContenderReport>;
 }
 
+/** Deliberate impairments that must make a gate fail (negative controls). */
+export interface Impairments {
+  /** tc tbf rate on the relay namespace's output link, e.g. '2mbit' (all contenders). */
+  egressLimit?: string;
+  /** Run mcrd with --no-igmp (relay only): on a snooping segment nothing should arrive. */
+  noIgmp?: boolean;
+  /** CPU fraction the relay's processes may use, through a cgroup (relay only), e.g. 0.25. */
+  relayCpuLimit?: number;
+}
+
 export interface StartOptions {
   chain: Chain;
   streams: StreamPlan[];
@@ -34,6 +44,7 @@ export interface StartOptions {
   fanout: string;
   /** Relay receive path. */
   ingress: IngressMode;
+  impairments: Impairments;
 }
 
 export interface Availability {

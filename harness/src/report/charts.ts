@@ -100,25 +100,25 @@ export async function renderSvg(spec: Spec): Promise<string> {
   }
 }
 
-/** The charts that fit the run's scenario, drawn from the medians over repetitions. */
+type ChartMaker = (rows: Row[], xTitle: string, log: boolean) => Spec;
+
+/** Every chart a scenario may declare in its presentation, by id. */
+export const CHARTS: Record<string, ChartMaker> = {
+  loss: (rows, x, log) => lineChart(rows, 'lossPct', `Loss (%) vs ${x}`, 'loss %', x, log),
+  delivered: (rows, x, log) => lineChart(rows, 'deliveredPps', `Delivered rate (packets/s) vs ${x}`, 'delivered packets/s', x, log),
+  latency: (rows, x, log) => latencyChart(rows, x, log),
+  'cpu-per-packet': (rows, x, log) => lineChart(rows.filter((r) => r.cpuUsPerPacket !== null), 'cpuUsPerPacket', `CPU µs per delivered packet vs ${x}`, 'CPU µs / packet', x, log),
+  duplication: (rows, x, log) => lineChart(rows, 'duplicationRatio', 'Duplication ratio (extra copies per packet sent)', 'extra copies / packet', x, log),
+  'worker-share': (rows) => workerShareChart(rows),
+  attribution: (rows) => attributionChart(rows),
+};
+
+/** The charts the run's scenario declared, drawn from the medians over repetitions. */
 export async function buildCharts(result: RunResult): Promise<Chart[]> {
   const rows = medianRows(toRows(result)).sort((a, b) => a.x - b.x);
   if (rows.length === 0) return [];
-  const specs: { id: string; spec: Spec }[] = [];
-  if (result.scenario === 'throughput') {
-    specs.push({ id: 'delivered', spec: lineChart(rows, 'deliveredPps', 'Delivered vs offered rate (packets/s)', 'delivered packets/s', 'offered packets/s') });
-    specs.push({ id: 'loss', spec: lineChart(rows, 'lossPct', 'Loss (%) vs offered rate', 'loss %', 'offered packets/s') });
-    specs.push({ id: 'latency', spec: latencyChart(rows, 'offered packets/s', false) });
-  } else if (result.scenario === 'multi-worker') {
-    specs.push({ id: 'duplication', spec: lineChart(rows, 'duplicationRatio', 'Duplication ratio (extra copies per packet sent)', 'extra copies / packet', 'workers') });
-    specs.push({ id: 'worker-share', spec: workerShareChart(rows) });
-    specs.push({ id: 'loss', spec: lineChart(rows, 'lossPct', 'Loss (%)', 'loss %', 'workers') });
-  } else {
-    const log = rows.some((r) => r.x >= 50);
-    specs.push({ id: 'loss', spec: lineChart(rows, 'lossPct', 'Loss (%) vs streams', 'loss %', 'streams', log) });
-    specs.push({ id: 'delivered', spec: lineChart(rows, 'deliveredPps', 'Delivered rate (packets/s) vs streams', 'packets/s', 'streams', log) });
-    specs.push({ id: 'latency', spec: latencyChart(rows, 'streams', log) });
-  }
-  specs.push({ id: 'attribution', spec: attributionChart(rows) });
+  const { xTitle, xLog, charts } = result.presentation;
+  const log = xLog && rows.some((r) => r.x >= 50);
+  const specs = charts.filter((id) => CHARTS[id]).map((id) => ({ id, spec: CHARTS[id](rows, xTitle, log) }));
   return Promise.all(specs.map(async ({ id, spec }) => ({ id, title: String(spec.title ?? id), svg: await renderSvg(spec) })));
 }

@@ -3,6 +3,7 @@ import { describeCheck } from '../checks.js';
 import type { RunResult } from '../result.js';
 import { renderTable } from '../../../relay/src/table.js';
 import { medianRows, toRows } from './rows.js';
+import { median } from '../stats.js';
 
 const fmt = (n: number | null | undefined, digits = 0) => (n === null || n === undefined || Number.isNaN(n) ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 
@@ -15,9 +16,12 @@ export function mdTable(headers: string[], rows: (string | number)[][]): string 
 /** The per-step summary rows shared by the Markdown report, the HTML report and the terminal table. */
 export function summaryTable(result: RunResult): { headers: string[]; rows: string[][] } {
   const rows = medianRows(toRows(result)).sort((a, b) => a.x - b.x || a.series.localeCompare(b.series));
-  const headers = ['step', 'contender', 'sent', 'delivered', 'loss %', 'dup', 'reord', 'corrupt', 'p50 µs', 'p99 µs', 'CPU s'];
-  const body = rows.map((r) => [r.step, r.series, fmt(r.sent), fmt(r.delivered), fmt(r.lossPct, 3), fmt(r.duplicates), fmt(r.reordered), fmt(r.corrupted), fmt(r.p50us, 1), fmt(r.p99us, 1), fmt(r.cpuSeconds, 2)]);
-  const skipped = result.steps.flatMap((s) => s.runs.filter((r) => r.status !== 'ok').map((r) => [s.step, r.contender, r.status.toUpperCase(), r.reason ?? '', '', '', '', '', '', '', '']));
+  const headers = ['step', 'contender', 'sent', 'delivered', 'loss %', 'dup', 'reord', 'corrupt', 'misdeliv', 'delivered pps', 'p50 µs', 'p99 µs', 'CPU s', 'CPU µs/pkt', 'IGMP joined'];
+  const body = rows.map((r) => [
+    r.step, r.series, fmt(r.sent), fmt(r.delivered), r.sent > 0 ? fmt(r.lossPct, 3) : '-', fmt(r.duplicates), fmt(r.reordered), fmt(r.corrupted), fmt(r.misdelivered), fmt(r.deliveredPps),
+    fmt(r.p50us, 1), fmt(r.p99us, 1), fmt(r.cpuSeconds, 2), fmt(r.cpuUsPerPacket, 2), r.igmp ? `${r.igmp.joined}/${r.igmp.groups}` : '-',
+  ]);
+  const skipped = result.steps.flatMap((s) => s.runs.filter((r) => r.status !== 'ok').map((r) => [s.step, r.series, r.status.toUpperCase(), r.reason ?? '', ...headers.slice(4).map(() => '')]));
   return { headers, rows: [...body, ...skipped] };
 }
 
@@ -29,19 +33,20 @@ export function workerShareTable(result: RunResult): { headers: string[]; rows: 
   return { headers, rows: rows.map((r) => [r.step, r.series, ...Array.from({ length: most }, (_, i) => (r.workerShares[i] ? `${(r.workerShares[i].share * 100).toFixed(1)} %` : ''))]) };
 }
 
-/** PDR tolerance: the highest offered rate with at most this much loss. */
-export const PDR_LOSS_PCT = 0.5;
-
-/** Per contender: NDR (highest offered rate with no loss) and PDR, from a throughput sweep. */
+/** Per contender: NDR and PDR from the throughput searches (medians over repetitions). */
 export function throughputTable(result: RunResult): { headers: string[]; rows: string[][] } {
-  if (result.scenario !== 'throughput') return { headers: [], rows: [] };
-  const rows = medianRows(toRows(result));
-  const series = [...new Set(rows.map((r) => r.series))].sort();
-  const best = (s: string, maxLoss: number) => Math.max(0, ...rows.filter((r) => r.series === s && r.lossPct <= maxLoss).map((r) => r.x));
-  const top = Math.max(...rows.map((r) => r.x));
+  const searches = result.searches ?? [];
+  if (searches.length === 0) return { headers: [], rows: [] };
+  const series = [...new Set(searches.map((s) => s.series))];
+  const pdrLoss = searches[0].pdrLossPct;
   return {
-    headers: ['contender', 'NDR (packets/s)', `PDR ≤${PDR_LOSS_PCT}% (packets/s)`, 'highest offered'],
-    rows: series.map((s) => [s, fmt(best(s, 0)), fmt(best(s, PDR_LOSS_PCT)), fmt(top)]),
+    headers: ['contender', 'NDR (packets/s)', `PDR ≤${pdrLoss}% (packets/s)`, 'ceiling', 'repetitions', 'trials'],
+    rows: series.map((name) => {
+      const mine = searches.filter((s) => s.series === name);
+      const atCeiling = mine.some((s) => s.ndrAtCeiling);
+      const m = (pick: (s: (typeof mine)[number]) => number | null) => median(mine.map((s) => pick(s) ?? 0));
+      return [name, `${atCeiling ? '≥ ' : ''}${fmt(m((s) => s.ndrPps))}`, fmt(m((s) => s.pdrPps)), fmt(mine[0].ceilingPps), String(mine.length), mine.map((s) => s.trials.length).join(', ')];
+    }),
   };
 }
 
@@ -59,7 +64,7 @@ export function renderMarkdown(result: RunResult, chartFiles: { id: string; titl
   const lines = [
     `# MCR ${result.scenario} — run ${result.runId}`,
     '',
-    `**Verdict: ${result.verdict.toUpperCase()}** (${result.checks.length - failed.length}/${result.checks.length} checks passed) · command: \`${result.command}\``,
+    `**Verdict: ${result.verdict.toUpperCase()}** (${result.checks.length - failed.length}/${result.checks.length} checks passed) · topology: ${result.topology} · command: \`${result.command}\``,
     '',
     `Started ${result.startedAt}, finished ${result.finishedAt}.`,
     '',
@@ -67,7 +72,11 @@ export function renderMarkdown(result: RunResult, chartFiles: { id: string; titl
     '',
     mdTable(headers, rows),
     '',
-    'loss % = (sent − unique packets received) / sent, counted at the sink from sequence numbers; dup = extra copies; reord = packets that arrived after a higher sequence number (RFC 4737); latency is one-way, from the CLOCK_MONOTONIC send stamp in each packet to its receipt (p50: median of the streams; p99: worst stream). CPU s = CPU seconds of the contender\'s processes while forwarding (kernel: softirq, not attributable).',
+    'loss % = lost / expected, where expected = sequence numbers the generator used and lost = expected − unique packets received, counted at the sink; dup = extra copies; reord = packets that arrived after a higher sequence number (RFC 4737); misdeliv = packets that arrived on another stream\'s group; delivered pps = delivered / the generator\'s measured send window (warm-up excluded: equals the offered rate when nothing is lost); latency is one-way, from the CLOCK_MONOTONIC send stamp in each packet to its receipt (p50: median of the streams; p99: worst stream). CPU s = CPU seconds of the contender\'s processes while forwarding (kernel: softirq, not attributable); CPU µs/pkt = that per delivered packet. IGMP joined = input groups the snooping bridge saw joined behind the contender before traffic started.',
+    '',
+    result.topology === 'snooping'
+      ? 'Topology **snooping**: the generator sends through a Linux bridge that snoops IGMP, is the querier, and does not flood unknown groups toward the contender, so a group arrives only while the contender has joined it.'
+      : 'Topology **plain**: veth pairs deliver every frame to the contender whether or not it joined the group (IGMP is not tested).',
     '',
     ...(result.steps.some((s) => s.runs.some((r) => r.sinkJoined === 'inputs'))
       ? ['The kernel cannot rewrite group or port: for it the sink joins the input groups.', '']
@@ -75,7 +84,7 @@ export function renderMarkdown(result: RunResult, chartFiles: { id: string; titl
     ...(() => {
       const t = throughputTable(result);
       return t.rows.length
-        ? ['NDR/PDR: the highest offered aggregate rate at which each contender lost nothing / at most 0.5% (sweep of 10–100% of the calibration ceiling; a contender that reaches "highest offered" may go further than the instrument can drive).', '', mdTable(t.headers, t.rows), '']
+        ? ['NDR/PDR: the highest offered aggregate rate at which each contender lost nothing / at most the PDR tolerance, found by binary search from the calibrated ceiling down. "≥" marks a contender that lost nothing at the ceiling: the instrument cannot offer more here.', '', mdTable(t.headers, t.rows), '']
         : [];
     })(),
     ...(() => {

@@ -2,21 +2,27 @@
 import type { Aggregate, RunResult } from '../result.js';
 import { median } from '../stats.js';
 
-type Counts = Pick<Aggregate, 'sent' | 'delivered' | 'lossPct' | 'duplicates' | 'duplicationRatio' | 'reordered' | 'corrupted' | 'deliveredPps'>;
+type Counts = Pick<Aggregate, 'sent' | 'expected' | 'delivered' | 'lossPct' | 'duplicates' | 'duplicationRatio' | 'reordered' | 'corrupted' | 'misdelivered' | 'offeredPps' | 'deliveredPps'>;
 
 export interface Row extends Counts {
   step: string;
-  /** Streams in the step (multi-stream) or workers (multi-worker). */
+  /** Position on the scenario's x axis. */
   x: number;
-  /** Contender, or "relay/<fanout>" when a scenario varies the fanout mode. */
+  /** Contender, or e.g. "relay/<fanout>" when a scenario varies the relay. */
   series: string;
   contender: string;
   fanout?: string;
+  /** Planned negative control (gates skip it). */
+  control?: string;
+  /** Loss expected by design (loss gates skip it). */
+  exemptFromLoss?: string;
+  igmp?: { groups: number; joined: number };
   repetition: number;
   p50us: number;
   p99us: number;
   p999us: number;
   cpuSeconds: number | null;
+  cpuUsPerPacket: number | null;
   attribution: Record<string, number>;
   /** Packets per worker (relay only): share of the load each worker took. */
   workerShares: { worker: number; packets: number; share: number }[];
@@ -29,28 +35,34 @@ export function toRows(result: RunResult): Row[] {
       if (run.status !== 'ok' || !run.aggregate) continue;
       const a = run.aggregate;
       const fanout = typeof run.params.fanout === 'string' && run.contender === 'relay' ? run.params.fanout : undefined;
-      const x = Number(result.scenario === 'multi-worker' ? step.params.workers : result.scenario === 'throughput' ? step.params.offeredPps : step.params.streams);
       const workers = ((run.report?.counters as { workers?: { index: number; rx: number }[] } | undefined)?.workers ?? []);
       const totalRx = workers.reduce((n, w) => n + w.rx, 0);
       rows.push({
         step: step.step,
-        x,
-        series: result.scenario === 'multi-worker' && fanout ? `relay/${fanout}` : run.contender,
+        x: step.x,
+        series: run.series,
         contender: run.contender,
         fanout,
+        ...(run.control ? { control: run.control } : {}),
+        ...(run.exemptFromLoss ? { exemptFromLoss: run.exemptFromLoss } : {}),
+        ...(run.igmp ? { igmp: { groups: run.igmp.groups, joined: run.igmp.joined } } : {}),
         repetition: run.repetition,
         sent: a.sent,
+        expected: a.expected,
         delivered: a.delivered,
         lossPct: a.lossPct,
         duplicates: a.duplicates,
         duplicationRatio: a.duplicationRatio,
         reordered: a.reordered,
         corrupted: a.corrupted,
+        misdelivered: a.misdelivered,
+        offeredPps: a.offeredPps,
         deliveredPps: a.deliveredPps,
         p50us: a.latencyNs.p50 / 1000,
         p99us: a.latencyNs.p99 / 1000,
         p999us: a.latencyNs.p999 / 1000,
         cpuSeconds: a.cpuSeconds,
+        cpuUsPerPacket: a.cpuUsPerPacket,
         attribution: { ...a.attribution },
         workerShares: workers.map((w) => ({ worker: w.index, packets: w.rx, share: totalRx > 0 ? w.rx / totalRx : 0 })),
       });
@@ -70,22 +82,29 @@ export function medianRows(rows: Row[]): Row[] {
   return [...groups.values()].map((group) => {
     const first = group[0];
     const m = (pick: (r: Row) => number) => median(group.map(pick));
-    const cpu = group.map((r) => r.cpuSeconds).filter((v): v is number => v !== null);
+    const known = (pick: (r: Row) => number | null) => {
+      const values = group.map(pick).filter((v): v is number => v !== null);
+      return values.length ? median(values) : null;
+    };
     return {
       ...first,
       repetition: -1,
       sent: m((r) => r.sent),
+      expected: m((r) => r.expected),
       delivered: m((r) => r.delivered),
       lossPct: m((r) => r.lossPct),
       duplicates: m((r) => r.duplicates),
       duplicationRatio: m((r) => r.duplicationRatio),
       reordered: m((r) => r.reordered),
       corrupted: m((r) => r.corrupted),
+      misdelivered: m((r) => r.misdelivered),
+      offeredPps: m((r) => r.offeredPps),
       deliveredPps: m((r) => r.deliveredPps),
       p50us: m((r) => r.p50us),
       p99us: m((r) => r.p99us),
       p999us: m((r) => r.p999us),
-      cpuSeconds: cpu.length ? median(cpu) : null,
+      cpuSeconds: known((r) => r.cpuSeconds),
+      cpuUsPerPacket: known((r) => r.cpuUsPerPacket),
       attribution: Object.fromEntries(Object.keys(first.attribution).map((k) => [k, m((r) => r.attribution[k] ?? 0)])),
     };
   });

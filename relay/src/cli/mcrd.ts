@@ -24,6 +24,7 @@ const program = new Command('mcrd')
   .option('--ring-size <mib>', 'TPACKET_V3 receive ring per worker in MiB (default 64)', integer('--ring-size'))
   .option('-i, --interface <name...>', 'ingress interfaces to start workers on now (others start with their first rule)')
   .option('-c, --config <file>', 'JSON5 config file; flags override it')
+  .option('--no-igmp', 'do not join input groups (where memberships are configured statically upstream); a switch that snoops IGMP then delivers nothing')
   .option('--stats-interval <ms>', 'log [STATS:*] lines every ms, 0 = never (default 10000)', integer('--stats-interval'))
   .addOption(new Option('--log-format <format>', 'log line format (default text)').choices(['text', 'json']))
   .addOption(new Option('--log-level <level>', 'least important level logged').choices(['debug', 'info', 'warn', 'error']).default('info'))
@@ -46,6 +47,8 @@ async function main(): Promise<void> {
     interfaces: opts.interface,
     statsInterval: opts.statsInterval,
     logFormat: opts.logFormat,
+    // commander defaults igmp to true: only an explicit --no-igmp may override the config file.
+    igmp: opts.igmp === false ? false : undefined,
   };
   let config: DaemonConfig;
   try {
@@ -62,6 +65,7 @@ async function main(): Promise<void> {
     ingress: config.ingress,
     ringMiB: config.ringMiB,
     interfaces: config.interfaces,
+    joinGroups: config.igmp,
     log,
     igmp: addon,
     interfaceExists: (name) => addon.interfaceIndex(name) > 0,
@@ -82,7 +86,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM', 0));
   process.on('SIGINT', () => void stop('SIGINT', 0));
 
-  log.info(`mcrd ${VERSION} starting`, { pid: process.pid, workers: config.workers, fanout: config.fanout, ingress: config.ingress });
+  log.info(`mcrd ${VERSION} starting`, { pid: process.pid, workers: config.workers, fanout: config.fanout, ingress: config.ingress, igmp: config.igmp });
+  if (!config.igmp) log.warn('IGMP disabled (--no-igmp): input groups are not joined; traffic arrives only where memberships are static upstream');
   let statsTimer: NodeJS.Timeout | undefined;
   try {
     await server.listen();

@@ -1,0 +1,87 @@
+// An IGMP-honest segment: the generator sends through a Linux bridge that snoops IGMP, acts as
+// querier and does not flood unknown multicast toward the relay's port, so a group reaches the
+// relay's namespace only while something there has joined it — as on a switched plant.
+//
+// Kernel facts this relies on (net/bridge/br_multicast.c):
+// - Until a querier "exists" the bridge treats every group as unknown and floods it; a frame the
+//   bridge itself originates floods to every port even with mcast_flood off. With our own
+//   querier, it exists once mcast_query_response_interval has passed since mcast_querier was
+//   switched on — counted with the interval in force at that moment, so the short interval is set
+//   first and the querier enabled afterwards, in a second command.
+// - After that, a group goes only to the ports listed for it in the mdb (IGMP reports).
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { nsRun } from './exec.js';
+
+/** Query response interval, centiseconds: how long the bridge floods after its querier starts. */
+const QUERY_RESPONSE_CS = 50;
+const SETTLE_TIMEOUT_MS = 15_000;
+/** A group nobody joins: while probes to it still reach the relay's port, the bridge floods. */
+const CANARY_GROUP = '239.255.77.1';
+const PROBES = 20;
+const PROBE_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'probe.js');
+
+export interface SnoopingSegment {
+  ns: string;
+  bridge: string;
+  /** The bridge port that leads to the relay namespace. */
+  relayPort: string;
+  /** Milliseconds from enabling the querier until the bridge stopped flooding (measured). */
+  settledMs: number;
+  /** IPv4 groups the bridge has seen joined behind the relay's port (its mdb). */
+  joinedGroups(): Promise<Set<string>>;
+  /** Waits until every group is joined behind the relay's port, at most timeoutMs; returns those joined. */
+  waitForJoins(groups: string[], timeoutMs: number): Promise<Set<string>>;
+}
+
+async function txPackets(ns: string, ifname: string): Promise<number> {
+  const { stdout } = await nsRun(ns, 'ip', ['-s', '-j', 'link', 'show', ifname]);
+  return Number((JSON.parse(stdout) as { stats64: { tx: { packets: number } } }[])[0].stats64.tx.packets);
+}
+
+/** Sends probes to the canary group and reports whether they all left through the relay port. */
+async function floods(ns: string, bridge: string, relayPort: string, sourceAddr: string): Promise<boolean> {
+  const before = await txPackets(ns, relayPort);
+  await nsRun(ns, process.execPath, [PROBE_SCRIPT, CANARY_GROUP, sourceAddr, String(PROBES)]);
+  // Only a flooding bridge forwards every probe; a query or two may pass in the same window.
+  return (await txPackets(ns, relayPort)) - before >= PROBES;
+}
+
+/**
+ * Turns `bridge` (already created with `port` enslaved and addressed with sourceAddr) into a
+ * snooping querier that does not flood toward `port`, and waits until it stops flooding.
+ */
+export async function makeSnooping(ns: string, bridge: string, relayPort: string, sourceAddr: string): Promise<SnoopingSegment> {
+  await nsRun(ns, 'ip', ['link', 'set', bridge, 'type', 'bridge', 'mcast_snooping', '1', 'mcast_query_use_ifaddr', '1', 'mcast_query_response_interval', String(QUERY_RESPONSE_CS)]);
+  await nsRun(ns, 'bridge', ['link', 'set', 'dev', relayPort, 'mcast_flood', 'off']);
+  const started = Date.now();
+  await nsRun(ns, 'ip', ['link', 'set', bridge, 'type', 'bridge', 'mcast_querier', '1']);
+  await sleep(QUERY_RESPONSE_CS * 10);
+  while (await floods(ns, bridge, relayPort, sourceAddr)) {
+    if (Date.now() - started > SETTLE_TIMEOUT_MS) throw new Error(`snooping bridge ${bridge} in ${ns} still floods unknown multicast after ${SETTLE_TIMEOUT_MS} ms`);
+    await sleep(100);
+  }
+  const settledMs = Date.now() - started;
+
+  const joinedGroups = async () => {
+    const { stdout } = await nsRun(ns, 'bridge', ['-j', 'mdb', 'show', 'dev', bridge]);
+    const entries = (JSON.parse(stdout || '[]') as { mdb?: { port: string; grp: string }[] }[]).flatMap((e) => e.mdb ?? []);
+    return new Set(entries.filter((e) => e.port === relayPort && /^\d+\.\d+\.\d+\.\d+$/.test(e.grp)).map((e) => e.grp));
+  };
+  return {
+    ns,
+    bridge,
+    relayPort,
+    settledMs,
+    joinedGroups,
+    async waitForJoins(groups, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const joined = await joinedGroups();
+        if (groups.every((g) => joined.has(g)) || Date.now() > deadline) return joined;
+        await sleep(50);
+      }
+    },
+  };
+}

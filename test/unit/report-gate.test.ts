@@ -1,39 +1,73 @@
 // Reports, gates and comparisons computed from result.json alone.
 import { describe, expect, it } from 'vitest';
+import { verdictOf } from '../../harness/src/checks.js';
 import { compareRuns } from '../../harness/src/compare.js';
-import { baselineFromResult, benchmarkEntries, evaluateGates, junitXml, loadGateFile } from '../../harness/src/gate.js';
+import { benchmarkEntries } from '../../harness/src/export/benchmark.js';
+import { junitXml } from '../../harness/src/export/junit.js';
+import { baselineFromResult, evaluateGates, loadGateFile } from '../../harness/src/gate.js';
 import { buildCharts } from '../../harness/src/report/charts.js';
 import { renderHtml } from '../../harness/src/report/html.js';
 import { renderMarkdown } from '../../harness/src/report/markdown.js';
 import { sampleResult } from './sample-result.js';
 
 const gates = loadGateFile();
+const failures = (checks: ReturnType<typeof evaluateGates>) => checks.filter((c) => !c.pass && !c.advisory);
 
 describe('gates', () => {
   it('pass a clean run', () => {
     const checks = evaluateGates(sampleResult(), gates);
     expect(checks.length).toBeGreaterThan(0);
-    expect(checks.filter((c) => !c.pass)).toEqual([]);
+    expect(failures(checks)).toEqual([]);
+    expect(verdictOf(checks)).toBe('pass');
   });
 
   it('name scenario, step, contender, metric, value and limit for each failure', () => {
-    const failed = evaluateGates(sampleResult({ lost: 10, duplicates: 3 }), gates).filter((c) => !c.pass);
+    const failed = failures(evaluateGates(sampleResult({ lost: 10, duplicates: 3 }), gates));
     expect(failed.map((c) => c.name)).toEqual(expect.arrayContaining(['relay loss', 'relay duplication']));
     expect(failed.find((c) => c.name === 'relay loss')).toMatchObject({ scenario: 'multi-stream', step: '1', contender: 'relay', metric: 'loss %', value: 1, limit: '<= 0.1' });
     expect(junitXml(sampleResult({ lost: 10 }), failed)).toMatch(/<failure message="FAIL relay loss: multi-stream \/ step 1 \/ relay: loss % = 1 \(limit &lt;= 0.1\)"/);
   });
 
-  it('flag a regression against a baseline beyond the tolerance only', () => {
-    const baseline = baselineFromResult(sampleResult());
-    expect(evaluateGates(sampleResult({ lost: 1 }), { ...gates, absolute: { ...gates.absolute, relayMaxLossPct: 50 } }, baseline).filter((c) => !c.pass)).toEqual([]);
-    const failed = evaluateGates(sampleResult({ lost: 5 }), { ...gates, absolute: { ...gates.absolute, relayMaxLossPct: 50 } }, baseline).filter((c) => !c.pass);
-    expect(failed.map((c) => c.name)).toContain('regression: loss');
+  it('fail a run with no relay results, and one whose required contender was skipped', () => {
+    const none = evaluateGates(sampleResult({}, { skipped: ['relay'] }), gates);
+    expect(verdictOf(none)).toBe('fail');
+    expect(failures(none).map((c) => c.name)).toEqual(expect.arrayContaining(['relay results', 'required contender skipped']));
+    expect(verdictOf([])).toBe('fail'); // nothing evaluated is not a pass
+    const noSocat = sampleResult({}, { skipped: ['socat'], required: ['relay', 'socat'] });
+    expect(failures(evaluateGates(noSocat, gates)).map((c) => `${c.name} ${c.step}`)).toEqual(['required contender skipped 1', 'required contender skipped 2', 'required contender skipped 5']);
+    expect(verdictOf(evaluateGates(sampleResult({}, { skipped: ['socat'] }), gates))).toBe('pass'); // socat not required
+  });
+
+  it('fail nothing sent, misdelivery, and groups the snooping bridge never saw joined (naming IGMP)', () => {
+    expect(failures(evaluateGates(sampleResult({ sent: 0 }), gates)).map((c) => c.name)).toContain('generator sent traffic');
+    expect(failures(evaluateGates(sampleResult({ misdelivered: 1 }), gates)).map((c) => c.name)).toContain('relay misdelivery');
+    const igmp = failures(evaluateGates(sampleResult({ igmpJoined: 0 }), gates)).find((c) => c.step === '2')!;
+    expect(igmp.name).toMatch(/IGMP/);
+    expect(igmp).toMatchObject({ value: 0, limit: '>= 2' });
+  });
+
+  it('fail a relay whose CPU per packet is not under half of socat; report the p99 ratio without gating it', () => {
+    expect(failures(evaluateGates(sampleResult({ cpuPerStream: 0.15 }), gates)).map((c) => c.name)).toContain('relay CPU per packet vs socat');
+    const checks = evaluateGates(sampleResult({ latencyUs: 400 }), gates);
+    expect(checks.find((c) => c.name === 'relay p99 latency vs socat')).toMatchObject({ advisory: true, value: 13.333 });
+    expect(verdictOf(checks)).toBe('pass');
+    expect(verdictOf(evaluateGates(sampleResult({ latencyUs: 400 }), { ...gates, performance: { ...gates.performance, relayMaxP99RatioToSocat: 1 } }))).toBe('fail');
+  });
+
+  it('flag a regression against a baseline beyond the noise only', () => {
+    const baseline = baselineFromResult(sampleResult({}, { repetitions: 3 }));
+    expect(Object.keys(baseline.samples).every((k) => k.endsWith('|relay'))).toBe(true);
+    const lenient = { ...gates, absolute: { ...gates.absolute, relayMaxLossPct: 50 } };
+    expect(failures(evaluateGates(sampleResult({ lost: 0, cpuPerStream: 0.06 }), lenient, baseline))).toEqual([]);
+    const failed = failures(evaluateGates(sampleResult({ lost: 5, cpuPerStream: 0.09 }), lenient, baseline)).map((c) => c.name);
+    expect(failed).toEqual(expect.arrayContaining(['regression: loss %', 'regression: CPU µs/packet']));
   });
 
   it('write github-action-benchmark entries', () => {
     const { bigger, smaller } = benchmarkEntries(sampleResult());
     expect(bigger[0]).toMatchObject({ unit: 'packets/s' });
-    expect(smaller.find((e) => (e as { name: string }).name === 'multi-stream 5 relay loss')).toMatchObject({ unit: '%', value: 0 });
+    expect(smaller.find((e) => e.name === 'multi-stream 5 relay loss')).toMatchObject({ unit: '%', value: 0 });
+    expect(smaller.find((e) => e.name === 'multi-stream 5 relay CPU per packet')).toMatchObject({ unit: 'us', value: 50 });
   });
 });
 
@@ -49,20 +83,22 @@ describe('compare', () => {
   });
 
   it('uses the spread over repetitions as the noise', () => {
-    const noisy = compareRuns(sampleResult({}, { repetitions: 3, jitter: 40 }), sampleResult({}, { repetitions: 3, jitter: 40 }));
-    expect(noisy.find((c) => c.series === 'socat' && c.metric === 'p50 µs')!.noise).toBeCloseTo(80, 0);
+    const noisy = compareRuns(sampleResult({}, { repetitions: 3, jitter: 200 }), sampleResult({}, { repetitions: 3, jitter: 200 }));
+    // socat p50 30, 230, 430 µs: spread 400 beats the floor (100 µs or 100% of the median 230).
+    expect(noisy.find((c) => c.series === 'socat' && c.metric === 'p50 µs')!.noise).toBeCloseTo(400, 0);
   });
 });
 
 describe('reports', () => {
-  it('render charts as SVG with marks, and Markdown and HTML with the figures', async () => {
+  it('render the declared charts as SVG with marks, and Markdown and HTML with the figures', async () => {
     const result = sampleResult();
     const charts = await buildCharts(result);
-    expect(charts.map((c) => c.id)).toEqual(['loss', 'delivered', 'latency', 'attribution']);
+    expect(charts.map((c) => c.id)).toEqual(['loss', 'delivered', 'latency', 'cpu-per-packet', 'attribution']);
     for (const c of charts) expect(c.svg).toMatch(/^<svg[^>]*>.*class="mark-/s);
     const md = renderMarkdown(result, charts);
-    expect(md).toContain('| 5 | relay | 5,000 | 5,000 | 0.000 |');
+    expect(md).toContain('| 5 | relay | 5,000 | 5,000 | 0.000 | 0 | 0 | 0 | 0 |');
     expect(md).toContain('250,000 packets/s');
+    expect(md).toContain('Topology **snooping**');
     const html = renderHtml(result, charts);
     expect(html).not.toMatch(/<script|https?:\/\/(?!www\.w3\.org)/);
   });

@@ -1,54 +1,74 @@
 // A small, hand-made result.json for tests of reports, gates and comparisons.
 import type { ContenderName } from '../../harness/src/contenders/types.js';
-import { aggregate, type RunResult } from '../../harness/src/result.js';
-import type { StreamRecord } from '../../harness/src/measure.js';
+import { lossPercent, type StreamRecord } from '../../harness/src/measure.js';
+import { aggregate, type ContenderRun, type RunResult } from '../../harness/src/result.js';
 
 export interface SampleFigures {
   lost?: number;
   duplicates?: number;
   reordered?: number;
+  misdelivered?: number;
   latencyUs?: number;
+  /** Packets sent per stream (default 1000). */
+  sent?: number;
+  /** CPU seconds per stream in the step (relay default 0.05, socat 0.2). */
+  cpuPerStream?: number;
+  /** Groups the snooping bridge saw joined (default: all). */
+  igmpJoined?: number;
 }
 
-function stream(stream: number, sent: number, f: SampleFigures): StreamRecord {
+function stream(stream: number, f: SampleFigures): StreamRecord {
+  const sent = f.sent ?? 1000;
   const lost = f.lost ?? 0;
   const us = (f.latencyUs ?? 40) * 1000;
   return {
     stream,
     group: `239.2.0.${stream}`,
     sent,
+    expected: sent,
     received: sent - lost + (f.duplicates ?? 0),
     unique: sent - lost,
     lost,
-    lossPct: (lost / sent) * 100,
+    lossPct: lossPercent(lost, sent),
     duplicates: f.duplicates ?? 0,
     reordered: f.reordered ?? 0,
     corrupted: 0,
-    misdelivered: 0,
+    misdelivered: f.misdelivered ?? 0,
     latencyNs: { p50: us, p90: us * 1.5, p99: us * 2, p999: us * 3, max: us * 4, mean: us },
     attribution: { generatorErrors: 0, contenderIngressDrops: 0, contenderEgressErrors: 0, sinkOverflow: 0, unexplained: lost },
   };
 }
 
-export function sampleResult(relay: SampleFigures = {}, options: { repetitions?: number; jitter?: number } = {}): RunResult {
+export interface SampleOptions {
+  repetitions?: number;
+  /** Added to socat's latency per repetition (µs), to make noise. */
+  jitter?: number;
+  /** Contenders that were skipped instead of run. */
+  skipped?: ContenderName[];
+  required?: ContenderName[];
+}
+
+export function sampleResult(relay: SampleFigures = {}, options: SampleOptions = {}): RunResult {
   const steps = [1, 2, 5].map((n) => ({
     step: String(n),
+    x: n,
     params: { streams: n, workers: 2, fanout: 'hash' },
     runs: (['relay', 'socat', 'kernel'] as ContenderName[]).flatMap((contender) =>
-      Array.from({ length: options.repetitions ?? 1 }, (_, rep) => {
-        const figures = contender === 'relay' ? relay : { latencyUs: contender === 'kernel' ? 15 : 30 + rep * (options.jitter ?? 0) };
-        const streams = Array.from({ length: n }, (_, i) => stream(i + 1, 1000, figures));
+      Array.from({ length: options.repetitions ?? 1 }, (_, rep): ContenderRun => {
+        const base = { contender, series: contender, repetition: rep + 1, sinkJoined: contender === 'kernel' ? ('inputs' as const) : ('outputs' as const), params: { streams: n, workers: 2, fanout: 'hash' } };
+        if (options.skipped?.includes(contender)) return { ...base, status: 'skipped', reason: `${contender} not found` };
+        const figures: SampleFigures = contender === 'relay' ? relay : { latencyUs: contender === 'kernel' ? 15 : 30 + rep * (options.jitter ?? 0), cpuPerStream: 0.2 };
+        const streams = Array.from({ length: n }, (_, i) => stream(i + 1, figures));
+        const cpu = contender === 'kernel' ? null : (figures.cpuPerStream ?? 0.05) * n;
         return {
-          contender,
-          status: 'ok' as const,
-          repetition: rep + 1,
-          sinkJoined: contender === 'kernel' ? ('inputs' as const) : ('outputs' as const),
-          params: { streams: n, workers: 2, fanout: 'hash' },
+          ...base,
+          status: 'ok',
           streams,
-          aggregate: aggregate(streams, 1, contender === 'kernel' ? null : 0.1 * n),
+          aggregate: aggregate(streams, 1, cpu),
+          igmp: { groups: n, joined: Math.min(n, figures.igmpJoined ?? n), waitedMs: 20 },
           report: {
             commands: [`${contender} --example`],
-            cpuSeconds: 0.1,
+            cpuSeconds: cpu,
             counters: contender === 'relay' ? { workers: [{ index: 0, rx: 600 * n }, { index: 1, rx: 400 * n }] } : {},
           },
         };
@@ -57,16 +77,20 @@ export function sampleResult(relay: SampleFigures = {}, options: { repetitions?:
   }));
   return {
     schema: 'mcr-result',
-    schemaVersion: 1,
+    schemaVersion: 2,
     runId: 'sample-run',
     scenario: 'multi-stream',
     command: 'npm run scenario multi-stream -- 5',
     startedAt: '2026-11-24T00:00:00.000Z',
     finishedAt: '2026-11-24T00:01:00.000Z',
     parameters: { n: 5 },
+    topology: 'snooping',
+    required: options.required ?? ['relay'],
+    presentation: { xTitle: 'streams', xLog: true, charts: ['loss', 'delivered', 'latency', 'cpu-per-packet', 'attribution'] },
     environment: { hostname: 'h', kernel: 'Linux 6.1 x86_64', cpuModel: 'cpu', cpuCount: 2, memoryGiB: 24, node: 'v20', mcr: '0.1.0', git: { commit: 'abc', dirty: false }, tools: { socat: 'socat version 1.7' }, sysctls: {} },
     calibration: { size: 512, ratePps: 250000, streams: 1 },
     steps,
+    scenarioChecks: [],
     checks: [],
     verdict: 'pass',
   };

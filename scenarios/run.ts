@@ -70,6 +70,7 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
           series: relay && plan.relaySeries ? plan.relaySeries : name,
           control: relay ? plan.relayControl : undefined,
           exemptFromLoss: plan.exemptFromLoss,
+          drainSeconds: plan.drainSeconds,
           streams: plan.streams,
           ratePps: plan.ratePps ?? options.ratePps,
           count: plan.count ?? options.count,

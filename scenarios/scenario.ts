@@ -48,6 +48,8 @@ export interface StepPlan {
   relayControl?: string;
   /** Set when loss is expected by design (a throughput search trial): why the loss gates skip it. */
   exemptFromLoss?: string;
+  /** Seconds the sink keeps receiving after the schedule ends; later packets count as lost. */
+  drainSeconds?: number;
 }
 
 export interface ScenarioContext {

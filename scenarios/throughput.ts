@@ -26,6 +26,8 @@ function trialPlan(ctx: ScenarioContext, n: number, contender: ContenderName, of
     count: Math.max(100, Math.round(ratePps * options.trialSeconds)),
     params: { streams: n, offeredPps: offered, workers: options.workers, fanout: options.fanout },
     exemptFromLoss: 'a search trial: loss above the NDR is what the search looks for',
+    // RFC 2544 waits two seconds after a trial for frames still in flight; later ones are lost.
+    drainSeconds: 2,
   };
 }
 

@@ -20,6 +20,8 @@ export interface StepOptions {
   control?: string;
   /** Why loss is expected in this run, if it is. */
   exemptFromLoss?: string;
+  /** How long the sink may still receive after the generator's schedule ends (default 30 s). */
+  drainSeconds?: number;
   streams: number;
   /** Per-stream packets/s. */
   ratePps: number;
@@ -89,7 +91,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
         interface: chain.sink.ifname,
         runId: o.runId,
         idleTimeoutMs: SINK_IDLE_MS,
-        maxWaitMs: Math.ceil((sendSeconds + 30) * 1000),
+        maxWaitMs: Math.ceil((sendSeconds + (o.drainSeconds ?? 30)) * 1000),
         ...streamArg(sinkStreams, path.join(o.logDir, 'sink-streams.txt')),
       });
       try {

@@ -46,7 +46,7 @@ describe.skipIf(reason)('namespace topologies', () => {
     moduleDir = mkdtempSync(path.join(os.tmpdir(), 'mcr-netns-test-'));
     mkdirSync(path.join(moduleDir, 'netns'));
     symlinkSync(path.join(projectRoot, 'node_modules'), path.join(moduleDir, 'node_modules'));
-    for (const name of ['exec', 'state', 'topology']) {
+    for (const name of ['exec', 'state', 'topology', 'snooping', 'probe']) {
       const source = readFileSync(path.join(projectRoot, 'netns', `${name}.ts`), 'utf8');
       const out = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
       writeFileSync(path.join(moduleDir, 'netns', `${name}.js`), out.outputText);

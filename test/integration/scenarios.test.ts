@@ -37,10 +37,15 @@ describe.skipIf(reason)('scenarios', () => {
         expect(run.aggregate!.sent).toBe(500 * Number(step.step));
       }
       const relay = step.runs.find((r) => r.contender === 'relay')!;
-      expect(relay.aggregate).toMatchObject({ lost: 0, duplicates: 0, corrupted: 0 });
+      expect(relay.aggregate).toMatchObject({ lost: 0, duplicates: 0, corrupted: 0, misdelivered: 0 });
+      // Nothing lost: the delivered rate over the measured window is the offered rate.
+      expect(relay.aggregate!.deliveredPps).toBeCloseTo(relay.aggregate!.offeredPps, 6);
+      // The snooping bridge saw every contender join every input group before traffic started.
+      for (const run of step.runs) expect(run.igmp, run.contender).toMatchObject({ groups: Number(step.step), joined: Number(step.step) });
       expect(relay.report!.commands[0]).toContain('mcrd.js');
       expect(step.runs.find((r) => r.contender === 'kernel')!.sinkJoined).toBe('inputs');
     }
+    expect(result.topology).toBe('snooping');
     expect(result.calibration?.ratePps).toBeGreaterThan(0);
     expect(result.environment.kernel).toMatch(/Linux/);
     for (const file of ['result.json', 'report.md', 'report.html', 'loss.svg']) expect(existsSync(path.join(dir, file)), file).toBe(true);
@@ -67,16 +72,17 @@ describe.skipIf(reason)('scenarios', () => {
     expect(shares.reduce((n, w) => n + w.rx, 0)).toBe(2 * (500 + 20)); // warm-up packets pass the relay too
   });
 
-  it('throughput 1: five offered rates up to the calibrated ceiling, NDR/PDR in the report', async () => {
-    const { result, dir } = await scenario(['throughput', '1', '--contenders', 'relay', '--quiet']);
-    expect(result.steps).toHaveLength(5);
-    const offered = result.steps.map((s) => Number(s.params.offeredPps));
-    expect(offered).toEqual([...offered].sort((a, b) => a - b));
-    expect(offered[4]).toBeGreaterThanOrEqual(result.calibration!.ratePps - 1);
-    const lowest = result.steps[0].runs[0];
-    expect(lowest.aggregate!.sent).toBeGreaterThan(0);
-    expect(lowest.aggregate!.duplicates).toBe(0);
-    expect(readFileSync(path.join(dir, 'report.md'), 'utf8')).toMatch(/\| contender \| NDR \(packets\/s\) \| PDR ≤0.5% \(packets\/s\) \| highest offered \|\n\| --- \| --- \| --- \| --- \|\n\| relay \| /);
+  it('throughput 1: a binary search per contender for NDR and PDR, with the ceiling, in the report', async () => {
+    const { result, dir } = await scenario(['throughput', '1', '--contenders', 'relay', '--resolution', '0.3', '--trial-seconds', '1', '--quiet']);
+    const [search] = result.searches!;
+    expect(search).toMatchObject({ contender: 'relay', streams: 1, ceilingPps: result.calibration!.ratePps });
+    expect(search.trials[0].offeredPps).toBeGreaterThanOrEqual(search.ceilingPps - 1); // starts at the ceiling
+    expect(search.ndrPps).not.toBeNull();
+    expect(search.ndrPps!).toBeLessThanOrEqual(search.ceilingPps);
+    expect(search.pdrPps!).toBeGreaterThanOrEqual(search.ndrPps!);
+    if (!search.ndrAtCeiling) expect(search.trials.length).toBeGreaterThan(1);
+    for (const step of result.steps) expect(step.runs[0].aggregate!.duplicates).toBe(0);
+    expect(readFileSync(path.join(dir, 'report.md'), 'utf8')).toMatch(/\| contender \| NDR \(packets\/s\) \| PDR ≤0.1% \(packets\/s\) \| ceiling \|.*\n.*\n\| relay \| /);
   });
 
   it('the gate rejects a run with fanout none and 2 workers for duplication', async () => {
@@ -93,5 +99,38 @@ describe.skipIf(reason)('scenarios', () => {
     const g = await gate(dir);
     expect(g.exitCode).toBe(1);
     expect(String(g.stdout)).toMatch(/FAIL relay loss: multi-stream \/ step 1 \/ relay: loss % = /);
+  });
+
+  it('IGMP negative control: mcrd --no-igmp fails the gate naming IGMP on the snooping topology, and passes on plain veth (the hole it closes)', async () => {
+    const honest = await scenario(['multi-stream', '1', '--contenders', 'relay', '--no-igmp', ...SMALL]);
+    expect(honest.exitCode).toBe(1);
+    const g = await gate(honest.dir);
+    expect(g.exitCode).toBe(1);
+    expect(String(g.stdout)).toContain('FAIL relay IGMP joins seen by the snooping bridge: multi-stream / step 1 / relay: groups joined = 0 (limit >= 1)');
+    expect(String(g.stdout)).toMatch(/FAIL relay loss: .* loss % = 100 /);
+    const plain = await scenario(['multi-stream', '1', '--contenders', 'relay', '--no-igmp', '--topology', 'plain', ...SMALL]);
+    expect(plain.exitCode).toBe(0);
+    expect(plain.result.topology).toBe('plain');
+  });
+
+  it('performance negative control: a relay throttled to 5% CPU through a cgroup fails the NDR gate against socat', async () => {
+    const { exitCode, result, dir } = await scenario(['throughput', '1', '--contenders', 'relay,socat', '--relay-cpu-limit', '5%', '--resolution', '0.3', '--trial-seconds', '1', '--quiet']);
+    expect(exitCode).toBe(1);
+    const relay = result.searches!.find((s) => s.contender === 'relay')!;
+    const socat = result.searches!.find((s) => s.contender === 'socat')!;
+    expect(relay.ndrPps ?? 0).toBeLessThan(socat.ndrPps ?? 0);
+    const throttled = result.steps.flatMap((s) => s.runs).find((r) => r.contender === 'relay')!;
+    expect((throttled.report!.counters as { cpuThrottledSeconds?: number }).cpuThrottledSeconds).toBeGreaterThan(0);
+    const g = await gate(dir);
+    expect(g.exitCode).toBe(1);
+    expect(String(g.stdout)).toMatch(/FAIL relay NDR vs socat: throughput \/ step NDR \/ relay: NDR relay\/socat = 0\.\d+ \(limit >= 1\)/);
+  }, 300_000);
+
+  it('the gate fails a run without relay results instead of passing 0/0', async () => {
+    const { exitCode, dir } = await scenario(['multi-stream', '1', '--contenders', 'socat', ...SMALL]);
+    expect(exitCode).toBe(1);
+    const g = await gate(dir);
+    expect(g.exitCode).toBe(1);
+    expect(String(g.stdout)).toContain('FAIL relay results: multi-stream / step - / relay: relay runs evaluated = 0 (limit >= 1)');
   });
 });

@@ -56,8 +56,15 @@ describe('daemon config', () => {
     [{ workers: 0 }, /workers must be an integer/],
     [{ fanout: 'random' as never }, /fanout must be one of/],
     [{ statsInterval: -1 }, /stats interval/],
+    [{ igmp: 'no' as never }, /igmp must be true or false/],
   ])('rejects %j', (flags, message) => {
     expect(() => resolveConfig({}, flags)).toThrow(message);
+  });
+
+  it('joins groups by default; igmp: false (mcrd --no-igmp) turns it off, from the file or the flag', () => {
+    expect(resolveConfig({}, {}).igmp).toBe(true);
+    expect(resolveConfig({ igmp: false }, { igmp: undefined }).igmp).toBe(false);
+    expect(resolveConfig({}, { igmp: false }).igmp).toBe(false);
   });
 
   it('reads a JSON5 file (comments, trailing commas) and names unknown settings', () => {

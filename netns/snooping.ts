@@ -9,6 +9,7 @@
 //   switched on — counted with the interval in force at that moment, so the short interval is set
 //   first and the querier enabled afterwards, in a second command.
 // - After that, a group goes only to the ports listed for it in the mdb (IGMP reports).
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,7 +21,14 @@ const SETTLE_TIMEOUT_MS = 15_000;
 /** A group nobody joins: while probes to it still reach the relay's port, the bridge floods. */
 const CANARY_GROUP = '239.255.77.1';
 const PROBES = 20;
-const PROBE_SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), 'probe.js');
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+/** probe.js beside this module when compiled, or the compiled one when run from the sources (tests). */
+function probeScript(): string {
+  const found = [path.join(HERE, 'probe.js'), path.join(HERE, '..', 'dist', 'netns', 'probe.js')].find((f) => existsSync(f));
+  if (!found) throw new Error(`netns/probe.js not found beside ${HERE}: run 'npm run build:ts'`);
+  return found;
+}
 
 export interface SnoopingSegment {
   ns: string;
@@ -43,7 +51,7 @@ async function txPackets(ns: string, ifname: string): Promise<number> {
 /** Sends probes to the canary group and reports whether they all left through the relay port. */
 async function floods(ns: string, bridge: string, relayPort: string, sourceAddr: string): Promise<boolean> {
   const before = await txPackets(ns, relayPort);
-  await nsRun(ns, process.execPath, [PROBE_SCRIPT, CANARY_GROUP, sourceAddr, String(PROBES)]);
+  await nsRun(ns, process.execPath, [probeScript(), CANARY_GROUP, sourceAddr, String(PROBES)]);
   // Only a flooding bridge forwards every probe; a query or two may pass in the same window.
   return (await txPackets(ns, relayPort)) - before >= PROBES;
 }

@@ -1,6 +1,6 @@
 // Runs a scenario: preflight, calibration, every step for every contender and repetition,
 // checks, result.json, reports.
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { randomInt } from 'node:crypto';
 import { calibrate } from '../harness/src/calibrate.js';
@@ -48,7 +48,7 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
   if (!quiet) process.stderr.write('calibrating the instrument\n');
   let calibration: Calibration | null = null;
   try {
-    const streams = scenario.calibrationStreams?.(n) ?? 1;
+    const streams = scenario.calibrationStreams?.(n) ?? options.threads;
     calibration = { ...(await calibrate({ size: options.size, streams, threads: options.threads, probeSeconds: 0.3, iterations: 4 })), threads: Math.min(options.threads, streams) };
   } catch (err) {
     if (!quiet) process.stderr.write(`calibration failed: ${(err as Error).message}\n`);
@@ -95,7 +95,23 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
     return step;
   };
 
-  const { searches } = await scenario.run(n, { options, ceilingPps: calibration?.ratePps ?? 0, runStep });
+  const assertOfferable = (plan: StepPlan) => {
+    const offered = plan.streams * (plan.ratePps ?? options.ratePps);
+    if (calibration && offered > calibration.ratePps) {
+      throw new PreflightError(
+        `step ${plan.step} offers ${offered.toLocaleString('en-US')} packets/s (${plan.streams} streams × ${(plan.ratePps ?? options.ratePps).toLocaleString('en-US')}), ` +
+          `more than the instrument sends on this machine: calibrated ceiling ${calibration.ratePps.toLocaleString('en-US')} packets/s at ${options.size}-byte payloads with ${calibration.threads ?? 1} generator thread(s). ` +
+          'Loss there would measure the generator, not the contenders: lower --rate or --streams, or add --threads.',
+      );
+    }
+  };
+  let searches;
+  try {
+    ({ searches } = await scenario.run(n, { options, ceilingPps: calibration?.ratePps ?? 0, runStep, assertOfferable }));
+  } catch (err) {
+    if (err instanceof PreflightError && steps.length === 0) rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   progress.finish();
 
   const result: RunResult = {

@@ -58,6 +58,8 @@ export interface ScenarioContext {
   ceilingPps: number;
   /** Runs one step for each of its contenders; all repetitions, or only the one given. */
   runStep(plan: StepPlan, repetition?: number): Promise<StepResult>;
+  /** Throws (naming the limit) when a step asks for more than the instrument can send here. */
+  assertOfferable(plan: StepPlan): void;
 }
 
 export interface Scenario {
@@ -68,7 +70,7 @@ export interface Scenario {
   defaultSize: number;
   maxSize: number;
   presentation: Presentation;
-  /** Streams to calibrate the instrument with (default 1). */
+  /** Streams to calibrate the instrument with (default: one per generator thread). */
   calibrationStreams?(n: number): number;
   /** Units of work for the progress line (contender runs). */
   estimateRuns(n: number, options: ScenarioOptions): number;
@@ -77,8 +79,9 @@ export interface Scenario {
   checks?(steps: StepResult[], options: ScenarioOptions): Check[];
 }
 
-/** Runs a fixed list of steps in order. */
+/** Runs a fixed list of steps in order, after checking that the instrument can offer every one. */
 export async function runPlans(plans: StepPlan[], ctx: ScenarioContext): Promise<{ searches?: SearchResult[] }> {
+  for (const plan of plans) ctx.assertOfferable(plan);
   for (const plan of plans) await ctx.runStep(plan);
   return {};
 }

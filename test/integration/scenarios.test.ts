@@ -114,7 +114,7 @@ describe.skipIf(reason)('scenarios', () => {
   });
 
   it('performance negative control: a relay throttled to 5% CPU through a cgroup fails the NDR gate against socat', async () => {
-    const { exitCode, result, dir } = await scenario(['throughput', '1', '--contenders', 'relay,socat', '--relay-cpu-limit', '5%', '--resolution', '0.3', '--trial-seconds', '1', '--quiet']);
+    const { exitCode, result, dir } = await scenario(['throughput', '1', '--contenders', 'relay,socat', '--relay-cpu-limit', '5%', '--resolution', '0.5', '--trial-seconds', '1', '--quiet']);
     expect(exitCode).toBe(1);
     const relay = result.searches!.find((s) => s.contender === 'relay')!;
     const socat = result.searches!.find((s) => s.contender === 'socat')!;

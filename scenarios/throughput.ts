@@ -10,11 +10,12 @@ export const PDR_LOSS_PCT = 0.1;
 const FALLBACK_CEILING_PPS = 100_000;
 /** Trials per search at most, whatever the resolution. */
 const MAX_TRIALS = 12;
+/** A trial whose generator sent less than this share of the asked rate was limited by the instrument. */
+const ACHIEVED_SHARE = 0.95;
 
-function trialPlan(ctx: ScenarioContext, n: number, contender: ContenderName, offeredPps: number): StepPlan {
+function trialPlan(ctx: ScenarioContext, n: number, contender: ContenderName, offered: number): StepPlan {
   const { options } = ctx;
-  const ratePps = Math.max(1, Math.floor(offeredPps / n));
-  const offered = ratePps * n;
+  const ratePps = offered / n;
   return {
     step: `${contender} ${offered}`,
     x: offered,
@@ -42,16 +43,19 @@ async function bisect(pass: number, fail: number, resolution: number, ok: (rate:
   return pass;
 }
 
-async function search(ctx: ScenarioContext, n: number, contender: ContenderName, repetition: number): Promise<SearchResult> {
-  const ceiling = ctx.ceilingPps > 0 ? ctx.ceilingPps : FALLBACK_CEILING_PPS;
+export async function search(ctx: ScenarioContext, n: number, contender: ContenderName, repetition: number): Promise<SearchResult> {
+  const ceiling = Math.max(1, Math.floor((ctx.ceilingPps > 0 ? ctx.ceilingPps : FALLBACK_CEILING_PPS) / n)) * n;
   const trials: SearchResult['trials'] = [];
+  // Rates the generator can be asked for: a whole number of packets/s per stream.
+  const offerable = (rate: number) => Math.max(1, Math.floor(rate / n)) * n;
+  const trialAt = (rate: number) => trials.find((t) => t.offeredPps === offerable(rate));
   const loss = async (rate: number): Promise<number> => {
-    const seen = trials.find((t) => t.offeredPps === rate);
+    const seen = trialAt(rate);
     if (seen) return seen.lossPct;
-    const plan = trialPlan(ctx, n, contender, rate);
+    const plan = trialPlan(ctx, n, contender, offerable(rate));
     const run = (await ctx.runStep(plan, repetition)).runs[0];
     if (run?.status !== 'ok' || !run.aggregate) throw new Error(`${contender} trial at ${rate} packets/s ${run?.status ?? 'did not run'}: ${run?.reason ?? ''}`);
-    trials.push({ offeredPps: plan.x, lossPct: run.aggregate.lossPct, step: plan.step });
+    trials.push({ offeredPps: plan.x, achievedPps: Math.round(run.aggregate.offeredPps), lossPct: run.aggregate.lossPct, step: plan.step });
     return run.aggregate.lossPct;
   };
   const budget = () => trials.length < MAX_TRIALS;
@@ -62,17 +66,20 @@ async function search(ctx: ScenarioContext, n: number, contender: ContenderName,
   const within = trials.filter((t) => t.lossPct <= PDR_LOSS_PCT).map((t) => t.offeredPps);
   const beyond = trials.filter((t) => t.lossPct > PDR_LOSS_PCT).map((t) => t.offeredPps);
   const pdr = beyond.length === 0 ? ceiling : await bisect(Math.max(0, ...within), Math.min(...beyond), resolution, async (r) => (await loss(r)) <= PDR_LOSS_PCT, budget);
+  // Report what was really offered in the deciding trial: on a shared machine the generator may fall short.
+  const achieved = (rate: number) => Math.min(offerable(rate), trialAt(rate)?.achievedPps ?? rate);
+  const ndrTrial = trialAt(ndr);
   return {
     contender,
     series: contender,
     repetition,
     streams: n,
     size: ctx.options.size,
-    ndrPps: ndr > 0 ? ndr : null,
-    pdrPps: pdr > 0 ? pdr : null,
+    ndrPps: ndr > 0 ? achieved(ndr) : null,
+    pdrPps: pdr > 0 ? achieved(pdr) : null,
     pdrLossPct: PDR_LOSS_PCT,
     ceilingPps: ceiling,
-    ndrAtCeiling: top === 0,
+    ndrAtCeiling: top === 0 || (ndrTrial !== undefined && ndrTrial.achievedPps < ACHIEVED_SHARE * ndrTrial.offeredPps),
     resolution,
     trials,
   };

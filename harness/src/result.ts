@@ -97,17 +97,22 @@ export interface SearchResult {
   repetition: number;
   streams: number;
   size: number;
-  /** Highest offered aggregate rate with zero loss (null: even the lowest trial lost). */
+  /** Rate the generator achieved in the highest trial with zero loss (null: even the lowest trial lost). */
   ndrPps: number | null;
-  /** Highest offered aggregate rate with at most pdrLossPct loss. */
+  /** Rate achieved in the highest trial with at most pdrLossPct loss. */
   pdrPps: number | null;
   pdrLossPct: number;
-  /** The instrument's ceiling: an NDR equal to it means "at least this". */
+  /** The instrument's calibrated ceiling, where the search starts. */
   ceilingPps: number;
+  /**
+   * The NDR is a lower bound set by the instrument: the contender lost nothing at the ceiling, or
+   * the generator could not reach the rate asked of it in that trial (it shares the CPUs).
+   */
   ndrAtCeiling: boolean;
   /** The search stopped when bounds were this close (fraction of the upper bound). */
   resolution: number;
-  trials: { offeredPps: number; lossPct: number; step: string }[];
+  /** offeredPps: the rate asked for; achievedPps: what the generator sent (measured window). */
+  trials: { offeredPps: number; achievedPps: number; lossPct: number; step: string }[];
 }
 
 export interface RunResult {

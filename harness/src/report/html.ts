@@ -23,13 +23,13 @@ export function renderHtml(result: RunResult, charts: Chart[]): string {
   const { headers, rows } = summaryTable(result);
   const env = result.environment;
   const commands = [...new Set(result.steps.flatMap((s) => s.runs.flatMap((r) => (r.report?.commands ?? []).map((c) => `${r.contender}: ${c}`))))];
-  const checks = result.checks.map((c) => `<li class="${c.pass ? 'pass' : 'fail'}">${escapeHtml(describeCheck(c))}</li>`).join('\n');
+  const checks = result.checks.map((c) => `<li class="${c.advisory ? 'info' : c.pass ? 'pass' : 'fail'}">${escapeHtml(describeCheck(c))}</li>`).join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>MCR ${escapeHtml(result.scenario)} ${escapeHtml(result.runId)}</title>
 <style>${STYLE}</style></head><body>
 <h1>MCR ${escapeHtml(result.scenario)} — ${escapeHtml(result.runId)}</h1>
-<p class="${result.verdict}">Verdict: ${result.verdict.toUpperCase()} (${result.checks.filter((c) => c.pass).length}/${result.checks.length} checks passed)</p>
-<p>Command: <code>${escapeHtml(result.command)}</code><br>Started ${escapeHtml(result.startedAt)}, finished ${escapeHtml(result.finishedAt)}.</p>
+<p class="${result.verdict}">Verdict: ${result.verdict.toUpperCase()} (${result.checks.filter((c) => c.pass && !c.advisory).length}/${result.checks.filter((c) => !c.advisory).length} gated checks passed)</p>
+<p>Command: <code>${escapeHtml(result.command)}</code><br>Topology: ${escapeHtml(result.topology)}${result.topology === 'snooping' ? ' (a snooping bridge delivers a group only while the contender has joined it)' : ' (veth: every frame arrives, joined or not)'}<br>Started ${escapeHtml(result.startedAt)}, finished ${escapeHtml(result.finishedAt)}.</p>
 <h2>Results (median over repetitions)</h2>
 ${htmlTable(headers, rows)}
 ${(() => {

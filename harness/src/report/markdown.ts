@@ -59,12 +59,13 @@ export function terminalSummary(result: RunResult): string {
 export function renderMarkdown(result: RunResult, chartFiles: { id: string; title: string }[]): string {
   const env = result.environment;
   const { headers, rows } = summaryTable(result);
-  const failed = result.checks.filter((c) => !c.pass);
+  const gated = result.checks.filter((c) => !c.advisory);
+  const failed = gated.filter((c) => !c.pass);
   const commands = [...new Set(result.steps.flatMap((s) => s.runs.flatMap((r) => (r.report?.commands ?? []).map((c) => `${r.contender}: ${c}`))))];
   const lines = [
     `# MCR ${result.scenario} — run ${result.runId}`,
     '',
-    `**Verdict: ${result.verdict.toUpperCase()}** (${result.checks.length - failed.length}/${result.checks.length} checks passed) · topology: ${result.topology} · command: \`${result.command}\``,
+    `**Verdict: ${result.verdict.toUpperCase()}** (${gated.length - failed.length}/${gated.length} gated checks passed) · topology: ${result.topology} · command: \`${result.command}\``,
     '',
     `Started ${result.startedAt}, finished ${result.finishedAt}.`,
     '',

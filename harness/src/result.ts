@@ -35,8 +35,9 @@ export interface Aggregate {
   /** Latency: median of the streams' p50, worst stream's p99/p99.9/max (ns). */
   latencyNs: { p50: number; p99: number; p999: number; max: number };
   attribution: StreamRecord['attribution'];
+  /** CPU seconds of the contender's processes from just before the generator started until 100 ms after it finished (null: not attributable). */
   cpuSeconds: number | null;
-  /** CPU µs the contender spent per delivered packet (null when not attributable or nothing delivered). */
+  /** CPU µs per packet delivered in that window, warm-up included (null when not attributable or nothing delivered). */
   cpuUsPerPacket: number | null;
 }
 
@@ -178,7 +179,7 @@ export function readResult(where: string): RunResult {
  * packets span sent − 1 gaps of it, so the window is stretched by sent / (sent − 1) and a
  * loss-free run delivers exactly the offered rate.
  */
-export function aggregate(records: StreamRecord[], measuredSeconds: number, cpuSeconds: number | null): Aggregate {
+export function aggregate(records: StreamRecord[], measuredSeconds: number, cpuSeconds: number | null, warmupDelivered = 0): Aggregate {
   const sum = (pick: (r: StreamRecord) => number) => records.reduce((n, r) => n + pick(r), 0);
   const sent = sum((r) => r.sent);
   const expected = sum((r) => r.expected);
@@ -215,6 +216,7 @@ export function aggregate(records: StreamRecord[], measuredSeconds: number, cpuS
       unexplained: sum((r) => r.attribution.unexplained),
     },
     cpuSeconds,
-    cpuUsPerPacket: cpuSeconds !== null && delivered > 0 ? (cpuSeconds * 1e6) / delivered : null,
+    // The CPU window covers the warm-up too: its packets count as forwarded work.
+    cpuUsPerPacket: cpuSeconds !== null && delivered > 0 ? (cpuSeconds * 1e6) / (delivered + warmupDelivered) : null,
   };
 }

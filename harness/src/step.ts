@@ -2,6 +2,7 @@
 // snooping bridge, generator, counts, teardown.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { nsRun } from '../../netns/exec.js';
 import { createChain, type Chain, type Topology } from '../../netns/topology.js';
 import type { Contender, Impairments } from './contenders/types.js';
@@ -45,6 +46,8 @@ export interface StepOptions {
 /** Lists longer than this go through a file rather than the command line. */
 const INLINE_STREAMS = 50;
 const SINK_IDLE_MS = 1000;
+/** After the generator's last packet: time for the contender to forward what it still holds. */
+const CPU_TAIL_MS = 100;
 
 function streamArg(list: string[], file: string): { streams: string[]; streamsFile?: string } {
   if (list.length <= INLINE_STREAMS) return { streams: list };
@@ -83,6 +86,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
     let gen;
     let sinkSummary;
     let igmp: IgmpObservation | undefined;
+    let cpuSeconds: number | null = null;
     try {
       igmp = await observeJoins(chain, plans.map((p) => p.inGroup));
       const sinkStreams = plans.map((p) => (contender.rewrites ? `${p.outGroup}:${p.outPort}` : `${p.inGroup}:${p.inPort}`));
@@ -95,6 +99,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
         ...streamArg(sinkStreams, path.join(o.logDir, 'sink-streams.txt')),
       });
       try {
+        const cpuBefore = running.cpuSeconds();
         gen = await runGenerator(chain.gen.ns, {
           interface: chain.gen.ifname,
           rate: o.ratePps,
@@ -105,6 +110,9 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
           threads: o.threads,
           ...streamArg(plans.map((p) => `${p.inGroup}:${p.inPort}`), path.join(o.logDir, 'gen-streams.txt')),
         });
+        await sleep(CPU_TAIL_MS);
+        const cpuAfter = running.cpuSeconds();
+        cpuSeconds = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
       } catch (err) {
         await sink.stop().catch(() => undefined);
         throw err;
@@ -116,7 +124,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
     writeFileSync(path.join(o.logDir, 'generator.json'), JSON.stringify(gen, null, 2));
     writeFileSync(path.join(o.logDir, 'sink.json'), JSON.stringify(sinkSummary, null, 2));
     const records = measure(gen, sinkSummary, { ingressDrops: report.ingressDrops, egressErrors: report.egressErrors });
-    return { ...base, status: 'ok', aggregate: aggregate(records, gen.measuredSeconds, report.cpuSeconds), ...(igmp ? { igmp } : {}), streams: records, report };
+    return { ...base, status: 'ok', aggregate: aggregate(records, gen.measuredSeconds, cpuSeconds, sinkSummary.streams.reduce((n, s) => n + s.warmup, 0)), ...(igmp ? { igmp } : {}), streams: records, report };
   } catch (err) {
     return { ...base, status: 'failed', reason: (err as Error).message };
   } finally {

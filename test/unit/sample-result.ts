@@ -68,7 +68,6 @@ export function sampleResult(relay: SampleFigures = {}, options: SampleOptions =
           igmp: { groups: n, joined: Math.min(n, figures.igmpJoined ?? n), waitedMs: 20 },
           report: {
             commands: [`${contender} --example`],
-            cpuSeconds: cpu,
             counters: contender === 'relay' ? { workers: [{ index: 0, rx: 600 * n }, { index: 1, rx: 400 * n }] } : {},
           },
         };

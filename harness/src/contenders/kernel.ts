@@ -52,6 +52,7 @@ export const kernelContender: Contender = {
     const before = await multicastRoutes(chain.relayIn.ns);
 
     return {
+      cpuSeconds: () => null, // forwarding runs in softirq context: not attributable to a process
       async stop(): Promise<ContenderReport> {
         const after = await multicastRoutes(chain.relayIn.ns);
         const sum = (entries: typeof after, key: 'packets' | 'wrongIf') => entries.reduce((n, e) => n + e[key], 0);
@@ -60,7 +61,6 @@ export const kernelContender: Contender = {
         log.end();
         return {
           commands: [command, `# ${path.basename(conf)}: per stream 'mroute from ${chain.relayIn.ifname} source ${chain.gen.addr} group G to ${chain.relayOut.ifname}' and 'mgroup from ${chain.relayIn.ifname} group G'`],
-          cpuSeconds: null, // forwarding runs in softirq context: not attributable to a process
           counters: { forwarded: sum(after, 'packets') - sum(before, 'packets'), wrongInterface: sum(after, 'wrongIf') - sum(before, 'wrongIf'), routes: after.length },
         };
       },

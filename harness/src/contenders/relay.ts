@@ -51,13 +51,10 @@ export const relayContender: Contender = {
       await cpuLimit?.destroy();
       throw err;
     }
-    // Count only what forwarding costs, not start-up.
-    const cpuAtStart = treeCpuSeconds(mcrd.pid);
-
     return {
+      cpuSeconds: () => treeCpuSeconds(mcrd.pid),
       async stop(): Promise<ContenderReport> {
         let counters: RelayCounters | undefined;
-        let cpu: number | null = null;
         try {
           const stats = await mcrd.client.request<{ workers: WorkerStats[]; rules: RuleWithStats[]; totals: Record<string, number> }>('stats');
           counters = {
@@ -74,7 +71,6 @@ export const relayContender: Contender = {
             totals: stats.totals,
             rules: stats.rules.map((r) => ({ id: r.id, packets: r.packets, out: r.outputs.reduce((n, o) => n + o.packets, 0) })),
           };
-          cpu = treeCpuSeconds(mcrd.pid) - cpuAtStart;
         } finally {
           mcrd.client.close();
           await mcrd.stop();
@@ -83,7 +79,6 @@ export const relayContender: Contender = {
         await cpuLimit?.destroy();
         return {
           commands,
-          cpuSeconds: cpu,
           ingressDrops: counters?.totals.kernelDrops,
           egressErrors: counters?.totals.txErrors,
           counters: { ...counters, exit: mcrd.exitNote(), ...(throttledSeconds === undefined ? {} : { cpuThrottledSeconds: throttledSeconds }) },

@@ -42,16 +42,15 @@ export const socatContender: Contender = {
       await sleep(50);
     }
     const dropsAtStart = port === undefined ? 0 : await udpSocketDrops(chain.relayIn.ns, port);
-    const cpuAtStart = children.map((c) => (c.pid ? cpuSeconds(c.pid) : 0));
 
     return {
+      cpuSeconds: () => children.reduce((sum, c) => sum + (c.pid ? cpuSeconds(c.pid) : 0), 0),
       async stop(): Promise<ContenderReport> {
-        const cpu = children.reduce((sum, c, i) => sum + (c.pid ? cpuSeconds(c.pid) - cpuAtStart[i] : 0), 0);
         const drops = port === undefined ? 0 : (await udpSocketDrops(chain.relayIn.ns, port)) - dropsAtStart;
         for (const c of children) c.kill('SIGTERM');
         await Promise.all(children);
         log.end();
-        return { commands, cpuSeconds: cpu, ingressDrops: drops, counters: { processes: children.length } };
+        return { commands, ingressDrops: drops, counters: { processes: children.length } };
       },
     };
   },

@@ -10,8 +10,6 @@ export const CONTENDER_NAMES: readonly ContenderName[] = ['relay', 'socat', 'ker
 export interface ContenderReport {
   /** Exact command lines started, so a reader can reproduce the baseline. */
   commands: string[];
-  /** CPU seconds used by the contender's processes during the step (null when not measurable). */
-  cpuSeconds: number | null;
   /** Packets the contender dropped at its ingress (ring/socket), when it can tell. */
   ingressDrops?: number;
   /** Send errors at its egress, when it can tell. */
@@ -21,6 +19,12 @@ export interface ContenderReport {
 }
 
 export interface RunningContender {
+  /**
+   * CPU seconds its processes have used so far (null when not attributable, as for the kernel's
+   * softirq forwarding). The step samples it around the traffic, so CPU per packet leaves out
+   * start-up and idle waits that only the harness decides.
+   */
+  cpuSeconds(): number | null;
   /** Stops everything it started and returns its own counters. */
   stop(): Promise<ContenderReport>;
 }

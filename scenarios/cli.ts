@@ -65,7 +65,7 @@ const program = new Command('scenario')
       throw new InvalidArgumentError((err as Error).message);
     }
   })
-  .option('--gate [file]', `also evaluate the gates (default ${path.relative(process.cwd(), DEFAULT_GATE_FILE)})`)
+  .option('--gate [file]', `also check for regression against results/baselines/<scenario>.json and write junit.xml, gate.json, benchmark*.json (gate file default ${path.relative(process.cwd(), DEFAULT_GATE_FILE)})`)
   .option('--json', 'print result.json on stdout (progress stays on stderr)')
   .option('--quiet', 'no progress output')
   .addHelpText(
@@ -75,6 +75,8 @@ Examples:
   npm run scenario multi-stream -- 10
   npm run scenario multi-stream -- 200 --contenders relay
   npm run scenario multi-worker -- 2 --streams 8
+  npm run scenario throughput -- 4 --threads 2 --repetitions 3
+  npm run scenario multi-stream -- 2 --no-igmp --gate     # negative control: must fail, naming IGMP
 Exit status: 0 checks passed, 1 a check failed, 2 could not run.`,
   )
   .action(async (name: string, size: string | undefined, o: Record<string, unknown>) => {

@@ -55,3 +55,21 @@ describe('throughput search', () => {
     expect(s.ndrPps).toBeNull();
   });
 });
+
+describe('throughput search on a noisy contender', () => {
+  it('never reports a PDR above a rate that lost more than the tolerance', async () => {
+    // 0.05 % loss at the ceiling (within the PDR tolerance by luck), 5 % between 100k and the ceiling.
+    const ctx = context(100_000);
+    const runStep = ctx.runStep;
+    ctx.runStep = async (plan) => {
+      const step = await runStep(plan);
+      if (plan.x >= 200_000) (step.runs[0].aggregate as { lossPct: number }).lossPct = 0.05;
+      else if (plan.x > 100_000) (step.runs[0].aggregate as { lossPct: number }).lossPct = 5;
+      return step;
+    };
+    const s = await search(ctx, 1, 'relay', 1);
+    expect(s.ndrPps!).toBeLessThanOrEqual(100_000);
+    expect(s.pdrPps!).toBeLessThanOrEqual(100_000);
+    expect(s.pdrPps!).toBeGreaterThan(95_000);
+  });
+});

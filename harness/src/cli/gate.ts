@@ -1,5 +1,6 @@
 // npm run gate -- results/<run-id>
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command } from 'commander';
 import { describeCheck, verdictOf } from '../checks.js';
 import { writeGateFiles } from '../export/gate-files.js';
@@ -24,6 +25,7 @@ const program = new Command('gate')
     const gated = checks.filter((c) => !c.advisory);
     console.log(`gate ${verdict.toUpperCase()}: ${result.scenario} ${result.runId}: ${gated.filter((c) => c.pass).length}/${gated.length} checks passed${baseline ? ` (baseline ${baseline.runId})` : ' (no baseline)'}`);
     if (verdict === 'pass' && o.updateBaseline) {
+      mkdirSync(path.dirname(baselinePath(result.scenario)), { recursive: true });
       writeFileSync(baselinePath(result.scenario), JSON.stringify(baselineFromResult(result), null, 2) + '\n');
       console.log(`baseline written: ${baselinePath(result.scenario)}`);
     }

@@ -25,6 +25,12 @@ function positiveInt(name: string, min = 1) {
   };
 }
 
+function sizeList(value: string): number[] {
+  const sizes = value.split(',').map((s) => s.trim());
+  for (const s of sizes) if (!/^\d+$/.test(s) || Number(s) < 40 || Number(s) > 1472) throw new InvalidArgumentError(`payload size '${s}' must be a whole number of bytes from 40 to 1472 (the MCR header is 40 bytes; 1472 fills a 1500-byte MTU)`);
+  return [...new Set(sizes.map(Number))];
+}
+
 function contenderList(value: string): ContenderName[] {
   const names = value.split(',').map((s) => s.trim()).filter(Boolean);
   for (const n of names) if (!CONTENDER_NAMES.includes(n as ContenderName)) throw new InvalidArgumentError(`unknown contender '${n}' (known: ${CONTENDER_NAMES.join(', ')})`);
@@ -41,7 +47,7 @@ const program = new Command('scenario')
   .argument('[N]', `size: ${Object.values(SCENARIOS).map((s) => `${s.name}: ${s.argName} (default ${s.defaultSize}, at most ${s.maxSize})`).join('; ')}`)
   .option('--rate <pps>', 'packets per second per stream', positiveInt('--rate'), 1000)
   .option('--count <n>', 'measured packets per stream (after warm-up)', positiveInt('--count'), 2000)
-  .option('--size <bytes>', 'UDP payload bytes (40-1472)', positiveInt('--size', 40), 512)
+  .option('--size <bytes>', 'UDP payload bytes (40-1472); throughput takes a list, e.g. 64,512,1024,1472', sizeList, [512])
   .option('--warmup <n>', 'warm-up packets per stream, excluded from the counts', positiveInt('--warmup', 0), 50)
   .option('--workers <n>', 'relay workers (multi-stream)', positiveInt('--workers'), 2)
   .addOption(new Option('--fanout <mode>', 'relay fanout mode (multi-stream)').choices(FANOUT_MODES as string[]).default('hash'))
@@ -87,6 +93,7 @@ Exit status: 0 checks passed, 1 a check failed, 2 could not run.`,
     }
     const n = size === undefined ? scenario.defaultSize : positiveInt(scenario.argName)(size);
     if (n > scenario.maxSize) throw new InvalidArgumentError(`${scenario.name}: at most ${scenario.maxSize} ${scenario.argName}`);
+    if ((o.size as number[]).length > 1 && !scenario.sweepsSizes) throw new InvalidArgumentError(`${scenario.name} runs one payload size; only throughput sweeps a list of --size values`);
     const resolution = o.resolution as number;
     if (!(resolution > 0 && resolution < 1)) throw new InvalidArgumentError('--resolution must be a fraction between 0 and 1 (e.g. 0.02)');
     if (!((o.trialSeconds as number) > 0)) throw new InvalidArgumentError('--trial-seconds must be > 0');
@@ -97,7 +104,8 @@ Exit status: 0 checks passed, 1 a check failed, 2 could not run.`,
     const options: ScenarioOptions = {
       ratePps: o.rate as number,
       count: o.count as number,
-      size: Math.min(o.size as number, 1472),
+      size: (o.size as number[])[0],
+      sizes: o.size as number[],
       workers: o.workers as number,
       fanout: o.fanout as string,
       ingress: o.ingress as IngressMode,

@@ -45,14 +45,21 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
   const startedAt = new Date().toISOString();
   const runId = newRunId(scenario.name);
   const dir = runDir(runId);
-  if (!quiet) process.stderr.write('calibrating the instrument\n');
-  let calibration: Calibration | null = null;
-  try {
-    const streams = scenario.calibrationStreams?.(n) ?? options.threads;
-    calibration = { ...(await calibrate({ size: options.size, streams, threads: options.threads, probeSeconds: 0.3, iterations: 4 })), threads: Math.min(options.threads, streams) };
-  } catch (err) {
-    if (!quiet) process.stderr.write(`calibration failed: ${(err as Error).message}\n`);
-  }
+  const calibrations = new Map<number, Calibration | null>();
+  const calibrationAt = async (size: number): Promise<Calibration | null> => {
+    if (calibrations.has(size)) return calibrations.get(size)!;
+    if (!quiet) process.stderr.write(`calibrating the instrument (${size}-byte payloads)\n`);
+    let found: Calibration | null = null;
+    try {
+      const streams = scenario.calibrationStreams?.(n) ?? options.threads;
+      found = { ...(await calibrate({ size, streams, threads: options.threads, probeSeconds: 0.3, iterations: 4 })), threads: Math.min(options.threads, streams) };
+    } catch (err) {
+      if (!quiet) process.stderr.write(`calibration failed: ${(err as Error).message}\n`);
+    }
+    calibrations.set(size, found);
+    return found;
+  };
+  const calibration = await calibrationAt(options.size);
   const progress = new Progress(scenario.estimateRuns(n, options), quiet);
   const steps: StepResult[] = [];
   const runIdNumber = randomInt(1, 2 ** 31);
@@ -74,7 +81,7 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
           streams: plan.streams,
           ratePps: plan.ratePps ?? options.ratePps,
           count: plan.count ?? options.count,
-          size: options.size,
+          size: plan.size ?? options.size,
           warmup: options.warmup,
           workers: plan.workers,
           fanout: plan.fanout,
@@ -107,7 +114,7 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
   };
   let searches;
   try {
-    ({ searches } = await scenario.run(n, { options, ceilingPps: calibration?.ratePps ?? 0, runStep, assertOfferable }));
+    ({ searches } = await scenario.run(n, { options, ceilingFor: async (size) => (await calibrationAt(size))?.ratePps ?? 0, runStep, assertOfferable }));
   } catch (err) {
     if (err instanceof PreflightError && steps.length === 0) rmSync(dir, { recursive: true, force: true });
     throw err;
@@ -128,6 +135,7 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
     presentation: scenario.presentation,
     environment: await collectEnvironment(),
     calibration,
+    calibrations: [...calibrations.values()].filter((c): c is Calibration => c !== null),
     steps,
     ...(searches ? { searches } : {}),
     scenarioChecks: scenario.checks?.(steps, options) ?? [],

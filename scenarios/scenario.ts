@@ -9,7 +9,10 @@ import type { IngressMode } from '../relay/src/native.js';
 export interface ScenarioOptions {
   ratePps: number;
   count: number;
+  /** UDP payload bytes: the first of `sizes`. */
   size: number;
+  /** Payload sizes a scenario that sweeps them runs (throughput); others use `size`. */
+  sizes: number[];
   workers: number;
   fanout: string;
   ingress: IngressMode;
@@ -39,9 +42,10 @@ export interface StepPlan {
   fanout: string;
   contenders: ContenderName[];
   params: Record<string, unknown>;
-  /** Per-stream rate and measured packets for this step, when the scenario sets them. */
+  /** Per-stream rate, measured packets and payload size for this step, when the scenario sets them. */
   ratePps?: number;
   count?: number;
+  size?: number;
   /** The relay's series label when the scenario varies it (default: the contender's name). */
   relaySeries?: string;
   /** Set when the relay run of this step is a planned negative control: why it must misbehave. */
@@ -54,8 +58,8 @@ export interface StepPlan {
 
 export interface ScenarioContext {
   options: ScenarioOptions;
-  /** The instrument's calibrated zero-loss aggregate rate (0 when calibration failed). */
-  ceilingPps: number;
+  /** The instrument's calibrated zero-loss aggregate rate at `size` (calibrated once per size; 0 when calibration failed). */
+  ceilingFor(size: number): Promise<number>;
   /** Runs one step for each of its contenders; all repetitions, or only the one given. */
   runStep(plan: StepPlan, repetition?: number): Promise<StepResult>;
   /** Throws (naming the limit) when a step asks for more than the instrument can send here. */
@@ -70,6 +74,8 @@ export interface Scenario {
   defaultSize: number;
   maxSize: number;
   presentation: Presentation;
+  /** Whether --size may list several payload sizes. */
+  sweepsSizes?: boolean;
   /** Streams to calibrate the instrument with (default: one per generator thread). */
   calibrationStreams?(n: number): number;
   /** Units of work for the progress line (contender runs). */

@@ -13,11 +13,12 @@ const MAX_TRIALS = 12;
 /** A trial whose generator sent less than this share of the asked rate was limited by the instrument. */
 const ACHIEVED_SHARE = 0.95;
 
-function trialPlan(ctx: ScenarioContext, n: number, contender: ContenderName, offered: number): StepPlan {
+function trialPlan(ctx: ScenarioContext, n: number, contender: ContenderName, size: number, offered: number): StepPlan {
   const { options } = ctx;
   const ratePps = offered / n;
   return {
-    step: `${contender} ${offered}`,
+    step: options.sizes.length > 1 ? `${contender} ${size}B ${offered}` : `${contender} ${offered}`,
+    size,
     x: offered,
     streams: n,
     workers: options.workers,
@@ -25,7 +26,7 @@ function trialPlan(ctx: ScenarioContext, n: number, contender: ContenderName, of
     contenders: [contender],
     ratePps,
     count: Math.max(100, Math.round(ratePps * options.trialSeconds)),
-    params: { streams: n, offeredPps: offered, workers: options.workers, fanout: options.fanout },
+    params: { streams: n, offeredPps: offered, size, workers: options.workers, fanout: options.fanout },
     exemptFromLoss: 'a search trial: loss above the NDR is what the search looks for',
     // RFC 2544 waits two seconds after a trial for frames still in flight; later ones are lost.
     drainSeconds: 2,
@@ -43,8 +44,9 @@ async function bisect(pass: number, fail: number, resolution: number, ok: (rate:
   return pass;
 }
 
-export async function search(ctx: ScenarioContext, n: number, contender: ContenderName, repetition: number): Promise<SearchResult> {
-  const ceiling = Math.max(1, Math.floor((ctx.ceilingPps > 0 ? ctx.ceilingPps : FALLBACK_CEILING_PPS) / n)) * n;
+export async function search(ctx: ScenarioContext, n: number, contender: ContenderName, repetition: number, size = ctx.options.size): Promise<SearchResult> {
+  const calibrated = await ctx.ceilingFor(size);
+  const ceiling = Math.max(1, Math.floor((calibrated > 0 ? calibrated : FALLBACK_CEILING_PPS) / n)) * n;
   const trials: SearchResult['trials'] = [];
   // Rates the generator can be asked for: a whole number of packets/s per stream.
   const offerable = (rate: number) => Math.max(1, Math.floor(rate / n)) * n;
@@ -52,7 +54,7 @@ export async function search(ctx: ScenarioContext, n: number, contender: Contend
   const loss = async (rate: number): Promise<number> => {
     const seen = trialAt(rate);
     if (seen) return seen.lossPct;
-    const plan = trialPlan(ctx, n, contender, offerable(rate));
+    const plan = trialPlan(ctx, n, contender, size, offerable(rate));
     const run = (await ctx.runStep(plan, repetition)).runs[0];
     if (run?.status !== 'ok' || !run.aggregate) throw new Error(`${contender} trial at ${rate} packets/s ${run?.status ?? 'did not run'}: ${run?.reason ?? ''}`);
     trials.push({ offeredPps: plan.x, achievedPps: Math.round(run.aggregate.offeredPps), lossPct: run.aggregate.lossPct, step: plan.step });
@@ -75,7 +77,7 @@ export async function search(ctx: ScenarioContext, n: number, contender: Contend
     series: contender,
     repetition,
     streams: n,
-    size: ctx.options.size,
+    size,
     ndrPps: ndr > 0 ? achieved(ndr) : null,
     pdrPps: pdr > 0 ? achieved(pdr) : null,
     pdrLossPct: PDR_LOSS_PCT,
@@ -93,17 +95,20 @@ export const throughput: Scenario = {
   defaultSize: 4,
   maxSize: 1000,
   presentation: { xTitle: 'offered packets/s', xLog: false, charts: ['delivered', 'loss', 'latency', 'cpu-per-packet', 'attribution'] },
+  sweepsSizes: true,
   calibrationStreams: (n) => n,
-  estimateRuns: (_n, options) => options.contenders.length * options.repetitions * Math.min(MAX_TRIALS, 2 + Math.ceil(Math.log2(1 / options.resolution))),
+  estimateRuns: (_n, options) => options.sizes.length * options.contenders.length * options.repetitions * Math.min(MAX_TRIALS, 2 + Math.ceil(Math.log2(1 / options.resolution))),
   async run(n, ctx) {
     const searches: SearchResult[] = [];
-    for (let repetition = 1; repetition <= ctx.options.repetitions; repetition++) {
-      for (const contender of ctx.options.contenders) {
-        try {
-          searches.push(await search(ctx, n, contender, repetition));
-        } catch (err) {
-          // A contender that cannot run (skipped, failed) has no search; the gate sees its runs.
-          if (!/ (skipped|failed|did not run):/.test((err as Error).message)) throw err;
+    for (const size of ctx.options.sizes) {
+      for (let repetition = 1; repetition <= ctx.options.repetitions; repetition++) {
+        for (const contender of ctx.options.contenders) {
+          try {
+            searches.push(await search(ctx, n, contender, repetition, size));
+          } catch (err) {
+            // A contender that cannot run (skipped, failed) has no search; the gate sees its runs.
+            if (!/ (skipped|failed|did not run):/.test((err as Error).message)) throw err;
+          }
         }
       }
     }

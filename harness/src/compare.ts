@@ -56,7 +56,7 @@ export function samplesOf(result: RunResult): Samples {
     const key = `${r.step}|${r.series}`;
     for (const m of ['lossPct', 'duplicates', 'reordered', 'deliveredPps', 'cpuUsPerPacket', 'p50us', 'p99us'] as const) push(samples, key, m, r[m]);
   }
-  for (const s of result.searches ?? []) push(samples, `NDR|${s.series}`, 'ndrPps', s.ndrPps);
+  for (const s of result.searches ?? []) push(samples, `NDR ${s.size}B|${s.series}`, 'ndrPps', s.ndrPps);
   return samples;
 }
 

@@ -142,16 +142,19 @@ function ratioChecks(result: RunResult, r: Row, socat: Row | undefined, gates: G
   return checks;
 }
 
+/** Per payload size: relay NDR / socat NDR, medians over repetitions. */
 function ndrChecks(result: RunResult, gates: GateFile): Check[] {
   const searches = result.searches ?? [];
-  const ndr = (series: string) => {
-    const values = searches.filter((s) => s.series === series).map((s) => s.ndrPps ?? 0);
-    return values.length ? median(values) : undefined;
-  };
-  const relay = ndr('relay');
-  const socat = ndr('socat');
-  if (relay === undefined || socat === undefined || socat === 0) return [];
-  return [{ ...checkAtLeast({ name: 'relay NDR vs socat', scenario: result.scenario, step: 'NDR', contender: 'relay', metric: 'NDR relay/socat', value: round(relay / socat) }, gates.performance.relayMinNdrRatioToSocat) }];
+  return [...new Set(searches.map((s) => s.size))].flatMap((size) => {
+    const ndr = (series: string) => {
+      const values = searches.filter((s) => s.series === series && s.size === size).map((s) => s.ndrPps ?? 0);
+      return values.length ? median(values) : undefined;
+    };
+    const relay = ndr('relay');
+    const socat = ndr('socat');
+    if (relay === undefined || socat === undefined || socat === 0) return [];
+    return [{ ...checkAtLeast({ name: 'relay NDR vs socat', scenario: result.scenario, step: `NDR ${size}B`, contender: 'relay', metric: 'NDR relay/socat', value: round(relay / socat) }, gates.performance.relayMinNdrRatioToSocat) }];
+  });
 }
 
 function regressionChecks(result: RunResult, baseline: Baseline): Check[] {

@@ -131,7 +131,10 @@ export interface RunResult {
   required: string[];
   presentation: Presentation;
   environment: Environment;
+  /** The calibration at the run's (first) payload size. */
   calibration: Calibration | null;
+  /** Every calibration made, one per payload size (throughput sweeps sizes). */
+  calibrations?: Calibration[];
   steps: StepResult[];
   searches?: SearchResult[];
   /** Checks the scenario itself makes (e.g. that its negative control misbehaved); the gates include them. */

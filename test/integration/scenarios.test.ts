@@ -82,7 +82,7 @@ describe.skipIf(reason)('scenarios', () => {
     expect(search.pdrPps!).toBeGreaterThanOrEqual(search.ndrPps!);
     if (!search.ndrAtCeiling) expect(search.trials.length).toBeGreaterThan(1);
     for (const step of result.steps) expect(step.runs[0].aggregate!.duplicates).toBe(0);
-    expect(readFileSync(path.join(dir, 'report.md'), 'utf8')).toMatch(/\| contender \| NDR \(packets\/s\) \| PDR ≤0.1% \(packets\/s\) \| ceiling \|.*\n.*\n\| relay \| /);
+    expect(readFileSync(path.join(dir, 'report.md'), 'utf8')).toMatch(/\| contender \| payload B \| NDR \(packets\/s\) \| PDR ≤0.1% \(packets\/s\) \| ceiling \|.*\n.*\n\| relay \| 512 \| /);
   });
 
   it('the gate rejects a run with fanout none and 2 workers for duplication', async () => {
@@ -123,7 +123,7 @@ describe.skipIf(reason)('scenarios', () => {
     expect((throttled.report!.counters as { cpuThrottledSeconds?: number }).cpuThrottledSeconds).toBeGreaterThan(0);
     const g = await gate(dir);
     expect(g.exitCode).toBe(1);
-    expect(String(g.stdout)).toMatch(/FAIL relay NDR vs socat: throughput \/ step NDR \/ relay: NDR relay\/socat = 0\.\d+ \(limit >= 1\)/);
+    expect(String(g.stdout)).toMatch(/FAIL relay NDR vs socat: throughput \/ step NDR 512B \/ relay: NDR relay\/socat = 0\.\d+ \(limit >= 1\)/);
   }, 300_000);
 
   it('the gate fails a run without relay results instead of passing 0/0', async () => {

@@ -11,8 +11,8 @@ function context(knee: number, options: Partial<ScenarioOptions> = {}, genMax = 
   const asked: number[] = [];
   return {
     asked,
-    options: { resolution: 0.02, trialSeconds: 1, size: 512, workers: 1, fanout: 'hash', ...options } as ScenarioOptions,
-    ceilingPps: 200_000,
+    options: { resolution: 0.02, trialSeconds: 1, size: 512, sizes: [512], workers: 1, fanout: 'hash', ...options } as ScenarioOptions,
+    ceilingFor: async () => 200_000,
     assertOfferable: () => undefined,
     async runStep(plan: StepPlan): Promise<StepResult> {
       asked.push(plan.x);

@@ -37,15 +37,16 @@ export function workerShareTable(result: RunResult): { headers: string[]; rows: 
 export function throughputTable(result: RunResult): { headers: string[]; rows: string[][] } {
   const searches = result.searches ?? [];
   if (searches.length === 0) return { headers: [], rows: [] };
-  const series = [...new Set(searches.map((s) => s.series))];
+  const keys = [...new Set(searches.map((s) => `${s.size}|${s.series}`))];
   const pdrLoss = searches[0].pdrLossPct;
   return {
-    headers: ['contender', 'NDR (packets/s)', `PDR ≤${pdrLoss}% (packets/s)`, 'ceiling', 'repetitions', 'trials'],
-    rows: series.map((name) => {
-      const mine = searches.filter((s) => s.series === name);
+    headers: ['contender', 'payload B', 'NDR (packets/s)', `PDR ≤${pdrLoss}% (packets/s)`, 'ceiling', 'repetitions', 'trials'],
+    rows: keys.map((key) => {
+      const mine = searches.filter((s) => `${s.size}|${s.series}` === key);
+      const name = mine[0].series;
       const atCeiling = mine.some((s) => s.ndrAtCeiling);
       const m = (pick: (s: (typeof mine)[number]) => number | null) => median(mine.map((s) => pick(s) ?? 0));
-      return [name, `${atCeiling ? '≥ ' : ''}${fmt(m((s) => s.ndrPps))}`, fmt(m((s) => s.pdrPps)), fmt(mine[0].ceilingPps), String(mine.length), mine.map((s) => s.trials.length).join(', ')];
+      return [name, String(mine[0].size), `${atCeiling ? '≥ ' : ''}${fmt(m((s) => s.ndrPps))}`, fmt(m((s) => s.pdrPps)), fmt(mine[0].ceilingPps), String(mine.length), mine.map((s) => s.trials.length).join(', ')];
     }),
   };
 }

@@ -25,7 +25,7 @@ export const METRICS: MetricDef[] = [
   { key: 'cpuUsPerPacket', label: 'CPU µs/packet', better: 'lower', floor: { relative: 0.5 } },
   { key: 'p50us', label: 'p50 µs', better: 'lower', floor: { relative: 1, absolute: 100 } },
   { key: 'p99us', label: 'p99 µs', better: 'lower', floor: { relative: 2, absolute: 1000 } },
-  { key: 'ndrPps', label: 'NDR pps', better: 'higher', floor: { relative: 0.1 } },
+  { key: 'ndrPps', label: 'NDR pps', better: 'higher', floor: { relative: 0.25 } },
 ];
 
 /** Per "step|series": each metric's values over the repetitions. */

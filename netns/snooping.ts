@@ -49,7 +49,7 @@ async function txPackets(ns: string, ifname: string): Promise<number> {
 }
 
 /** Sends probes to the canary group and reports whether they all left through the relay port. */
-async function floods(ns: string, bridge: string, relayPort: string, sourceAddr: string): Promise<boolean> {
+async function floods(ns: string, relayPort: string, sourceAddr: string): Promise<boolean> {
   const before = await txPackets(ns, relayPort);
   await nsRun(ns, process.execPath, [probeScript(), CANARY_GROUP, sourceAddr, String(PROBES)]);
   // Only a flooding bridge forwards every probe; a query or two may pass in the same window.
@@ -66,7 +66,7 @@ export async function makeSnooping(ns: string, bridge: string, relayPort: string
   const started = Date.now();
   await nsRun(ns, 'ip', ['link', 'set', bridge, 'type', 'bridge', 'mcast_querier', '1']);
   await sleep(QUERY_RESPONSE_CS * 10);
-  while (await floods(ns, bridge, relayPort, sourceAddr)) {
+  while (await floods(ns, relayPort, sourceAddr)) {
     if (Date.now() - started > SETTLE_TIMEOUT_MS) throw new Error(`snooping bridge ${bridge} in ${ns} still floods unknown multicast after ${SETTLE_TIMEOUT_MS} ms`);
     await sleep(100);
   }

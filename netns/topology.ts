@@ -159,8 +159,8 @@ async function address(host: Host): Promise<void> {
 }
 
 /** A bridge in host.ns with port enslaved; the bridge takes the host's address and name. */
-async function bridgeOver(host: Host, port: string, snooping = false): Promise<void> {
-  await nsRun(host.ns, 'ip', ['link', 'add', host.ifname, 'type', 'bridge', 'mcast_snooping', snooping ? '1' : '0']);
+async function bridgeOver(host: Host, port: string): Promise<void> {
+  await nsRun(host.ns, 'ip', ['link', 'add', host.ifname, 'type', 'bridge', 'mcast_snooping', '0']);
   await nsRun(host.ns, 'ip', ['link', 'set', port, 'master', host.ifname]);
   await nsRun(host.ns, 'ip', ['link', 'set', host.ifname, 'up']);
 }
@@ -183,7 +183,7 @@ export async function createChain(options: ChainOptions = {}): Promise<Chain> {
   try {
     await veth({ ...gen, ifname: `${prefix}g0` }, { ...relayIn, ifname: `${prefix}ri` }, options.mtu);
     await veth({ ...relayOut, ifname: `${prefix}ro` }, sink, options.mtu);
-    if (topology === 'snooping') await bridgeOver(gen, `${prefix}g0`, true);
+    if (topology === 'snooping') await bridgeOver(gen, `${prefix}g0`); // made snooping by makeSnooping below
     if (options.bridge) {
       await bridgeOver(relayIn, `${prefix}ri`);
       await bridgeOver(relayOut, `${prefix}ro`);

@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import path from 'node:path';
 import { CONTENDER_NAMES, type ContenderName } from '../harness/src/contenders/types.js';
-import { describeCheck, verdictOf } from '../harness/src/checks.js';
+import { describeCheck, gatedTally, verdictOf } from '../harness/src/checks.js';
 import { parseCpuLimit } from '../harness/src/cpu-limit.js';
 import { writeGateFiles } from '../harness/src/export/gate-files.js';
 import { DEFAULT_GATE_FILE, evaluateGates, loadBaseline, loadGateFile } from '../harness/src/gate.js';
@@ -136,15 +136,15 @@ Exit status: 0 checks passed, 1 a check failed, 2 could not run.`,
         writeGateFiles(dir, result, checks, baseline?.runId ?? null);
         for (const c of checks.filter((x) => !x.pass || x.advisory)) console.error(describeCheck(c));
         verdict = verdictOf(checks);
-        const gated = checks.filter((c) => !c.advisory);
-        console.error(`gate: ${verdict.toUpperCase()} (${gated.filter((c) => c.pass).length}/${gated.length} checks${baseline ? `, baseline ${baseline.runId}` : ', no baseline'})`);
+        const { passed, total } = gatedTally(checks);
+        console.error(`gate: ${verdict.toUpperCase()} (${passed}/${total} checks${baseline ? `, baseline ${baseline.runId}` : ', no baseline'})`);
       }
       await renderReport(dir, result).catch((err: Error) => console.error(`report: ${err.message}`));
       if (o.json) console.log(JSON.stringify(result, null, 2));
       else {
         console.log(terminalSummary(result));
-        const gated = result.checks.filter((c) => !c.advisory);
-        console.log(`\n${result.verdict.toUpperCase()}: ${gated.filter((c) => c.pass).length}/${gated.length} checks passed (topology ${result.topology})`);
+        const { passed, total } = gatedTally(result.checks);
+        console.log(`\n${result.verdict.toUpperCase()}: ${passed}/${total} checks passed (topology ${result.topology})`);
         console.log(`results: ${path.relative(process.cwd(), dir)}/ (result.json, report.md, report.html)`);
       }
       process.exit(verdict === 'pass' ? 0 : EXIT_FAILED_CHECKS);

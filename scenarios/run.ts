@@ -52,7 +52,7 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
     let found: Calibration | null = null;
     try {
       const streams = scenario.calibrationStreams?.(n) ?? options.threads;
-      found = { ...(await calibrate({ size, streams, threads: options.threads, probeSeconds: 0.3, iterations: 4 })), threads: Math.min(options.threads, streams) };
+      found = await calibrate({ size, streams, threads: options.threads, probeSeconds: 0.3, iterations: 4 });
     } catch (err) {
       if (!quiet) process.stderr.write(`calibration failed: ${(err as Error).message}\n`);
     }
@@ -107,7 +107,7 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
     if (calibration && offered > calibration.ratePps) {
       throw new PreflightError(
         `step ${plan.step} offers ${offered.toLocaleString('en-US')} packets/s (${plan.streams} streams × ${(plan.ratePps ?? options.ratePps).toLocaleString('en-US')}), ` +
-          `more than the instrument sends on this machine: calibrated ceiling ${calibration.ratePps.toLocaleString('en-US')} packets/s at ${options.size}-byte payloads with ${calibration.threads ?? 1} generator thread(s). ` +
+          `more than the instrument sends on this machine: calibrated ceiling ${calibration.ratePps.toLocaleString('en-US')} packets/s at ${options.size}-byte payloads with ${calibration.threads} generator thread(s). ` +
           'Loss there would measure the generator, not the contenders: lower --rate or --streams, or add --threads.',
       );
     }

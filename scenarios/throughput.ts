@@ -1,7 +1,8 @@
 // throughput: per contender, a binary search for the highest offered aggregate rate over N
 // streams with no loss (NDR) and with at most PDR_LOSS_PCT loss (PDR), in the spirit of RFC 2544
-// and FD.io CSIT. The search starts at the instrument's calibrated ceiling: a contender that
-// loses nothing there is reported as "≥ ceiling", since nothing faster can be offered here.
+// and FD.io CSIT. The search starts at the instrument's calibrated ceiling. An NDR is reported as
+// "≥" when the instrument set it: nothing was lost at the ceiling, or the generator fell short of
+// the rate asked in the deciding trial.
 import type { ContenderName } from '../harness/src/contenders/types.js';
 import type { SearchResult } from '../harness/src/result.js';
 import type { Scenario, ScenarioContext, StepPlan } from './scenario.js';
@@ -82,7 +83,7 @@ export async function search(ctx: ScenarioContext, n: number, contender: Contend
     pdrPps: pdr > 0 ? achieved(pdr) : null,
     pdrLossPct: PDR_LOSS_PCT,
     ceilingPps: ceiling,
-    ndrAtCeiling: top === 0 || (ndrTrial !== undefined && ndrTrial.achievedPps < ACHIEVED_SHARE * ndrTrial.offeredPps),
+    ndrLimitedByInstrument: top === 0 || (ndrTrial !== undefined && ndrTrial.achievedPps < ACHIEVED_SHARE * ndrTrial.offeredPps),
     resolution,
     trials,
   };

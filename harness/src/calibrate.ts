@@ -16,11 +16,13 @@ export interface CalibrationOptions {
   onProbe?(ratePps: number, lost: number): void;
 }
 
-export interface CalibrationResult { size: number; ratePps: number; streams: number }
+export interface CalibrationResult { size: number; ratePps: number; streams: number; threads: number }
 
 export async function calibrate(o: CalibrationOptions): Promise<CalibrationResult> {
   const streams = Array.from({ length: o.streams ?? 1 }, (_, i) => `239.250.0.${i + 1}:5000`);
   const probeSeconds = o.probeSeconds ?? 0.5;
+  // mcr-gen caps its threads at the number of streams.
+  const threads = Math.min(o.threads ?? 1, streams.length);
   const pair = await createPair();
   let runId = 1000;
   try {
@@ -30,7 +32,7 @@ export async function calibrate(o: CalibrationOptions): Promise<CalibrationResul
       const sink = await startSink(pair.sink.ns, { interface: pair.sink.ifname, streams, runId, idleTimeoutMs: 300, maxWaitMs: 60_000 });
       const perStream = aggregatePps / streams.length;
       const count = aggregatePps > 0 ? Math.max(100, Math.round(perStream * probeSeconds)) : 200_000;
-      const gen = await runGenerator(pair.gen.ns, { interface: pair.gen.ifname, streams, rate: perStream, count, size: o.size, runId, warmup: 0, threads: o.threads });
+      const gen = await runGenerator(pair.gen.ns, { interface: pair.gen.ifname, streams, rate: perStream, count, size: o.size, runId, warmup: 0, threads });
       const got = await sink.done;
       const unique = got.streams.reduce((n, s) => n + s.unique, 0);
       const lost = gen.totalSent - unique + gen.streams.reduce((n, s) => n + s.errorCount, 0);
@@ -39,7 +41,7 @@ export async function calibrate(o: CalibrationOptions): Promise<CalibrationResul
       return [achieved, lost];
     };
     const [unpaced, unpacedLost] = await probe(0);
-    if (unpacedLost === 0) return { size: o.size, ratePps: Math.round(unpaced), streams: streams.length };
+    if (unpacedLost === 0) return { size: o.size, ratePps: Math.round(unpaced), streams: streams.length, threads };
     let good = 0;
     let bad = unpaced;
     for (let i = 0; i < (o.iterations ?? 6); i++) {
@@ -48,7 +50,7 @@ export async function calibrate(o: CalibrationOptions): Promise<CalibrationResul
       if (lost === 0) good = rate;
       else bad = rate;
     }
-    return { size: o.size, ratePps: good, streams: streams.length };
+    return { size: o.size, ratePps: good, streams: streams.length, threads };
   } finally {
     await pair.destroy();
   }

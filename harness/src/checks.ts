@@ -22,10 +22,16 @@ export function checkAtLeast(base: Omit<Check, 'limit' | 'pass'>, min: number): 
   return { ...base, limit: `>= ${min}`, pass: base.value >= min };
 }
 
+/** Gated (not advisory) checks: how many passed, of how many. */
+export function gatedTally(checks: Check[]): { passed: number; total: number } {
+  const gated = checks.filter((c) => !c.advisory);
+  return { passed: gated.filter((c) => c.pass).length, total: gated.length };
+}
+
 /** A verdict needs at least one gated check, and no gated check failing. */
 export function verdictOf(checks: Check[]): 'pass' | 'fail' {
-  const gated = checks.filter((c) => !c.advisory);
-  return gated.length > 0 && gated.every((c) => c.pass) ? 'pass' : 'fail';
+  const { passed, total } = gatedTally(checks);
+  return total > 0 && passed === total ? 'pass' : 'fail';
 }
 
 export function describeCheck(c: Check): string {

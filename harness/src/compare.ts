@@ -17,7 +17,7 @@ interface MetricDef {
   floor: { absolute?: number; relative?: number };
 }
 
-export const METRICS: MetricDef[] = [
+const METRICS: MetricDef[] = [
   { key: 'lossPct', label: 'loss %', better: 'lower', floor: { absolute: 0.05 } },
   { key: 'duplicates', label: 'duplicates', better: 'lower', floor: { absolute: 0.5 } },
   { key: 'reordered', label: 'reordered', better: 'lower', floor: { absolute: 0.5 } },
@@ -36,6 +36,7 @@ export interface Change {
   series: string;
   metric: string;
   key: MetricKey;
+  better: MetricDef['better'];
   a: number;
   b: number;
   noise: number;
@@ -79,7 +80,7 @@ export function compareSamples(a: Samples, b: Samples): Change[] {
       const delta = mb - ma;
       const worse = m.better === 'lower' ? delta > 0 : delta < 0;
       const verdict = Math.abs(delta) <= noise ? 'same' : worse ? 'regression' : 'improvement';
-      changes.push({ step, series, metric: m.label, key: m.key, a: ma, b: mb, noise, verdict });
+      changes.push({ step, series, metric: m.label, key: m.key, better: m.better, a: ma, b: mb, noise, verdict });
     }
   }
   return changes;

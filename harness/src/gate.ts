@@ -6,9 +6,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../../relay/src/native.js';
 import { checkAtLeast, checkAtMost, type Check } from './checks.js';
-import { compareSamples, samplesOf, type Samples } from './compare.js';
+import { compareSamples, samplesOf, type MetricKey, type Samples } from './compare.js';
 import type { RunResult } from './result.js';
 import { medianRows, toRows, type Row } from './report/rows.js';
+import { summarizeSearches } from './searches.js';
 import { median } from './stats.js';
 
 export interface GateFile {
@@ -26,7 +27,7 @@ export interface GateFile {
     minCpuSecondsForRatio: number;
     /**
      * Below this delivered rate the CPU ratio is reported, not gated: the relay's fixed cost (each
-     * worker wakes every 1 ms ring block timeout, ~30 ms CPU/s) outweighs its per-packet cost there.
+     * worker wakes at every 1 ms ring-block timeout) outweighs its per-packet cost there.
      */
     minPpsForCpuRatio: number;
     /** Relay NDR / socat NDR, medians over repetitions. */
@@ -144,30 +145,29 @@ function ratioChecks(result: RunResult, r: Row, socat: Row | undefined, gates: G
 
 /** Per payload size: relay NDR / socat NDR, medians over repetitions. */
 function ndrChecks(result: RunResult, gates: GateFile): Check[] {
-  const searches = result.searches ?? [];
-  return [...new Set(searches.map((s) => s.size))].flatMap((size) => {
-    const ndr = (series: string) => {
-      const values = searches.filter((s) => s.series === series && s.size === size).map((s) => s.ndrPps ?? 0);
-      return values.length ? median(values) : undefined;
-    };
-    const relay = ndr('relay');
-    const socat = ndr('socat');
-    if (relay === undefined || socat === undefined || socat === 0) return [];
-    return [{ ...checkAtLeast({ name: 'relay NDR vs socat', scenario: result.scenario, step: `NDR ${size}B`, contender: 'relay', metric: 'NDR relay/socat', value: round(relay / socat) }, gates.performance.relayMinNdrRatioToSocat) }];
-  });
+  const summaries = summarizeSearches(result.searches);
+  return summaries
+    .filter((relay) => relay.series === 'relay')
+    .flatMap((relay) => {
+      const socat = summaries.find((s) => s.series === 'socat' && s.size === relay.size);
+      if (!socat || socat.ndrPps === 0) return [];
+      return [checkAtLeast({ name: 'relay NDR vs socat', scenario: result.scenario, step: `NDR ${relay.size}B`, contender: 'relay', metric: 'NDR relay/socat', value: round(relay.ndrPps / socat.ndrPps) }, gates.performance.relayMinNdrRatioToSocat)];
+    });
 }
+
+/** Metrics the baseline regression gates (duplicates and reordering have absolute limits of 0). */
+const REGRESSION_METRICS: MetricKey[] = ['lossPct', 'deliveredPps', 'cpuUsPerPacket', 'p50us', 'p99us', 'ndrPps'];
 
 function regressionChecks(result: RunResult, baseline: Baseline, gates: GateFile): Check[] {
   const current = samplesOf(result);
   // CPU per packet below minPpsForCpuRatio is mostly the relay's fixed wake-up cost: compared there neither.
   const perPacketWork = (key: string) => median(current[key]?.deliveredPps ?? [0]) >= gates.performance.minPpsForCpuRatio;
   return compareSamples(baseline.samples, current)
-    .filter((c) => ['deliveredPps', 'cpuUsPerPacket', 'p50us', 'p99us', 'lossPct', 'ndrPps'].includes(c.key))
+    .filter((c) => REGRESSION_METRICS.includes(c.key))
     .filter((c) => c.key !== 'cpuUsPerPacket' || perPacketWork(`${c.step}|${c.series}`))
     .map((c) => {
-      const higherIsBetter = c.key === 'deliveredPps' || c.key === 'ndrPps';
-      const limit = round(higherIsBetter ? c.a - c.noise : c.a + c.noise);
-      return { name: `regression: ${c.metric}`, scenario: result.scenario, step: c.step, contender: c.series, metric: `${c.metric} vs baseline ${round(c.a)}`, value: round(c.b), limit: `${higherIsBetter ? '>=' : '<='} ${limit}`, pass: c.verdict !== 'regression' };
+      const limit = c.better === 'higher' ? `>= ${round(c.a - c.noise)}` : `<= ${round(c.a + c.noise)}`;
+      return { name: `regression: ${c.metric}`, scenario: result.scenario, step: c.step, contender: c.series, metric: `${c.metric} vs baseline ${round(c.a)}`, value: round(c.b), limit, pass: c.verdict !== 'regression' };
     });
 }
 

@@ -3,6 +3,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../../relay/src/native.js';
+import type { CalibrationResult } from './calibrate.js';
 import type { Check } from './checks.js';
 import type { ContenderName, ContenderReport } from './contenders/types.js';
 import type { Environment } from './environment.js';
@@ -49,6 +50,8 @@ export interface IgmpObservation {
   joined: number;
   /** How long the harness waited for the joins. */
   waitedMs: number;
+  /** How long the bridge took to stop flooding unknown groups after its querier was enabled. */
+  bridgeSettledMs: number;
 }
 
 export interface ContenderRun {
@@ -81,7 +84,8 @@ export interface StepResult {
   runs: ContenderRun[];
 }
 
-export interface Calibration { size: number; ratePps: number; streams: number; threads?: number }
+/** The instrument's ceiling as calibrate() measured it. */
+export type Calibration = CalibrationResult;
 
 /** How reports draw a run, declared by its scenario. */
 export interface Presentation {
@@ -106,10 +110,10 @@ export interface SearchResult {
   /** The instrument's calibrated ceiling, where the search starts. */
   ceilingPps: number;
   /**
-   * The NDR is a lower bound set by the instrument: the contender lost nothing at the ceiling, or
-   * the generator could not reach the rate asked of it in that trial (it shares the CPUs).
+   * The NDR is a lower bound set by the instrument ("≥"): the contender lost nothing at the
+   * ceiling, or the generator could not reach the rate asked of it in that trial (it shares the CPUs).
    */
-  ndrAtCeiling: boolean;
+  ndrLimitedByInstrument: boolean;
   /** The search stopped when bounds were this close (fraction of the upper bound). */
   resolution: number;
   /** offeredPps: the rate asked for; achievedPps: what the generator sent (measured window). */

@@ -60,7 +60,7 @@ async function observeJoins(chain: Chain, groups: string[]): Promise<IgmpObserva
   if (!chain.segment) return undefined;
   const started = Date.now();
   const joined = await chain.segment.waitForJoins(groups, 3000 + 5 * groups.length);
-  return { groups: groups.length, joined: groups.filter((g) => joined.has(g)).length, waitedMs: Date.now() - started };
+  return { groups: groups.length, joined: groups.filter((g) => joined.has(g)).length, waitedMs: Date.now() - started, bridgeSettledMs: chain.segment.settledMs };
 }
 
 export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {

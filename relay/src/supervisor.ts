@@ -37,11 +37,9 @@ export class Supervisor {
   readonly igmp: IgmpPool;
   readonly pool: WorkerPool;
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly joinsGroups: boolean;
 
   constructor(private readonly options: SupervisorOptions) {
     this.igmp = new IgmpPool(options.igmp, options.log);
-    this.joinsGroups = options.joinGroups ?? true;
     this.pool = new WorkerPool({
       workersPerInterface: options.workers,
       fanout: options.fanout,
@@ -59,6 +57,10 @@ export class Supervisor {
     }
   }
 
+  private joinsGroups(): boolean {
+    return this.options.joinGroups !== false;
+  }
+
   /** Runs rule changes one at a time, in arrival order. */
   private serialised<T>(job: () => Promise<T>): Promise<T> {
     const run = this.queue.then(job, job);
@@ -70,7 +72,7 @@ export class Supervisor {
     return this.serialised(async () => {
       const rule = this.rules.prepare(validateRuleSpec(spec, this.options.interfaceExists));
       await this.pool.ensureInterface(rule.inputInterface);
-      const joinedHere = this.joinsGroups && !this.igmp.isJoined(rule.inputInterface, rule.inputGroup);
+      const joinedHere = this.joinsGroups() && !this.igmp.isJoined(rule.inputInterface, rule.inputGroup);
       if (joinedHere) this.igmp.join(rule.inputInterface, rule.inputGroup);
       this.rules.commit(rule);
       try {
@@ -121,7 +123,7 @@ export class Supervisor {
         })),
       };
     });
-    return { workers, rules, igmp: { ...this.igmp.stats(), enabled: this.joinsGroups }, totals };
+    return { workers, rules, igmp: { ...this.igmp.stats(), enabled: this.joinsGroups() }, totals };
   }
 
   /** Handles one control request; throws with a message meant for the caller. */

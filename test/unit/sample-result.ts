@@ -65,7 +65,7 @@ export function sampleResult(relay: SampleFigures = {}, options: SampleOptions =
           status: 'ok',
           streams,
           aggregate: aggregate(streams, 1, cpu),
-          igmp: { groups: n, joined: Math.min(n, figures.igmpJoined ?? n), waitedMs: 20 },
+          igmp: { groups: n, joined: Math.min(n, figures.igmpJoined ?? n), waitedMs: 20, bridgeSettledMs: 700 },
           report: {
             commands: [`${contender} --example`],
             counters: contender === 'relay' ? { workers: [{ index: 0, rx: 600 * n }, { index: 1, rx: 400 * n }] } : {},
@@ -87,7 +87,7 @@ export function sampleResult(relay: SampleFigures = {}, options: SampleOptions =
     required: options.required ?? ['relay'],
     presentation: { xTitle: 'streams', xLog: true, charts: ['loss', 'delivered', 'latency', 'cpu-per-packet', 'attribution'] },
     environment: { hostname: 'h', kernel: 'Linux 6.1 x86_64', cpuModel: 'cpu', cpuCount: 2, memoryGiB: 24, node: 'v20', mcr: '0.1.0', git: { commit: 'abc', dirty: false }, tools: { socat: 'socat version 1.7' }, sysctls: {} },
-    calibration: { size: 512, ratePps: 250000, streams: 1 },
+    calibration: { size: 512, ratePps: 250000, streams: 1, threads: 1 },
     steps,
     scenarioChecks: [],
     checks: [],

@@ -33,7 +33,7 @@ describe('throughput search', () => {
     expect(s.ndrPps!).toBeGreaterThan(123_456 * (1 - 0.02) - 4);
     expect(s.pdrPps!).toBeGreaterThanOrEqual(s.ndrPps!);
     expect(s.pdrPps!).toBeLessThanOrEqual(123_456 / (1 - PDR_LOSS_PCT / 100));
-    expect(s.ndrAtCeiling).toBe(false);
+    expect(s.ndrLimitedByInstrument).toBe(false);
     expect(s.trials.every((t) => t.offeredPps % 4 === 0)).toBe(true); // whole packets/s per stream
     expect(s.trials.length).toBeLessThanOrEqual(12);
   });
@@ -42,12 +42,12 @@ describe('throughput search', () => {
     const ctx = context(1e9);
     const s = await search(ctx, 1, 'relay', 1);
     expect(ctx.asked).toEqual([200_000]);
-    expect(s).toMatchObject({ ndrPps: 200_000, pdrPps: 200_000, ndrAtCeiling: true });
+    expect(s).toMatchObject({ ndrPps: 200_000, pdrPps: 200_000, ndrLimitedByInstrument: true });
   });
 
   it('reports the rate the generator achieved, marked as the instrument\'s limit, when it fell short', async () => {
     const s = await search(context(1e9, {}, 150_000), 1, 'relay', 1);
-    expect(s).toMatchObject({ ndrPps: 150_000, ndrAtCeiling: true });
+    expect(s).toMatchObject({ ndrPps: 150_000, ndrLimitedByInstrument: true });
   });
 
   it('reports no NDR when even the lowest trial loses', async () => {

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { describeCheck, verdictOf } from '../checks.js';
+import { describeCheck, gatedTally, verdictOf } from '../checks.js';
 import { writeGateFiles } from '../export/gate-files.js';
 import { baselineFromResult, baselinePath, DEFAULT_GATE_FILE, evaluateGates, loadBaseline, loadGateFile } from '../gate.js';
 import { readResult } from '../result.js';
@@ -22,8 +22,8 @@ const program = new Command('gate')
     writeGateFiles(runDir, result, checks, baseline?.runId ?? null);
     for (const c of checks) if (!c.pass || c.advisory) console.log(describeCheck(c));
     const verdict = verdictOf(checks);
-    const gated = checks.filter((c) => !c.advisory);
-    console.log(`gate ${verdict.toUpperCase()}: ${result.scenario} ${result.runId}: ${gated.filter((c) => c.pass).length}/${gated.length} checks passed${baseline ? ` (baseline ${baseline.runId})` : ' (no baseline)'}`);
+    const { passed, total } = gatedTally(checks);
+    console.log(`gate ${verdict.toUpperCase()}: ${result.scenario} ${result.runId}: ${passed}/${total} checks passed${baseline ? ` (baseline ${baseline.runId})` : ' (no baseline)'}`);
     if (verdict === 'pass' && o.updateBaseline) {
       mkdirSync(path.dirname(baselinePath(result.scenario)), { recursive: true });
       writeFileSync(baselinePath(result.scenario), JSON.stringify(baselineFromResult(result), null, 2) + '\n');

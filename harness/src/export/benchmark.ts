@@ -2,7 +2,7 @@
 // medians over repetitions (search trials left out; their NDR stands for them).
 import type { RunResult } from '../result.js';
 import { medianRows, toRows } from '../report/rows.js';
-import { median } from '../stats.js';
+import { summarizeSearches } from '../searches.js';
 
 export interface BenchmarkEntry { name: string; unit: string; value: number; extra: string }
 
@@ -19,11 +19,8 @@ export function benchmarkEntries(result: RunResult): { bigger: BenchmarkEntry[];
     if (r.cpuUsPerPacket !== null) smaller.push({ name: `${name} CPU per packet`, unit: 'us', value: Math.round(r.cpuUsPerPacket * 1000) / 1000, extra });
     if (!Number.isNaN(r.p99us)) smaller.push({ name: `${name} latency p99`, unit: 'us', value: r.p99us, extra });
   }
-  for (const key of [...new Set((result.searches ?? []).map((s) => `${s.series}|${s.size}`))]) {
-    const searches = (result.searches ?? []).filter((s) => `${s.series}|${s.size}` === key);
-    const series = searches[0].series;
-    const ndr = median(searches.map((s) => s.ndrPps ?? 0));
-    bigger.push({ name: `${result.scenario} ${searches[0].streams} streams ${searches[0].size} B ${series} NDR`, unit: 'packets/s', value: Math.round(ndr), extra: `repetitions=${searches.length} ceiling=${searches[0].ceilingPps}${searches.some((s) => s.ndrAtCeiling) ? ' at-ceiling' : ''}` });
+  for (const s of summarizeSearches(result.searches)) {
+    bigger.push({ name: `${result.scenario} ${s.streams} streams ${s.size} B ${s.series} NDR`, unit: 'packets/s', value: Math.round(s.ndrPps), extra: `repetitions=${s.repetitions} ceiling=${s.ceilingPps}${s.limitedByInstrument ? ' limited-by-instrument' : ''}` });
   }
   return { bigger, smaller };
 }

@@ -1,5 +1,5 @@
 // report.html: one self-contained file (inline SVG charts and CSS, no script, nothing fetched).
-import { describeCheck } from '../checks.js';
+import { describeCheck, gatedTally } from '../checks.js';
 import type { RunResult } from '../result.js';
 import type { Chart } from './charts.js';
 import { summaryTable, throughputTable, workerShareTable } from './markdown.js';
@@ -28,7 +28,7 @@ export function renderHtml(result: RunResult, charts: Chart[]): string {
 <html lang="en"><head><meta charset="utf-8"><title>MCR ${escapeHtml(result.scenario)} ${escapeHtml(result.runId)}</title>
 <style>${STYLE}</style></head><body>
 <h1>MCR ${escapeHtml(result.scenario)} — ${escapeHtml(result.runId)}</h1>
-<p class="${result.verdict}">Verdict: ${result.verdict.toUpperCase()} (${result.checks.filter((c) => c.pass && !c.advisory).length}/${result.checks.filter((c) => !c.advisory).length} gated checks passed)</p>
+<p class="${result.verdict}">Verdict: ${result.verdict.toUpperCase()} (${gatedTally(result.checks).passed}/${gatedTally(result.checks).total} gated checks passed)</p>
 <p>Command: <code>${escapeHtml(result.command)}</code><br>Topology: ${escapeHtml(result.topology)}${result.topology === 'snooping' ? ' (a snooping bridge delivers a group only while the contender has joined it)' : ' (veth: every frame arrives, joined or not)'}<br>Started ${escapeHtml(result.startedAt)}, finished ${escapeHtml(result.finishedAt)}.</p>
 <h2>Results (median over repetitions)</h2>
 ${htmlTable(headers, rows)}

@@ -1,9 +1,9 @@
 // report.md: tables a person can paste into an issue or a README.
-import { describeCheck } from '../checks.js';
+import { describeCheck, gatedTally } from '../checks.js';
 import type { RunResult } from '../result.js';
 import { renderTable } from '../../../relay/src/table.js';
 import { medianRows, toRows } from './rows.js';
-import { median } from '../stats.js';
+import { summarizeSearches } from '../searches.js';
 
 const fmt = (n: number | null | undefined, digits = 0) => (n === null || n === undefined || Number.isNaN(n) ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 
@@ -33,21 +33,13 @@ export function workerShareTable(result: RunResult): { headers: string[]; rows: 
   return { headers, rows: rows.map((r) => [r.step, r.series, ...Array.from({ length: most }, (_, i) => (r.workerShares[i] ? `${(r.workerShares[i].share * 100).toFixed(1)} %` : ''))]) };
 }
 
-/** Per contender: NDR and PDR from the throughput searches (medians over repetitions). */
+/** Per contender and payload size: NDR and PDR from the throughput searches (medians over repetitions). */
 export function throughputTable(result: RunResult): { headers: string[]; rows: string[][] } {
-  const searches = result.searches ?? [];
-  if (searches.length === 0) return { headers: [], rows: [] };
-  const keys = [...new Set(searches.map((s) => `${s.size}|${s.series}`))];
-  const pdrLoss = searches[0].pdrLossPct;
+  const summaries = summarizeSearches(result.searches);
+  if (summaries.length === 0) return { headers: [], rows: [] };
   return {
-    headers: ['contender', 'payload B', 'NDR (packets/s)', `PDR ≤${pdrLoss}% (packets/s)`, 'ceiling', 'repetitions', 'trials'],
-    rows: keys.map((key) => {
-      const mine = searches.filter((s) => `${s.size}|${s.series}` === key);
-      const name = mine[0].series;
-      const atCeiling = mine.some((s) => s.ndrAtCeiling);
-      const m = (pick: (s: (typeof mine)[number]) => number | null) => median(mine.map((s) => pick(s) ?? 0));
-      return [name, String(mine[0].size), `${atCeiling ? '≥ ' : ''}${fmt(m((s) => s.ndrPps))}`, fmt(m((s) => s.pdrPps)), fmt(mine[0].ceilingPps), String(mine.length), mine.map((s) => s.trials.length).join(', ')];
-    }),
+    headers: ['contender', 'payload B', 'NDR (packets/s)', `PDR ≤${summaries[0].pdrLossPct}% (packets/s)`, 'ceiling', 'repetitions', 'trials'],
+    rows: summaries.map((s) => [s.series, String(s.size), `${s.limitedByInstrument ? '≥ ' : ''}${fmt(s.ndrPps)}`, fmt(s.pdrPps), fmt(s.ceilingPps), String(s.repetitions), s.trials.join(', ')]),
   };
 }
 
@@ -60,13 +52,12 @@ export function terminalSummary(result: RunResult): string {
 export function renderMarkdown(result: RunResult, chartFiles: { id: string; title: string }[]): string {
   const env = result.environment;
   const { headers, rows } = summaryTable(result);
-  const gated = result.checks.filter((c) => !c.advisory);
-  const failed = gated.filter((c) => !c.pass);
+  const tally = gatedTally(result.checks);
   const commands = [...new Set(result.steps.flatMap((s) => s.runs.flatMap((r) => (r.report?.commands ?? []).map((c) => `${r.contender}: ${c}`))))];
   const lines = [
     `# MCR ${result.scenario} — run ${result.runId}`,
     '',
-    `**Verdict: ${result.verdict.toUpperCase()}** (${gated.length - failed.length}/${gated.length} gated checks passed) · topology: ${result.topology} · command: \`${result.command}\``,
+    `**Verdict: ${result.verdict.toUpperCase()}** (${tally.passed}/${tally.total} gated checks passed) · topology: ${result.topology} · command: \`${result.command}\``,
     '',
     `Started ${result.startedAt}, finished ${result.finishedAt}.`,
     '',
@@ -86,7 +77,7 @@ export function renderMarkdown(result: RunResult, chartFiles: { id: string; titl
     ...(() => {
       const t = throughputTable(result);
       return t.rows.length
-        ? ['NDR/PDR: the highest offered aggregate rate at which each contender lost nothing / at most the PDR tolerance, found by binary search from the calibrated ceiling down. "≥" marks a contender that lost nothing at the ceiling: the instrument cannot offer more here.', '', mdTable(t.headers, t.rows), '']
+        ? ['NDR/PDR: the highest offered aggregate rate at which each contender lost nothing / at most the PDR tolerance, found by binary search from the calibrated ceiling down, quoted as the rate the generator achieved. "≥" marks an NDR the instrument set: nothing was lost at the ceiling, or the generator (sharing the CPUs) fell short of the rate asked.', '', mdTable(t.headers, t.rows), '']
         : [];
     })(),
     ...(() => {

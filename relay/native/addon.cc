@@ -8,6 +8,7 @@
 
 #include "forwarder.h"
 #include "igmp.h"
+#include "links.h"
 #include "parse.h"
 
 namespace {
@@ -196,6 +197,77 @@ class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
   std::unique_ptr<Forwarder> forwarder_;
 };
 
+Napi::Object link_event_object(Napi::Env env, const mcr::LinkEvent& e) {
+  Napi::Object o = Napi::Object::New(env);
+  const char* kind = e.kind == mcr::LinkEvent::Kind::added ? "added" : e.kind == mcr::LinkEvent::Kind::removed ? "removed" : "overrun";
+  o.Set("kind", kind);
+  if (e.kind != mcr::LinkEvent::Kind::overrun) {
+    o.Set("index", e.index);
+    o.Set("name", e.name);
+    o.Set("up", e.up);
+  }
+  return o;
+}
+
+// new LinkWatcher(callback): calls callback({kind, index, name, up}) on the JS thread for every
+// RTM_NEWLINK/RTM_DELLINK, and {kind: 'overrun'} when the kernel dropped events. Does not keep
+// the process alive; stop() ends the thread.
+class LinkWatcherWrap : public Napi::ObjectWrap<LinkWatcherWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) { return DefineClass(env, "LinkWatcher", {InstanceMethod<&LinkWatcherWrap::Stop>("stop")}); }
+
+  explicit LinkWatcherWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<LinkWatcherWrap>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsFunction()) throw Napi::TypeError::New(env, "new LinkWatcher(callback): callback must be a function");
+    tsfn_ = Napi::ThreadSafeFunction::New(env, info[0].As<Napi::Function>(), "mcr link watcher", 0, 1);
+    tsfn_.Unref(env);
+    Napi::ThreadSafeFunction tsfn = tsfn_;
+    try {
+      watcher_ = std::make_unique<mcr::LinkWatcher>([tsfn](const mcr::LinkEvent& e) mutable {
+        auto* copy = new mcr::LinkEvent(e);
+        napi_status status = tsfn.NonBlockingCall(copy, [](Napi::Env env, Napi::Function callback, mcr::LinkEvent* event) {
+          std::unique_ptr<mcr::LinkEvent> owned(event);
+          if (env != nullptr && callback != nullptr) callback.Call({link_event_object(env, *owned)});
+        });
+        if (status != napi_ok) delete copy;  // queue closing: mcrd is shutting down
+      });
+    } catch (const std::exception& e) {
+      tsfn_.Release();
+      released_ = true;
+      throw Napi::Error::New(env, e.what());
+    }
+  }
+
+  ~LinkWatcherWrap() override { shutdown(); }
+
+ private:
+  void shutdown() {
+    watcher_.reset();  // joins the thread: no call is queued after this
+    if (!released_) tsfn_.Release();
+    released_ = true;
+  }
+
+  Napi::Value Stop(const Napi::CallbackInfo& info) {
+    shutdown();
+    return info.Env().Undefined();
+  }
+
+  Napi::ThreadSafeFunction tsfn_;
+  std::unique_ptr<mcr::LinkWatcher> watcher_;
+  bool released_ = false;
+};
+
+Napi::Value ParseLinkMessages(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsBuffer()) throw Napi::TypeError::New(env, "parseLinkMessages(datagram): datagram must be a Buffer");
+  auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+  std::vector<mcr::LinkEvent> events;
+  mcr::parse_link_messages(buf.Data(), buf.Length(), &events);
+  Napi::Array out = Napi::Array::New(env, events.size());
+  for (uint32_t i = 0; i < events.size(); ++i) out.Set(i, link_event_object(env, events[i]));
+  return out;
+}
+
 int fd_arg(const Napi::CallbackInfo& info, const char* fn) {
   const double d = info.Length() < 1 || !info[0].IsNumber() ? -1 : info[0].As<Napi::Number>().DoubleValue();
   // NaN or 1.5 must not become fd 0 or 1 (ToInt32 would): only a non-negative integer is an fd.
@@ -247,6 +319,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("igmpJoin", Napi::Function::New<Membership<mcr::igmp_join>>(env, "igmpJoin"));
   exports.Set("igmpLeave", Napi::Function::New<Membership<mcr::igmp_leave>>(env, "igmpLeave"));
   exports.Set("igmpClose", Napi::Function::New<IgmpClose>(env, "igmpClose"));
+  exports.Set("LinkWatcher", LinkWatcherWrap::Define(env));
+  exports.Set("parseLinkMessages", Napi::Function::New<ParseLinkMessages>(env, "parseLinkMessages"));
   exports.Set("interfaceIndex", Napi::Function::New<InterfaceIndex>(env, "interfaceIndex"));
   return exports;
 }

@@ -49,6 +49,11 @@ void Forwarder::handle(const uint8_t* frame, size_t length, const Table& table) 
   relaxed_add(rule->counters->bytes, p.payload_length);
   const uint8_t* payload = frame + p.payload_offset;
   for (const OutputEntry& out : rule->outputs) {
+    if (!out.socket) {  // output interface gone: counted, not sent
+      relaxed_add(out.counters->errors, 1);
+      relaxed_add(tx_errors_, 1);
+      continue;
+    }
     if (batch_.full()) {
       uint64_t errors = 0;
       relaxed_add(tx_, batch_.flush(&errors));

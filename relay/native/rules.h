@@ -36,7 +36,7 @@ struct RuleSpec {
 };
 
 struct OutputEntry {
-  std::shared_ptr<EgressSocket> socket;
+  std::shared_ptr<EgressSocket> socket;  // null while the output interface does not exist
   sockaddr_in dest{};
   OutputCounters* counters = nullptr;
 };

@@ -17,6 +17,13 @@ export interface DaemonConfig {
   logFormat: LogFormat;
   /** Join input groups with IGMP (false: memberships are static upstream; --no-igmp). */
   igmp: boolean;
+  /** Join retries after a failed IGMP join (backoff doubles from igmpRetryInterval ms). */
+  igmpRetries: number;
+  igmpRetryInterval: number;
+  /** Keep a group joined this many ms after its last rule went, so quick remove/add cycles send nothing. */
+  igmpLeaveDelay: number;
+  /** Every acknowledged rule change is saved here and restored at start ('' = none). */
+  stateFile: string;
   /** Rules added at start-up, in the same shape as the control protocol's add. */
   rules: unknown[];
 }
@@ -31,6 +38,10 @@ export const DEFAULTS: DaemonConfig = {
   statsInterval: 10_000,
   logFormat: 'text',
   igmp: true,
+  igmpRetries: 5,
+  igmpRetryInterval: 1000,
+  igmpLeaveDelay: 0,
+  stateFile: '',
   rules: [],
 };
 
@@ -47,6 +58,10 @@ function check(config: DaemonConfig, where: string): DaemonConfig {
   if (!Number.isInteger(config.statsInterval) || config.statsInterval < 0) throw bad(`stats interval must be a whole number of ms, 0 to disable (got ${String(config.statsInterval)})`);
   if (config.logFormat !== 'text' && config.logFormat !== 'json') throw bad(`log format must be 'text' or 'json' (got ${String(config.logFormat)})`);
   if (typeof config.igmp !== 'boolean') throw bad(`igmp must be true or false (got ${String(config.igmp)})`);
+  if (!Number.isInteger(config.igmpRetries) || config.igmpRetries < 0 || config.igmpRetries > 100) throw bad(`IGMP retries must be 0 to 100 (got ${String(config.igmpRetries)})`);
+  if (!Number.isInteger(config.igmpRetryInterval) || config.igmpRetryInterval < 10) throw bad(`IGMP retry interval must be at least 10 ms (got ${String(config.igmpRetryInterval)})`);
+  if (!Number.isInteger(config.igmpLeaveDelay) || config.igmpLeaveDelay < 0 || config.igmpLeaveDelay > 3_600_000) throw bad(`IGMP leave delay must be 0 to 3600000 ms (got ${String(config.igmpLeaveDelay)})`);
+  if (typeof config.stateFile !== 'string') throw bad('stateFile must be a path');
   if (!Array.isArray(config.rules)) throw bad('rules must be a list');
   return config;
 }

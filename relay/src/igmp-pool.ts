@@ -1,6 +1,11 @@
 // IGMP membership through a pool of helper sockets per interface. One socket holds at most
 // net.ipv4.igmp_max_memberships groups, so a new socket opens when the others are full:
 // 1000 groups work without touching sysctls.
+//
+// The supervisor declares which groups it wants on which interfaces (sync); the pool gets there:
+// a failed join is retried with backoff (the group is 'joining', then 'failed', never silently
+// absent), and a leave waits leaveDelayMs so a group removed and re-added in that time sends
+// neither a leave nor a join.
 import { readFileSync } from 'node:fs';
 import type { Logger } from './log.js';
 
@@ -11,9 +16,41 @@ export interface IgmpOps {
   igmpClose(fd: number): void;
 }
 
-export interface IgmpStats { attempted: number; succeeded: number; failed: number; activeGroups: number; sockets: number }
+export interface IgmpPolicy {
+  /** Join attempts after the first failure (0: no retry). */
+  retries: number;
+  /** Wait before the first retry; doubles for each further one. */
+  retryIntervalMs: number;
+  /** Keep a group joined this long after its last rule went (0: leave at once). */
+  leaveDelayMs: number;
+}
+
+export const DEFAULT_IGMP_POLICY: IgmpPolicy = { retries: 5, retryIntervalMs: 1000, leaveDelayMs: 0 };
+
+export interface IgmpStats {
+  attempted: number;
+  succeeded: number;
+  failed: number;
+  leaves: number;
+  activeGroups: number;
+  sockets: number;
+  /** Wanted but not joined yet (a retry is scheduled). */
+  joining: number;
+  /** Wanted, retries exhausted. */
+  failedGroups: number;
+  /** Joined, no longer wanted, leave delayed. */
+  leaving: number;
+}
+
+export type Membership = { state: 'joined' } | { state: 'joining' | 'failed'; error: string; attempts: number };
+
+/** Interface name -> groups wanted there. */
+export type WantedGroups = Map<string, Set<string>>;
 
 interface HelperSocket { fd: number; groups: Set<string> }
+interface Trouble { attempts: number; error: string; timer?: NodeJS.Timeout }
+
+const key = (iface: string, group: string) => `${iface}|${group}`;
 
 export function readMaxMemberships(file = '/proc/sys/net/ipv4/igmp_max_memberships'): number {
   try {
@@ -26,9 +63,17 @@ export function readMaxMemberships(file = '/proc/sys/net/ipv4/igmp_max_membershi
 
 export class IgmpPool {
   private readonly sockets = new Map<string, HelperSocket[]>();
-  private readonly counters = { attempted: 0, succeeded: 0, failed: 0 };
+  private readonly counters = { attempted: 0, succeeded: 0, failed: 0, leaves: 0 };
+  private wanted: WantedGroups = new Map();
+  private readonly trouble = new Map<string, Trouble>();
+  private readonly leaving = new Map<string, NodeJS.Timeout>();
 
-  constructor(private readonly ops: IgmpOps, private readonly log: Logger, private readonly perSocket = readMaxMemberships()) {}
+  constructor(
+    private readonly ops: IgmpOps,
+    private readonly log: Logger,
+    private readonly policy: IgmpPolicy = DEFAULT_IGMP_POLICY,
+    private readonly perSocket = readMaxMemberships(),
+  ) {}
 
   private owner(iface: string, group: string): HelperSocket | undefined {
     return this.sockets.get(iface)?.find((s) => s.groups.has(group));
@@ -38,14 +83,75 @@ export class IgmpPool {
     return this.owner(iface, group) !== undefined;
   }
 
+  private isWanted(iface: string, group: string): boolean {
+    return this.wanted.get(iface)?.has(group) ?? false;
+  }
+
   private activeGroups(): number {
     let n = 0;
     for (const list of this.sockets.values()) for (const s of list) n += s.groups.size;
     return n;
   }
 
+  /** Makes the memberships follow `wanted`: joins what is missing, (delayed) leaves what is not wanted. */
+  sync(wanted: WantedGroups): void {
+    this.wanted = wanted;
+    for (const [iface, list] of [...this.sockets]) {
+      for (const s of [...list]) for (const group of [...s.groups]) if (!this.isWanted(iface, group)) this.scheduleLeave(iface, group);
+    }
+    for (const [k, t] of [...this.trouble]) {
+      const [iface, group] = k.split('|');
+      if (!this.isWanted(iface, group)) {
+        clearTimeout(t.timer);
+        this.trouble.delete(k);
+      }
+    }
+    for (const [iface, groups] of wanted) {
+      for (const group of groups) {
+        const k = key(iface, group);
+        const delayed = this.leaving.get(k);
+        if (delayed) {
+          clearTimeout(delayed);
+          this.leaving.delete(k);
+          this.log.debug(`IGMP leave of ${group} on ${iface} cancelled: wanted again within the leave delay`);
+        }
+        if (!this.isJoined(iface, group) && !this.trouble.has(k)) this.tryJoin(iface, group, 0);
+      }
+    }
+  }
+
+  /** How a wanted group stands; undefined when not wanted. */
+  membership(iface: string, group: string): Membership | undefined {
+    if (this.isJoined(iface, group)) return { state: 'joined' };
+    const t = this.trouble.get(key(iface, group));
+    if (t) return { state: t.timer ? 'joining' : 'failed', error: t.error, attempts: t.attempts };
+    return undefined;
+  }
+
+  private tryJoin(iface: string, group: string, failures: number): void {
+    const k = key(iface, group);
+    try {
+      this.join(iface, group);
+      this.trouble.delete(k);
+    } catch (err) {
+      const error = (err as Error).message;
+      const attempts = failures + 1;
+      const retry = attempts <= this.policy.retries;
+      const delay = this.policy.retryIntervalMs * 2 ** (attempts - 1);
+      const trouble: Trouble = { attempts, error };
+      if (retry) {
+        trouble.timer = setTimeout(() => {
+          trouble.timer = undefined;
+          if (this.trouble.get(k) === trouble && this.isWanted(iface, group)) this.tryJoin(iface, group, attempts);
+        }, delay).unref();
+      }
+      this.trouble.set(k, trouble);
+      this.log.warn(retry ? `IGMP join ${group} on ${iface}: attempt ${attempts} failed; retrying in ${delay} ms` : `IGMP join ${group} on ${iface}: giving up after ${attempts} attempts (re-tried when the interface comes back or the rule is re-added)`);
+    }
+  }
+
   /** Joins group on iface (no-op when already joined). Throws with the kernel's reason on failure. */
-  join(iface: string, group: string): void {
+  private join(iface: string, group: string): void {
     if (this.isJoined(iface, group)) return;
     this.counters.attempted++;
     const list = this.sockets.get(iface) ?? [];
@@ -74,7 +180,23 @@ export class IgmpPool {
     this.log.info(`IGMP join successful: ${group} on ${iface} (total groups: ${this.activeGroups()})`);
   }
 
-  leave(iface: string, group: string): void {
+  private scheduleLeave(iface: string, group: string): void {
+    const k = key(iface, group);
+    if (this.leaving.has(k)) return;
+    if (this.policy.leaveDelayMs <= 0) {
+      this.leave(iface, group);
+      return;
+    }
+    this.leaving.set(
+      k,
+      setTimeout(() => {
+        this.leaving.delete(k);
+        if (!this.isWanted(iface, group)) this.leave(iface, group);
+      }, this.policy.leaveDelayMs).unref(),
+    );
+  }
+
+  private leave(iface: string, group: string): void {
     const helper = this.owner(iface, group);
     if (!helper) return;
     try {
@@ -83,28 +205,59 @@ export class IgmpPool {
       // The interface may be gone; the membership went with it.
       this.log.warn(`IGMP leave ${group} on ${iface} failed: ${(err as Error).message}`);
     }
+    this.counters.leaves++;
     helper.groups.delete(group);
     this.log.info(`Left multicast group: ${group} on ${iface}`);
-    if (helper.groups.size === 0) {
-      this.ops.igmpClose(helper.fd);
-      const rest = (this.sockets.get(iface) ?? []).filter((s) => s !== helper);
-      if (rest.length) this.sockets.set(iface, rest);
-      else this.sockets.delete(iface);
+    if (helper.groups.size === 0) this.closeHelper(iface, helper);
+  }
+
+  private closeHelper(iface: string, helper: HelperSocket): void {
+    this.ops.igmpClose(helper.fd);
+    const rest = (this.sockets.get(iface) ?? []).filter((s) => s !== helper);
+    if (rest.length) this.sockets.set(iface, rest);
+    else this.sockets.delete(iface);
+  }
+
+  /**
+   * The interface is gone: the kernel dropped its memberships with it. Closes its helper sockets
+   * without leaving, so the next sync joins afresh on the interface that comes back.
+   */
+  forgetInterface(iface: string): void {
+    for (const helper of [...(this.sockets.get(iface) ?? [])]) this.closeHelper(iface, helper);
+    for (const [k, timer] of [...this.leaving]) {
+      if (k.startsWith(`${iface}|`)) {
+        clearTimeout(timer);
+        this.leaving.delete(k);
+      }
+    }
+    for (const [k, t] of [...this.trouble]) {
+      if (k.startsWith(`${iface}|`)) {
+        clearTimeout(t.timer);
+        this.trouble.delete(k);
+      }
     }
   }
 
+  /** Leaves every group now (shutdown): no delay, no retry. */
   leaveAll(): void {
+    this.wanted = new Map();
+    for (const timer of this.leaving.values()) clearTimeout(timer);
+    this.leaving.clear();
+    for (const t of this.trouble.values()) clearTimeout(t.timer);
+    this.trouble.clear();
     for (const [iface, list] of [...this.sockets]) for (const s of [...list]) for (const g of [...s.groups]) this.leave(iface, g);
   }
 
   stats(): IgmpStats {
     let sockets = 0;
     for (const list of this.sockets.values()) sockets += list.length;
-    return { ...this.counters, activeGroups: this.activeGroups(), sockets };
+    let joining = 0;
+    for (const t of this.trouble.values()) if (t.timer) joining++;
+    return { ...this.counters, activeGroups: this.activeGroups(), sockets, joining, failedGroups: this.trouble.size - joining, leaving: this.leaving.size };
   }
 
   logStats(): void {
     const s = this.stats();
-    this.log.info(`[STATS:IGMP] attempted=${s.attempted} succeeded=${s.succeeded} failed=${s.failed} active_groups=${s.activeGroups}`);
+    this.log.info(`[STATS:IGMP] attempted=${s.attempted} succeeded=${s.succeeded} failed=${s.failed} active_groups=${s.activeGroups} leaves=${s.leaves} joining=${s.joining} leaving=${s.leaving}`);
   }
 }

@@ -77,6 +77,14 @@ export interface Forwarder {
   stop(): void;
 }
 
+/** An rtnetlink link message (RTM_NEWLINK: 'added', also sent on any change; RTM_DELLINK: 'removed'). */
+export type LinkEvent = { kind: 'added' | 'removed'; index: number; name: string; up: boolean } | { kind: 'overrun' };
+
+export interface LinkWatcher {
+  /** Ends the watching thread; no callback after it returns. */
+  stop(): void;
+}
+
 export interface Addon {
   parseFrame(frame: Buffer): ParsedFrame;
   Forwarder: new (options: ForwarderOptions) => Forwarder;
@@ -85,6 +93,10 @@ export interface Addon {
   igmpJoin(fd: number, ifname: string, group: string): void;
   igmpLeave(fd: number, ifname: string, group: string): void;
   igmpClose(fd: number): void;
+  /** Calls back on the JS thread for every link event in this network namespace; does not keep the process alive. */
+  LinkWatcher: new (onEvent: (event: LinkEvent) => void) => LinkWatcher;
+  /** The link events in one rtnetlink datagram (pure; for tests). */
+  parseLinkMessages(datagram: Buffer): LinkEvent[];
   /** ifindex for a name, 0 when the interface does not exist. */
   interfaceIndex(name: string): number;
 }

@@ -2,7 +2,7 @@
 // Request:  {"id": <any JSON scalar>, "cmd": "<command>", ...arguments}
 // Response: {"id": <same>, "ok": true, "result": {...}} | {"id": <same>, "ok": false, "error": "<message>"}
 
-export const COMMANDS = ['ping', 'version', 'add', 'remove', 'list', 'stats', 'workers'] as const;
+export const COMMANDS = ['ping', 'version', 'add', 'remove', 'apply', 'list', 'stats', 'workers'] as const;
 
 export type RequestId = string | number | null;
 

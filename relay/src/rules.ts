@@ -14,10 +14,14 @@ export interface RuleSpec {
   inputGroup: string;
   inputPort: number;
   outputs: Output[];
+  /** Accept interfaces that do not exist (yet): the rule waits for them instead of being refused. */
+  waitForInterface?: boolean;
 }
 
 export interface Rule extends RuleSpec {
   id: string;
+  /** 'config': added from --config, so a reload (SIGHUP) may change or remove it. */
+  origin?: 'config';
 }
 
 export const DEFAULT_TTL = 8;
@@ -67,7 +71,7 @@ function checkInterface(value: unknown, what: string, interfaceExists: (name: st
   if (typeof value !== 'string' || value.length === 0 || value.length > IFNAME_MAX || /[\s/:,]/.test(value)) {
     fail(`${what}: '${String(value)}' is not a valid interface name`);
   }
-  if (!interfaceExists(value)) fail(`${what}: unknown interface '${value}'`);
+  if (!interfaceExists(value)) fail(`${what}: unknown interface '${value}' (waitForInterface: true, or mcrctl add --wait-for-interface, accepts it and waits)`);
   return value;
 }
 
@@ -95,8 +99,11 @@ export function parseOutputSpec(spec: string): { group: string; port: string; in
 export function validateRuleSpec(input: unknown, interfaceExists: (name: string) => boolean): RuleSpec {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) fail('rule must be an object');
   const raw = input as Record<string, unknown>;
-  const known = new Set(['name', 'inputInterface', 'inputGroup', 'inputPort', 'outputs']);
+  const known = new Set(['name', 'inputInterface', 'inputGroup', 'inputPort', 'outputs', 'waitForInterface']);
   for (const key of Object.keys(raw)) if (!known.has(key)) fail(`unknown rule field '${key}'`);
+  if (raw.waitForInterface !== undefined && typeof raw.waitForInterface !== 'boolean') fail('waitForInterface must be true or false');
+  const waitForInterface = raw.waitForInterface === true;
+  const exists = waitForInterface ? () => true : interfaceExists;
 
   let name: string | undefined;
   if (raw.name !== undefined) {
@@ -105,7 +112,7 @@ export function validateRuleSpec(input: unknown, interfaceExists: (name: string)
     }
     name = raw.name;
   }
-  const inputInterface = checkInterface(raw.inputInterface, 'input interface', interfaceExists);
+  const inputInterface = checkInterface(raw.inputInterface, 'input interface', exists);
   const inputGroup = checkGroup(raw.inputGroup, 'input group');
   const inputPort = checkPort(raw.inputPort, 'input port');
 
@@ -118,7 +125,7 @@ export function validateRuleSpec(input: unknown, interfaceExists: (name: string)
     const output = {
       group: checkGroup(out.group, `${what} group`),
       port: checkPort(out.port, `${what}`),
-      interface: checkInterface(out.interface, `${what} interface`, interfaceExists),
+      interface: checkInterface(out.interface, `${what} interface`, exists),
       ttl: checkTtl(out.ttl, what),
     };
     if (output.interface === inputInterface && output.group === inputGroup && output.port === inputPort) {
@@ -129,7 +136,7 @@ export function validateRuleSpec(input: unknown, interfaceExists: (name: string)
     seen.add(key);
     return output;
   });
-  return { ...(name === undefined ? {} : { name }), inputInterface, inputGroup, inputPort, outputs };
+  return { ...(name === undefined ? {} : { name }), inputInterface, inputGroup, inputPort, outputs, ...(waitForInterface ? { waitForInterface } : {}) };
 }
 
 export function inputKey(rule: Pick<RuleSpec, 'inputInterface' | 'inputGroup' | 'inputPort'>): string {
@@ -140,36 +147,78 @@ export function describeInput(rule: Pick<RuleSpec, 'inputInterface' | 'inputGrou
   return `${rule.inputGroup}:${rule.inputPort} on ${rule.inputInterface}`;
 }
 
-/** The authoritative rule table: ids, names and input keys are unique. */
+/** Per input interface, what turns table `before` into `after` (rules are immutable: compared by identity). */
+export function diffTables(before: RuleTable, after: RuleTable): Map<string, { upsert: Rule[]; remove: string[] }> {
+  const diff = new Map<string, { upsert: Rule[]; remove: string[] }>();
+  const at = (iface: string) => {
+    let d = diff.get(iface);
+    if (!d) diff.set(iface, (d = { upsert: [], remove: [] }));
+    return d;
+  };
+  for (const rule of before.list()) {
+    const now = after.get(rule.id);
+    if (now === rule) continue;
+    if (!now || now.inputInterface !== rule.inputInterface) at(rule.inputInterface).remove.push(rule.id);
+  }
+  for (const rule of after.list()) if (before.get(rule.id) !== rule) at(rule.inputInterface).upsert.push(rule);
+  return diff;
+}
+
+/** What makes a config-file rule "the same rule" across reloads: its name, else its input. */
+export function configIdentity(rule: RuleSpec): string {
+  return rule.name !== undefined ? `name:${rule.name}` : `input:${inputKey(rule)}`;
+}
+
+/** Whether two specs forward the same way (ids and origin aside). */
+export function sameSpec(a: RuleSpec, b: RuleSpec): boolean {
+  const plain = (r: RuleSpec) => JSON.stringify([r.name, r.inputInterface, r.inputGroup, r.inputPort, r.outputs, r.waitForInterface === true]);
+  return plain(a) === plain(b);
+}
+
+/** The authoritative rule table: ids, names and input keys are unique (indexed, so checks stay O(1)). */
 export class RuleTable {
   private readonly rules = new Map<string, Rule>();
+  private readonly byInput = new Map<string, Rule>();
+  private readonly byName = new Map<string, Rule>();
   private nextId = 1;
+
+  /** A copy to change tentatively; the original is untouched until the copy replaces it. */
+  clone(): RuleTable {
+    const copy = new RuleTable();
+    for (const rule of this.rules.values()) copy.commit(rule);
+    copy.nextId = this.nextId;
+    return copy;
+  }
+
+  get size(): number {
+    return this.rules.size;
+  }
 
   list(): Rule[] {
     return [...this.rules.values()];
+  }
+
+  get(id: string): Rule | undefined {
+    return this.rules.get(id);
   }
 
   forInterface(name: string): Rule[] {
     return this.list().filter((r) => r.inputInterface === name);
   }
 
-  /** Rules still using this input group on this interface (for IGMP leave decisions). */
-  usersOfGroup(iface: string, group: string): number {
-    return this.list().filter((r) => r.inputInterface === iface && r.inputGroup === group).length;
-  }
-
   /** Throws if the spec conflicts with an existing rule; returns the rule it would become. */
   prepare(spec: RuleSpec): Rule {
-    const key = inputKey(spec);
-    for (const rule of this.rules.values()) {
-      if (inputKey(rule) === key) fail(`duplicate rule: ${describeInput(spec)} is already handled by rule ${rule.id}${rule.name ? ` (${rule.name})` : ''}`);
-      if (spec.name !== undefined && rule.name === spec.name) fail(`duplicate rule name '${spec.name}' (rule ${rule.id})`);
-    }
+    const clash = this.byInput.get(inputKey(spec));
+    if (clash) fail(`duplicate rule: ${describeInput(spec)} is already handled by rule ${clash.id}${clash.name ? ` (${clash.name})` : ''}`);
+    const named = spec.name === undefined ? undefined : this.byName.get(spec.name);
+    if (named) fail(`duplicate rule name '${spec.name}' (rule ${named.id})`);
     return { id: String(this.nextId), ...spec };
   }
 
   commit(rule: Rule): void {
     this.rules.set(rule.id, rule);
+    this.byInput.set(inputKey(rule), rule);
+    if (rule.name !== undefined) this.byName.set(rule.name, rule);
     this.nextId = Math.max(this.nextId, Number(rule.id) + 1);
   }
 
@@ -180,7 +229,7 @@ export class RuleTable {
       return rule;
     }
     if (selector.name !== undefined) {
-      const rule = this.list().find((r) => r.name === selector.name);
+      const rule = typeof selector.name === 'string' ? this.byName.get(selector.name) : undefined;
       if (!rule) fail(`no rule named '${String(selector.name)}'`);
       return rule;
     }
@@ -188,6 +237,10 @@ export class RuleTable {
   }
 
   delete(id: string): void {
+    const rule = this.rules.get(id);
+    if (!rule) return;
     this.rules.delete(id);
+    this.byInput.delete(inputKey(rule));
+    if (rule.name !== undefined) this.byName.delete(rule.name);
   }
 }

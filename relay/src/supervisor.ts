@@ -1,11 +1,13 @@
-// mcrd's brain: the authoritative rule table, IGMP memberships and the worker pool.
-// It never touches packets. Rule changes are serialised and answered only after every
-// worker of the interface applied them.
-import { IgmpPool, type IgmpOps } from './igmp-pool.js';
+// mcrd's brain: the authoritative rule table, IGMP memberships, the worker pool and the links
+// they depend on. It never touches packets. Every change goes through one queue (change-queue.ts)
+// and is acknowledged only after every worker applied it and the state file (if any) holds it.
+import { ChangeQueue, type ChangeJob } from './change-queue.js';
+import { IgmpPool, type IgmpOps, type IgmpPolicy, type Membership, type WantedGroups } from './igmp-pool.js';
 import type { Logger } from './log.js';
 import type { FanoutMode, IngressMode, NativeRule, RuleStats } from './native.js';
 import { COMMANDS } from './protocol.js';
-import { RuleTable, describeInput, validateRuleSpec, type Rule } from './rules.js';
+import { RuleTable, configIdentity, describeInput, diffTables, sameSpec, validateRuleSpec, type Rule } from './rules.js';
+import { loadState, saveState } from './state-file.js';
 import { WorkerPool, type WorkerStats } from './workers.js';
 import { VERSION } from './version.js';
 
@@ -17,29 +19,52 @@ export interface SupervisorOptions {
   interfaces: string[];
   /** Join input groups with IGMP (default true). */
   joinGroups?: boolean;
+  igmpPolicy?: IgmpPolicy;
+  /** Where every acknowledged change is kept across restarts (--state-file). */
+  stateFile?: string;
   log: Logger;
   igmp: IgmpOps;
-  interfaceExists(name: string): boolean;
+  /** ifindex of an interface, 0 when it does not exist. */
+  interfaceIndex(name: string): number;
 }
 
-export interface RuleWithStats extends Rule {
+/** Who asked for a change (SO_PEERCRED of the control connection), for the log. */
+export interface Peer { uid: number; gid: number; pid: number }
+
+export type RuleState = { state: 'forwarding' } | { state: 'waiting'; for: string } | { state: 'joining' | 'join-failed'; error: string; attempts: number };
+
+export interface RuleWithState extends Rule {
+  status: RuleState;
+}
+
+export interface RuleWithStats extends RuleWithState {
   packets: number;
   bytes: number;
   outputs: (Rule['outputs'][number] & { packets: number; bytes: number; errors: number })[];
 }
 
+export interface ApplyResult { added: Rule[]; removed: Rule[] }
+
 function toNative(rule: Rule): NativeRule {
-  return { id: rule.id, group: rule.inputGroup, port: rule.inputPort, outputs: rule.outputs.map((o) => ({ ...o })) };
+  return { id: rule.id, group: rule.inputGroup, port: rule.inputPort, outputs: rule.outputs.map(({ group, port, interface: iface, ttl }) => ({ group, port, interface: iface, ttl })) };
 }
 
+const outputsText = (rule: Rule) => rule.outputs.map((o) => `${o.group}:${o.port}:${o.interface}`).join(',');
+const byWhom = (peer?: Peer) => (peer ? ` (by uid ${peer.uid} pid ${peer.pid})` : '');
+
 export class Supervisor {
-  readonly rules = new RuleTable();
+  rules = new RuleTable();
   readonly igmp: IgmpPool;
   readonly pool: WorkerPool;
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly queue: ChangeQueue;
+  /** Input interfaces whose workers run, with the ifindex they were started on. */
+  private readonly inputs = new Map<string, number>();
+  /** Output interfaces in use, with the ifindex the workers' tables were built with. */
+  private readonly outputs = new Map<string, number>();
+  private linksQueued = false;
 
   constructor(private readonly options: SupervisorOptions) {
-    this.igmp = new IgmpPool(options.igmp, options.log);
+    this.igmp = new IgmpPool(options.igmp, options.log, options.igmpPolicy);
     this.pool = new WorkerPool({
       workersPerInterface: options.workers,
       fanout: options.fanout,
@@ -48,56 +73,282 @@ export class Supervisor {
       log: options.log,
       rulesFor: (iface) => this.rules.forInterface(iface).map(toNative),
     });
+    this.queue = new ChangeQueue((batch) => this.commit(batch));
   }
 
-  async start(): Promise<void> {
+  private exists = (name: string) => this.options.interfaceIndex(name) > 0;
+
+  /**
+   * Starts the configured interfaces, restores the state file (refusing a bad one whole) and adds
+   * the config file's rules, as one change.
+   */
+  async start(configRules: unknown[] = []): Promise<void> {
     for (const iface of this.options.interfaces) {
-      if (!this.options.interfaceExists(iface)) throw new Error(`--interface ${iface}: no such interface`);
-      await this.pool.ensureInterface(iface);
+      if (!this.exists(iface)) throw new Error(`--interface ${iface}: no such interface`);
+      await this.startInterface(iface);
     }
+    const saved = this.options.stateFile ? loadState(this.options.stateFile) : undefined;
+    if (saved) this.options.log.info(`restored ${saved.length} rules from ${this.options.stateFile}`);
+    await this.queue.change((table) => {
+      for (const rule of saved ?? []) table.commit(rule);
+      return this.mergeConfig(table, configRules);
+    });
   }
 
   private joinsGroups(): boolean {
     return this.options.joinGroups !== false;
   }
 
-  /** Runs rule changes one at a time, in arrival order. */
-  private serialised<T>(job: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(job, job);
-    this.queue = run.catch(() => undefined);
-    return run;
+  /** The groups IGMP should hold: those of rules whose input interface is up and running. */
+  private wantedGroups(): WantedGroups {
+    const wanted: WantedGroups = new Map();
+    if (!this.joinsGroups()) return wanted;
+    for (const rule of this.rules.list()) {
+      if (!this.inputs.has(rule.inputInterface)) continue;
+      let groups = wanted.get(rule.inputInterface);
+      if (!groups) wanted.set(rule.inputInterface, (groups = new Set()));
+      groups.add(rule.inputGroup);
+    }
+    return wanted;
   }
 
-  addRule(spec: unknown): Promise<Rule> {
-    return this.serialised(async () => {
-      const rule = this.rules.prepare(validateRuleSpec(spec, this.options.interfaceExists));
-      await this.pool.ensureInterface(rule.inputInterface);
-      const joinedHere = this.joinsGroups() && !this.igmp.isJoined(rule.inputInterface, rule.inputGroup);
-      if (joinedHere) this.igmp.join(rule.inputInterface, rule.inputGroup);
-      this.rules.commit(rule);
+  /** Starts the interface's workers (if it exists and they do not run yet); false when it does not exist. */
+  private async startInterface(iface: string): Promise<boolean> {
+    const index = this.options.interfaceIndex(iface);
+    if (index === 0) return false;
+    await this.pool.ensureInterface(iface);
+    this.inputs.set(iface, index);
+    return true;
+  }
+
+  /** Commits queued changes as one: table swap, workers, IGMP, state file; undone whole on failure. */
+  private async commit(batch: ChangeJob[]): Promise<void> {
+    const before = this.rules;
+    const after = before.clone();
+    const accepted: { job: ChangeJob; result: unknown }[] = [];
+    for (const job of batch) {
       try {
-        await this.pool.applyChange(rule.inputInterface, { upsert: [toNative(rule)] });
+        accepted.push({ job, result: job.mutate(after) });
       } catch (err) {
-        this.rules.delete(rule.id);
-        if (joinedHere) this.igmp.leave(rule.inputInterface, rule.inputGroup);
-        // Workers that applied it must drop it again.
-        await this.pool.applyChange(rule.inputInterface, { remove: [rule.id] }).catch(() => undefined);
-        throw new Error(`rule for ${describeInput(rule)} not added: ${(err as Error).message}`);
+        job.reject(err as Error);
       }
-      this.options.log.info(`rule ${rule.id} added: ${describeInput(rule)} -> ${rule.outputs.map((o) => `${o.group}:${o.port}:${o.interface}`).join(',')}`);
-      return rule;
+    }
+    if (accepted.length === 0) return;
+    try {
+      await this.realise(before, after);
+    } catch (err) {
+      if (accepted.length === 1) {
+        accepted[0].job.reject(err as Error);
+        return;
+      }
+      // One of them is to blame: commit them one at a time so only that one fails.
+      for (const { job } of accepted) await this.commit([job]);
+      return;
+    }
+    for (const { job, result } of accepted) {
+      job.announce?.(result);
+      job.resolve(result);
+    }
+  }
+
+  /** Makes workers, IGMP and the state file follow the table `after`; on failure puts `before` back. */
+  private async realise(before: RuleTable, after: RuleTable): Promise<void> {
+    // Workers starting meanwhile load rulesFor(), so the new table is in place first.
+    this.rules = after;
+    const diff = diffTables(before, after);
+    try {
+      for (const [iface, change] of diff) {
+        if (change.upsert.length && !this.inputs.has(iface)) await this.startInterface(iface);
+        await this.pool.applyChange(iface, { upsert: change.upsert.map(toNative), remove: change.remove });
+      }
+      if (this.options.stateFile) {
+        try {
+          saveState(this.options.stateFile, after.list());
+        } catch (err) {
+          throw new Error(`state file ${this.options.stateFile} not written (${(err as Error).message}): change undone`);
+        }
+      }
+    } catch (err) {
+      this.rules = before;
+      for (const iface of diff.keys()) await this.pool.reloadInterface(iface).catch(() => undefined);
+      throw err;
+    }
+    for (const rule of after.list()) for (const o of rule.outputs) if (!this.outputs.has(o.interface)) this.outputs.set(o.interface, this.options.interfaceIndex(o.interface));
+    this.igmp.sync(this.wantedGroups());
+  }
+
+  addRule(spec: unknown, peer?: Peer): Promise<Rule> {
+    return this.queue.change(
+      (table) => {
+        const rule = table.prepare(validateRuleSpec(spec, this.exists));
+        table.commit(rule);
+        return rule;
+      },
+      (rule) => this.options.log.info(`rule ${rule.id} added: ${describeInput(rule)} -> ${outputsText(rule)}${byWhom(peer)}`),
+    );
+  }
+
+  removeRule(selector: { id?: unknown; name?: unknown }, peer?: Peer): Promise<Rule> {
+    return this.queue.change(
+      (table) => {
+        const rule = table.find(selector);
+        table.delete(rule.id);
+        return rule;
+      },
+      (rule) => this.options.log.info(`rule ${rule.id} removed: ${describeInput(rule)}${byWhom(peer)}`),
+    );
+  }
+
+  /** Many adds and removes as one change: all applied, or none (the first problem is the error). */
+  apply(request: { add?: unknown; remove?: unknown }, peer?: Peer): Promise<ApplyResult> {
+    const adds = request.add ?? [];
+    const removes = request.remove ?? [];
+    if (!Array.isArray(adds) || !Array.isArray(removes)) return Promise.reject(new Error("apply: 'add' and 'remove' must be lists"));
+    const run = (table: RuleTable): ApplyResult => {
+      const removed = removes.map((selector: unknown, i) => {
+        try {
+          if (typeof selector !== 'object' || selector === null) throw new Error("must be {id} or {name}");
+          const rule = table.find(selector as { id?: unknown; name?: unknown });
+          table.delete(rule.id);
+          return rule;
+        } catch (err) {
+          throw new Error(`apply: remove ${i + 1}: ${(err as Error).message}; nothing changed`);
+        }
+      });
+      const added = adds.map((spec: unknown, i) => {
+        try {
+          const rule = table.prepare(validateRuleSpec(spec, this.exists));
+          table.commit(rule);
+          return rule;
+        } catch (err) {
+          throw new Error(`apply: add ${i + 1}: ${(err as Error).message}; nothing changed`);
+        }
+      });
+      return { added, removed };
+    };
+    return this.queue.change(
+      (table) => {
+        run(table.clone()); // throws before anything changes
+        return run(table);
+      },
+      (result) => this.options.log.info(`applied ${result.added.length} adds and ${result.removed.length} removes as one change${byWhom(peer)}`),
+    );
+  }
+
+  /**
+   * Makes the table's config-file rules match `specs` (start-up and SIGHUP): unchanged rules stay
+   * (same id, no interruption), changed ones are replaced, missing ones removed, new ones added.
+   * Throws before changing anything when a spec is bad or clashes with a rule added at runtime.
+   */
+  private mergeConfig(table: RuleTable, specs: unknown[]): { added: number; removed: number; changed: number } {
+    const wanted = specs.map((spec, i) => {
+      try {
+        return validateRuleSpec(spec, this.exists);
+      } catch (err) {
+        throw new Error(`config rule ${i + 1}: ${(err as Error).message}`);
+      }
+    });
+    const trial = (t: RuleTable) => {
+      const current = new Map(t.list().filter((r) => r.origin === 'config').map((r) => [configIdentity(r), r]));
+      const counts = { added: 0, removed: 0, changed: 0 };
+      const keep = new Set<string>();
+      for (const spec of wanted) {
+        const id = configIdentity(spec);
+        const old = current.get(id);
+        if (old && sameSpec(old, spec)) {
+          keep.add(id);
+          continue;
+        }
+        if (old) {
+          t.delete(old.id);
+          keep.add(id);
+          counts.changed++;
+        } else counts.added++;
+        try {
+          const rule: Rule = { ...t.prepare(spec), origin: 'config' };
+          t.commit(rule);
+        } catch (err) {
+          throw new Error(`config rule ${describeInput(spec)}: ${(err as Error).message}`);
+        }
+      }
+      for (const [id, rule] of current) {
+        if (keep.has(id)) continue;
+        t.delete(rule.id);
+        counts.removed++;
+      }
+      return counts;
+    };
+    trial(table.clone());
+    return trial(table);
+  }
+
+  /** SIGHUP: the config file's rules again, as one change. */
+  reloadConfig(specs: unknown[]): Promise<{ added: number; removed: number; changed: number }> {
+    return this.queue.change(
+      (table) => this.mergeConfig(table, specs),
+      (counts) => this.options.log.info(`config reloaded: ${counts.added} rules added, ${counts.changed} changed, ${counts.removed} removed`),
+    );
+  }
+
+  /** A link appeared, vanished or changed (rtnetlink): bring workers, tables and joins in line. */
+  linksChanged(): void {
+    if (this.linksQueued) return;
+    this.linksQueued = true;
+    void this.queue.task(async () => {
+      this.linksQueued = false;
+      await this.followLinks();
     });
   }
 
-  removeRule(selector: { id?: unknown; name?: unknown }): Promise<Rule> {
-    return this.serialised(async () => {
-      const rule = this.rules.find(selector);
-      this.rules.delete(rule.id);
-      await this.pool.applyChange(rule.inputInterface, { remove: [rule.id] });
-      if (this.rules.usersOfGroup(rule.inputInterface, rule.inputGroup) === 0) this.igmp.leave(rule.inputInterface, rule.inputGroup);
-      this.options.log.info(`rule ${rule.id} removed: ${describeInput(rule)}`);
-      return rule;
-    });
+  private async followLinks(): Promise<void> {
+    const log = this.options.log;
+    const inputs = new Set([...this.options.interfaces, ...this.rules.list().map((r) => r.inputInterface)]);
+    for (const iface of inputs) {
+      const now = this.options.interfaceIndex(iface);
+      const was = this.inputs.get(iface);
+      if (was !== undefined && was !== now) {
+        await this.pool.stopInterface(iface);
+        this.inputs.delete(iface);
+        this.igmp.forgetInterface(iface);
+        const waiting = this.rules.forInterface(iface).length;
+        if (now === 0) log.warn(`interface ${iface} is gone: its workers stopped; ${waiting} rules wait for it`);
+        else log.warn(`interface ${iface} was re-created (ifindex ${was} -> ${now}): restarting its workers`);
+      }
+      if (now > 0 && !this.inputs.has(iface)) {
+        try {
+          await this.startInterface(iface);
+          log.info(`interface ${iface} is up (ifindex ${now}): workers running, ${this.rules.forInterface(iface).length} rules forwarding`);
+        } catch (err) {
+          log.error(`interface ${iface}: workers did not start: ${(err as Error).message}; retried at the next link change`);
+        }
+      }
+    }
+    for (const [iface, was] of [...this.outputs]) {
+      const now = this.options.interfaceIndex(iface);
+      if (now === was) continue;
+      this.outputs.set(iface, now);
+      const users = new Set(this.rules.list().filter((r) => r.outputs.some((o) => o.interface === iface)).map((r) => r.inputInterface));
+      if (now === 0) {
+        log.warn(`output interface ${iface} is gone: packets for it are counted as output errors until it is back`);
+        continue;
+      }
+      for (const input of users) await this.pool.reloadInterface(input).catch((err: Error) => log.error(`reloading workers of ${input}: ${err.message}`));
+      log.info(`output interface ${iface} is back (ifindex ${now}): ${users.size} input interfaces reloaded`);
+    }
+    this.igmp.sync(this.wantedGroups());
+  }
+
+  private statusOf(rule: Rule): RuleState {
+    if (!this.inputs.has(rule.inputInterface)) return { state: 'waiting', for: rule.inputInterface };
+    const missing = rule.outputs.find((o) => this.outputs.get(o.interface) === 0);
+    if (missing) return { state: 'waiting', for: missing.interface };
+    const m: Membership | undefined = this.joinsGroups() ? this.igmp.membership(rule.inputInterface, rule.inputGroup) : undefined;
+    if (m && m.state !== 'joined') return { state: m.state === 'failed' ? 'join-failed' : 'joining', error: m.error, attempts: m.attempts };
+    return { state: 'forwarding' };
+  }
+
+  list(): RuleWithState[] {
+    return this.rules.list().map((rule) => ({ ...rule, status: this.statusOf(rule) }));
   }
 
   async stats(): Promise<{ workers: WorkerStats[]; rules: RuleWithStats[]; igmp: ReturnType<IgmpPool['stats']> & { enabled: boolean }; totals: Record<string, number> }> {
@@ -109,7 +360,7 @@ export class Supervisor {
       for (const key of Object.keys(totals)) totals[key] += (w.stats as unknown as Record<string, number>)[key] ?? 0;
       for (const r of w.stats.rules) perRule.set(r.id, [...(perRule.get(r.id) ?? []), r]);
     }
-    const rules = this.rules.list().map((rule): RuleWithStats => {
+    const rules = this.list().map((rule): RuleWithStats => {
       const parts = perRule.get(rule.id) ?? [];
       return {
         ...rule,
@@ -127,18 +378,20 @@ export class Supervisor {
   }
 
   /** Handles one control request; throws with a message meant for the caller. */
-  async handle(cmd: string, args: Record<string, unknown>): Promise<unknown> {
+  async handle(cmd: string, args: Record<string, unknown>, peer?: Peer): Promise<unknown> {
     switch (cmd) {
       case 'ping':
         return { pong: true };
       case 'version':
         return { version: VERSION, node: process.version, pid: process.pid };
       case 'add':
-        return { rule: await this.addRule(args.rule) };
+        return { rule: await this.addRule(args.rule, peer) };
       case 'remove':
-        return { rule: await this.removeRule({ id: args.ruleId, name: args.name }) };
+        return { rule: await this.removeRule({ id: args.ruleId, name: args.name }, peer) };
+      case 'apply':
+        return this.apply({ add: args.add, remove: args.remove }, peer);
       case 'list':
-        return { rules: this.rules.list() };
+        return { rules: this.list() };
       case 'stats':
         return this.stats();
       case 'workers':
@@ -149,9 +402,10 @@ export class Supervisor {
   }
 
   async stop(): Promise<void> {
-    await this.serialised(async () => {
+    await this.queue.task(async () => {
       await this.pool.stop();
       this.igmp.leaveAll();
+      this.igmp.logStats();
     });
   }
 }

@@ -115,7 +115,7 @@ export class WorkerPool {
       const created: InterfaceGroup = { fanoutId: -1, workers: [], ready: Promise.resolve() };
       for (let i = 0; i < this.options.workersPerInterface; i++) created.workers.push(new WorkerHandle(iface, i));
       created.ready = this.startGroup(iface, created).catch((err) => {
-        this.interfaces.delete(iface);
+        if (this.interfaces.get(iface) === created) this.interfaces.delete(iface);
         for (const w of created.workers) this.kill(w);
         throw err;
       });
@@ -225,6 +225,22 @@ export class WorkerPool {
     const acks = await Promise.all(running.map((w) => w.request((seq) => ({ type: 'update', seq, upsert: change.upsert ?? [], remove: change.remove ?? [] }))));
     const errors = acks.flatMap((a) => (a.type === 'ack' && a.error ? [a.error] : []));
     if (errors.length) throw new Error(errors[0]);
+  }
+
+  /** Stops the interface's workers (it vanished); ensureInterface starts new ones later. */
+  async stopInterface(iface: string): Promise<void> {
+    const group = this.interfaces.get(iface);
+    if (!group) return;
+    this.interfaces.delete(iface);
+    await Promise.all(group.workers.map((w) => this.kill(w)));
+  }
+
+  /** Loads the whole table into every running worker of the interface again (an output interface was re-created). */
+  async reloadInterface(iface: string): Promise<void> {
+    this.rulesVersion++;
+    const group = this.interfaces.get(iface);
+    if (!group) return;
+    await Promise.all(group.workers.filter((w) => w.state === 'running').map((w) => this.loadTable(w)));
   }
 
   describe(): WorkerInfo[] {

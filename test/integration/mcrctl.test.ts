@@ -1,6 +1,6 @@
 // mcrd and mcrctl as a user runs them: help, add/list/remove through the CLI, errors.
 import { execa } from 'execa';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,7 +56,7 @@ describe.skipIf(reason)('mcrctl against a running mcrd', () => {
     expect(add.exitCode, add.stderr).toBe(0);
     expect(add.stdout).toMatch(/added rule 1/);
     const list = await ctl('list');
-    expect(list.stdout).toMatch(new RegExp(`1\\s+cam1\\s+239.1.0.1:5000:${chain.relayIn.ifname}\\s+239.2.0.1:5000:${chain.relayOut.ifname},239.2.0.2:6000:${chain.relayOut.ifname}:4`));
+    expect(list.stdout).toMatch(new RegExp(`1\\s+cam1\\s+239.1.0.1:5000:${chain.relayIn.ifname}\\s+239.2.0.1:5000:${chain.relayOut.ifname},239.2.0.2:6000:${chain.relayOut.ifname}:4\\s+forwarding`));
     const json = JSON.parse((await ctl('--json', 'list')).stdout) as { rules: { outputs: { ttl: number }[] }[] };
     expect(json.rules[0].outputs.map((o) => o.ttl)).toEqual([8, 4]);
     expect((await ctl('workers')).stdout.split('\n').filter((l) => l.includes('running'))).toHaveLength(2);
@@ -64,6 +64,29 @@ describe.skipIf(reason)('mcrctl against a running mcrd', () => {
     expect((await ctl('ping')).stdout).toBe('pong');
     expect((await ctl('remove', '--name', 'cam1')).stdout).toBe('removed rule 1');
     expect((await ctl('list')).stdout).toBe('no rules');
+  });
+
+  it('apply -f: a file of rules goes in as one change, all or nothing', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mcrctl-apply-'));
+    const rule = (i: number) => ({ name: `a${i}`, inputInterface: chain.relayIn.ifname, inputGroup: `239.7.0.${i}`, inputPort: 5000, outputs: [{ group: '239.8.0.1', port: 6000 + i, interface: chain.relayOut.ifname }] });
+    const file = (name: string, doc: unknown) => {
+      const f = path.join(dir, name);
+      writeFileSync(f, typeof doc === 'string' ? doc : JSON.stringify(doc));
+      return f;
+    };
+    const ok = await ctl('apply', '-f', file('three.json5', [rule(1), rule(2), rule(3)]));
+    expect(ok.stdout, ok.stderr).toBe('applied: 3 added, 0 removed');
+    // The third add clashes with a1's input: nothing of the file happens, a1 is not removed.
+    const clash = await ctl('apply', '-f', file('clash.json5', { remove: [{ name: 'a1' }], add: [rule(4), rule(5), { ...rule(2), name: 'other' }] }));
+    expect(clash.exitCode).toBe(1);
+    expect(clash.stderr).toMatch(/^mcrctl: apply: add 3: duplicate rule: 239\.7\.0\.2:5000 .* nothing changed$/);
+    const names = async () => (JSON.parse((await ctl('--json', 'list')).stdout) as { rules: { name: string }[] }).rules.map((r) => r.name);
+    expect(await names()).toEqual(['a1', 'a2', 'a3']);
+    const mixed = await ctl('apply', '-f', file('mixed.json5', "{ remove: [{ name: 'a1' }, { name: 'a2' }], add: [" + JSON.stringify(rule(4)) + '] } // JSON5'));
+    expect(mixed.stdout, mixed.stderr).toBe('applied: 1 added, 2 removed');
+    expect(await names()).toEqual(['a3', 'a4']);
+    expect((await ctl('apply', '-f', file('bad.json5', '{ rules: [] }'))).stderr).toMatch(/unknown key 'rules'/);
+    expect((await ctl('apply', '-f', file('remove-rest.json5', { remove: [{ name: 'a3' }, { name: 'a4' }] }))).stdout).toBe('applied: 0 added, 2 removed');
   });
 
   it("prints the server's message and exits 1 on a bad request", async () => {

@@ -6,11 +6,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { nsRun } from '../../netns/exec.js';
 import { createChain, type Chain } from '../../netns/topology.js';
-import { runGenerator, type GenSummary } from '../../harness/src/generator.js';
+import { runGenerator } from '../../harness/src/generator.js';
 import { startMcrd, type RunningMcrd } from '../../harness/src/mcrd.js';
-import { startSink, type SinkSummary } from '../../harness/src/sink.js';
-import { planStreams, type StreamPlan } from '../../harness/src/streams.js';
+import { startSink } from '../../harness/src/sink.js';
+import { planStreams } from '../../harness/src/streams.js';
 import { announceSkip, skipReason } from './env.js';
+import { ruleFor, traffic } from './relay-rig.js';
 
 const reason = skipReason();
 announceSkip('relay integration', reason);
@@ -31,16 +32,6 @@ async function relay(args: string[]): Promise<{ chain: Chain; mcrd: RunningMcrd 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mcr-test-'));
   mcrd = await startMcrd(chain.relayIn.ns, path.join(dir, 'mcrd.sock'), ['--stats-interval', '0', ...args], path.join(dir, 'mcrd.log'));
   return { chain, mcrd };
-}
-
-function ruleFor(c: Chain, s: StreamPlan) {
-  return { name: `s${s.stream}`, inputInterface: c.relayIn.ifname, inputGroup: s.inGroup, inputPort: s.inPort, outputs: [{ group: s.outGroup, port: s.outPort, interface: c.relayOut.ifname }] };
-}
-
-async function traffic(c: Chain, plans: StreamPlan[], count: number, rate: number, runId: number): Promise<{ gen: GenSummary; sink: SinkSummary }> {
-  const sink = await startSink(c.sink.ns, { interface: c.sink.ifname, streams: plans.map((p) => `${p.outGroup}:${p.outPort}`), runId, idleTimeoutMs: 800, maxWaitMs: 60_000 });
-  const gen = await runGenerator(c.gen.ns, { interface: c.gen.ifname, streams: plans.map((p) => `${p.inGroup}:${p.inPort}`), rate, count, size: 256, runId });
-  return { gen, sink: await sink.done };
 }
 
 async function igmpGroups(ns: string, ifname: string): Promise<number> {

@@ -71,7 +71,6 @@ describe('rule table', () => {
     expect(table.find({ id: 1 }).id).toBe('1');
     expect(() => table.find({ id: '42' })).toThrow(/no rule with id '42'/);
     expect(() => table.find({})).toThrow(/needs an id or a name/);
-    expect(table.usersOfGroup('eth0', '239.1.1.1')).toBe(1);
     table.delete(rule.id);
     expect(table.list()).toEqual([]);
     expect(table.prepare(spec).id).toBe('2');

@@ -1,9 +1,11 @@
 // mcrctl: add, remove and list rules and read stats from a running mcrd.
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import JSON5 from 'json5';
 import { ControlClient } from '../control-client.js';
 import { DEFAULT_SOCKET_PATH } from '../protocol.js';
 import { parseOutputSpec, type Rule } from '../rules.js';
-import type { RuleWithStats } from '../supervisor.js';
+import type { ApplyResult, RuleState, RuleWithState, RuleWithStats } from '../supervisor.js';
 import { renderTable } from '../table.js';
 import type { WorkerInfo, WorkerStats } from '../workers.js';
 
@@ -26,12 +28,37 @@ async function call<T>(cmd: string, args: Record<string, unknown>, show: (result
 
 const outputsText = (rule: Rule) => rule.outputs.map((o) => `${o.group}:${o.port}:${o.interface}${o.ttl === 8 ? '' : `:${o.ttl}`}`).join(',');
 
-function rulesTable(rules: Rule[]): string {
+function stateText(status: RuleState | undefined): string {
+  if (!status) return '-';
+  if (status.state === 'waiting') return `waiting for ${status.for}`;
+  if (status.state === 'forwarding') return 'forwarding';
+  return `${status.state} (${status.attempts} attempts: ${status.error})`;
+}
+
+function rulesTable(rules: (Rule | RuleWithState)[]): string {
   if (rules.length === 0) return 'no rules';
   return renderTable(
-    ['ID', 'NAME', 'INPUT', 'OUTPUTS'],
-    rules.map((r) => [r.id, r.name ?? '-', `${r.inputGroup}:${r.inputPort}:${r.inputInterface}`, outputsText(r)]),
+    ['ID', 'NAME', 'INPUT', 'OUTPUTS', 'STATE'],
+    rules.map((r) => [r.id, r.name ?? '-', `${r.inputGroup}:${r.inputPort}:${r.inputInterface}`, outputsText(r), stateText('status' in r ? r.status : undefined)]),
   );
+}
+
+/** A rules file: a list of rules to add, or { add: [...], remove: [{id} | {name}, ...] }. */
+function readChangeFile(file: string): { add: unknown[]; remove: unknown[] } {
+  let doc: unknown;
+  try {
+    doc = file === '-' ? JSON5.parse(readFileSync(0, 'utf8')) : JSON5.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`${file}: ${(err as Error).message}`);
+  }
+  if (Array.isArray(doc)) return { add: doc, remove: [] };
+  if (typeof doc === 'object' && doc !== null) {
+    const { add = [], remove = [], ...rest } = doc as Record<string, unknown>;
+    const unknown = Object.keys(rest);
+    if (unknown.length) throw new Error(`${file}: unknown key '${unknown[0]}' (a file holds a list of rules, or { add: [...], remove: [...] })`);
+    if (Array.isArray(add) && Array.isArray(remove)) return { add, remove };
+  }
+  throw new Error(`${file}: must hold a list of rules, or { add: [...], remove: [{ id } or { name }, ...] }`);
 }
 
 function workersTable(workers: (WorkerInfo | WorkerStats)[]): string {
@@ -53,9 +80,11 @@ program
   .requiredOption('--input-port <port>', 'UDP destination port to receive')
   .requiredOption('--outputs <list>', 'GROUP:PORT:INTERFACE[:TTL][,...] destinations')
   .option('--name <name>', 'a name to refer to the rule by')
-  .action(async (o: { inputInterface: string; inputGroup: string; inputPort: string; outputs: string; name?: string }) => {
+  .option('--wait-for-interface', 'accept interfaces that do not exist yet: the rule waits for them')
+  .action(async (o: { inputInterface: string; inputGroup: string; inputPort: string; outputs: string; name?: string; waitForInterface?: boolean }) => {
     const rule = {
       ...(o.name === undefined ? {} : { name: o.name }),
+      ...(o.waitForInterface ? { waitForInterface: true } : {}),
       inputInterface: o.inputInterface,
       inputGroup: o.inputGroup,
       inputPort: o.inputPort,
@@ -74,7 +103,19 @@ program
     await call<{ rule: Rule }>('remove', o.id !== undefined ? { ruleId: o.id } : { name: o.name }, (r) => `removed rule ${r.rule.id}`);
   });
 
-program.command('list').description('list rules').action(() => call<{ rules: Rule[] }>('list', {}, (r) => rulesTable(r.rules)));
+program
+  .command('apply')
+  .description('add and remove many rules as one change: all of it or nothing, answered once every worker applied it')
+  .requiredOption('-f, --file <file>', "JSON5 file ('-' for stdin): a list of rules, or { add: [...], remove: [{ id } or { name }] }")
+  .addHelpText('after', `
+Each rule has the fields of 'add': { name?, inputInterface, inputGroup, inputPort,
+  outputs: [{ group, port, interface, ttl? }], waitForInterface? }`)
+  .action(async (o: { file: string }) => {
+    const change = readChangeFile(o.file);
+    await call<ApplyResult>('apply', change, (r) => `applied: ${r.added.length} added, ${r.removed.length} removed`);
+  });
+
+program.command('list').description('list rules and their state (forwarding, waiting for an interface, joining)').action(() => call<{ rules: RuleWithState[] }>('list', {}, (r) => rulesTable(r.rules)));
 
 program
   .command('stats')
@@ -103,7 +144,7 @@ program
               ),
             ),
         '',
-        `IGMP: attempted=${r.igmp.attempted} succeeded=${r.igmp.succeeded} failed=${r.igmp.failed} active_groups=${r.igmp.activeGroups} helper_sockets=${r.igmp.sockets}`,
+        `IGMP: attempted=${r.igmp.attempted} succeeded=${r.igmp.succeeded} failed=${r.igmp.failed} active_groups=${r.igmp.activeGroups} helper_sockets=${r.igmp.sockets} leaves=${r.igmp.leaves} joining=${r.igmp.joining} leaving=${r.igmp.leaving}`,
       ].join('\n'),
     ),
   );

@@ -7,6 +7,13 @@ import { FANOUT_MODES, INGRESS_MODES, loadAddon, type FanoutMode } from '../nati
 import { Supervisor } from '../supervisor.js';
 import { VERSION } from '../version.js';
 
+/** "COUNT[/MS]", e.g. 5/1000: retries and the first retry's wait. */
+function retrySpec(value: string): { count: number; intervalMs?: number } {
+  const m = /^(\d+)(?:\/(\d+))?$/.exec(value);
+  if (!m) throw new InvalidArgumentError('--igmp-retry must look like COUNT or COUNT/MS, e.g. 5/1000');
+  return { count: Number(m[1]), ...(m[2] === undefined ? {} : { intervalMs: Number(m[2]) }) };
+}
+
 function integer(name: string) {
   return (value: string) => {
     if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${name} must be a whole number`);
@@ -25,11 +32,17 @@ const program = new Command('mcrd')
   .option('-i, --interface <name...>', 'ingress interfaces to start workers on now (others start with their first rule)')
   .option('-c, --config <file>', 'JSON5 config file; flags override it')
   .option('--no-igmp', 'do not join input groups (where memberships are configured statically upstream); a switch that snoops IGMP then delivers nothing')
+  .option('--igmp-retry <count[/ms]>', 'retry a failed IGMP join COUNT times, first after MS, doubling (default 5/1000); the rule shows as joining meanwhile', retrySpec)
+  .option('--igmp-leave-delay <ms>', 'keep a group joined MS after its last rule is removed, so a quick remove/add sends no leave and no join (default 0)', integer('--igmp-leave-delay'))
+  .option('--state-file <path>', 'save every acknowledged rule change here (atomically, before the ack) and restore it at start')
   .option('--stats-interval <ms>', 'log [STATS:*] lines every ms, 0 = never (default 10000)', integer('--stats-interval'))
   .addOption(new Option('--log-format <format>', 'log line format (default text)').choices(['text', 'json']))
   .addOption(new Option('--log-level <level>', 'least important level logged').choices(['debug', 'info', 'warn', 'error']).default('info'))
   .addHelpText('after', `
 Control it with mcrctl (same --socket). SIGTERM or SIGINT: stop workers, leave all groups, remove the socket, exit 0.
+SIGHUP: re-read --config and apply its rules' difference as one change (other settings need a restart).
+Interfaces are followed through rtnetlink: when an input interface vanishes its workers stop and its
+rules wait ('mcrctl list'); when it is back (even re-created) workers restart and groups are re-joined.
 Config file example (JSON5):
   { workers: 2, fanout: 'hash', interfaces: ['eth0'],
     rules: [{ name: 'cam1', inputInterface: 'eth0', inputGroup: '239.1.1.1', inputPort: 5000,
@@ -49,6 +62,10 @@ async function main(): Promise<void> {
     logFormat: opts.logFormat,
     // commander defaults igmp to true: only an explicit --no-igmp may override the config file.
     igmp: opts.igmp === false ? false : undefined,
+    igmpRetries: opts.igmpRetry?.count,
+    igmpRetryInterval: opts.igmpRetry?.intervalMs,
+    igmpLeaveDelay: opts.igmpLeaveDelay,
+    stateFile: opts.stateFile,
   };
   let config: DaemonConfig;
   try {
@@ -66,9 +83,15 @@ async function main(): Promise<void> {
     ringMiB: config.ringMiB,
     interfaces: config.interfaces,
     joinGroups: config.igmp,
+    igmpPolicy: { retries: config.igmpRetries, retryIntervalMs: config.igmpRetryInterval, leaveDelayMs: config.igmpLeaveDelay },
+    stateFile: config.stateFile || undefined,
     log,
     igmp: addon,
-    interfaceExists: (name) => addon.interfaceIndex(name) > 0,
+    interfaceIndex: (name) => addon.interfaceIndex(name),
+  });
+  const links = new addon.LinkWatcher((event) => {
+    log.debug('link event', event);
+    supervisor.linksChanged();
   });
   const server = new ControlServer(config.controlSocket, (cmd, args) => supervisor.handle(cmd, args), log);
 
@@ -78,6 +101,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info(`stopping (${why})`);
     clearInterval(statsTimer);
+    links.stop();
     await server.close().catch(() => undefined);
     await supervisor.stop();
     log.info('stopped');
@@ -85,14 +109,27 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM', 0));
   process.on('SIGINT', () => void stop('SIGINT', 0));
+  process.on('SIGHUP', () => {
+    if (!opts.config) {
+      log.warn('SIGHUP: no --config to re-read');
+      return;
+    }
+    let rules: unknown[];
+    try {
+      rules = resolveConfig(loadConfigFile(opts.config), {}, opts.config).rules;
+    } catch (err) {
+      log.error(`SIGHUP: config not reloaded, nothing changed: ${(err as Error).message}`);
+      return;
+    }
+    supervisor.reloadConfig(rules).catch((err: Error) => log.error(`SIGHUP: config not reloaded, nothing changed: ${err.message}`));
+  });
 
   log.info(`mcrd ${VERSION} starting`, { pid: process.pid, workers: config.workers, fanout: config.fanout, ingress: config.ingress, igmp: config.igmp });
   if (!config.igmp) log.warn('IGMP disabled (--no-igmp): input groups are not joined; traffic arrives only where memberships are static upstream');
   let statsTimer: NodeJS.Timeout | undefined;
   try {
     await server.listen();
-    await supervisor.start();
-    for (const rule of config.rules) await supervisor.addRule(rule);
+    await supervisor.start(config.rules);
   } catch (err) {
     log.error((err as Error).message);
     await stop('start-up failed', 1);

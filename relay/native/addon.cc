@@ -1,8 +1,11 @@
 // JavaScript bindings (node-addon-api). The contract is relay/src/native.ts.
 #include <napi.h>
 #include <net/if.h>
+#include <sys/socket.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 
@@ -307,6 +310,22 @@ Napi::Value IgmpClose(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// peerCredentials(fd): the pid, uid and gid of the process at the other end of a Unix socket
+// (SO_PEERCRED, fixed when it connected), so mcrd can log who changed what.
+Napi::Value PeerCredentials(const Napi::CallbackInfo& info) {
+  const int fd = fd_arg(info, "peerCredentials");
+  ucred cred{};
+  socklen_t length = sizeof cred;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &length) < 0) {
+    throw Napi::Error::New(info.Env(), std::string("peerCredentials: SO_PEERCRED on fd ") + std::to_string(fd) + ": " + std::strerror(errno));
+  }
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("pid", static_cast<double>(cred.pid));
+  out.Set("uid", static_cast<double>(cred.uid));
+  out.Set("gid", static_cast<double>(cred.gid));
+  return out;
+}
+
 Napi::Value InterfaceIndex(const Napi::CallbackInfo& info) {
   std::string name = str_arg(info, 0, "interfaceIndex", "name");
   return Napi::Number::New(info.Env(), name.size() < IF_NAMESIZE ? if_nametoindex(name.c_str()) : 0);
@@ -321,6 +340,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("igmpClose", Napi::Function::New<IgmpClose>(env, "igmpClose"));
   exports.Set("LinkWatcher", LinkWatcherWrap::Define(env));
   exports.Set("parseLinkMessages", Napi::Function::New<ParseLinkMessages>(env, "parseLinkMessages"));
+  exports.Set("peerCredentials", Napi::Function::New<PeerCredentials>(env, "peerCredentials"));
   exports.Set("interfaceIndex", Napi::Function::New<InterfaceIndex>(env, "interfaceIndex"));
   return exports;
 }

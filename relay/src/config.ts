@@ -24,6 +24,10 @@ export interface DaemonConfig {
   igmpLeaveDelay: number;
   /** Every acknowledged rule change is saved here and restored at start ('' = none). */
   stateFile: string;
+  /** Workers run as this user with only CAP_NET_RAW ('root': as root, with every capability). */
+  user: string;
+  /** Group allowed to use the control socket (mode 0660); '' = owner only (0600). */
+  controlGroup: string;
   /** Rules added at start-up, in the same shape as the control protocol's add. */
   rules: unknown[];
 }
@@ -42,6 +46,8 @@ export const DEFAULTS: DaemonConfig = {
   igmpRetryInterval: 1000,
   igmpLeaveDelay: 0,
   stateFile: '',
+  user: 'nobody',
+  controlGroup: '',
   rules: [],
 };
 
@@ -62,6 +68,8 @@ function check(config: DaemonConfig, where: string): DaemonConfig {
   if (!Number.isInteger(config.igmpRetryInterval) || config.igmpRetryInterval < 10) throw bad(`IGMP retry interval must be at least 10 ms (got ${String(config.igmpRetryInterval)})`);
   if (!Number.isInteger(config.igmpLeaveDelay) || config.igmpLeaveDelay < 0 || config.igmpLeaveDelay > 3_600_000) throw bad(`IGMP leave delay must be 0 to 3600000 ms (got ${String(config.igmpLeaveDelay)})`);
   if (typeof config.stateFile !== 'string') throw bad('stateFile must be a path');
+  if (typeof config.user !== 'string' || config.user === '') throw bad('user must be a user name or uid');
+  if (typeof config.controlGroup !== 'string') throw bad('controlGroup must be a group name or gid');
   if (!Array.isArray(config.rules)) throw bad('rules must be a list');
   return config;
 }

@@ -1,11 +1,21 @@
 // Control socket server: newline-delimited JSON requests, answered in order per connection.
 // A bad request gets an error reply and changes nothing; the connection stays usable.
-import { existsSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import type { Logger } from './log.js';
 import { LineSplitter, MAX_LINE_BYTES, type Request, type RequestId, type Response } from './protocol.js';
 
-export type Handler = (cmd: string, args: Record<string, unknown>) => Promise<unknown>;
+/** Who is at the other end of a connection (SO_PEERCRED). */
+export interface PeerCredentials { pid: number; uid: number; gid: number }
+
+export type Handler = (cmd: string, args: Record<string, unknown>, peer?: PeerCredentials) => Promise<unknown>;
+
+export interface ControlAccess {
+  /** Group allowed to connect besides the owner (socket mode 0660); otherwise 0600. */
+  gid?: number;
+  /** Reads SO_PEERCRED from a connected socket's fd. */
+  peerOf?(fd: number): PeerCredentials;
+}
 
 function isRequestId(value: unknown): value is RequestId {
   return value === null || typeof value === 'string' || typeof value === 'number';
@@ -34,7 +44,7 @@ export class ControlServer {
   private readonly server: net.Server;
   private readonly connections = new Set<net.Socket>();
 
-  constructor(private readonly path: string, private readonly handler: Handler, private readonly log: Logger) {
+  constructor(private readonly path: string, private readonly handler: Handler, private readonly log: Logger, private readonly access: ControlAccess = {}) {
     this.server = net.createServer((socket) => this.serve(socket));
   }
 
@@ -51,15 +61,39 @@ export class ControlServer {
       if (alive) throw new Error(`control socket ${this.path} is in use by another mcrd`);
       unlinkSync(this.path);
     }
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', (err) => reject(new Error(`cannot listen on ${this.path}: ${err.message}`)));
-      this.server.listen(this.path, () => resolve());
-    });
-    this.log.info(`control socket listening on ${this.path}`);
+    // Created 0600 (umask), so nobody else can connect even for a moment; then opened to the group, if any.
+    const umask = process.umask(0o177);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.server.once('error', (err) => reject(new Error(`cannot listen on ${this.path}: ${err.message}`)));
+        this.server.listen(this.path, () => resolve());
+      });
+    } finally {
+      process.umask(umask);
+    }
+    if (this.access.gid !== undefined) {
+      chownSync(this.path, process.getuid?.() ?? 0, this.access.gid);
+      chmodSync(this.path, 0o660);
+    }
+    this.log.info(`control socket listening on ${this.path}`, { mode: this.access.gid === undefined ? '0600' : `0660 gid ${this.access.gid}` });
+  }
+
+  /** SO_PEERCRED of the connection; node keeps the fd on its internal pipe handle. */
+  private peerOf(socket: net.Socket): PeerCredentials | undefined {
+    const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    if (!this.access.peerOf || typeof fd !== 'number' || fd < 0) return undefined;
+    try {
+      return this.access.peerOf(fd);
+    } catch (err) {
+      this.log.warn(`control connection: ${(err as Error).message}`);
+      return undefined;
+    }
   }
 
   private serve(socket: net.Socket): void {
     this.connections.add(socket);
+    const peer = this.peerOf(socket);
+    this.log.debug('control connection', { ...peer });
     socket.setEncoding('utf8');
     // Replies go out in request order even when handlers finish out of order.
     let chain: Promise<void> = Promise.resolve();
@@ -75,7 +109,7 @@ export class ControlServer {
             : (async () => {
                 const { id, cmd, ...args } = parsed.request;
                 try {
-                  return { id, ok: true as const, result: await this.handler(cmd, args) };
+                  return { id, ok: true as const, result: await this.handler(cmd, args, peer) };
                 } catch (err) {
                   return { id, ok: false as const, error: (err as Error).message };
                 }

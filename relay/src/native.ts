@@ -97,6 +97,8 @@ export interface Addon {
   LinkWatcher: new (onEvent: (event: LinkEvent) => void) => LinkWatcher;
   /** The link events in one rtnetlink datagram (pure; for tests). */
   parseLinkMessages(datagram: Buffer): LinkEvent[];
+  /** SO_PEERCRED of a connected Unix socket: who is at the other end. */
+  peerCredentials(fd: number): { pid: number; uid: number; gid: number };
   /** ifindex for a name, 0 when the interface does not exist. */
   interfaceIndex(name: string): number;
 }
@@ -105,10 +107,13 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 /** Project root, whether running from sources (relay/src) or from dist/relay/src. */
 export const projectRoot = path.basename(root) === 'dist' ? path.dirname(root) : root;
 
+/** The compiled addon (workers load it too, so their user must be able to read it). */
+export const addonPath = path.join(projectRoot, 'build', 'Release', 'mcr.node');
+
 let cached: Addon | undefined;
 export function loadAddon(): Addon {
   if (!cached) {
-    const file = path.join(projectRoot, 'build', 'Release', 'mcr.node');
+    const file = addonPath;
     try {
       cached = createRequire(import.meta.url)(file) as Addon;
     } catch (err) {

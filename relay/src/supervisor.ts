@@ -8,7 +8,7 @@ import type { FanoutMode, IngressMode, NativeRule, RuleStats } from './native.js
 import { COMMANDS } from './protocol.js';
 import { RuleTable, configIdentity, describeInput, diffTables, sameSpec, validateRuleSpec, type Rule } from './rules.js';
 import { loadState, saveState } from './state-file.js';
-import { WorkerPool, type WorkerStats } from './workers.js';
+import { WorkerPool, type WorkerPoolOptions, type WorkerStats } from './workers.js';
 import { VERSION } from './version.js';
 
 export interface SupervisorOptions {
@@ -22,6 +22,8 @@ export interface SupervisorOptions {
   igmpPolicy?: IgmpPolicy;
   /** Where every acknowledged change is kept across restarts (--state-file). */
   stateFile?: string;
+  /** Run workers as this user with only CAP_NET_RAW (through setpriv). */
+  runAs?: WorkerPoolOptions['runAs'];
   log: Logger;
   igmp: IgmpOps;
   /** ifindex of an interface, 0 when it does not exist. */
@@ -70,6 +72,7 @@ export class Supervisor {
       fanout: options.fanout,
       ingress: options.ingress,
       ringMiB: options.ringMiB,
+      runAs: options.runAs,
       log: options.log,
       rulesFor: (iface) => this.rules.forInterface(iface).map(toNative),
     });

@@ -5,6 +5,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { FanoutMode, ForwarderStats, IngressMode, NativeRule } from './native.js';
 import type { Logger } from './log.js';
+import { setprivArgs, type RunAs } from './privileges.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './worker-messages.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./worker.js', import.meta.url));
@@ -21,6 +22,8 @@ export interface WorkerPoolOptions {
   ingress: IngressMode;
   ringMiB: number;
   log: Logger;
+  /** Run workers as this user with only CAP_NET_RAW, through setpriv at this path; undefined: as mcrd's own user. */
+  runAs?: { who: RunAs; setpriv: string };
   /** The interface's current rules, as the native table wants them. */
   rulesFor(iface: string): NativeRule[];
 }
@@ -96,6 +99,9 @@ interface InterfaceGroup {
   ready: Promise<void>;
 }
 
+/** The worker script, for checks that its user can read it. */
+export const workerScript = WORKER_SCRIPT;
+
 export class WorkerPool {
   private readonly interfaces = new Map<string, InterfaceGroup>();
   private stopping = false;
@@ -146,7 +152,10 @@ export class WorkerPool {
       ingress: this.options.ingress,
       ringMiB: this.options.ringMiB,
     };
-    const child = fork(WORKER_SCRIPT, [JSON.stringify(config)], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const runAs = this.options.runAs;
+    // fork() runs execPath [...execArgv, script, ...args]: with setpriv in front, node starts already unprivileged.
+    const launcher = runAs ? { execPath: runAs.setpriv, execArgv: [...setprivArgs(runAs.who), process.execPath] } : { execArgv: [] };
+    const child = fork(WORKER_SCRIPT, [JSON.stringify(config)], { ...launcher, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     worker.child = child;
     worker.state = 'starting';
     const name = `worker ${worker.iface}#${worker.index}`;

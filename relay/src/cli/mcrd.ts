@@ -2,9 +2,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfigFile, resolveConfig, type DaemonConfig } from '../config.js';
 import { ControlServer } from '../control-server.js';
-import { createLogger } from '../log.js';
-import { FANOUT_MODES, INGRESS_MODES, loadAddon, type FanoutMode } from '../native.js';
-import { Supervisor } from '../supervisor.js';
+import { createLogger, type Logger } from '../log.js';
+import { findSetpriv, lookupGroup, lookupUser, unreadableBy } from '../privileges.js';
+import { workerScript } from '../workers.js';
+import { FANOUT_MODES, INGRESS_MODES, addonPath, loadAddon, type FanoutMode } from '../native.js';
+import { Supervisor, type SupervisorOptions } from '../supervisor.js';
 import { VERSION } from '../version.js';
 
 /** "COUNT[/MS]", e.g. 5/1000: retries and the first retry's wait. */
@@ -34,6 +36,8 @@ const program = new Command('mcrd')
   .option('--no-igmp', 'do not join input groups (where memberships are configured statically upstream); a switch that snoops IGMP then delivers nothing')
   .option('--igmp-retry <count[/ms]>', 'retry a failed IGMP join COUNT times, first after MS, doubling (default 5/1000); the rule shows as joining meanwhile', retrySpec)
   .option('--igmp-leave-delay <ms>', 'keep a group joined MS after its last rule is removed, so a quick remove/add sends no leave and no join (default 0)', integer('--igmp-leave-delay'))
+  .option('-u, --user <user>', 'run workers as this user, keeping only CAP_NET_RAW; root keeps every capability (default nobody)')
+  .option('--control-group <group>', 'let this group use the control socket (mode 0660); otherwise only its owner can (0600)')
   .option('--state-file <path>', 'save every acknowledged rule change here (atomically, before the ack) and restore it at start')
   .option('--stats-interval <ms>', 'log [STATS:*] lines every ms, 0 = never (default 10000)', integer('--stats-interval'))
   .addOption(new Option('--log-format <format>', 'log line format (default text)').choices(['text', 'json']))
@@ -48,9 +52,7 @@ Config file example (JSON5):
     rules: [{ name: 'cam1', inputInterface: 'eth0', inputGroup: '239.1.1.1', inputPort: 5000,
               outputs: [{ group: '239.2.2.2', port: 5000, interface: 'eth1', ttl: 8 }] }] }`);
 
-async function main(): Promise<void> {
-  program.parse();
-  const opts = program.opts();
+function configFrom(opts: Record<string, any>): DaemonConfig {
   const flags: Partial<DaemonConfig> = {
     controlSocket: opts.controlSocket,
     workers: opts.workers,
@@ -66,16 +68,66 @@ async function main(): Promise<void> {
     igmpRetryInterval: opts.igmpRetry?.intervalMs,
     igmpLeaveDelay: opts.igmpLeaveDelay,
     stateFile: opts.stateFile,
+    user: opts.user,
+    controlGroup: opts.controlGroup,
   };
+  return resolveConfig(opts.config ? loadConfigFile(opts.config) : {}, flags, opts.config ?? 'flags');
+}
+
+/** How workers are launched: as config.user with CAP_NET_RAW only, unless that user is root. Throws what stands in the way. */
+function workerLauncher(config: DaemonConfig, log: Logger): SupervisorOptions['runAs'] {
+  const who = lookupUser(config.user);
+  if (who.uid === 0) {
+    log.warn(`workers run as ${who.user} with every capability (--user root); the default, nobody, keeps only CAP_NET_RAW`);
+    return undefined;
+  }
+  if (process.getuid?.() !== 0) throw new Error(`--user ${config.user}: switching the workers' user needs mcrd to run as root`);
+  for (const file of [workerScript, addonPath]) {
+    const why = unreadableBy(file, who);
+    if (why) throw new Error(`workers run as ${who.user} (--user), who cannot load ${file}: ${why}. Install MCR where that user can read it (e.g. /opt/mcr), or choose another --user`);
+  }
+  log.info(`workers run as ${who.user} (uid ${who.uid}) with CAP_NET_RAW only`);
+  return { who, setpriv: findSetpriv() };
+}
+
+function reloadOnHangup(configFile: string | undefined, supervisor: Supervisor, log: Logger): void {
+  process.on('SIGHUP', () => {
+    if (!configFile) {
+      log.warn('SIGHUP: no --config to re-read');
+      return;
+    }
+    let rules: unknown[];
+    try {
+      rules = resolveConfig(loadConfigFile(configFile), {}, configFile).rules;
+    } catch (err) {
+      log.error(`SIGHUP: config not reloaded, nothing changed: ${(err as Error).message}`);
+      return;
+    }
+    supervisor.reloadConfig(rules).catch((err: Error) => log.error(`SIGHUP: config not reloaded, nothing changed: ${err.message}`));
+  });
+}
+
+async function main(): Promise<void> {
+  program.parse();
+  const opts = program.opts();
   let config: DaemonConfig;
   try {
-    config = resolveConfig(opts.config ? loadConfigFile(opts.config) : {}, flags, opts.config ?? 'flags');
+    config = configFrom(opts);
   } catch (err) {
     console.error(`mcrd: ${(err as Error).message}`);
     process.exit(2);
   }
   const log = createLogger(config.logFormat, opts.logLevel);
   const addon = loadAddon();
+  let runAs: SupervisorOptions['runAs'];
+  let controlGid: number | undefined;
+  try {
+    runAs = workerLauncher(config, log);
+    controlGid = config.controlGroup ? lookupGroup(config.controlGroup) : undefined;
+  } catch (err) {
+    console.error(`mcrd: ${(err as Error).message}`);
+    process.exit(2);
+  }
   const supervisor = new Supervisor({
     workers: config.workers,
     fanout: config.fanout,
@@ -85,6 +137,7 @@ async function main(): Promise<void> {
     joinGroups: config.igmp,
     igmpPolicy: { retries: config.igmpRetries, retryIntervalMs: config.igmpRetryInterval, leaveDelayMs: config.igmpLeaveDelay },
     stateFile: config.stateFile || undefined,
+    runAs,
     log,
     igmp: addon,
     interfaceIndex: (name) => addon.interfaceIndex(name),
@@ -93,7 +146,7 @@ async function main(): Promise<void> {
     log.debug('link event', event);
     supervisor.linksChanged();
   });
-  const server = new ControlServer(config.controlSocket, (cmd, args) => supervisor.handle(cmd, args), log);
+  const server = new ControlServer(config.controlSocket, (cmd, args, peer) => supervisor.handle(cmd, args, peer), log, { gid: controlGid, peerOf: (fd) => addon.peerCredentials(fd) });
 
   let stopping = false;
   const stop = async (why: string, code: number) => {
@@ -109,20 +162,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM', 0));
   process.on('SIGINT', () => void stop('SIGINT', 0));
-  process.on('SIGHUP', () => {
-    if (!opts.config) {
-      log.warn('SIGHUP: no --config to re-read');
-      return;
-    }
-    let rules: unknown[];
-    try {
-      rules = resolveConfig(loadConfigFile(opts.config), {}, opts.config).rules;
-    } catch (err) {
-      log.error(`SIGHUP: config not reloaded, nothing changed: ${(err as Error).message}`);
-      return;
-    }
-    supervisor.reloadConfig(rules).catch((err: Error) => log.error(`SIGHUP: config not reloaded, nothing changed: ${err.message}`));
-  });
+  reloadOnHangup(opts.config, supervisor, log);
 
   log.info(`mcrd ${VERSION} starting`, { pid: process.pid, workers: config.workers, fanout: config.fanout, ingress: config.ingress, igmp: config.igmp });
   if (!config.igmp) log.warn('IGMP disabled (--no-igmp): input groups are not joined; traffic arrives only where memberships are static upstream');

@@ -1,3 +1,4 @@
+import { faults } from './faults.js';
 import { multiStream } from './multi-stream.js';
 import { multiWorker } from './multi-worker.js';
 import type { Scenario } from './scenario.js';
@@ -7,4 +8,5 @@ export const SCENARIOS: Record<string, Scenario> = {
   'multi-stream': multiStream,
   'multi-worker': multiWorker,
   throughput,
+  faults,
 };

@@ -78,6 +78,7 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
           control: relay ? plan.relayControl : undefined,
           exemptFromLoss: plan.exemptFromLoss,
           drainSeconds: plan.drainSeconds,
+          fault: plan.fault,
           streams: plan.streams,
           ratePps: plan.ratePps ?? options.ratePps,
           count: plan.count ?? options.count,

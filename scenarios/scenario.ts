@@ -2,6 +2,7 @@
 // and any checks of its own. The harness reads these declarations, never scenario names.
 import type { Check } from '../harness/src/checks.js';
 import type { ContenderName, Impairments } from '../harness/src/contenders/types.js';
+import type { FaultPlan } from '../harness/src/faults.js';
 import type { Presentation, SearchResult, StepResult } from '../harness/src/result.js';
 import type { Topology } from '../netns/topology.js';
 import type { IngressMode } from '../relay/src/native.js';
@@ -54,6 +55,8 @@ export interface StepPlan {
   exemptFromLoss?: string;
   /** Seconds the sink keeps receiving after the schedule ends; later packets count as lost. */
   drainSeconds?: number;
+  /** A fault injected while the traffic flows (faults scenario). */
+  fault?: FaultPlan;
 }
 
 export interface ScenarioContext {

@@ -40,6 +40,31 @@ struct Stream {
   std::vector<uint64_t> seen;  // bitmap by sequence number
   Histogram latency;
 
+  // Runs of missing sequence numbers from 0 to max_seq (what arrived after the last one is
+  // unknown here; the harness knows how many were sent): how many, and the longest, in packets.
+  void gaps(uint64_t* runs, uint64_t* longest) const {
+    *runs = 0;
+    *longest = 0;
+    uint64_t current = 0;
+    for (int64_t seq = 0; seq <= max_seq; ++seq) {
+      const size_t word = static_cast<size_t>(seq / 64);
+      if (word < seen.size() && seen[word] == ~0ull && seq % 64 == 0 && seq + 63 <= max_seq) {  // a full word: skip it
+        if (current) *longest = std::max(*longest, current);
+        current = 0;
+        seq += 63;
+        continue;
+      }
+      const bool present = word < seen.size() && (seen[word] >> (seq % 64)) & 1;
+      if (present) {
+        if (current) *longest = std::max(*longest, current);
+        current = 0;
+      } else if (current++ == 0) {
+        ++*runs;
+      }
+    }
+    *longest = std::max(*longest, current);
+  }
+
   bool mark(uint64_t seq) {
     const size_t word = static_cast<size_t>(seq / 64);
     if (word >= seen.size()) seen.resize(std::max(word + 1, seen.size() * 2), 0);
@@ -196,10 +221,12 @@ int main(int argc, char** argv) {
     std::snprintf(lat, sizeof lat, "{\"p50\":%llu,\"p90\":%llu,\"p99\":%llu,\"p999\":%llu,\"max\":%llu,\"mean\":%.0f}", static_cast<unsigned long long>(h.quantile(0.5)),
                   static_cast<unsigned long long>(h.quantile(0.9)), static_cast<unsigned long long>(h.quantile(0.99)), static_cast<unsigned long long>(h.quantile(0.999)),
                   static_cast<unsigned long long>(h.max()), h.mean());
+    uint64_t gap_runs = 0, longest_gap = 0;
+    st.gaps(&gap_runs, &longest_gap);
     out += (s ? "," : "") + std::string("{\"stream\":") + std::to_string(s + 1) + ",\"group\":\"" + json_escape(addrs[s].group) + "\",\"port\":" + std::to_string(addrs[s].port) +
            ",\"received\":" + std::to_string(st.received) + ",\"unique\":" + std::to_string(st.unique) + ",\"duplicates\":" + std::to_string(st.duplicates) +
            ",\"reordered\":" + std::to_string(st.reordered) + ",\"corrupted\":" + std::to_string(st.corrupted) + ",\"maxSeq\":" + std::to_string(st.max_seq) +
-           ",\"warmup\":" + std::to_string(st.warmup) + ",\"misdelivered\":" + std::to_string(st.misdelivered) + ",\"overflowDrops\":" + std::to_string(sockets[s].overflow) +
+           ",\"warmup\":" + std::to_string(st.warmup) + ",\"misdelivered\":" + std::to_string(st.misdelivered) + ",\"overflowDrops\":" + std::to_string(sockets[s].overflow) + ",\"gaps\":" + std::to_string(gap_runs) + ",\"longestGap\":" + std::to_string(longest_gap) +
            ",\"latencyNs\":" + lat + "}";
   }
   char tail[200];

@@ -19,6 +19,14 @@ export function lossPercent(lost: number, expected: number): number {
   return expected > 0 ? (lost / expected) * 100 : 0;
 }
 
+/**
+ * The one definition of an outage: the longest run of consecutive missing packets of a stream,
+ * as time at the rate the stream was sent (packets never resumed count to the end).
+ */
+export function outageMs(longestGap: number, streamPps: number): number {
+  return streamPps > 0 ? (longestGap / streamPps) * 1000 : 0;
+}
+
 export interface StreamRecord {
   stream: number;
   group: string;
@@ -35,6 +43,11 @@ export interface StreamRecord {
   reordered: number;
   corrupted: number;
   misdelivered: number;
+  /** Runs of consecutive missing packets, and the longest (a missing tail included), in packets. */
+  gaps: number;
+  longestGap: number;
+  /** outageMs(longestGap) at the rate this stream was sent. */
+  outageMs: number;
   latencyNs: LatencySummary;
   attribution: Attribution;
 }
@@ -68,6 +81,8 @@ export function measure(gen: GenSummary, sink: SinkSummary, contender: Contender
       return t;
     };
     const generatorErrors = take(g.errorCount);
+    // The sink sees gaps up to the highest packet it got; what was expected after that is a gap too.
+    const tail = Math.max(0, known - 1 - (s?.maxSeq ?? -1));
     const sinkOverflow = take(s?.overflowDrops ?? 0);
     const contenderIngressDrops = take(share(contender.ingressDrops, lost));
     const contenderEgressErrors = take(share(contender.egressErrors, lost));
@@ -84,6 +99,9 @@ export function measure(gen: GenSummary, sink: SinkSummary, contender: Contender
       reordered: s?.reordered ?? 0,
       corrupted: s?.corrupted ?? 0,
       misdelivered: s?.misdelivered ?? 0,
+      gaps: (s?.gaps ?? 0) + (tail > 0 ? 1 : 0),
+      longestGap: Math.max(s?.longestGap ?? 0, tail),
+      outageMs: outageMs(Math.max(s?.longestGap ?? 0, tail), gen.measuredSeconds > 0 ? g.sent / gen.measuredSeconds : 0),
       latencyNs: s?.latencyNs ?? { p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0 },
       attribution: { generatorErrors, contenderIngressDrops, contenderEgressErrors, sinkOverflow, unexplained: left },
     };

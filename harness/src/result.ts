@@ -7,6 +7,7 @@ import type { CalibrationResult } from './calibrate.js';
 import type { Check } from './checks.js';
 import type { ContenderName, ContenderReport } from './contenders/types.js';
 import type { Environment } from './environment.js';
+import type { FaultRecord } from './faults.js';
 import { lossPercent, type StreamRecord } from './measure.js';
 import { median } from './stats.js';
 
@@ -33,6 +34,8 @@ export interface Aggregate {
   offeredPps: number;
   /** Delivered packets per second over the same window: equals offeredPps when nothing is lost. */
   deliveredPps: number;
+  /** The longest outage of any stream (see measure.ts outageMs), ms. */
+  outageMs: number;
   /** Latency: median of the streams' p50, worst stream's p99/p99.9/max (ns). */
   latencyNs: { p50: number; p99: number; p999: number; max: number };
   attribution: StreamRecord['attribution'];
@@ -70,6 +73,8 @@ export interface ContenderRun {
   sinkJoined: 'outputs' | 'inputs';
   aggregate?: Aggregate;
   igmp?: IgmpObservation;
+  /** The fault injected during the traffic, if the step planned one. */
+  fault?: FaultRecord;
   streams?: StreamRecord[];
   report?: ContenderReport;
   params: Record<string, unknown>;
@@ -209,6 +214,7 @@ export function aggregate(records: StreamRecord[], measuredSeconds: number, cpuS
     misdelivered: sum((r) => r.misdelivered),
     offeredPps: window > 0 ? sent / window : 0,
     deliveredPps: window > 0 ? delivered / window : 0,
+    outageMs: max((r) => r.outageMs),
     latencyNs: {
       p50: records.length ? median(records.map((r) => r.latencyNs.p50)) : 0,
       p99: max((r) => r.latencyNs.p99),

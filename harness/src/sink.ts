@@ -19,6 +19,9 @@ export interface SinkStreamSummary {
   /** Packets of this stream that arrived on another stream's socket (cross-talk). */
   misdelivered: number;
   overflowDrops: number;
+  /** Runs of missing sequence numbers up to maxSeq, and the longest one, in packets. */
+  gaps: number;
+  longestGap: number;
   latencyNs: LatencySummary;
 }
 

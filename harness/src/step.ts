@@ -5,8 +5,9 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nsRun } from '../../netns/exec.js';
 import { createChain, type Chain, type Topology } from '../../netns/topology.js';
-import type { Contender, Impairments } from './contenders/types.js';
+import type { Contender, Impairments, RunningContender } from './contenders/types.js';
 import type { IngressMode } from '../../relay/src/native.js';
+import { injectFault, type FaultPlan, type FaultRecord } from './faults.js';
 import { runGenerator } from './generator.js';
 import { measure } from './measure.js';
 import { aggregate, type ContenderRun, type IgmpObservation } from './result.js';
@@ -21,6 +22,8 @@ export interface StepOptions {
   control?: string;
   /** Why loss is expected in this run, if it is. */
   exemptFromLoss?: string;
+  /** A fault to inject while the traffic flows. */
+  fault?: FaultPlan;
   /** How long the sink may still receive after the generator's schedule ends (default 30 s). */
   drainSeconds?: number;
   streams: number;
@@ -63,6 +66,14 @@ async function observeJoins(chain: Chain, groups: string[]): Promise<IgmpObserva
   return { groups: groups.length, joined: groups.filter((g) => joined.has(g)).length, waitedMs: Date.now() - started, bridgeSettledMs: chain.segment.settledMs };
 }
 
+/** Waits until plan.atSeconds after the generator started, then carries the fault out and times it. */
+async function injectDuring(plan: FaultPlan, chain: Chain, running: RunningContender, contender: string, genStarted: number): Promise<FaultRecord> {
+  await sleep(Math.max(0, genStarted + plan.atSeconds * 1000 - Date.now()));
+  const started = Date.now();
+  const detail = await injectFault(plan, chain, running, contender);
+  return { kind: plan.kind, startedMs: started - genStarted, tookMs: Date.now() - started, detail };
+}
+
 export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
   const { contender } = o;
   const params = {
@@ -87,6 +98,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
     let sinkSummary;
     let igmp: IgmpObservation | undefined;
     let cpuSeconds: number | null = null;
+    let fault: FaultRecord | undefined;
     try {
       igmp = await observeJoins(chain, plans.map((p) => p.inGroup));
       const sinkStreams = plans.map((p) => (contender.rewrites ? `${p.outGroup}:${p.outPort}` : `${p.inGroup}:${p.inPort}`));
@@ -100,6 +112,9 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
       });
       try {
         const cpuBefore = running.cpuSeconds();
+        const genStarted = Date.now();
+        const faultDone = o.fault ? injectDuring(o.fault, chain, running, contender.name, genStarted) : undefined;
+        faultDone?.catch(() => undefined); // awaited below, after the traffic: not an unhandled rejection meanwhile
         gen = await runGenerator(chain.gen.ns, {
           interface: chain.gen.ifname,
           rate: o.ratePps,
@@ -110,6 +125,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
           threads: o.threads,
           ...streamArg(plans.map((p) => `${p.inGroup}:${p.inPort}`), path.join(o.logDir, 'gen-streams.txt')),
         });
+        fault = await faultDone;
         await sleep(CPU_TAIL_MS);
         const cpuAfter = running.cpuSeconds();
         cpuSeconds = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
@@ -124,7 +140,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
     writeFileSync(path.join(o.logDir, 'generator.json'), JSON.stringify(gen, null, 2));
     writeFileSync(path.join(o.logDir, 'sink.json'), JSON.stringify(sinkSummary, null, 2));
     const records = measure(gen, sinkSummary, { ingressDrops: report.ingressDrops, egressErrors: report.egressErrors });
-    return { ...base, status: 'ok', aggregate: aggregate(records, gen.measuredSeconds, cpuSeconds, sinkSummary.streams.reduce((n, s) => n + s.warmup, 0)), ...(igmp ? { igmp } : {}), streams: records, report };
+    return { ...base, status: 'ok', aggregate: aggregate(records, gen.measuredSeconds, cpuSeconds, sinkSummary.streams.reduce((n, s) => n + s.warmup, 0)), ...(igmp ? { igmp } : {}), ...(fault ? { fault } : {}), streams: records, report };
   } catch (err) {
     return { ...base, status: 'failed', reason: (err as Error).message };
   } finally {

@@ -66,6 +66,7 @@ class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Forwarder",
                        {InstanceAccessor<&ForwarderWrap::FanoutId>("fanoutId"), InstanceMethod<&ForwarderWrap::Start>("start"),
+                        InstanceMethod<&ForwarderWrap::Join>("join"),
                         InstanceMethod<&ForwarderWrap::SetRules>("setRules"), InstanceMethod<&ForwarderWrap::Stats>("stats"),
                         InstanceMethod<&ForwarderWrap::Stop>("stop")});
   }
@@ -117,6 +118,16 @@ class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
       throw Napi::Error::New(info.Env(), std::string("start: ") + e.what());
     }
     return info.Env().Undefined();
+  }
+
+  Napi::Value Join(const Napi::CallbackInfo& info) {
+    Forwarder& f = get(info.Env());
+    try {
+      f.join();
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(info.Env(), e.what());
+    }
+    return Napi::Number::New(info.Env(), f.fanout_id());
   }
 
   Napi::Value SetRules(const Napi::CallbackInfo& info) {

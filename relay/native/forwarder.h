@@ -33,6 +33,8 @@ class Forwarder {
   ~Forwarder();
 
   int fanout_id() const { return ingress_.fanout_id(); }
+  // Starts receiving: joins the fanout group. Called once the rules are loaded.
+  void join() { ingress_.join(); }
   void start();
   void stop();
   // Builds a new table from specs and publishes it; the thread picks it up at its next batch.

@@ -46,6 +46,10 @@ sock_filter kFilter[] = {
     BPF_STMT(BPF_RET | BPF_K, 0),                                     // 12: drop
 };
 
+sock_filter kDropAll[] = {
+    BPF_STMT(BPF_RET | BPF_K, 0),
+};
+
 int fanout_type(FanoutMode mode) {
   switch (mode) {
     case FanoutMode::hash: return PACKET_FANOUT_HASH;
@@ -78,10 +82,12 @@ Ingress::Ingress(const IngressOptions& options) : ifname_(options.ifname) {
   const unsigned ifindex = if_nametoindex(options.ifname.c_str());
   if (ifindex == 0) throw std::runtime_error("unknown interface '" + options.ifname + "'");
 
-  fd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_IP));
+  // Protocol 0: the socket receives nothing until bind(), and by then it drops everything
+  // (kDropAll) until join(): a worker takes part only once its rules are loaded.
+  fd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
   if (fd_ < 0) fail("AF_PACKET socket (needs CAP_NET_RAW)");
-  sock_fprog prog{static_cast<unsigned short>(sizeof kFilter / sizeof kFilter[0]), kFilter};
-  if (setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0) fail("SO_ATTACH_FILTER");
+  sock_fprog drop_all{static_cast<unsigned short>(sizeof kDropAll / sizeof kDropAll[0]), kDropAll};
+  if (setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &drop_all, sizeof drop_all) < 0) fail("SO_ATTACH_FILTER (drop all until joined)");
   int one = 1;
   // Our own egress must never come back in. PACKET_IGNORE_OUTGOING (kernel >= 4.20) spares the
   // kernel the clone; without it the filter's pkt_type test drops them instead.
@@ -126,20 +132,31 @@ Ingress::Ingress(const IngressOptions& options) : ifname_(options.ifname) {
   addr.sll_ifindex = static_cast<int>(ifindex);
   if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) fail("bind");
 
-  const int type = fanout_type(options.fanout);
+  fanout_ = options.fanout;
+  fanout_request_ = options.fanout_id;
+}
+
+void Ingress::join() {
+  auto fail = [&](const std::string& step) { throw std::runtime_error(step + " on " + ifname_ + " failed: " + std::strerror(errno)); };
+  const int type = fanout_type(fanout_);
   if (type >= 0) {
     // The first socket asks the kernel for a free id (unique in this network namespace);
     // the others join that id with the same type (the kernel drops the UNIQUEID flag once used).
-    uint32_t arg = options.fanout_id < 0 ? (static_cast<uint32_t>(type | PACKET_FANOUT_FLAG_UNIQUEID) << 16)
-                                          : (static_cast<uint32_t>(type) << 16) | static_cast<uint16_t>(options.fanout_id);
+    uint32_t arg = fanout_request_ < 0 ? (static_cast<uint32_t>(type | PACKET_FANOUT_FLAG_UNIQUEID) << 16)
+                                       : (static_cast<uint32_t>(type) << 16) | static_cast<uint16_t>(fanout_request_);
     if (setsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) < 0) {
-      fail(options.fanout_id < 0 ? std::string("PACKET_FANOUT (new unique group)") : "PACKET_FANOUT join id " + std::to_string(options.fanout_id));
+      fail(fanout_request_ < 0 ? std::string("PACKET_FANOUT (new unique group)") : "PACKET_FANOUT join id " + std::to_string(fanout_request_));
     }
     uint32_t got = 0;
     socklen_t len = sizeof got;
     if (getsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &got, &len) < 0) fail("getsockopt PACKET_FANOUT");
     fanout_id_ = static_cast<int>(got & 0xffff);
   }
+  // In the group first, then open the filter: flows the kernel hands this socket from now on are
+  // forwarded. (The other order would, for a moment, receive every packet of the interface:
+  // duplicates of what the other workers forward.)
+  sock_fprog prog{static_cast<unsigned short>(sizeof kFilter / sizeof kFilter[0]), kFilter};
+  if (setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0) fail("SO_ATTACH_FILTER");
 }
 
 Ingress::~Ingress() { release(); }

@@ -44,6 +44,10 @@ class Ingress {
 
   int fanout_id() const { return fanout_id_; }
 
+  // Joins the fanout group (or, for 'none', just starts receiving). Until then the socket is
+  // bound but drops every frame. Throws with the step, interface and errno text.
+  void join();
+
   // Waits up to timeout_ms for frames and calls visit(frame, length) for each one received,
   // then done() while the frames are still valid (before ring memory is handed back).
   template <typename Visit, typename Done>
@@ -61,6 +65,8 @@ class Ingress {
 
   int fd_ = -1;
   int fanout_id_ = -1;
+  FanoutMode fanout_ = FanoutMode::hash;
+  int fanout_request_ = -1;  // -1: ask for a new unique group
   std::string ifname_;
   // TPACKET_V3 ring
   uint8_t* ring_ = nullptr;

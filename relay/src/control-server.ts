@@ -48,7 +48,8 @@ export class ControlServer {
     this.server = net.createServer((socket) => this.serve(socket));
   }
 
-  async listen(): Promise<void> {
+  /** Throws when another mcrd answers on the path; removes a stale socket file a dead one left. */
+  async ensureFree(): Promise<void> {
     if (existsSync(this.path)) {
       // A live mcrd answers on it; a dead one left a stale file behind.
       const alive = await new Promise<boolean>((resolve) => {
@@ -61,6 +62,10 @@ export class ControlServer {
       if (alive) throw new Error(`control socket ${this.path} is in use by another mcrd`);
       unlinkSync(this.path);
     }
+  }
+
+  async listen(): Promise<void> {
+    await this.ensureFree();
     // Created 0600 (umask), so nobody else can connect even for a moment; then opened to the group, if any.
     const umask = process.umask(0o177);
     try {

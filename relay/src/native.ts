@@ -68,9 +68,14 @@ export interface ForwarderStats {
 }
 
 export interface Forwarder {
-  /** Fanout group id in use; -1 for mode 'none'. */
+  /** Fanout group id in use (after join); -1 for mode 'none' or before join. */
   readonly fanoutId: number;
   start(): void;
+  /**
+   * Starts receiving: joins the fanout group and returns its id. Until then the socket is bound
+   * but drops everything, so a worker takes a share of the traffic only once its rules are loaded.
+   */
+  join(): number;
   /** Replace the whole rule table; the forwarding thread picks it up without pausing. Throws on bad input. */
   setRules(rules: NativeRule[]): void;
   stats(): ForwarderStats;

@@ -15,10 +15,12 @@ export type ToWorker =
   /** Incremental change: the worker keeps the interface's table and applies only this. */
   | { type: 'update'; seq: number; upsert: NativeRule[]; remove: string[] }
   | { type: 'stats'; seq: number }
+  /** Rules are loaded: join the fanout group (the ack carries its id). */
+  | { type: 'join'; seq: number }
   | { type: 'stop' };
 
 export type FromWorker =
-  | { type: 'ready'; fanoutId: number }
-  | { type: 'ack'; seq: number; error?: string }
+  | { type: 'ready' }
+  | { type: 'ack'; seq: number; error?: string; fanoutId?: number }
   | { type: 'stats'; seq: number; stats: ForwarderStats }
   | { type: 'fatal'; error: string };

@@ -51,6 +51,13 @@ function main(): void {
       case 'stats':
         send({ type: 'stats', seq: message.seq, stats: forwarder.stats() });
         break;
+      case 'join':
+        try {
+          send({ type: 'ack', seq: message.seq, fanoutId: forwarder.join() });
+        } catch (err) {
+          send({ type: 'ack', seq: message.seq, error: (err as Error).message });
+        }
+        break;
       case 'stop':
         shutdown();
         break;
@@ -60,7 +67,7 @@ function main(): void {
   process.on('disconnect', shutdown);
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', () => {}); // a terminal's ^C reaches the whole group: let mcrd decide.
-  send({ type: 'ready', fanoutId: forwarder.fanoutId });
+  send({ type: 'ready' });
 }
 
 main();

@@ -167,16 +167,18 @@ export class WorkerPool {
           this.options.log.error(`${name} failed to start: ${message.error}`);
           if (!started) reject(new Error(`${name}: ${message.error}`));
         } else if (message.type === 'ready') {
-          this.loadTable(worker)
-            .then(() => {
+          // Rules first, then the fanout group: a worker joining the group takes flows over at
+          // once, and without its table it would drop their packets.
+          this.loadAndJoin(worker)
+            .then((ack) => {
               started = true;
               worker.state = 'running';
               worker.startedAt = new Date();
-              this.options.log.info(`${name} running`, { pid: child.pid, fanoutId: message.fanoutId });
-              resolve(message.fanoutId);
+              this.options.log.info(`${name} running`, { pid: child.pid, fanoutId: ack.fanoutId });
+              resolve(ack.fanoutId ?? -1);
             })
             .catch((err: Error) => {
-              if (!started) reject(new Error(`${name}: loading rules failed: ${err.message}`));
+              if (!started) reject(new Error(`${name}: ${err.message}`));
             });
         } else {
           worker.settle(message);
@@ -194,6 +196,17 @@ export class WorkerPool {
         this.scheduleRestart(worker);
       });
     });
+  }
+
+  /** Loads the table, joins the fanout group, and reloads if a change came meanwhile. */
+  private async loadAndJoin(worker: WorkerHandle): Promise<{ fanoutId?: number }> {
+    await this.loadTable(worker);
+    const version = this.rulesVersion;
+    const ack = await worker.request((seq) => ({ type: 'join', seq }));
+    if (ack.type !== 'ack' || ack.error) throw new Error(`joining the fanout group: ${ack.type === 'ack' ? ack.error : 'no answer'}`);
+    // Changes skip workers that are not running yet: catch up before being marked running.
+    if (this.rulesVersion !== version) await this.loadTable(worker);
+    return ack;
   }
 
   /** Loads the whole table into a starting worker, again if a change raced with the load. */

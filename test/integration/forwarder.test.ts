@@ -60,7 +60,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   const m = JSON.parse(line);
   try {
     switch (m.op) {
-      case 'create': { const f = new addon.Forwarder(m.options); forwarders.set(m.name, f); reply({ id: m.id, fanoutId: f.fanoutId }); break; }
+      case 'create': { const f = new addon.Forwarder(m.options); forwarders.set(m.name, f); reply({ id: m.id, fanoutId: f.join() }); break; }
       case 'setRules': get(m.name).setRules(m.rules); reply({ id: m.id }); break;
       case 'start': get(m.name).start(); reply({ id: m.id }); break;
       case 'stats': reply({ id: m.id, stats: get(m.name).stats() }); break;

@@ -1,11 +1,12 @@
 // The relay under test: mcrd in the relay namespace, rules added over its control socket.
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../../../relay/src/native.js';
 import type { RuleWithStats } from '../../../relay/src/supervisor.js';
 import type { WorkerStats } from '../../../relay/src/workers.js';
 import { createCpuLimit, type CpuLimit } from '../cpu-limit.js';
 import { startMcrd } from '../mcrd.js';
+import { relayFaults } from './relay-faults.js';
 import { treeCpuSeconds } from './cpu.js';
 import type { Availability, Contender, ContenderReport, RunningContender, StartOptions } from './types.js';
 
@@ -27,9 +28,11 @@ export const relayContender: Contender = {
     return { ok: true };
   },
   async start({ chain, streams, logDir, workers, fanout, ingress, impairments }: StartOptions): Promise<RunningContender> {
-    const args = ['--workers', String(workers), '--fanout', fanout, '--ingress', ingress, '--interface', chain.relayIn.ifname, '--stats-interval', '0'];
+    const args = ['--workers', String(workers), '--fanout', fanout, '--ingress', ingress, '--interface', chain.relayIn.ifname, '--stats-interval', '0', '--state-file', path.join(logDir, 'mcrd-state.json')];
     if (impairments.noIgmp) args.push('--no-igmp');
-    const mcrd = await startMcrd(chain.relayIn.ns, path.join(logDir, 'mcrd.sock'), args, path.join(logDir, 'mcrd.log'));
+    const launch = (n: number) => startMcrd(chain.relayIn.ns, path.join(logDir, 'mcrd.sock'), args, path.join(logDir, n ? `mcrd-${n}.log` : 'mcrd.log'));
+    let mcrd = await launch(0);
+    const firstPid = mcrd.pid;
     const commands = [mcrd.command];
     let cpuLimit: CpuLimit | undefined;
     try {
@@ -39,20 +42,25 @@ export const relayContender: Contender = {
         cpuLimit.addTree(mcrd.pid);
         commands.push(`# impairment: mcrd and its workers limited to ${Math.round(impairments.relayCpuLimit * 100)}% of a CPU (cgroup ${cpuLimit.path})`);
       }
-      for (const s of streams) {
-        const output = { group: s.outGroup, port: s.outPort, interface: chain.relayOut.ifname };
-        await mcrd.client.request('add', { rule: { name: `s${s.stream}`, inputInterface: chain.relayIn.ifname, inputGroup: s.inGroup, inputPort: s.inPort, outputs: [output] } });
-      }
-      const s1 = streams[0];
-      if (s1) commands.push(`mcrctl --socket ${mcrd.socketPath} add --input-interface ${chain.relayIn.ifname} --input-group ${s1.inGroup} --input-port ${s1.inPort} --outputs ${s1.outGroup}:${s1.outPort}:${chain.relayOut.ifname} --name s1   # one per stream`);
+      const rules = streams.map((s) => ({ name: `s${s.stream}`, inputInterface: chain.relayIn.ifname, inputGroup: s.inGroup, inputPort: s.inPort, outputs: [{ group: s.outGroup, port: s.outPort, interface: chain.relayOut.ifname }] }));
+      await mcrd.client.request('apply', { add: rules });
+      writeFileSync(path.join(logDir, 'rules.json'), JSON.stringify(rules, null, 1));
+      commands.push(`mcrctl --socket ${mcrd.socketPath} apply -f ${path.join(logDir, 'rules.json')}   # ${rules.length} rules as one change`);
     } catch (err) {
       mcrd.client.close();
       await mcrd.stop();
       await cpuLimit?.destroy();
       throw err;
     }
+    const faults = relayFaults(() => mcrd, async () => {
+      mcrd = await launch(commands.length);
+      commands.push(`# fault: mcrd killed and started again: ${mcrd.command}`);
+      return mcrd;
+    }, chain.relayIn.ifname, chain.relayOut.ifname);
     return {
-      cpuSeconds: () => treeCpuSeconds(mcrd.pid),
+      // Across a supervisor restart the process tree is another one: CPU is not attributable then.
+      cpuSeconds: () => (mcrd.pid === firstPid ? treeCpuSeconds(mcrd.pid) : null),
+      inject: faults,
       async stop(): Promise<ContenderReport> {
         let counters: RelayCounters | undefined;
         try {

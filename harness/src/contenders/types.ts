@@ -1,6 +1,7 @@
 // A contender forwards the streams of a step from the relay namespace's input interface to its
 // output interface: the relay (mcrd), socat, or the kernel's own multicast routing.
 import type { Chain } from '../../../netns/topology.js';
+import type { FaultDetail, FaultPlan } from '../faults.js';
 import type { StreamPlan } from '../streams.js';
 import type { IngressMode } from '../../../relay/src/native.js';
 
@@ -27,6 +28,8 @@ export interface RunningContender {
   cpuSeconds(): number | null;
   /** Stops everything it started and returns its own counters. */
   stop(): Promise<ContenderReport>;
+  /** Carries out a fault only the contender can (kill a worker, restart, churn rules); absent: none. */
+  inject?(fault: FaultPlan): Promise<FaultDetail>;
 }
 
 /** Deliberate impairments that must make a gate fail (negative controls). */

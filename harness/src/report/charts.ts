@@ -90,6 +90,23 @@ function workerShareChart(rows: Row[]): Spec {
   };
 }
 
+function outageChart(rows: Row[]): Spec {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Longest outage of any stream (ms), from the sink\'s sequence gaps',
+    width: WIDTH,
+    height: HEIGHT,
+    data: { values: rows.map((r) => ({ step: r.step, series: r.series, ms: r.outageMs })) },
+    mark: 'bar',
+    encoding: {
+      x: { field: 'step', type: 'nominal', title: null, sort: null },
+      xOffset: { field: 'series', type: 'nominal' },
+      y: { field: 'ms', type: 'quantitative', title: 'ms', axis: { format: '~g' } },
+      color: { field: 'series', type: 'nominal', title: null },
+    },
+  };
+}
+
 export async function renderSvg(spec: Spec): Promise<string> {
   const compiled = vl.compile(spec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
@@ -111,6 +128,7 @@ export const CHARTS: Record<string, ChartMaker> = {
   duplication: (rows, x, log) => lineChart(rows, 'duplicationRatio', 'Duplication ratio (extra copies per packet sent)', 'extra copies / packet', x, log),
   'worker-share': (rows) => workerShareChart(rows),
   attribution: (rows) => attributionChart(rows),
+  outage: (rows) => outageChart(rows),
 };
 
 /** The charts the run's scenario declared, drawn from the medians over repetitions. */

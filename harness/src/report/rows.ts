@@ -2,7 +2,7 @@
 import type { Aggregate, RunResult } from '../result.js';
 import { median } from '../stats.js';
 
-type Counts = Pick<Aggregate, 'sent' | 'expected' | 'delivered' | 'lossPct' | 'duplicates' | 'duplicationRatio' | 'reordered' | 'corrupted' | 'misdelivered' | 'offeredPps' | 'deliveredPps'>;
+type Counts = Pick<Aggregate, 'sent' | 'expected' | 'delivered' | 'lossPct' | 'duplicates' | 'duplicationRatio' | 'reordered' | 'corrupted' | 'misdelivered' | 'offeredPps' | 'deliveredPps' | 'outageMs'>;
 
 export interface Row extends Counts {
   step: string;
@@ -58,6 +58,7 @@ export function toRows(result: RunResult): Row[] {
         misdelivered: a.misdelivered,
         offeredPps: a.offeredPps,
         deliveredPps: a.deliveredPps,
+        outageMs: a.outageMs ?? 0,
         p50us: a.latencyNs.p50 / 1000,
         p99us: a.latencyNs.p99 / 1000,
         p999us: a.latencyNs.p999 / 1000,
@@ -100,6 +101,7 @@ export function medianRows(rows: Row[]): Row[] {
       misdelivered: m((r) => r.misdelivered),
       offeredPps: m((r) => r.offeredPps),
       deliveredPps: m((r) => r.deliveredPps),
+      outageMs: m((r) => r.outageMs),
       p50us: m((r) => r.p50us),
       p99us: m((r) => r.p99us),
       p999us: m((r) => r.p999us),

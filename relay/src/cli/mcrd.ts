@@ -168,8 +168,10 @@ async function main(): Promise<void> {
   if (!config.igmp) log.warn('IGMP disabled (--no-igmp): input groups are not joined; traffic arrives only where memberships are static upstream');
   let statsTimer: NodeJS.Timeout | undefined;
   try {
-    await server.listen();
+    // The socket opens once the state is restored: no client ever sees a half-started table.
+    await server.ensureFree();
     await supervisor.start(config.rules);
+    await server.listen();
   } catch (err) {
     log.error((err as Error).message);
     await stop('start-up failed', 1);

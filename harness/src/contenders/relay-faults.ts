@@ -1,0 +1,91 @@
+// Faults only the relay can take: a worker killed, the supervisor killed and restarted from its
+// state file, rules changed at a steady rate beside the traffic.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RuleWithStats } from '../../../relay/src/supervisor.js';
+import type { WorkerInfo, WorkerStats } from '../../../relay/src/workers.js';
+import type { FaultDetail, FaultPlan } from '../faults.js';
+import type { RunningMcrd } from '../mcrd.js';
+
+const WAIT_MS = 10_000;
+
+/** Stream numbers of rules named s<N> (as the relay contender names them). */
+const streamOf = (rule: { name?: string }) => Number(rule.name?.slice(1));
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${WAIT_MS} ms`);
+    await sleep(10);
+  }
+}
+
+/** SIGKILL worker #0 of the input interface; the streams it carried and those it did not. */
+async function killWorker(mcrd: RunningMcrd): Promise<FaultDetail> {
+  const stats = await mcrd.client.request<{ workers: WorkerStats[]; rules: RuleWithStats[] }>('stats');
+  const victim = stats.workers.find((w) => w.index === 0 && w.pid !== null);
+  if (!victim?.pid || !victim.stats) throw new Error('worker-kill: no running worker #0');
+  const nameOf = new Map(stats.rules.map((r) => [r.id, r]));
+  const carried = new Set(victim.stats.rules.filter((r) => r.packets > 0).map((r) => streamOf(nameOf.get(r.id) ?? {})));
+  const all = stats.rules.map(streamOf);
+  const killedAt = Date.now();
+  process.kill(victim.pid, 'SIGKILL');
+  await until('worker-kill: worker #0 running again', async () => {
+    const { workers } = await mcrd.client.request<{ workers: WorkerInfo[] }>('workers');
+    const w = workers.find((x) => x.index === 0);
+    return w && w.state === 'running' && w.pid !== victim.pid ? w : undefined;
+  });
+  return { killedPid: victim.pid, killedStreams: all.filter((s) => carried.has(s)), otherStreams: all.filter((s) => !carried.has(s)), restartedMs: Date.now() - killedAt };
+}
+
+/** SIGKILL mcrd itself (no shutdown code runs), start it again with the same flags and state file. */
+async function restartSupervisor(mcrd: RunningMcrd, restart: () => Promise<RunningMcrd>): Promise<FaultDetail> {
+  const rulesBefore = (await mcrd.client.request<{ rules: unknown[] }>('list')).rules.length;
+  const killedAt = Date.now();
+  process.kill(mcrd.pid, 'SIGKILL');
+  await until('supervisor-restart: mcrd gone', async () => mcrd.exitNote());
+  mcrd.client.close();
+  const next = await restart();
+  const rulesAfter = (await next.client.request<{ rules: unknown[] }>('list')).rules.length;
+  return { rulesBefore, rulesAfter, restartedMs: Date.now() - killedAt };
+}
+
+/** Adds and removes rules of groups without traffic, pipelined, at changesPerSecond for durationMs. */
+async function churnRules(mcrd: RunningMcrd, plan: FaultPlan, input: string, output: string): Promise<FaultDetail> {
+  const durationMs = plan.durationMs ?? 2000;
+  const perTick = Math.max(1, Math.round(((plan.changesPerSecond ?? 200) * 20) / 1000));
+  const pending: Promise<unknown>[] = [];
+  let changes = 0;
+  let failed = 0;
+  const started = Date.now();
+  for (let i = 0; Date.now() - started < durationMs; ) {
+    for (let k = 0; k < perTick; k++, i++) {
+      const n = i >> 1;
+      const request =
+        i % 2 === 0
+          ? mcrd.client.request('add', { rule: { name: `churn${n}`, inputInterface: input, inputGroup: `239.250.${(n >> 8) & 255}.${n & 255}`, inputPort: 7000, outputs: [{ group: '239.251.0.1', port: 7000, interface: output }] } })
+          : mcrd.client.request('remove', { name: `churn${n}` });
+      pending.push(request.then(() => changes++, () => failed++));
+    }
+    await sleep(20);
+  }
+  await Promise.all(pending);
+  const seconds = (Date.now() - started) / 1000;
+  return { changes, failed, changesPerSecond: Math.round(changes / seconds) };
+}
+
+export function relayFaults(current: () => RunningMcrd, restart: () => Promise<RunningMcrd>, input: string, output: string) {
+  return async (plan: FaultPlan): Promise<FaultDetail> => {
+    switch (plan.kind) {
+      case 'worker-kill':
+        return killWorker(current());
+      case 'supervisor-restart':
+        return restartSupervisor(current(), restart);
+      case 'rule-churn':
+        return churnRules(current(), plan, input, output);
+      default:
+        throw new Error(`relay cannot take fault '${plan.kind}' itself`);
+    }
+  };
+}

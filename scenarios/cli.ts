@@ -31,6 +31,13 @@ function sizeList(value: string): number[] {
   return [...new Set(sizes.map(Number))];
 }
 
+/** "60", "60s", "11m", "1h" -> seconds. */
+function duration(value: string): number {
+  const m = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(value.trim());
+  if (!m || Number(m[1]) <= 0) throw new InvalidArgumentError(`--duration '${value}' must look like 90, 60s, 11m or 1h`);
+  return Number(m[1]) * { s: 1, m: 60, h: 3600 }[(m[2] ?? 's') as 's' | 'm' | 'h'];
+}
+
 function contenderList(value: string): ContenderName[] {
   const names = value.split(',').map((s) => s.trim()).filter(Boolean);
   for (const n of names) if (!CONTENDER_NAMES.includes(n as ContenderName)) throw new InvalidArgumentError(`unknown contender '${n}' (known: ${CONTENDER_NAMES.join(', ')})`);
@@ -60,6 +67,7 @@ const program = new Command('scenario')
   .option('--bridge', 'put the relay-side veth ends into Linux bridges')
   .option('--threads <n>', 'generator sender threads (streams are split over them)', positiveInt('--threads'), 1)
   .option('--require <list>', 'contenders that must run in every step for the gate to pass (default: relay; in CI: all of --contenders)', contenderList)
+  .option('--duration <time>', 'soak: how long to send, e.g. 60s, 11m (default 60s)', duration)
   .option('--trial-seconds <s>', 'throughput: measured seconds per search trial', parseFloat, 2)
   .option('--resolution <fraction>', 'throughput: stop the search when the bounds are this close (fraction of the upper bound)', parseFloat, 0.02)
   .option('--egress-limit <rate>', "impairment: rate-limit the relay namespace's output link with tc tbf (e.g. 2mbit), to prove the loss gate fails")
@@ -83,6 +91,8 @@ Examples:
   npm run scenario multi-worker -- 2 --streams 8
   npm run scenario throughput -- 4 --threads 2 --repetitions 3
   npm run scenario multi-stream -- 2 --no-igmp --gate     # negative control: must fail, naming IGMP
+  npm run scenario faults                                 # worker kill, restart, link flap/re-creation, rule churn
+  npm run scenario soak -- --duration 11m --rate 150000   # 100,000,000 packets; RSS, fds, CPU, loss over time
 Exit status: 0 checks passed, 1 a check failed, 2 could not run.`,
   )
   .action(async (name: string, size: string | undefined, o: Record<string, unknown>) => {
@@ -94,6 +104,7 @@ Exit status: 0 checks passed, 1 a check failed, 2 could not run.`,
     const n = size === undefined ? scenario.defaultSize : positiveInt(scenario.argName)(size);
     if (n > scenario.maxSize) throw new InvalidArgumentError(`${scenario.name}: at most ${scenario.maxSize} ${scenario.argName}`);
     if ((o.size as number[]).length > 1 && !scenario.sweepsSizes) throw new InvalidArgumentError(`${scenario.name} runs one payload size; only throughput sweeps a list of --size values`);
+    if (o.duration !== undefined && !scenario.runsForDuration) throw new InvalidArgumentError(`${scenario.name} does not run for a time: --duration applies to soak (use --count for packets per stream)`);
     const resolution = o.resolution as number;
     if (!(resolution > 0 && resolution < 1)) throw new InvalidArgumentError('--resolution must be a fraction between 0 and 1 (e.g. 0.02)');
     if (!((o.trialSeconds as number) > 0)) throw new InvalidArgumentError('--trial-seconds must be > 0');
@@ -120,6 +131,7 @@ Exit status: 0 checks passed, 1 a check failed, 2 could not run.`,
       threads: o.threads as number,
       trialSeconds: o.trialSeconds as number,
       resolution,
+      ...(o.duration === undefined ? {} : { durationSeconds: o.duration as number }),
       impairments: {
         ...(o.egressLimit ? { egressLimit: String(o.egressLimit) } : {}),
         ...(o.igmp === false ? { noIgmp: true } : {}),

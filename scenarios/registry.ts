@@ -2,6 +2,7 @@ import { faults } from './faults.js';
 import { multiStream } from './multi-stream.js';
 import { multiWorker } from './multi-worker.js';
 import type { Scenario } from './scenario.js';
+import { soak } from './soak.js';
 import { throughput } from './throughput.js';
 
 export const SCENARIOS: Record<string, Scenario> = {
@@ -9,4 +10,5 @@ export const SCENARIOS: Record<string, Scenario> = {
   'multi-worker': multiWorker,
   throughput,
   faults,
+  soak,
 };

@@ -79,6 +79,7 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
           exemptFromLoss: plan.exemptFromLoss,
           drainSeconds: plan.drainSeconds,
           fault: plan.fault,
+          sampleSeconds: plan.sampleSeconds,
           streams: plan.streams,
           ratePps: plan.ratePps ?? options.ratePps,
           count: plan.count ?? options.count,

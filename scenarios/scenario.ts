@@ -32,6 +32,8 @@ export interface ScenarioOptions {
   /** Throughput search: seconds of measured traffic per trial, and the bounds' closeness to stop at. */
   trialSeconds: number;
   resolution: number;
+  /** How long a scenario that runs for a time (soak) sends, seconds; undefined: its default. */
+  durationSeconds?: number;
 }
 
 export interface StepPlan {
@@ -57,6 +59,8 @@ export interface StepPlan {
   drainSeconds?: number;
   /** A fault injected while the traffic flows (faults scenario). */
   fault?: FaultPlan;
+  /** Sample the contender's resources and the sink's counts this often (soak). */
+  sampleSeconds?: number;
 }
 
 export interface ScenarioContext {
@@ -79,6 +83,8 @@ export interface Scenario {
   presentation: Presentation;
   /** Whether --size may list several payload sizes. */
   sweepsSizes?: boolean;
+  /** Whether it sends for a --duration (others refuse the flag). */
+  runsForDuration?: boolean;
   /** Streams to calibrate the instrument with (default: one per generator thread). */
   calibrationStreams?(n: number): number;
   /** Units of work for the progress line (contender runs). */

@@ -27,6 +27,8 @@ const char* kUsage = R"(mcr-sink: receive MCR test traffic and account for every
   --idle-timeout MS        stop after MS without packets, once traffic began (default 2000)
   --max-wait MS            stop after MS in any case (default 0 = no limit)
   --rcvbuf BYTES           receive buffer per socket (default 8388608)
+  --progress MS            every MS print PROGRESS {"t":s,"received":n,"unique":n,"expected":n} on
+                           stderr (expected: sum of the highest sequence number + 1 per stream)
 Prints READY on stderr once joined and one JSON summary line on stdout at the end
 (after the idle timeout, --max-wait, or SIGINT/SIGTERM).
 )";
@@ -98,6 +100,7 @@ int main(int argc, char** argv) {
   uint32_t run_id = 1;
   double idle_ms = 2000, max_wait_ms = 0;
   int rcvbuf = 8 << 20;
+  double progress_ms = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const char* v = i + 1 < argc ? argv[i + 1] : nullptr;
@@ -109,6 +112,7 @@ int main(int argc, char** argv) {
     else if (a == "--run-id") run_id = static_cast<uint32_t>(parse_number(a, next(), 0, 4294967295.0));
     else if (a == "--idle-timeout") idle_ms = parse_number(a, next(), 1, 3.6e6);
     else if (a == "--max-wait") max_wait_ms = parse_number(a, next(), 0, 3.6e7);
+    else if (a == "--progress") progress_ms = parse_number(a, next(), 100, 3.6e6);
     else if (a == "--rcvbuf") rcvbuf = static_cast<int>(parse_number(a, next(), 4096, 1 << 30));
     else die(std::string("unknown option '") + a + "'\n" + kUsage);
   }
@@ -155,8 +159,21 @@ int main(int argc, char** argv) {
   uint64_t last_packet = 0;
   epoll_event events[64];
 
+  uint64_t last_progress = started;
   while (!g_stop) {
     const uint64_t now = monotonic_ns();
+    if (progress_ms > 0 && static_cast<double>(now - last_progress) / 1e6 >= progress_ms) {
+      last_progress = now;
+      uint64_t received = 0, unique = 0, expected = 0;
+      for (const Stream& st : streams) {
+        received += st.received;
+        unique += st.unique;
+        expected += static_cast<uint64_t>(st.max_seq + 1);
+      }
+      std::fprintf(stderr, "PROGRESS {\"t\":%.3f,\"received\":%llu,\"unique\":%llu,\"expected\":%llu}\n", static_cast<double>(now - started) / 1e9,
+                   static_cast<unsigned long long>(received), static_cast<unsigned long long>(unique), static_cast<unsigned long long>(expected));
+      std::fflush(stderr);
+    }
     if (last_packet && static_cast<double>(now - last_packet) / 1e6 >= idle_ms) break;
     if (max_wait_ms > 0 && static_cast<double>(now - started) / 1e6 >= max_wait_ms) break;
     const int n = epoll_wait(ep, events, 64, 20);

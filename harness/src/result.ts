@@ -8,6 +8,7 @@ import type { Check } from './checks.js';
 import type { ContenderName, ContenderReport } from './contenders/types.js';
 import type { Environment } from './environment.js';
 import type { FaultRecord } from './faults.js';
+import type { TimelineSample } from './timeline.js';
 import { lossPercent, type StreamRecord } from './measure.js';
 import { median } from './stats.js';
 
@@ -75,6 +76,8 @@ export interface ContenderRun {
   igmp?: IgmpObservation;
   /** The fault injected during the traffic, if the step planned one. */
   fault?: FaultRecord;
+  /** Resources and sink counts sampled during the traffic, if the step asked for it (soak). */
+  timeline?: TimelineSample[];
   streams?: StreamRecord[];
   report?: ContenderReport;
   params: Record<string, unknown>;

@@ -47,7 +47,13 @@ export interface SinkOptions {
   rcvbuf?: number;
   /** A file holding the streams, one G:P per line (written by the caller), instead of --streams. */
   streamsFile?: string;
+  /** Report the counts so far every this many ms (to onProgress). */
+  progressMs?: number;
+  onProgress?(progress: SinkProgress): void;
 }
+
+/** Counts so far, all streams together: expected = sum of (highest sequence number seen + 1). */
+export interface SinkProgress { t: number; received: number; unique: number; expected: number }
 
 export interface RunningSink {
   /** The mcr-sink process (inside the namespace). */
@@ -64,12 +70,19 @@ export async function startSink(ns: string, o: SinkOptions): Promise<RunningSink
   if (o.idleTimeoutMs) args.push('--idle-timeout', String(o.idleTimeoutMs));
   if (o.maxWaitMs) args.push('--max-wait', String(o.maxWaitMs));
   if (o.rcvbuf) args.push('--rcvbuf', String(o.rcvbuf));
+  if (o.progressMs) args.push('--progress', String(o.progressMs));
   const child = nsSpawn(ns, SINK_BIN, args, { reject: false, buffer: { stdout: true, stderr: false } });
   let stderr = '';
   await new Promise<void>((resolve, reject) => {
+    let partial = '';
     child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      if (stderr.includes('READY')) resolve();
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (line.startsWith('PROGRESS ')) o.onProgress?.(JSON.parse(line.slice(9)) as SinkProgress);
+        else if (stderr.length < 4096) stderr += line + '\n';
+        if (line === 'READY') resolve();
+      }
     });
     void child.then((r) => reject(new Error(`mcr-sink exited before it was ready (exit ${r.exitCode ?? r.signal}): ${stderr.trim()}`)));
   });

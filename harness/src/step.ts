@@ -12,6 +12,7 @@ import { runGenerator } from './generator.js';
 import { measure } from './measure.js';
 import { aggregate, type ContenderRun, type IgmpObservation } from './result.js';
 import { startSink } from './sink.js';
+import { startTimeline, type Timeline, type TimelineSample } from './timeline.js';
 import { planStreams } from './streams.js';
 
 export interface StepOptions {
@@ -22,6 +23,8 @@ export interface StepOptions {
   control?: string;
   /** Why loss is expected in this run, if it is. */
   exemptFromLoss?: string;
+  /** Sample the contender's resources and the sink's counts this often (soak). */
+  sampleSeconds?: number;
   /** A fault to inject while the traffic flows. */
   fault?: FaultPlan;
   /** How long the sink may still receive after the generator's schedule ends (default 30 s). */
@@ -99,6 +102,8 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
     let igmp: IgmpObservation | undefined;
     let cpuSeconds: number | null = null;
     let fault: FaultRecord | undefined;
+    let timeline: Timeline | undefined;
+    let samples: TimelineSample[] | undefined;
     try {
       igmp = await observeJoins(chain, plans.map((p) => p.inGroup));
       const sinkStreams = plans.map((p) => (contender.rewrites ? `${p.outGroup}:${p.outPort}` : `${p.inGroup}:${p.inPort}`));
@@ -108,11 +113,13 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
         runId: o.runId,
         idleTimeoutMs: SINK_IDLE_MS,
         maxWaitMs: Math.ceil((sendSeconds + (o.drainSeconds ?? 30)) * 1000),
+        ...(o.sampleSeconds ? { progressMs: o.sampleSeconds * 1000, onProgress: (p) => timeline?.onProgress(p) } : {}),
         ...streamArg(sinkStreams, path.join(o.logDir, 'sink-streams.txt')),
       });
       try {
         const cpuBefore = running.cpuSeconds();
         const genStarted = Date.now();
+        if (o.sampleSeconds) timeline = startTimeline(running, o.sampleSeconds);
         const faultDone = o.fault ? injectDuring(o.fault, chain, running, contender.name, genStarted) : undefined;
         faultDone?.catch(() => undefined); // awaited below, after the traffic: not an unhandled rejection meanwhile
         gen = await runGenerator(chain.gen.ns, {
@@ -126,10 +133,12 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
           ...streamArg(plans.map((p) => `${p.inGroup}:${p.inPort}`), path.join(o.logDir, 'gen-streams.txt')),
         });
         fault = await faultDone;
+        samples = timeline?.stop();
         await sleep(CPU_TAIL_MS);
         const cpuAfter = running.cpuSeconds();
         cpuSeconds = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
       } catch (err) {
+        timeline?.stop();
         await sink.stop().catch(() => undefined);
         throw err;
       }
@@ -140,7 +149,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
     writeFileSync(path.join(o.logDir, 'generator.json'), JSON.stringify(gen, null, 2));
     writeFileSync(path.join(o.logDir, 'sink.json'), JSON.stringify(sinkSummary, null, 2));
     const records = measure(gen, sinkSummary, { ingressDrops: report.ingressDrops, egressErrors: report.egressErrors });
-    return { ...base, status: 'ok', aggregate: aggregate(records, gen.measuredSeconds, cpuSeconds, sinkSummary.streams.reduce((n, s) => n + s.warmup, 0)), ...(igmp ? { igmp } : {}), ...(fault ? { fault } : {}), streams: records, report };
+    return { ...base, status: 'ok', aggregate: aggregate(records, gen.measuredSeconds, cpuSeconds, sinkSummary.streams.reduce((n, s) => n + s.warmup, 0)), ...(igmp ? { igmp } : {}), ...(fault ? { fault } : {}), ...(samples ? { timeline: samples } : {}), streams: records, report };
   } catch (err) {
     return { ...base, status: 'failed', reason: (err as Error).message };
   } finally {

@@ -133,4 +133,23 @@ describe.skipIf(reason)('scenarios', () => {
     expect(g.exitCode).toBe(1);
     expect(String(g.stdout)).toContain('FAIL relay results: multi-stream / step - / relay: relay runs evaluated = 0 (limit >= 1)');
   });
+
+  it('soak: resources and sink counts sampled over the run, charted, and the leak checks pass', async () => {
+    const { exitCode, result, dir } = await scenario(['soak', '--duration', '8s', '--rate', '5000', '--quiet']);
+    expect(exitCode).toBe(0);
+    const run = result.steps[0].runs[0];
+    expect(run.aggregate).toMatchObject({ sent: 40_000, lost: 0 });
+    const timeline = run.timeline!;
+    expect(timeline.length).toBeGreaterThanOrEqual(4);
+    for (const s of timeline) expect(s.rssBytes! > 0 && s.fds! > 0, JSON.stringify(s)).toBe(true);
+    expect(timeline.at(-1)!.unique).toBeGreaterThan(30_000);
+    expect(result.scenarioChecks.map((c) => [c.name, c.pass])).toEqual([['relay memory growth after warm-up', true], ['relay open descriptors do not grow', true]]);
+    expect(readFileSync(path.join(dir, 'timeline.svg'), 'utf8')).toContain('RSS (MiB)');
+  });
+
+  it('a flag that does not apply is refused with exit 2: --duration outside soak', async () => {
+    const r = await execa(process.execPath, [path.join(projectRoot, 'dist', 'scenarios', 'cli.js'), 'multi-stream', '1', '--duration', '10s'], { reject: false, cwd: projectRoot });
+    expect(r.exitCode).toBe(2);
+    expect(String(r.stderr)).toMatch(/multi-stream does not run for a time: --duration applies to soak/);
+  });
 });

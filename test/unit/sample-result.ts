@@ -15,6 +15,8 @@ export interface SampleFigures {
   cpuPerStream?: number;
   /** Groups the snooping bridge saw joined (default: all). */
   igmpJoined?: number;
+  /** Longest run of missing packets per stream (default: the lost ones in one run). */
+  longestGap?: number;
 }
 
 function stream(stream: number, f: SampleFigures): StreamRecord {
@@ -34,6 +36,9 @@ function stream(stream: number, f: SampleFigures): StreamRecord {
     reordered: f.reordered ?? 0,
     corrupted: 0,
     misdelivered: f.misdelivered ?? 0,
+    gaps: lost > 0 ? 1 : 0,
+    longestGap: f.longestGap ?? lost,
+    outageMs: f.longestGap ?? lost, // at 1000 packets/s a packet is a millisecond
     latencyNs: { p50: us, p90: us * 1.5, p99: us * 2, p999: us * 3, max: us * 4, mean: us },
     attribution: { generatorErrors: 0, contenderIngressDrops: 0, contenderEgressErrors: 0, sinkOverflow: 0, unexplained: lost },
   };

@@ -7,6 +7,7 @@ import type { WorkerStats } from '../../../relay/src/workers.js';
 import { createCpuLimit, type CpuLimit } from '../cpu-limit.js';
 import { startMcrd } from '../mcrd.js';
 import { relayFaults } from './relay-faults.js';
+import { treeResources } from './resources.js';
 import { treeCpuSeconds } from './cpu.js';
 import type { Availability, Contender, ContenderReport, RunningContender, StartOptions } from './types.js';
 
@@ -61,6 +62,7 @@ export const relayContender: Contender = {
       // Across a supervisor restart the process tree is another one: CPU is not attributable then.
       cpuSeconds: () => (mcrd.pid === firstPid ? treeCpuSeconds(mcrd.pid) : null),
       inject: faults,
+      resources: () => treeResources(mcrd.pid),
       async stop(): Promise<ContenderReport> {
         let counters: RelayCounters | undefined;
         try {

@@ -3,6 +3,7 @@
 import type { Chain } from '../../../netns/topology.js';
 import type { FaultDetail, FaultPlan } from '../faults.js';
 import type { StreamPlan } from '../streams.js';
+import type { Resources } from './resources.js';
 import type { IngressMode } from '../../../relay/src/native.js';
 
 export type ContenderName = 'relay' | 'socat' | 'kernel';
@@ -28,6 +29,8 @@ export interface RunningContender {
   cpuSeconds(): number | null;
   /** Stops everything it started and returns its own counters. */
   stop(): Promise<ContenderReport>;
+  /** Memory and descriptors of its processes now (null: not attributable, as for the kernel). */
+  resources?(): Resources | null;
   /** Carries out a fault only the contender can (kill a worker, restart, churn rules); absent: none. */
   inject?(fault: FaultPlan): Promise<FaultDetail>;
 }

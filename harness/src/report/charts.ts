@@ -107,6 +107,43 @@ function outageChart(rows: Row[]): Spec {
   };
 }
 
+/** Soak: the relay's RSS, open descriptors, CPU and the sink's cumulative loss over time. */
+function timelineChart(result: RunResult): Spec {
+  const values = result.steps.flatMap((step) =>
+    step.runs.flatMap((run) => {
+      const samples = run.timeline ?? [];
+      return samples.flatMap((s, i) => {
+        const prev = samples[i - 1];
+        const cpuPct = prev && s.cpuSeconds !== undefined && prev.cpuSeconds !== undefined && s.t > prev.t ? ((s.cpuSeconds - prev.cpuSeconds) / (s.t - prev.t)) * 100 : undefined;
+        const points = [
+          s.rssBytes !== undefined ? { panel: 'RSS (MiB)', v: s.rssBytes / 2 ** 20 } : undefined,
+          s.fds !== undefined ? { panel: 'open file descriptors', v: s.fds } : undefined,
+          cpuPct !== undefined ? { panel: 'CPU (% of one core)', v: cpuPct } : undefined,
+          s.expected ? { panel: 'loss so far (%)', v: ((s.expected - (s.unique ?? 0)) / s.expected) * 100 } : undefined,
+        ];
+        return points.filter((p) => p !== undefined).map((p) => ({ ...p, t: s.t, series: run.series }));
+      });
+    }),
+  );
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Over the run: relay memory, descriptors, CPU; loss counted at the sink',
+    data: { values },
+    facet: { row: { field: 'panel', type: 'nominal', title: null, sort: ['RSS (MiB)', 'open file descriptors', 'CPU (% of one core)', 'loss so far (%)'] } },
+    spec: {
+      width: WIDTH,
+      height: 110,
+      mark: { type: 'line', point: false },
+      encoding: {
+        x: { field: 't', type: 'quantitative', title: 'seconds since traffic started' },
+        y: { field: 'v', type: 'quantitative', title: null, scale: { zero: false }, axis: { format: '~g' } },
+        color: { field: 'series', type: 'nominal', title: null },
+      },
+    },
+    resolve: { scale: { y: 'independent' } },
+  };
+}
+
 export async function renderSvg(spec: Spec): Promise<string> {
   const compiled = vl.compile(spec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
@@ -117,7 +154,7 @@ export async function renderSvg(spec: Spec): Promise<string> {
   }
 }
 
-type ChartMaker = (rows: Row[], xTitle: string, log: boolean) => Spec;
+type ChartMaker = (rows: Row[], xTitle: string, log: boolean, result: RunResult) => Spec;
 
 /** Every chart a scenario may declare in its presentation, by id. */
 export const CHARTS: Record<string, ChartMaker> = {
@@ -129,6 +166,7 @@ export const CHARTS: Record<string, ChartMaker> = {
   'worker-share': (rows) => workerShareChart(rows),
   attribution: (rows) => attributionChart(rows),
   outage: (rows) => outageChart(rows),
+  timeline: (_rows, _x, _log, result) => timelineChart(result),
 };
 
 /** The charts the run's scenario declared, drawn from the medians over repetitions. */
@@ -137,6 +175,6 @@ export async function buildCharts(result: RunResult): Promise<Chart[]> {
   if (rows.length === 0) return [];
   const { xTitle, xLog, charts } = result.presentation;
   const log = xLog && rows.some((r) => r.x >= 50);
-  const specs = charts.filter((id) => CHARTS[id]).map((id) => ({ id, spec: CHARTS[id](rows, xTitle, log) }));
+  const specs = charts.filter((id) => CHARTS[id]).map((id) => ({ id, spec: CHARTS[id](rows, xTitle, log, result) }));
   return Promise.all(specs.map(async ({ id, spec }) => ({ id, title: String(spec.title ?? id), svg: await renderSvg(spec) })));
 }

@@ -52,6 +52,8 @@ export interface StepOptions {
 /** Lists longer than this go through a file rather than the command line. */
 const INLINE_STREAMS = 50;
 const SINK_IDLE_MS = 1000;
+/** mcr-sink's longest idle timeout: in effect none (its max wait still applies). */
+const SINK_NO_IDLE_MS = 3_600_000;
 /** After the generator's last packet: time for the contender to forward what it still holds. */
 const CPU_TAIL_MS = 100;
 
@@ -111,7 +113,9 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
       const sink = await startSink(chain.sink.ns, {
         interface: chain.sink.ifname,
         runId: o.runId,
-        idleTimeoutMs: SINK_IDLE_MS,
+        // Under a fault a silence is the outage being measured, not the end of the traffic: the
+        // sink then runs until stopped (below), never ending early and counting the rest as lost.
+        idleTimeoutMs: o.fault ? SINK_NO_IDLE_MS : SINK_IDLE_MS,
         maxWaitMs: Math.ceil((sendSeconds + (o.drainSeconds ?? 30)) * 1000),
         ...(o.sampleSeconds ? { progressMs: o.sampleSeconds * 1000, onProgress: (p) => timeline?.onProgress(p) } : {}),
         ...streamArg(sinkStreams, path.join(o.logDir, 'sink-streams.txt')),
@@ -142,7 +146,8 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
         await sink.stop().catch(() => undefined);
         throw err;
       }
-      sinkSummary = await sink.done;
+      if (o.fault) await sleep(SINK_IDLE_MS);
+      sinkSummary = await (o.fault ? sink.stop() : sink.done);
     } finally {
       report = await running.stop();
     }

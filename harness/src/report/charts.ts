@@ -136,7 +136,7 @@ function timelineChart(result: RunResult): Spec {
       mark: { type: 'line', point: false },
       encoding: {
         x: { field: 't', type: 'quantitative', title: 'seconds since traffic started' },
-        y: { field: 'v', type: 'quantitative', title: null, scale: { zero: false }, axis: { format: '~g' } },
+        y: { field: 'v', type: 'quantitative', title: null, scale: { zero: false }, axis: { format: '~s' } },
         color: { field: 'series', type: 'nominal', title: null },
       },
     },

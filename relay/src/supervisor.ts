@@ -6,7 +6,8 @@ import { IgmpPool, type IgmpOps, type IgmpPolicy, type Membership, type WantedGr
 import type { Logger } from './log.js';
 import type { FanoutMode, IngressMode, NativeRule, RuleStats } from './native.js';
 import { COMMANDS } from './protocol.js';
-import { RuleTable, configIdentity, describeInput, diffTables, sameSpec, validateRuleSpec, type Rule } from './rules.js';
+import { addRule, applyBatch, mergeConfigRules, removeRule, type ApplyResult, type ConfigMerge } from './changes.js';
+import { RuleTable, describeInput, diffTables, type Rule } from './rules.js';
 import { loadState, saveState } from './state-file.js';
 import { WorkerPool, type WorkerPoolOptions, type WorkerStats } from './workers.js';
 import { VERSION } from './version.js';
@@ -45,7 +46,7 @@ export interface RuleWithStats extends RuleWithState {
   outputs: (Rule['outputs'][number] & { packets: number; bytes: number; errors: number })[];
 }
 
-export interface ApplyResult { added: Rule[]; removed: Rule[] }
+export type { ApplyResult } from './changes.js';
 
 function toNative(rule: Rule): NativeRule {
   return { id: rule.id, group: rule.inputGroup, port: rule.inputPort, outputs: rule.outputs.map(({ group, port, interface: iface, ttl }) => ({ group, port, interface: iface, ttl })) };
@@ -94,7 +95,7 @@ export class Supervisor {
     if (saved) this.options.log.info(`restored ${saved.length} rules from ${this.options.stateFile}`);
     await this.queue.change((table) => {
       for (const rule of saved ?? []) table.commit(rule);
-      return this.mergeConfig(table, configRules);
+      return mergeConfigRules(table, configRules, this.exists);
     });
   }
 
@@ -182,113 +183,30 @@ export class Supervisor {
 
   addRule(spec: unknown, peer?: Peer): Promise<Rule> {
     return this.queue.change(
-      (table) => {
-        const rule = table.prepare(validateRuleSpec(spec, this.exists));
-        table.commit(rule);
-        return rule;
-      },
+      (table) => addRule(table, spec, this.exists),
       (rule) => this.options.log.info(`rule ${rule.id} added: ${describeInput(rule)} -> ${outputsText(rule)}${byWhom(peer)}`),
     );
   }
 
   removeRule(selector: { id?: unknown; name?: unknown }, peer?: Peer): Promise<Rule> {
     return this.queue.change(
-      (table) => {
-        const rule = table.find(selector);
-        table.delete(rule.id);
-        return rule;
-      },
+      (table) => removeRule(table, selector),
       (rule) => this.options.log.info(`rule ${rule.id} removed: ${describeInput(rule)}${byWhom(peer)}`),
     );
   }
 
   /** Many adds and removes as one change: all applied, or none (the first problem is the error). */
   apply(request: { add?: unknown; remove?: unknown }, peer?: Peer): Promise<ApplyResult> {
-    const adds = request.add ?? [];
-    const removes = request.remove ?? [];
-    if (!Array.isArray(adds) || !Array.isArray(removes)) return Promise.reject(new Error("apply: 'add' and 'remove' must be lists"));
-    const run = (table: RuleTable): ApplyResult => {
-      const removed = removes.map((selector: unknown, i) => {
-        try {
-          if (typeof selector !== 'object' || selector === null) throw new Error("must be {id} or {name}");
-          const rule = table.find(selector as { id?: unknown; name?: unknown });
-          table.delete(rule.id);
-          return rule;
-        } catch (err) {
-          throw new Error(`apply: remove ${i + 1}: ${(err as Error).message}; nothing changed`);
-        }
-      });
-      const added = adds.map((spec: unknown, i) => {
-        try {
-          const rule = table.prepare(validateRuleSpec(spec, this.exists));
-          table.commit(rule);
-          return rule;
-        } catch (err) {
-          throw new Error(`apply: add ${i + 1}: ${(err as Error).message}; nothing changed`);
-        }
-      });
-      return { added, removed };
-    };
     return this.queue.change(
-      (table) => {
-        run(table.clone()); // throws before anything changes
-        return run(table);
-      },
+      (table) => applyBatch(table, request, this.exists),
       (result) => this.options.log.info(`applied ${result.added.length} adds and ${result.removed.length} removes as one change${byWhom(peer)}`),
     );
   }
 
-  /**
-   * Makes the table's config-file rules match `specs` (start-up and SIGHUP): unchanged rules stay
-   * (same id, no interruption), changed ones are replaced, missing ones removed, new ones added.
-   * Throws before changing anything when a spec is bad or clashes with a rule added at runtime.
-   */
-  private mergeConfig(table: RuleTable, specs: unknown[]): { added: number; removed: number; changed: number } {
-    const wanted = specs.map((spec, i) => {
-      try {
-        return validateRuleSpec(spec, this.exists);
-      } catch (err) {
-        throw new Error(`config rule ${i + 1}: ${(err as Error).message}`);
-      }
-    });
-    const trial = (t: RuleTable) => {
-      const current = new Map(t.list().filter((r) => r.origin === 'config').map((r) => [configIdentity(r), r]));
-      const counts = { added: 0, removed: 0, changed: 0 };
-      const keep = new Set<string>();
-      for (const spec of wanted) {
-        const id = configIdentity(spec);
-        const old = current.get(id);
-        if (old && sameSpec(old, spec)) {
-          keep.add(id);
-          continue;
-        }
-        if (old) {
-          t.delete(old.id);
-          keep.add(id);
-          counts.changed++;
-        } else counts.added++;
-        try {
-          const rule: Rule = { ...t.prepare(spec), origin: 'config' };
-          t.commit(rule);
-        } catch (err) {
-          throw new Error(`config rule ${describeInput(spec)}: ${(err as Error).message}`);
-        }
-      }
-      for (const [id, rule] of current) {
-        if (keep.has(id)) continue;
-        t.delete(rule.id);
-        counts.removed++;
-      }
-      return counts;
-    };
-    trial(table.clone());
-    return trial(table);
-  }
-
   /** SIGHUP: the config file's rules again, as one change. */
-  reloadConfig(specs: unknown[]): Promise<{ added: number; removed: number; changed: number }> {
+  reloadConfig(specs: unknown[]): Promise<ConfigMerge> {
     return this.queue.change(
-      (table) => this.mergeConfig(table, specs),
+      (table) => mergeConfigRules(table, specs, this.exists),
       (counts) => this.options.log.info(`config reloaded: ${counts.added} rules added, ${counts.changed} changed, ${counts.removed} removed`),
     );
   }

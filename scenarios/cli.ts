@@ -27,7 +27,7 @@ function positiveInt(name: string, min = 1) {
 
 function sizeList(value: string): number[] {
   const sizes = value.split(',').map((s) => s.trim());
-  for (const s of sizes) if (!/^\d+$/.test(s) || Number(s) < 40 || Number(s) > 1472) throw new InvalidArgumentError(`payload size '${s}' must be a whole number of bytes from 40 to 1472 (the MCR header is 40 bytes; 1472 fills a 1500-byte MTU)`);
+  for (const s of sizes) if (!/^\d+$/.test(s) || Number(s) < 40 || Number(s) > 65507) throw new InvalidArgumentError(`payload size '${s}' must be a whole number of bytes from 40 to 65507 (the MCR header is 40 bytes; 1472 fills a 1500-byte MTU, 8972 a 9000-byte one; beyond the MTU datagrams travel as IP fragments)`);
   return [...new Set(sizes.map(Number))];
 }
 
@@ -65,6 +65,7 @@ const program = new Command('scenario')
   .option('--max-loss <pct>', 'relay loss % above which the scenario check fails', parseFloat, 0.1)
   .addOption(new Option('--topology <kind>', "segment in front of the contenders: 'snooping' (a bridge that forwards a group only while it is joined) or 'plain' veth (every frame arrives)").choices(TOPOLOGIES as string[]).default('snooping'))
   .option('--bridge', 'put the relay-side veth ends into Linux bridges')
+  .option('--mtu <bytes>', 'MTU of every link of the topology (e.g. 9000 for a jumbo path; default 1500)', positiveInt('--mtu', 576))
   .option('--threads <n>', 'generator sender threads (streams are split over them)', positiveInt('--threads'), 1)
   .option('--require <list>', 'contenders that must run in every step for the gate to pass (default: relay; in CI: all of --contenders)', contenderList)
   .option('--duration <time>', 'soak: how long to send, e.g. 60s, 11m (default 60s)', duration)
@@ -127,6 +128,7 @@ Exit status: 0 checks passed, 1 a check failed, 2 could not run.`,
       maxLossPct: o.maxLoss as number,
       warmup: o.warmup as number,
       bridge: Boolean(o.bridge),
+      ...(o.mtu === undefined ? {} : { mtu: o.mtu as number }),
       topology: o.topology as Topology,
       threads: o.threads as number,
       trialSeconds: o.trialSeconds as number,

@@ -52,7 +52,7 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
     let found: Calibration | null = null;
     try {
       const streams = scenario.calibrationStreams?.(n) ?? options.threads;
-      found = await calibrate({ size, streams, threads: options.threads, probeSeconds: 0.3, iterations: 4 });
+      found = await calibrate({ size, streams, threads: options.threads, probeSeconds: 0.3, iterations: 4, mtu: options.mtu });
     } catch (err) {
       if (!quiet) process.stderr.write(`calibration failed: ${(err as Error).message}\n`);
     }
@@ -89,6 +89,7 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
           fanout: plan.fanout,
           ingress: options.ingress,
           bridge: options.bridge,
+          mtu: options.mtu,
           topology: options.topology,
           threads: options.threads,
           impairments: options.impairments,

@@ -25,6 +25,8 @@ export interface ScenarioOptions {
   maxLossPct: number;
   warmup: number;
   bridge: boolean;
+  /** MTU of every link (default: the kernel's 1500). */
+  mtu?: number;
   topology: Topology;
   /** Generator sender threads. */
   threads: number;

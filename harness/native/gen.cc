@@ -30,8 +30,10 @@ const char* kUsage = R"(mcr-gen: send paced, sequence-numbered multicast test tr
   --aggregate-rate PPS     total rate over all streams (instead of --rate)
   --count N                packets per stream (default 1000)
   --duration S             send for S seconds instead of --count (with --rate 0: until then)
-  --size BYTES             UDP payload size, 40..1472 (default 512)
+  --size BYTES             UDP payload size, 40..65507 (default 512; beyond the MTU the kernel
+                           sends IP fragments)
   --ttl N                  multicast TTL (default 8)
+  --tos N                  IP TOS byte, DSCP << 2 | ECN, 0..255 (default 0)
   --run-id N               run id written into every packet (default 1)
   --batch N                sendmmsg batch size, 1..256 (default 32)
   --warmup N               packets per stream sent first, flagged warm-up (default 0)
@@ -74,6 +76,7 @@ struct Config {
   uint64_t deadline_ns = 0;  // --duration without a rate: send until then
   size_t size = 512, batch = 32;
   int ttl = 8;
+  int tos = 0;
   uint32_t run_id = 1;
   Fault fault = Fault::none;
   uint64_t fault_k = 0;
@@ -104,6 +107,7 @@ int open_socket(const Config& c) {
   mreq.imr_ifindex = static_cast<int>(interface_index(c.ifname));
   if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mreq, sizeof mreq) < 0) die("IP_MULTICAST_IF " + c.ifname + ": " + std::strerror(errno));
   setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &c.ttl, sizeof c.ttl);
+  if (setsockopt(fd, IPPROTO_IP, IP_TOS, &c.tos, sizeof c.tos) < 0) die(std::string("IP_TOS: ") + std::strerror(errno));
   int loop = 0;
   setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop);
   int sndbuf = 4 << 20;
@@ -286,6 +290,7 @@ int main(int argc, char** argv) {
     else if (a == "--duration") duration = parse_number(a, next(), 0.001, 1e6);
     else if (a == "--size") c.size = static_cast<size_t>(parse_number(a, next(), kHeaderSize, kMaxPayload));
     else if (a == "--ttl") c.ttl = static_cast<int>(parse_number(a, next(), 1, 255));
+    else if (a == "--tos") c.tos = static_cast<int>(parse_number(a, next(), 0, 255));
     else if (a == "--run-id") c.run_id = static_cast<uint32_t>(parse_number(a, next(), 0, 4294967295.0));
     else if (a == "--batch") c.batch = static_cast<size_t>(parse_number(a, next(), 1, 256));
     else if (a == "--warmup") c.warmup = static_cast<uint64_t>(parse_number(a, next(), 0, 1e9));

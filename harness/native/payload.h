@@ -14,7 +14,7 @@ namespace mcr {
 constexpr uint32_t kPayloadMagic = 0x3152434d;
 constexpr uint8_t kPayloadVersion = 1;
 constexpr size_t kHeaderSize = 40;
-constexpr size_t kMaxPayload = 1472;
+constexpr size_t kMaxPayload = 65507;  // the largest UDP payload over IPv4 (sent as fragments beyond the MTU)
 constexpr uint8_t kFlagWarmup = 1;
 
 struct PayloadHeader {

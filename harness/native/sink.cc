@@ -34,11 +34,14 @@ Prints READY on stderr once joined and one JSON summary line on stdout at the en
 )";
 
 constexpr size_t kBatch = 64;
+constexpr size_t kSlot = 65536;  // any UDP datagram over IPv4 (fragments reassembled by the kernel)
 constexpr uint64_t kMaxSeq = 1ull << 31;  // beyond this a sequence number is not believable
 
 struct Stream {
   uint64_t received = 0, unique = 0, duplicates = 0, reordered = 0, corrupted = 0, warmup = 0, misdelivered = 0;
   int64_t max_seq = -1;
+  // IP TTL and TOS the datagrams arrived with (what the contender sent them with).
+  int ttl_min = 256, ttl_max = -1, tos_min = 256, tos_max = -1;
   std::vector<uint64_t> seen;  // bitmap by sequence number
   Histogram latency;
 
@@ -132,6 +135,8 @@ int main(int argc, char** argv) {
     int one = 1, zero = 0;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
+    setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof one);
+    setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &one, sizeof one);
     setsockopt(fd, IPPROTO_IP, IP_MULTICAST_ALL, &zero, sizeof zero);
     if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     // Bound to the group itself, so the socket gets its own group only.
@@ -149,10 +154,10 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "READY\n");
   std::fflush(stderr);
 
-  std::vector<uint8_t> buffers(kBatch * 2048);
+  std::vector<uint8_t> buffers(kBatch * kSlot);
   std::vector<mmsghdr> msgs(kBatch);
   std::vector<iovec> iovs(kBatch);
-  constexpr size_t kControl = CMSG_SPACE(sizeof(uint32_t));
+  constexpr size_t kControl = CMSG_SPACE(sizeof(uint32_t)) + 2 * CMSG_SPACE(sizeof(int));
   std::vector<uint8_t> controls(kBatch * kControl);
   uint64_t foreign = 0, unknown = 0, total = 0;
   const uint64_t started = monotonic_ns();
@@ -181,7 +186,7 @@ int main(int argc, char** argv) {
       Socket& sock = sockets[events[e].data.u32];
       for (;;) {
         for (size_t k = 0; k < kBatch; ++k) {
-          iovs[k] = iovec{&buffers[k * 2048], 2048};
+          iovs[k] = iovec{&buffers[k * kSlot], kSlot};
           std::memset(&msgs[k], 0, sizeof msgs[k]);
           msgs[k].msg_hdr.msg_iov = &iovs[k];
           msgs[k].msg_hdr.msg_iovlen = 1;
@@ -195,10 +200,13 @@ int main(int argc, char** argv) {
         for (int k = 0; k < r; ++k) {
           ++total;
           msghdr& h = msgs[static_cast<size_t>(k)].msg_hdr;
+          int ttl = -1, tos = -1;
           for (cmsghdr* c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
             if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) std::memcpy(&sock.overflow, CMSG_DATA(c), sizeof(uint32_t));
+            if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) std::memcpy(&ttl, CMSG_DATA(c), sizeof(int));
+            if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS) tos = *CMSG_DATA(c);  // one byte
           }
-          const uint8_t* data = &buffers[static_cast<size_t>(k) * 2048];
+          const uint8_t* data = &buffers[static_cast<size_t>(k) * kSlot];
           PayloadHeader p;
           const PayloadStatus status = read_payload(data, msgs[static_cast<size_t>(k)].msg_len, run_id, &p);
           if (status == PayloadStatus::foreign) { ++foreign; continue; }
@@ -212,6 +220,8 @@ int main(int argc, char** argv) {
           Stream& st = streams[p.stream - 1];
           if (p.flags & kFlagWarmup) { ++st.warmup; continue; }
           ++st.received;
+          if (ttl >= 0) st.ttl_min = std::min(st.ttl_min, ttl), st.ttl_max = std::max(st.ttl_max, ttl);
+          if (tos >= 0) st.tos_min = std::min(st.tos_min, tos), st.tos_max = std::max(st.tos_max, tos);
           if (p.stream - 1 != sock.stream_index) ++st.misdelivered;
           if (!st.mark(p.seq)) { ++st.duplicates; continue; }
           ++st.unique;
@@ -244,6 +254,8 @@ int main(int argc, char** argv) {
            ",\"received\":" + std::to_string(st.received) + ",\"unique\":" + std::to_string(st.unique) + ",\"duplicates\":" + std::to_string(st.duplicates) +
            ",\"reordered\":" + std::to_string(st.reordered) + ",\"corrupted\":" + std::to_string(st.corrupted) + ",\"maxSeq\":" + std::to_string(st.max_seq) +
            ",\"warmup\":" + std::to_string(st.warmup) + ",\"misdelivered\":" + std::to_string(st.misdelivered) + ",\"overflowDrops\":" + std::to_string(sockets[s].overflow) + ",\"gaps\":" + std::to_string(gap_runs) + ",\"longestGap\":" + std::to_string(longest_gap) +
+           (st.ttl_max < 0 ? std::string() : ",\"ttl\":{\"min\":" + std::to_string(st.ttl_min) + ",\"max\":" + std::to_string(st.ttl_max) + "}") +
+           (st.tos_max < 0 ? std::string() : ",\"tos\":{\"min\":" + std::to_string(st.tos_min) + ",\"max\":" + std::to_string(st.tos_max) + "}") +
            ",\"latencyNs\":" + lat + "}";
   }
   char tail[200];

@@ -14,6 +14,8 @@ export interface CalibrationOptions {
   /** Bisection steps after the first unpaced probe. */
   iterations?: number;
   onProbe?(ratePps: number, lost: number): void;
+  /** MTU of the veth pair (default 1500). */
+  mtu?: number;
 }
 
 export interface CalibrationResult { size: number; ratePps: number; streams: number; threads: number }
@@ -23,7 +25,7 @@ export async function calibrate(o: CalibrationOptions): Promise<CalibrationResul
   const probeSeconds = o.probeSeconds ?? 0.5;
   // mcr-gen caps its threads at the number of streams.
   const threads = Math.min(o.threads ?? 1, streams.length);
-  const pair = await createPair();
+  const pair = await createPair({ mtu: o.mtu });
   let runId = 1000;
   try {
     // Sends at an aggregate rate (0 = unpaced) and returns [achieved aggregate rate, packets lost].

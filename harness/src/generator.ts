@@ -71,6 +71,8 @@ export interface GenOptions {
   size?: number;
   runId: number;
   ttl?: number;
+  /** IP TOS byte (DSCP << 2 | ECN). */
+  tos?: number;
   /** Packets per stream sent first, flagged warm-up (the sink excludes them). */
   warmup?: number;
   batch?: number;
@@ -95,6 +97,7 @@ export function generatorArgs(o: GenOptions): string[] {
   if (o.size !== undefined) args.push('--size', String(o.size));
   args.push(...(o.streamsFile ? ['--streams-file', o.streamsFile] : ['--streams', o.streams.join(',')]));
   if (o.ttl !== undefined) args.push('--ttl', String(o.ttl));
+  if (o.tos !== undefined) args.push('--tos', String(o.tos));
   if (o.warmup) args.push('--warmup', String(o.warmup));
   if (o.batch) args.push('--batch', String(o.batch));
   if (o.fault) args.push('--fault', o.fault);

@@ -22,6 +22,9 @@ export interface SinkStreamSummary {
   /** Runs of missing sequence numbers up to maxSeq, and the longest one, in packets. */
   gaps: number;
   longestGap: number;
+  /** IP TTL and TOS of the datagrams received (absent when none arrived). */
+  ttl?: { min: number; max: number };
+  tos?: { min: number; max: number };
   latencyNs: LatencySummary;
 }
 

@@ -40,6 +40,7 @@ export interface StepOptions {
   fanout: string;
   ingress: IngressMode;
   bridge: boolean;
+  mtu?: number;
   topology: Topology;
   /** Generator sender threads. */
   threads: number;
@@ -82,7 +83,7 @@ async function injectDuring(plan: FaultPlan, chain: Chain, running: RunningConte
 export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
   const { contender } = o;
   const params = {
-    streams: o.streams, workers: o.workers, fanout: o.fanout, ingress: o.ingress, topology: o.topology, ratePps: o.ratePps, count: o.count, size: o.size, warmup: o.warmup, threads: o.threads,
+    streams: o.streams, workers: o.workers, fanout: o.fanout, ingress: o.ingress, topology: o.topology, ratePps: o.ratePps, count: o.count, size: o.size, warmup: o.warmup, threads: o.threads, mtu: o.mtu ?? 1500,
     egressLimit: o.impairments.egressLimit ?? null, noIgmp: o.impairments.noIgmp ?? false, relayCpuLimit: o.impairments.relayCpuLimit ?? null,
   };
   const base = { contender: contender.name, series: o.series, ...(o.control ? { control: o.control } : {}), ...(o.exemptFromLoss ? { exemptFromLoss: o.exemptFromLoss } : {}), repetition: o.repetition, sinkJoined: contender.rewrites ? ('outputs' as const) : ('inputs' as const), params };
@@ -93,7 +94,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
   const plans = planStreams(o.streams);
   let chain: Chain | undefined;
   try {
-    chain = await createChain({ forwarding: contender.needsForwarding, bridge: o.bridge, topology: o.topology });
+    chain = await createChain({ forwarding: contender.needsForwarding, bridge: o.bridge, topology: o.topology, mtu: o.mtu });
     if (o.impairments.egressLimit) {
       await nsRun(chain.relayOut.ns, 'tc', ['qdisc', 'add', 'dev', chain.relayOut.ifname, 'root', 'tbf', 'rate', o.impairments.egressLimit, 'burst', '16kbit', 'latency', '20ms']);
     }

@@ -30,6 +30,7 @@ Napi::Value ParseFrame(const Napi::CallbackInfo& info) {
   mcr::ParseStatus status = mcr::parse_frame(buf.Data(), buf.Length(), &p);
   Napi::Object out = Napi::Object::New(env);
   out.Set("status", mcr::status_name(status));
+  if (status == mcr::ParseStatus::ok) out.Set("tos", p.tos);
   if (p.vlan >= 0) out.Set("vlan", p.vlan);
   if (status == mcr::ParseStatus::ok) {
     out.Set("src", ip_text(p.src));
@@ -153,7 +154,12 @@ class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
         Napi::Value ov = oarr.Get(k);
         if (!ov.IsObject()) throw Napi::TypeError::New(env, owhat + " must be an object");
         Napi::Object oo = ov.As<Napi::Object>();
-        spec.outputs.push_back({string_field(oo, "group", owhat), int_field(oo, "port", owhat, 0, true), string_field(oo, "interface", owhat), int_field(oo, "ttl", owhat, 8, false)});
+        mcr::OutputSpec out{string_field(oo, "group", owhat), int_field(oo, "port", owhat, 0, true), string_field(oo, "interface", owhat), int_field(oo, "ttl", owhat, 8, false)};
+        Napi::Value fixed = oo.Get("fixedTtl");
+        if (!fixed.IsUndefined() && !fixed.IsBoolean()) throw Napi::TypeError::New(env, owhat + ": 'fixedTtl' must be true or false");
+        out.fixed_ttl = fixed.IsBoolean() && fixed.As<Napi::Boolean>().Value();
+        out.dscp = int_field(oo, "dscp", owhat, -1, false);
+        spec.outputs.push_back(std::move(out));
       }
       specs.push_back(std::move(spec));
     }
@@ -180,6 +186,10 @@ class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
     out.Set("ringFreezes", static_cast<double>(c.ring_freezes));
     out.Set("tx", static_cast<double>(c.tx));
     out.Set("txErrors", static_cast<double>(c.tx_errors));
+    out.Set("ttlExpired", static_cast<double>(c.ttl_expired));
+    Napi::Object dropped = Napi::Object::New(env);
+    for (size_t i = 1; i < mcr::kParseStatusCount; ++i) dropped.Set(mcr::status_name(static_cast<mcr::ParseStatus>(i)), static_cast<double>(c.dropped[i]));
+    out.Set("dropped", dropped);
     Napi::Array rules = Napi::Array::New(env);
     uint32_t i = 0;
     for (const auto& r : f.rule_stats()) {

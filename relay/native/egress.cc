@@ -17,7 +17,7 @@ std::runtime_error sock_error(const std::string& what, const std::string& ifname
 }
 }  // namespace
 
-EgressSocket::EgressSocket(const std::string& ifname, unsigned ifindex, int ttl) {
+EgressSocket::EgressSocket(const std::string& ifname, unsigned ifindex) {
   fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) throw sock_error("socket", ifname);
   try {
@@ -27,7 +27,6 @@ EgressSocket::EgressSocket(const std::string& ifname, unsigned ifindex, int ttl)
     if (setsockopt(fd_, SOL_SOCKET, SO_BINDTODEVICE, ifname.c_str(), static_cast<socklen_t>(ifname.size())) < 0) {
       throw sock_error("SO_BINDTODEVICE", ifname);
     }
-    if (setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl) < 0) throw sock_error("IP_MULTICAST_TTL", ifname);
     int loop = 0;
     if (setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop) < 0) throw sock_error("IP_MULTICAST_LOOP", ifname);
     int sndbuf = 4 << 20;
@@ -44,9 +43,9 @@ EgressSocket::~EgressSocket() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void EgressBatch::add(int fd, const sockaddr_in& dest, const uint8_t* data, size_t length, OutputCounters* counters) {
+void EgressBatch::add(int fd, const sockaddr_in& dest, const uint8_t* data, size_t length, OutputCounters* counters, uint8_t ttl, uint8_t tos) {
   if (count_ == kCapacity) return;  // callers flush when full(); never overrun
-  entries_[count_] = Entry{fd, dest, data, length, counters};
+  entries_[count_] = Entry{fd, dest, data, length, counters, ttl, tos};
   ++count_;
 }
 
@@ -70,6 +69,17 @@ uint64_t EgressBatch::flush(uint64_t* errors) {
       msgs_[n].msg_hdr.msg_namelen = sizeof e.dest;
       msgs_[n].msg_hdr.msg_iov = &iovs_[n];
       msgs_[n].msg_hdr.msg_iovlen = 1;
+      msgs_[n].msg_hdr.msg_control = controls_[n].bytes;
+      msgs_[n].msg_hdr.msg_controllen = kControlBytes;
+      cmsghdr* c = CMSG_FIRSTHDR(&msgs_[n].msg_hdr);
+      const int values[2] = {e.ttl, e.tos};
+      const int types[2] = {IP_TTL, IP_TOS};
+      for (int k = 0; k < 2; ++k, c = CMSG_NXTHDR(&msgs_[n].msg_hdr, c)) {
+        c->cmsg_level = IPPROTO_IP;
+        c->cmsg_type = types[k];
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(c), &values[k], sizeof(int));
+      }
       index_[n] = i;
       ++n;
     }

@@ -1,4 +1,5 @@
-// Egress: one UDP socket per (output interface, TTL), and a batch that sends with sendmmsg.
+// Egress: one UDP socket per output interface, and a batch that sends with sendmmsg, each
+// datagram with its own TTL and TOS (IP_TTL / IP_TOS control messages, honoured for multicast).
 #pragma once
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -24,7 +25,7 @@ struct OutputCounters {
 class EgressSocket {
  public:
   // Throws std::runtime_error with context when the socket cannot be set up.
-  EgressSocket(const std::string& ifname, unsigned ifindex, int ttl);
+  EgressSocket(const std::string& ifname, unsigned ifindex);
   ~EgressSocket();
   EgressSocket(const EgressSocket&) = delete;
   EgressSocket& operator=(const EgressSocket&) = delete;
@@ -42,7 +43,7 @@ class EgressBatch {
   static constexpr int kRetries = 8;  // 1 ms POLLOUT waits per flush when congested
 
   bool full() const { return count_ == kCapacity; }
-  void add(int fd, const sockaddr_in& dest, const uint8_t* data, size_t length, OutputCounters* counters);
+  void add(int fd, const sockaddr_in& dest, const uint8_t* data, size_t length, OutputCounters* counters, uint8_t ttl, uint8_t tos);
   // Sends everything queued; returns packets sent and adds failures to *errors.
   uint64_t flush(uint64_t* errors);
 
@@ -53,7 +54,15 @@ class EgressBatch {
     const uint8_t* data;
     size_t length;
     OutputCounters* counters;
+    uint8_t ttl;
+    uint8_t tos;
   };
+  // Room for two int control messages (IP_TTL, IP_TOS) per datagram.
+  static constexpr size_t kControlBytes = CMSG_SPACE(sizeof(int)) * 2;
+  struct alignas(cmsghdr) Control {
+    uint8_t bytes[kControlBytes];
+  };
+  Control controls_[kCapacity];
   Entry entries_[kCapacity];
   mmsghdr msgs_[kCapacity];
   iovec iovs_[kCapacity];

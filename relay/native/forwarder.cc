@@ -35,8 +35,10 @@ void Forwarder::set_rules(const std::vector<RuleSpec>& specs) {
 void Forwarder::handle(const uint8_t* frame, size_t length, const Table& table) {
   relaxed_add(rx_, 1);
   ParsedPacket p;
-  if (parse_frame(frame, length, &p) != ParseStatus::ok) {
+  const ParseStatus status = parse_frame(frame, length, &p);
+  if (status != ParseStatus::ok) {
     relaxed_add(malformed_, 1);
+    relaxed_add(dropped_[static_cast<size_t>(status)], 1);
     return;
   }
   const RuleEntry* rule = table.find(p.dst, p.dst_port);
@@ -54,12 +56,20 @@ void Forwarder::handle(const uint8_t* frame, size_t length, const Table& table) 
       relaxed_add(tx_errors_, 1);
       continue;
     }
+    // Like a router: one hop less than it came with, at most the output's TTL; a packet with
+    // nothing left is not sent. That is what stops two relays feeding each other's groups.
+    const int ttl = out.fixed_ttl ? out.ttl : std::min<int>(out.ttl, p.ttl - 1);
+    if (ttl < 1) {
+      relaxed_add(ttl_expired_, 1);
+      continue;
+    }
+    const uint8_t tos = out.dscp < 0 ? p.tos : static_cast<uint8_t>((out.dscp << 2) | (p.tos & 3));
     if (batch_.full()) {
       uint64_t errors = 0;
       relaxed_add(tx_, batch_.flush(&errors));
       relaxed_add(tx_errors_, errors);
     }
-    batch_.add(out.socket->fd(), out.dest, payload, p.payload_length, out.counters);
+    batch_.add(out.socket->fd(), out.dest, payload, p.payload_length, out.counters, static_cast<uint8_t>(ttl), tos);
   }
 }
 
@@ -98,6 +108,8 @@ ForwarderCounters Forwarder::counters() {
   c.matched = matched_.load(std::memory_order_relaxed);
   c.unmatched = unmatched_.load(std::memory_order_relaxed);
   c.malformed = malformed_.load(std::memory_order_relaxed);
+  for (size_t i = 0; i < kParseStatusCount; ++i) c.dropped[i] = dropped_[i].load(std::memory_order_relaxed);
+  c.ttl_expired = ttl_expired_.load(std::memory_order_relaxed);
   c.tx = tx_.load(std::memory_order_relaxed);
   c.tx_errors = tx_errors_.load(std::memory_order_relaxed);
   return c;

@@ -138,19 +138,22 @@ Ingress::Ingress(const IngressOptions& options) : ifname_(options.ifname) {
 
 void Ingress::join() {
   auto fail = [&](const std::string& step) { throw std::runtime_error(step + " on " + ifname_ + " failed: " + std::strerror(errno)); };
-  const int type = fanout_type(fanout_);
-  if (type >= 0) {
+  // 'none' still gets a group, of its own (every worker sees every packet, the control): only a
+  // fanout group can ask the kernel to reassemble IP fragments before they reach the socket.
+  const bool own_group = fanout_ == FanoutMode::none;
+  const int type = (own_group ? PACKET_FANOUT_HASH : fanout_type(fanout_)) | PACKET_FANOUT_FLAG_DEFRAG;
+  {
     // The first socket asks the kernel for a free id (unique in this network namespace);
     // the others join that id with the same type (the kernel drops the UNIQUEID flag once used).
-    uint32_t arg = fanout_request_ < 0 ? (static_cast<uint32_t>(type | PACKET_FANOUT_FLAG_UNIQUEID) << 16)
-                                       : (static_cast<uint32_t>(type) << 16) | static_cast<uint16_t>(fanout_request_);
+    uint32_t arg = fanout_request_ < 0 || own_group ? (static_cast<uint32_t>(type | PACKET_FANOUT_FLAG_UNIQUEID) << 16)
+                                                    : (static_cast<uint32_t>(type) << 16) | static_cast<uint16_t>(fanout_request_);
     if (setsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) < 0) {
       fail(fanout_request_ < 0 ? std::string("PACKET_FANOUT (new unique group)") : "PACKET_FANOUT join id " + std::to_string(fanout_request_));
     }
     uint32_t got = 0;
     socklen_t len = sizeof got;
     if (getsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &got, &len) < 0) fail("getsockopt PACKET_FANOUT");
-    fanout_id_ = static_cast<int>(got & 0xffff);
+    if (!own_group) fanout_id_ = static_cast<int>(got & 0xffff);
   }
   // In the group first, then open the filter: flows the kernel hands this socket from now on are
   // forwarded. (The other order would, for a moment, receive every packet of the interface:

@@ -53,6 +53,7 @@ ParseStatus parse_frame(const uint8_t* frame, size_t length, ParsedPacket* out) 
   out->src = be32(iph + 12);
   out->dst = dst;
   out->ttl = iph[8];
+  out->tos = iph[1];
   out->src_port = be16(udp);
   out->dst_port = be16(udp + 2);
   out->payload_offset = ip + ihl + kUdpHeader;

@@ -6,6 +6,7 @@
 
 namespace mcr {
 
+// Every reason a frame is dropped has its own counter (kParseStatusCount of them, 'ok' included).
 enum class ParseStatus {
   ok,
   truncated,
@@ -17,6 +18,7 @@ enum class ParseStatus {
   bad_udp_length,
   not_multicast,
 };
+constexpr size_t kParseStatusCount = 9;
 
 struct ParsedPacket {
   uint32_t src = 0;  // host byte order
@@ -24,6 +26,7 @@ struct ParsedPacket {
   uint16_t src_port = 0;
   uint16_t dst_port = 0;
   uint8_t ttl = 0;
+  uint8_t tos = 0;  // DSCP (high 6 bits) and ECN (low 2)
   int vlan = -1;  // VLAN id of the (outer) tag, -1 when untagged
   size_t payload_offset = 0;
   size_t payload_length = 0;

@@ -60,16 +60,19 @@ std::shared_ptr<const Table> TableBuilder::build(const std::vector<RuleSpec>& sp
       out.dest.sin_addr.s_addr = htonl(parse_group(o.group, owhat + " group"));
       out.dest.sin_port = htons(check_port(o.port, owhat));
       if (o.ttl < 1 || o.ttl > 255) throw std::invalid_argument(owhat + ": ttl " + std::to_string(o.ttl) + " out of range (1-255)");
+      if (o.dscp < -1 || o.dscp > 63) throw std::invalid_argument(owhat + ": dscp " + std::to_string(o.dscp) + " out of range (0-63)");
+      out.ttl = static_cast<uint8_t>(o.ttl);
+      out.fixed_ttl = o.fixed_ttl;
+      out.dscp = o.dscp;
       if (o.ifname.empty() || o.ifname.size() >= IF_NAMESIZE) throw std::invalid_argument(owhat + ": bad interface name '" + o.ifname + "'");
       // An output interface that is gone (deleted, not yet re-created) gets no socket: its packets
       // are counted as errors until mcrd reloads the table when the interface is back.
       const unsigned ifindex = if_nametoindex(o.ifname.c_str());
       if (ifindex != 0) {
-        auto sock_key = std::make_pair(ifindex, o.ttl);
-        std::shared_ptr<EgressSocket> sock = sockets_[sock_key].lock();
+        std::shared_ptr<EgressSocket> sock = sockets_[ifindex].lock();
         if (!sock) {
-          sock = std::make_shared<EgressSocket>(o.ifname, ifindex, o.ttl);
-          sockets_[sock_key] = sock;
+          sock = std::make_shared<EgressSocket>(o.ifname, ifindex);
+          sockets_[ifindex] = sock;
         }
         out.socket = sock;
       }

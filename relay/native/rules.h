@@ -25,7 +25,9 @@ struct OutputSpec {
   std::string group;
   int port = 0;
   std::string ifname;
-  int ttl = 8;
+  int ttl = 8;             // the most an output gets: min(ttl, input TTL - 1)
+  bool fixed_ttl = false;  // send with ttl whatever the input TTL (no loop safety)
+  int dscp = -1;           // rewrite the DSCP bits (0-63), or -1: keep the input's TOS
 };
 
 struct RuleSpec {
@@ -39,6 +41,9 @@ struct OutputEntry {
   std::shared_ptr<EgressSocket> socket;  // null while the output interface does not exist
   sockaddr_in dest{};
   OutputCounters* counters = nullptr;
+  uint8_t ttl = 8;
+  bool fixed_ttl = false;
+  int dscp = -1;
 };
 
 struct RuleEntry {
@@ -65,9 +70,9 @@ class TableBuilder {
   std::shared_ptr<const Table> build(const std::vector<RuleSpec>& specs);
 
  private:
-  // Egress sockets by (output ifindex, ttl), shared between rules and table versions. Keyed by
-  // ifindex, not name: an interface deleted and re-created under the same name gets a new socket.
-  std::map<std::pair<unsigned, int>, std::weak_ptr<EgressSocket>> sockets_;
+  // Egress sockets by output ifindex, shared between rules and table versions. Keyed by ifindex,
+  // not name: an interface deleted and re-created under the same name gets a new socket.
+  std::map<unsigned, std::weak_ptr<EgressSocket>> sockets_;
   std::map<std::string, std::shared_ptr<RuleCounters>> counters_;
 };
 

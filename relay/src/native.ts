@@ -21,6 +21,8 @@ export interface ParsedFrame {
   srcPort?: number;
   dstPort?: number;
   ttl?: number;
+  /** The IPv4 TOS byte: DSCP << 2 | ECN. */
+  tos?: number;
   /** UDP payload offset and length inside the frame. */
   payloadOffset?: number;
   payloadLength?: number;
@@ -30,7 +32,11 @@ export interface NativeOutput {
   group: string;
   port: number;
   interface: string;
+  /** The most this output sends with: min(ttl, input TTL - 1), or exactly ttl when fixedTtl. */
   ttl: number;
+  fixedTtl?: boolean;
+  /** Rewrite the DSCP bits (0-63); absent: the input's TOS byte is kept. */
+  dscp?: number;
 }
 
 export interface NativeRule {
@@ -64,6 +70,10 @@ export interface ForwarderStats {
   ringFreezes: number;
   tx: number;
   txErrors: number;
+  /** Output copies not sent because the packet's TTL ran out (input TTL <= 1, or fixed 0). */
+  ttlExpired: number;
+  /** Malformed frames by reason (fragment: one the kernel could not reassemble). */
+  dropped: Record<string, number>;
   rules: RuleStats[];
 }
 

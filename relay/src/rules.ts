@@ -5,7 +5,12 @@ export interface Output {
   group: string;
   port: number;
   interface: string;
+  /** The most this output sends with: min(ttl, input TTL - 1) (loop-safe), or exactly ttl when fixedTtl. */
   ttl: number;
+  /** Send with ttl whatever the input's TTL (sources that send TTL 1; no loop safety). */
+  fixedTtl?: boolean;
+  /** Rewrite the DSCP bits (0-63) instead of keeping the input's. */
+  dscp?: number;
 }
 
 export interface RuleSpec {
@@ -82,14 +87,21 @@ function checkTtl(value: unknown, what: string): number {
   return ttl;
 }
 
-/** Parses "G:P:IF[:TTL]" as typed on the mcrctl command line. */
-export function parseOutputSpec(spec: string): { group: string; port: string; interface: string; ttl?: string } {
+/** Parses "G:P:IF[:TTL|:=TTL]" as typed on the mcrctl command line ("=TTL": fixed, not decremented). */
+export function parseOutputSpec(spec: string): { group: string; port: string; interface: string; ttl?: string; fixedTtl?: boolean } {
   const parts = spec.trim().split(':');
   if (parts.length < 3 || parts.length > 4 || parts.some((p) => p === '')) {
-    fail(`output '${spec}' must look like GROUP:PORT:INTERFACE[:TTL], e.g. 239.2.2.2:5001:eth1`);
+    fail(`output '${spec}' must look like GROUP:PORT:INTERFACE[:TTL] or ...:=TTL (fixed), e.g. 239.2.2.2:5001:eth1:16`);
   }
   const [group, port, iface, ttl] = parts;
-  return { group, port, interface: iface, ...(ttl === undefined ? {} : { ttl }) };
+  const fixed = ttl?.startsWith('=') ?? false;
+  return { group, port, interface: iface, ...(ttl === undefined ? {} : { ttl: fixed ? ttl.slice(1) : ttl }), ...(fixed ? { fixedTtl: true } : {}) };
+}
+
+function checkDscp(value: unknown, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 63) fail(`${what}: dscp '${String(value)}' out of range (0-63)`);
+  return value;
 }
 
 /**
@@ -122,11 +134,16 @@ export function validateRuleSpec(input: unknown, interfaceExists: (name: string)
     const what = `output ${i + 1}`;
     if (typeof o !== 'object' || o === null) fail(`${what} must be an object`);
     const out = o as Record<string, unknown>;
-    const output = {
+    for (const key of Object.keys(out)) if (!['group', 'port', 'interface', 'ttl', 'fixedTtl', 'dscp'].includes(key)) fail(`${what}: unknown field '${key}'`);
+    if (out.fixedTtl !== undefined && typeof out.fixedTtl !== 'boolean') fail(`${what}: fixedTtl must be true or false`);
+    const dscp = checkDscp(out.dscp, what);
+    const output: Output = {
       group: checkGroup(out.group, `${what} group`),
       port: checkPort(out.port, `${what}`),
       interface: checkInterface(out.interface, `${what} interface`, exists),
       ttl: checkTtl(out.ttl, what),
+      ...(out.fixedTtl === true ? { fixedTtl: true } : {}),
+      ...(dscp === undefined ? {} : { dscp }),
     };
     if (output.interface === inputInterface && output.group === inputGroup && output.port === inputPort) {
       fail(`${what} ${output.group}:${output.port}:${output.interface} loops back to the input`);

@@ -49,7 +49,7 @@ export interface RuleWithStats extends RuleWithState {
 export type { ApplyResult } from './changes.js';
 
 function toNative(rule: Rule): NativeRule {
-  return { id: rule.id, group: rule.inputGroup, port: rule.inputPort, outputs: rule.outputs.map(({ group, port, interface: iface, ttl }) => ({ group, port, interface: iface, ttl })) };
+  return { id: rule.id, group: rule.inputGroup, port: rule.inputPort, outputs: rule.outputs.map((o) => ({ group: o.group, port: o.port, interface: o.interface, ttl: o.ttl, ...(o.fixedTtl ? { fixedTtl: true } : {}), ...(o.dscp === undefined ? {} : { dscp: o.dscp }) })) };
 }
 
 const outputsText = (rule: Rule) => rule.outputs.map((o) => `${o.group}:${o.port}:${o.interface}`).join(',');
@@ -272,13 +272,15 @@ export class Supervisor {
     return this.rules.list().map((rule) => ({ ...rule, status: this.statusOf(rule) }));
   }
 
-  async stats(): Promise<{ workers: WorkerStats[]; rules: RuleWithStats[]; igmp: ReturnType<IgmpPool['stats']> & { enabled: boolean }; totals: Record<string, number> }> {
+  async stats(): Promise<{ workers: WorkerStats[]; rules: RuleWithStats[]; igmp: ReturnType<IgmpPool['stats']> & { enabled: boolean }; totals: Record<string, number>; dropped: Record<string, number> }> {
     const workers = await this.pool.stats();
-    const totals: Record<string, number> = { rx: 0, matched: 0, unmatched: 0, malformed: 0, kernelDrops: 0, ringFreezes: 0, tx: 0, txErrors: 0 };
+    const totals: Record<string, number> = { rx: 0, matched: 0, unmatched: 0, malformed: 0, kernelDrops: 0, ringFreezes: 0, tx: 0, txErrors: 0, ttlExpired: 0 };
+    const dropped: Record<string, number> = {};
     const perRule = new Map<string, RuleStats[]>();
     for (const w of workers) {
       if (!w.stats) continue;
       for (const key of Object.keys(totals)) totals[key] += (w.stats as unknown as Record<string, number>)[key] ?? 0;
+      for (const [why, n] of Object.entries(w.stats.dropped ?? {})) dropped[why] = (dropped[why] ?? 0) + n;
       for (const r of w.stats.rules) perRule.set(r.id, [...(perRule.get(r.id) ?? []), r]);
     }
     const rules = this.list().map((rule): RuleWithStats => {
@@ -295,7 +297,7 @@ export class Supervisor {
         })),
       };
     });
-    return { workers, rules, igmp: { ...this.igmp.stats(), enabled: this.joinsGroups() }, totals };
+    return { workers, rules, igmp: { ...this.igmp.stats(), enabled: this.joinsGroups() }, totals, dropped };
   }
 
   /** Handles one control request; throws with a message meant for the caller. */

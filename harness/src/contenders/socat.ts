@@ -22,6 +22,9 @@ export const socatContender: Contender = {
       // bind=<group> so each socket only gets its own group although all share one port.
       const args = [
         '-u',
+        // socat reads into an 8192-byte buffer by default and would cut larger datagrams short.
+        '-b',
+        '65536',
         `UDP4-RECV:${s.inPort},bind=${s.inGroup},reuseaddr,ip-add-membership=${s.inGroup}:${chain.relayIn.ifname},rcvbuf=4194304`,
         `UDP4-DATAGRAM:${s.outGroup}:${s.outPort},ip-multicast-if=${chain.relayOut.addr},ip-multicast-ttl=8,ip-multicast-loop=0`,
       ];

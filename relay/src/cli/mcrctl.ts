@@ -26,7 +26,8 @@ async function call<T>(cmd: string, args: Record<string, unknown>, show: (result
   }
 }
 
-const outputsText = (rule: Rule) => rule.outputs.map((o) => `${o.group}:${o.port}:${o.interface}${o.ttl === 8 ? '' : `:${o.ttl}`}`).join(',');
+const outputsText = (rule: Rule) =>
+  rule.outputs.map((o) => `${o.group}:${o.port}:${o.interface}${o.fixedTtl ? `:=${o.ttl}` : o.ttl === 8 ? '' : `:${o.ttl}`}${o.dscp === undefined ? '' : ` dscp ${o.dscp}`}`).join(',');
 
 function stateText(status: RuleState | undefined): string {
   if (!status) return '-';
@@ -78,7 +79,7 @@ program
   .requiredOption('--input-interface <if>', 'interface the multicast arrives on')
   .requiredOption('--input-group <group>', 'multicast group to receive')
   .requiredOption('--input-port <port>', 'UDP destination port to receive')
-  .requiredOption('--outputs <list>', 'GROUP:PORT:INTERFACE[:TTL][,...] destinations')
+  .requiredOption('--outputs <list>', 'GROUP:PORT:INTERFACE[:TTL][,...] destinations; TTL (default 8) is the most sent, never more than the input TTL - 1; :=TTL sends exactly TTL (for sources that send TTL 1; no loop safety)')
   .option('--name <name>', 'a name to refer to the rule by')
   .option('--wait-for-interface', 'accept interfaces that do not exist yet: the rule waits for them')
   .action(async (o: { inputInterface: string; inputGroup: string; inputPort: string; outputs: string; name?: string; waitForInterface?: boolean }) => {
@@ -121,7 +122,7 @@ program
   .command('stats')
   .description('packet counters per worker and per rule, IGMP state')
   .action(() =>
-    call<{ workers: WorkerStats[]; rules: RuleWithStats[]; igmp: Record<string, number>; totals: Record<string, number> }>('stats', {}, (r) =>
+    call<{ workers: WorkerStats[]; rules: RuleWithStats[]; igmp: Record<string, number>; totals: Record<string, number>; dropped: Record<string, number> }>('stats', {}, (r) =>
       [
         'Workers',
         workersTable(r.workers),
@@ -144,6 +145,7 @@ program
               ),
             ),
         '',
+        `Dropped: ttl_expired=${r.totals.ttlExpired ?? 0} ${Object.entries(r.dropped ?? {}).map(([why, n]) => `${why}=${n}`).join(' ')}`,
         `IGMP: attempted=${r.igmp.attempted} succeeded=${r.igmp.succeeded} failed=${r.igmp.failed} active_groups=${r.igmp.activeGroups} helper_sockets=${r.igmp.sockets} leaves=${r.igmp.leaves} joining=${r.igmp.joining} leaving=${r.igmp.leaving}`,
       ].join('\n'),
     ),

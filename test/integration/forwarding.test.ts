@@ -1,0 +1,119 @@
+// What the relay forwards besides plain datagrams, with real traffic: IP fragments (reassembled by
+// the kernel for the fanout group, re-fragmented on the way out), TTL like a router's (and what
+// that does to two relays feeding each other), DSCP/ECN carried or re-marked.
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createPair, type Pair } from '../../netns/topology.js';
+import { runGenerator } from '../../harness/src/generator.js';
+import { startMcrd, type RunningMcrd } from '../../harness/src/mcrd.js';
+import { startSink } from '../../harness/src/sink.js';
+import { planStreams } from '../../harness/src/streams.js';
+import type { ChainOptions } from '../../netns/topology.js';
+import { announceSkip, skipReason } from './env.js';
+import { ruleFor, startRig, type Rig } from './relay-rig.js';
+
+const reason = skipReason();
+announceSkip('forwarding completeness integration', reason);
+
+let rig: Rig | undefined;
+afterEach(async () => {
+  await rig?.destroy();
+  rig = undefined;
+});
+
+type Stats = { totals: { ttlExpired: number; malformed: number }; dropped: Record<string, number> };
+
+/** One stream through a fresh rig: what the sink counted, and the relay's stats. */
+async function oneStream(args: string[], gen: { size?: number; ttl?: number; tos?: number; count?: number }, output: Record<string, unknown> = {}, chain: ChainOptions = {}) {
+  rig = await startRig(args, chain);
+  const c = rig.chain;
+  const [s] = planStreams(1);
+  const rule = ruleFor(c, s);
+  await rig.mcrd.client.request('add', { rule: { ...rule, outputs: [{ ...rule.outputs[0], ...output }] } });
+  const count = gen.count ?? 2000; // at 1000/s: as many ms
+  const sink = await startSink(c.sink.ns, { interface: c.sink.ifname, streams: [`${s.outGroup}:${s.outPort}`], runId: 51, idleTimeoutMs: 1000, maxWaitMs: count + 4000 });
+  const sent = await runGenerator(c.gen.ns, { interface: c.gen.ifname, streams: [`${s.inGroup}:${s.inPort}`], rate: 1000, count, size: gen.size ?? 256, ttl: gen.ttl, tos: gen.tos, runId: 51 });
+  const got = (await sink.done).streams[0];
+  return { sent: sent.totalSent, got, stats: await rig.mcrd.client.request<Stats>('stats') };
+}
+
+describe.skipIf(reason)('IP fragments', () => {
+  it.each([
+    ['2 workers, fanout hash', ['--workers', '2']],
+    ["1 worker, fanout 'none'", ['--workers', '1', '--fanout', 'none']],
+  ])('4000-byte datagrams over a 1500-byte MTU arrive whole (%s)', async (_what, args) => {
+    const { sent, got, stats } = await oneStream(args, { size: 4000 });
+    expect(sent).toBe(2000);
+    expect(got).toMatchObject({ unique: 2000, duplicates: 0, corrupted: 0 });
+    expect(stats.dropped.fragment).toBe(0);
+  });
+
+  it('8972-byte datagrams on a 9000-byte MTU path (jumbo frames)', async () => {
+    const { got } = await oneStream(['--workers', '2'], { size: 8972 }, {}, { mtu: 9000 });
+    expect(got).toMatchObject({ unique: 2000, duplicates: 0, corrupted: 0 });
+  });
+});
+
+describe.skipIf(reason)('TTL', () => {
+  it('output TTL = min(output TTL, input TTL - 1)', async () => {
+    expect((await oneStream(['--workers', '1'], { ttl: 5, count: 200 })).got.ttl).toEqual({ min: 4, max: 4 });
+    await rig!.destroy();
+    rig = undefined;
+    expect((await oneStream(['--workers', '1'], { ttl: 30, count: 200 }, { ttl: 3 })).got.ttl).toEqual({ min: 3, max: 3 });
+  });
+
+  it('a packet arriving with TTL 1 is not forwarded but counted; a fixed-TTL output forwards it', async () => {
+    const expired = await oneStream(['--workers', '1'], { ttl: 1, count: 300 });
+    expect(expired.got.unique).toBe(0);
+    expect(expired.stats.totals.ttlExpired).toBe(300);
+    await rig!.destroy();
+    rig = undefined;
+    const fixed = await oneStream(['--workers', '1'], { ttl: 1, count: 300 }, { ttl: 8, fixedTtl: true });
+    expect(fixed.got).toMatchObject({ unique: 300, ttl: { min: 8, max: 8 } });
+    expect(fixed.stats.totals.ttlExpired).toBe(0);
+  });
+
+  it('two relays feeding each other: the traffic dies out; with fixed TTLs (the negative control) it circulates', async () => {
+    const circulate = async (fixedTtl: boolean) => {
+      const pair: Pair = await createPair();
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'mcr-loop-'));
+      const relays: RunningMcrd[] = [];
+      try {
+        // A (gen ns) relays G1 -> G2 on its only link; B (sink ns) relays G2 -> G1 on the other end.
+        for (const [host, from, to] of [[pair.gen, '239.77.0.1', '239.77.0.2'], [pair.sink, '239.77.0.2', '239.77.0.1']] as const) {
+          const m = await startMcrd(host.ns, path.join(dir, `${host.ns}.sock`), ['--workers', '1', '--stats-interval', '0'], path.join(dir, `${host.ns}.log`));
+          relays.push(m);
+          await m.client.request('add', { rule: { inputInterface: host.ifname, inputGroup: from, inputPort: 5000, outputs: [{ group: to, port: 5000, interface: host.ifname, ttl: 16, ...(fixedTtl ? { fixedTtl } : {}) }] } });
+        }
+        // One packet of G1 with TTL 8, sent from B's side: A picks it up.
+        await runGenerator(pair.sink.ns, { interface: pair.sink.ifname, streams: ['239.77.0.1:5000'], rate: 10, count: 1, size: 100, ttl: 8, runId: 52 });
+        await sleep(1000);
+        const counts = await Promise.all(relays.map((m) => m.client.request<Stats & { totals: { matched: number } }>('stats')));
+        return { forwarded: counts.reduce((n, s) => n + s.totals.matched, 0), expired: counts.reduce((n, s) => n + s.totals.ttlExpired, 0) };
+      } finally {
+        for (const m of relays) {
+          m.client.close();
+          await m.stop();
+        }
+        await pair.destroy();
+      }
+    };
+    // TTL 8 in: A sends 7, B 6, ... the hop that receives TTL 1 sends nothing.
+    expect(await circulate(false)).toEqual({ forwarded: 8, expired: 1 });
+    const loop = await circulate(true);
+    expect(loop.forwarded).toBeGreaterThan(1000);
+  });
+});
+
+describe.skipIf(reason)('DSCP and ECN', () => {
+  it('the TOS byte is carried to the output, or the DSCP re-marked with ECN kept', async () => {
+    // 0xb8 = DSCP 46 (EF), 0xb9 = EF with ECT(1).
+    expect((await oneStream(['--workers', '1'], { tos: 0xb9, count: 200 })).got.tos).toEqual({ min: 0xb9, max: 0xb9 });
+    await rig!.destroy();
+    rig = undefined;
+    expect((await oneStream(['--workers', '1'], { tos: 0xb9, count: 200 }, { dscp: 10 })).got.tos).toEqual({ min: (10 << 2) | 1, max: (10 << 2) | 1 });
+  });
+});

@@ -65,7 +65,10 @@ describe.skipIf(!built)('frame parser', () => {
   const { parseFrame } = addon;
 
   it('parses a UDP multicast frame', () => {
-    expect(parseFrame(frame())).toEqual({ status: 'ok', src: '10.0.0.1', dst: '239.1.2.3', srcPort: 40000, dstPort: 5000, ttl: 7, payloadOffset: 42, payloadLength: 20 });
+    expect(parseFrame(frame())).toEqual({ status: 'ok', src: '10.0.0.1', dst: '239.1.2.3', srcPort: 40000, dstPort: 5000, ttl: 7, tos: 0, payloadOffset: 42, payloadLength: 20 });
+    const marked = frame();
+    marked[15] = 0xb9; // the TOS byte: DSCP 46 (EF), ECN ECT(1)
+    expect(parseFrame(marked)).toMatchObject({ status: 'ok', tos: 0xb9 });
     expect(parseFrame(frame({ dst: [224, 0, 0, 1], src: [192, 168, 255, 254], ttl: 255 }))).toMatchObject({ status: 'ok', dst: '224.0.0.1', src: '192.168.255.254', ttl: 255 });
     expect(parseFrame(frame({ dst: [239, 255, 255, 255] }))).toMatchObject({ status: 'ok', dst: '239.255.255.255' });
     expect(parseFrame(frame({ payload: 0 }))).toMatchObject({ status: 'ok', payloadOffset: 42, payloadLength: 0 });

@@ -34,6 +34,7 @@ const char* kUsage = R"(mcr-gen: send paced, sequence-numbered multicast test tr
                            sends IP fragments)
   --ttl N                  multicast TTL (default 8)
   --tos N                  IP TOS byte, DSCP << 2 | ECN, 0..255 (default 0)
+  --source ADDR            send from this local address (e.g. a second source of one group)
   --run-id N               run id written into every packet (default 1)
   --batch N                sendmmsg batch size, 1..256 (default 32)
   --warmup N               packets per stream sent first, flagged warm-up (default 0)
@@ -71,6 +72,7 @@ enum class Slot : uint8_t { measured, warmup, dup_copy, swapped, corrupted };
 struct Config {
   std::vector<StreamAddr> streams;
   std::string ifname;
+  std::string source;
   double total_rate = 0;  // packets/s over all streams, 0 = as fast as possible
   uint64_t count = 1000, warmup = 0;
   uint64_t deadline_ns = 0;  // --duration without a rate: send until then
@@ -108,6 +110,12 @@ int open_socket(const Config& c) {
   if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mreq, sizeof mreq) < 0) die("IP_MULTICAST_IF " + c.ifname + ": " + std::strerror(errno));
   setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &c.ttl, sizeof c.ttl);
   if (setsockopt(fd, IPPROTO_IP, IP_TOS, &c.tos, sizeof c.tos) < 0) die(std::string("IP_TOS: ") + std::strerror(errno));
+  if (!c.source.empty()) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    if (inet_pton(AF_INET, c.source.c_str(), &local.sin_addr) != 1) die("--source " + c.source + ": not an IPv4 address");
+    if (bind(fd, reinterpret_cast<const sockaddr*>(&local), sizeof local) < 0) die("bind to --source " + c.source + ": " + std::strerror(errno));
+  }
   int loop = 0;
   setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop);
   int sndbuf = 4 << 20;
@@ -284,6 +292,7 @@ int main(int argc, char** argv) {
     else if (a == "--streams") { if (!v) die("--streams needs a value"); add_stream_list(next(), &c.streams); }
     else if (a == "--streams-file") { if (!v) die("--streams-file needs a value"); add_stream_file(next(), &c.streams); }
     else if (a == "--interface") { if (!v) die("--interface needs a value"); c.ifname = next(); }
+    else if (a == "--source") { if (!v) die("--source needs a value"); c.source = next(); }
     else if (a == "--rate") rate = parse_number(a, next(), 0, 1e8);
     else if (a == "--aggregate-rate") aggregate = parse_number(a, next(), 1, 1e8);
     else if (a == "--count") c.count = static_cast<uint64_t>(parse_number(a, next(), 1, 1e12));

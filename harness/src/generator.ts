@@ -73,6 +73,8 @@ export interface GenOptions {
   ttl?: number;
   /** IP TOS byte (DSCP << 2 | ECN). */
   tos?: number;
+  /** Local source address to send from. */
+  source?: string;
   /** Packets per stream sent first, flagged warm-up (the sink excludes them). */
   warmup?: number;
   batch?: number;
@@ -98,6 +100,7 @@ export function generatorArgs(o: GenOptions): string[] {
   args.push(...(o.streamsFile ? ['--streams-file', o.streamsFile] : ['--streams', o.streams.join(',')]));
   if (o.ttl !== undefined) args.push('--ttl', String(o.ttl));
   if (o.tos !== undefined) args.push('--tos', String(o.tos));
+  if (o.source !== undefined) args.push('--source', o.source);
   if (o.warmup) args.push('--warmup', String(o.warmup));
   if (o.batch) args.push('--batch', String(o.batch));
   if (o.fault) args.push('--fault', o.fault);

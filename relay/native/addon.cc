@@ -145,6 +145,7 @@ class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
       spec.id = string_field(r, "id", what);
       what = "rule " + spec.id;
       spec.group = string_field(r, "group", what);
+      if (!r.Get("source").IsUndefined()) spec.source = string_field(r, "source", what);
       spec.port = int_field(r, "port", what, 0, true);
       Napi::Value outs = r.Get("outputs");
       if (!outs.IsArray()) throw Napi::TypeError::New(env, what + ": 'outputs' must be an array");
@@ -318,6 +319,21 @@ Napi::Value Membership(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+template <void (*Op)(int, const std::string&, const std::string&, const std::string&)>
+Napi::Value SourceMembership(const Napi::CallbackInfo& info) {
+  const char* fn = Op == mcr::igmp_join_source ? "igmpJoinSource" : "igmpLeaveSource";
+  int fd = fd_arg(info, fn);
+  std::string ifname = str_arg(info, 1, fn, "ifname");
+  std::string group = str_arg(info, 2, fn, "group");
+  std::string source = str_arg(info, 3, fn, "source");
+  try {
+    Op(fd, ifname, group, source);
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  }
+  return info.Env().Undefined();
+}
+
 Napi::Value IgmpOpen(const Napi::CallbackInfo& info) {
   try {
     return Napi::Number::New(info.Env(), mcr::igmp_open_socket());
@@ -358,6 +374,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("igmpOpenSocket", Napi::Function::New<IgmpOpen>(env, "igmpOpenSocket"));
   exports.Set("igmpJoin", Napi::Function::New<Membership<mcr::igmp_join>>(env, "igmpJoin"));
   exports.Set("igmpLeave", Napi::Function::New<Membership<mcr::igmp_leave>>(env, "igmpLeave"));
+  exports.Set("igmpJoinSource", Napi::Function::New<SourceMembership<mcr::igmp_join_source>>(env, "igmpJoinSource"));
+  exports.Set("igmpLeaveSource", Napi::Function::New<SourceMembership<mcr::igmp_leave_source>>(env, "igmpLeaveSource"));
   exports.Set("igmpClose", Napi::Function::New<IgmpClose>(env, "igmpClose"));
   exports.Set("LinkWatcher", LinkWatcherWrap::Define(env));
   exports.Set("parseLinkMessages", Napi::Function::New<ParseLinkMessages>(env, "parseLinkMessages"));

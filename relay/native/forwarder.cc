@@ -41,7 +41,7 @@ void Forwarder::handle(const uint8_t* frame, size_t length, const Table& table) 
     relaxed_add(dropped_[static_cast<size_t>(status)], 1);
     return;
   }
-  const RuleEntry* rule = table.find(p.dst, p.dst_port);
+  const RuleEntry* rule = table.find(p.src, p.dst, p.dst_port);
   if (!rule) {
     relaxed_add(unmatched_, 1);
     return;
@@ -118,9 +118,8 @@ ForwarderCounters Forwarder::counters() {
 std::vector<RuleStatsSnapshot> Forwarder::rule_stats() {
   std::shared_ptr<const Table> table = std::atomic_load(&table_);
   std::vector<RuleStatsSnapshot> out;
-  out.reserve(table->rules.size());
-  for (const auto& kv : table->rules) {
-    const RuleEntry& r = kv.second;
+  out.reserve(table->rules.size() + table->by_source.size());
+  auto snapshot = [&out](const RuleEntry& r) {
     RuleStatsSnapshot s;
     s.id = r.id;
     s.packets = r.counters->packets.load(std::memory_order_relaxed);
@@ -129,7 +128,9 @@ std::vector<RuleStatsSnapshot> Forwarder::rule_stats() {
       s.outputs.push_back({o->packets.load(std::memory_order_relaxed), o->bytes.load(std::memory_order_relaxed), o->errors.load(std::memory_order_relaxed)});
     }
     out.push_back(std::move(s));
-  }
+  };
+  for (const auto& kv : table->rules) snapshot(kv.second);
+  for (const auto& kv : table->by_source) snapshot(kv.second);
   return out;
 }
 

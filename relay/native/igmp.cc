@@ -42,6 +42,34 @@ void igmp_join(int fd, const std::string& ifname, const std::string& group) { ch
 
 void igmp_leave(int fd, const std::string& ifname, const std::string& group) { change(fd, IP_DROP_MEMBERSHIP, "leave", ifname, group); }
 
+namespace {
+
+// Source-specific membership (IGMPv3 INCLUDE {source}): MCAST_JOIN_SOURCE_GROUP / MCAST_LEAVE_SOURCE_GROUP.
+void change_source(int fd, int option, const char* what, const std::string& ifname, const std::string& group, const std::string& source) {
+  const ip_mreqn base = membership(what, ifname, group);
+  group_source_req req{};
+  req.gsr_interface = static_cast<uint32_t>(base.imr_ifindex);
+  auto* g = reinterpret_cast<sockaddr_in*>(&req.gsr_group);
+  g->sin_family = AF_INET;
+  g->sin_addr = base.imr_multiaddr;
+  auto* s = reinterpret_cast<sockaddr_in*>(&req.gsr_source);
+  s->sin_family = AF_INET;
+  if (inet_pton(AF_INET, source.c_str(), &s->sin_addr) != 1) throw std::invalid_argument(std::string(what) + " " + group + " source " + source + ": not an IPv4 address");
+  if (setsockopt(fd, IPPROTO_IP, option, &req, sizeof req) < 0) {
+    throw std::runtime_error(std::string(what) + " " + group + " source " + source + " on " + ifname + ": " + std::strerror(errno));
+  }
+}
+
+}  // namespace
+
+void igmp_join_source(int fd, const std::string& ifname, const std::string& group, const std::string& source) {
+  change_source(fd, MCAST_JOIN_SOURCE_GROUP, "join", ifname, group, source);
+}
+
+void igmp_leave_source(int fd, const std::string& ifname, const std::string& group, const std::string& source) {
+  change_source(fd, MCAST_LEAVE_SOURCE_GROUP, "leave", ifname, group, source);
+}
+
 void igmp_close(int fd) {
   if (fd >= 0) ::close(fd);
 }

@@ -41,7 +41,16 @@ std::shared_ptr<const Table> TableBuilder::build(const std::vector<RuleSpec>& sp
     const uint16_t port = check_port(spec.port, what);
     if (spec.outputs.empty()) throw std::invalid_argument(what + ": no outputs");
     const uint64_t key = rule_key(group, port);
-    if (table->rules.count(key)) throw std::invalid_argument(what + ": duplicate input " + spec.group + ":" + std::to_string(port));
+    uint32_t source = 0;
+    if (!spec.source.empty()) {
+      in_addr addr{};
+      if (inet_pton(AF_INET, spec.source.c_str(), &addr) != 1) throw std::invalid_argument(what + " source: '" + spec.source + "' is not an IPv4 address");
+      source = ntohl(addr.s_addr);
+      if (source == 0 || is_multicast(source)) throw std::invalid_argument(what + " source: " + spec.source + " is not a unicast address");
+      if (table->by_source.count(SourceKey{source, group, port})) throw std::invalid_argument(what + ": duplicate input " + spec.source + " -> " + spec.group + ":" + std::to_string(port));
+    } else if (table->rules.count(key)) {
+      throw std::invalid_argument(what + ": duplicate input " + spec.group + ":" + std::to_string(port));
+    }
 
     auto& rc = counters[spec.id];
     auto previous = counters_.find(spec.id);
@@ -79,7 +88,8 @@ std::shared_ptr<const Table> TableBuilder::build(const std::vector<RuleSpec>& sp
       out.counters = rc->outputs[i].get();
       entry.outputs.push_back(std::move(out));
     }
-    table->rules.emplace(key, std::move(entry));
+    if (source) table->by_source.emplace(SourceKey{source, group, port}, std::move(entry));
+    else table->rules.emplace(key, std::move(entry));
   }
   counters_ = std::move(counters);
   // Forget sockets no table uses any more (the last table holding them has been dropped).

@@ -33,6 +33,7 @@ struct OutputSpec {
 struct RuleSpec {
   std::string id;
   std::string group;
+  std::string source;  // "" = any source; else only datagrams from this address (SSM)
   int port = 0;
   std::vector<OutputSpec> outputs;
 };
@@ -54,9 +55,25 @@ struct RuleEntry {
 
 inline uint64_t rule_key(uint32_t group, uint16_t port) { return (static_cast<uint64_t>(group) << 16) | port; }
 
+struct SourceKey {
+  uint32_t source, group;
+  uint16_t port;
+  bool operator==(const SourceKey& o) const { return source == o.source && group == o.group && port == o.port; }
+};
+struct SourceKeyHash {
+  size_t operator()(const SourceKey& k) const { return std::hash<uint64_t>()(rule_key(k.group, k.port) ^ (static_cast<uint64_t>(k.source) << 24)); }
+};
+
 struct Table {
-  std::unordered_map<uint64_t, RuleEntry> rules;
-  const RuleEntry* find(uint32_t group, uint16_t port) const {
+  std::unordered_map<uint64_t, RuleEntry> rules;                     // (group, port), any source
+  std::unordered_map<SourceKey, RuleEntry, SourceKeyHash> by_source;  // (source, group, port): SSM
+  // A source-specific rule wins over an any-source one for the same group and port; the second
+  // probe is skipped while there are no source-specific rules.
+  const RuleEntry* find(uint32_t source, uint32_t group, uint16_t port) const {
+    if (!by_source.empty()) {
+      auto it = by_source.find(SourceKey{source, group, port});
+      if (it != by_source.end()) return &it->second;
+    }
     auto it = rules.find(rule_key(group, port));
     return it == rules.end() ? nullptr : &it->second;
   }

@@ -1,6 +1,8 @@
 // IGMP membership through a pool of helper sockets per interface. One socket holds at most
 // net.ipv4.igmp_max_memberships groups, so a new socket opens when the others are full:
-// 1000 groups work without touching sysctls.
+// 1000 groups work without touching sysctls. A membership is any-source (IP_ADD_MEMBERSHIP) or
+// source-specific (MCAST_JOIN_SOURCE_GROUP, IGMPv3 INCLUDE); one socket cannot hold both kinds
+// for one group, nor more than net.ipv4.igmp_max_msf sources of one group.
 //
 // The supervisor declares which groups it wants on which interfaces (sync); the pool gets there:
 // a failed join is retried with backoff (the group is 'joining', then 'failed', never silently
@@ -13,8 +15,25 @@ export interface IgmpOps {
   igmpOpenSocket(): number;
   igmpJoin(fd: number, ifname: string, group: string): void;
   igmpLeave(fd: number, ifname: string, group: string): void;
+  igmpJoinSource(fd: number, ifname: string, group: string, source: string): void;
+  igmpLeaveSource(fd: number, ifname: string, group: string, source: string): void;
   igmpClose(fd: number): void;
 }
+
+/** A membership: "G" (any source) or "S>G" (source-specific). */
+export function membershipKey(group: string, source?: string): string {
+  return source ? `${source}>${group}` : group;
+}
+
+function parseKey(key: string): { group: string; source?: string } {
+  const at = key.indexOf('>');
+  return at < 0 ? { group: key } : { source: key.slice(0, at), group: key.slice(at + 1) };
+}
+
+const describe = (key: string) => {
+  const { group, source } = parseKey(key);
+  return source ? `${group} source ${source}` : group;
+};
 
 export interface IgmpPolicy {
   /** Join attempts after the first failure (0: no retry). */
@@ -44,21 +63,30 @@ export interface IgmpStats {
 
 export type Membership = { state: 'joined' } | { state: 'joining' | 'failed'; error: string; attempts: number };
 
-/** Interface name -> groups wanted there. */
+/** Interface name -> memberships (membershipKey) wanted there. */
 export type WantedGroups = Map<string, Set<string>>;
 
 interface HelperSocket { fd: number; groups: Set<string> }
+
+function readSysctl(file: string, fallback: number): number {
+  try {
+    const value = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(value) && value > 0 ? value : fallback;
+  } catch {
+    return fallback;
+  }
+}
 interface Trouble { attempts: number; error: string; timer?: NodeJS.Timeout }
 
 const key = (iface: string, group: string) => `${iface}|${group}`;
 
 export function readMaxMemberships(file = '/proc/sys/net/ipv4/igmp_max_memberships'): number {
-  try {
-    const value = Number(readFileSync(file, 'utf8').trim());
-    return Number.isInteger(value) && value > 0 ? value : 20;
-  } catch {
-    return 20;
-  }
+  return readSysctl(file, 20);
+}
+
+/** Sources one socket may hold for one group. */
+export function readMaxSources(file = '/proc/sys/net/ipv4/igmp_max_msf'): number {
+  return readSysctl(file, 10);
 }
 
 export class IgmpPool {
@@ -73,7 +101,19 @@ export class IgmpPool {
     private readonly log: Logger,
     private readonly policy: IgmpPolicy = DEFAULT_IGMP_POLICY,
     private readonly perSocket = readMaxMemberships(),
+    private readonly sourcesPerGroup = readMaxSources(),
   ) {}
+
+  /** Whether the helper can take this membership: room for its group, no clash of kinds, room for its source. */
+  private canHold(helper: HelperSocket, key: string): boolean {
+    const { group, source } = parseKey(key);
+    const held = [...helper.groups].map(parseKey);
+    const same = held.filter((m) => m.group === group);
+    const groups = new Set(held.map((m) => m.group));
+    if (!groups.has(group) && groups.size >= this.perSocket) return false;
+    if (!source) return same.length === 0;
+    return same.every((m) => m.source !== undefined) && same.length < this.sourcesPerGroup;
+  }
 
   private owner(iface: string, group: string): HelperSocket | undefined {
     return this.sockets.get(iface)?.find((s) => s.groups.has(group));
@@ -146,7 +186,7 @@ export class IgmpPool {
         }, delay).unref();
       }
       this.trouble.set(k, trouble);
-      this.log.warn(retry ? `IGMP join ${group} on ${iface}: attempt ${attempts} failed; retrying in ${delay} ms` : `IGMP join ${group} on ${iface}: giving up after ${attempts} attempts (re-tried when the interface comes back or the rule is re-added)`);
+      this.log.warn(retry ? `IGMP join ${describe(group)} on ${iface}: attempt ${attempts} failed; retrying in ${delay} ms` : `IGMP join ${describe(group)} on ${iface}: giving up after ${attempts} attempts (re-tried when the interface comes back or the rule is re-added)`);
     }
   }
 
@@ -155,20 +195,22 @@ export class IgmpPool {
     if (this.isJoined(iface, group)) return;
     this.counters.attempted++;
     const list = this.sockets.get(iface) ?? [];
-    let helper = list.find((s) => s.groups.size < this.perSocket);
+    let helper = list.find((s) => this.canHold(s, group));
     let opened = false;
     try {
       if (!helper) {
         helper = { fd: this.ops.igmpOpenSocket(), groups: new Set() };
         opened = true;
       }
-      this.ops.igmpJoin(helper.fd, iface, group);
+      const m = parseKey(group);
+      if (m.source) this.ops.igmpJoinSource(helper.fd, iface, m.group, m.source);
+      else this.ops.igmpJoin(helper.fd, iface, group);
     } catch (err) {
       this.counters.failed++;
       if (opened && helper) this.ops.igmpClose(helper.fd);
       const why = (err as Error).message;
-      this.log.error(`Failed to join multicast group ${group} on ${iface}: ${why}`);
-      throw new Error(`Failed to join multicast group ${group} on ${iface}: ${why}`);
+      this.log.error(`Failed to join multicast group ${describe(group)} on ${iface}: ${why}`);
+      throw new Error(`Failed to join multicast group ${describe(group)} on ${iface}: ${why}`);
     }
     if (opened) {
       list.push(helper);
@@ -177,7 +219,7 @@ export class IgmpPool {
     }
     helper.groups.add(group);
     this.counters.succeeded++;
-    this.log.info(`IGMP join successful: ${group} on ${iface} (total groups: ${this.activeGroups()})`);
+    this.log.info(`IGMP join successful: ${describe(group)} on ${iface} (total groups: ${this.activeGroups()})`);
   }
 
   private scheduleLeave(iface: string, group: string): void {
@@ -200,14 +242,16 @@ export class IgmpPool {
     const helper = this.owner(iface, group);
     if (!helper) return;
     try {
-      this.ops.igmpLeave(helper.fd, iface, group);
+      const m = parseKey(group);
+      if (m.source) this.ops.igmpLeaveSource(helper.fd, iface, m.group, m.source);
+      else this.ops.igmpLeave(helper.fd, iface, group);
     } catch (err) {
       // The interface may be gone; the membership went with it.
-      this.log.warn(`IGMP leave ${group} on ${iface} failed: ${(err as Error).message}`);
+      this.log.warn(`IGMP leave ${describe(group)} on ${iface} failed: ${(err as Error).message}`);
     }
     this.counters.leaves++;
     helper.groups.delete(group);
-    this.log.info(`Left multicast group: ${group} on ${iface}`);
+    this.log.info(`Left multicast group: ${describe(group)} on ${iface}`);
     if (helper.groups.size === 0) this.closeHelper(iface, helper);
   }
 

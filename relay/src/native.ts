@@ -42,6 +42,8 @@ export interface NativeOutput {
 export interface NativeRule {
   id: string;
   group: string;
+  /** Only datagrams from this source (absent: any). */
+  source?: string;
   port: number;
   outputs: NativeOutput[];
 }
@@ -107,6 +109,8 @@ export interface Addon {
   igmpOpenSocket(): number;
   igmpJoin(fd: number, ifname: string, group: string): void;
   igmpLeave(fd: number, ifname: string, group: string): void;
+  igmpJoinSource(fd: number, ifname: string, group: string, source: string): void;
+  igmpLeaveSource(fd: number, ifname: string, group: string, source: string): void;
   igmpClose(fd: number): void;
   /** Calls back on the JS thread for every link event in this network namespace; does not keep the process alive. */
   LinkWatcher: new (onEvent: (event: LinkEvent) => void) => LinkWatcher;

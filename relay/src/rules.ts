@@ -18,6 +18,8 @@ export interface RuleSpec {
   inputInterface: string;
   inputGroup: string;
   inputPort: number;
+  /** Only datagrams from this source (source-specific multicast, joined with IGMPv3 INCLUDE). */
+  inputSource?: string;
   outputs: Output[];
   /** Accept interfaces that do not exist (yet): the rule waits for them instead of being refused. */
   waitForInterface?: boolean;
@@ -62,6 +64,14 @@ function checkGroup(value: unknown, what: string): string {
   if (!isMulticast(value)) fail(`${what}: ${value} is not a multicast group (224.0.0.0/4)`);
   // Normalise (e.g. 239.001.1.1 -> 239.1.1.1) so duplicates are caught.
   return value.split('.').map(Number).join('.');
+}
+
+/** A unicast IPv4 source address for a source-specific rule. */
+function checkSource(value: unknown): string {
+  const n = typeof value === 'string' ? ipv4ToNumber(value) : undefined;
+  if (n === undefined) fail(`input source: '${String(value)}' is not an IPv4 address`);
+  if (n === 0 || n >= 0xe0000000) fail(`input source: ${String(value)} is not a unicast address`);
+  return (value as string).split('.').map(Number).join('.');
 }
 
 function checkPort(value: unknown, what: string): number {
@@ -111,7 +121,7 @@ function checkDscp(value: unknown, what: string): number | undefined {
 export function validateRuleSpec(input: unknown, interfaceExists: (name: string) => boolean): RuleSpec {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) fail('rule must be an object');
   const raw = input as Record<string, unknown>;
-  const known = new Set(['name', 'inputInterface', 'inputGroup', 'inputPort', 'outputs', 'waitForInterface']);
+  const known = new Set(['name', 'inputInterface', 'inputGroup', 'inputPort', 'inputSource', 'outputs', 'waitForInterface']);
   for (const key of Object.keys(raw)) if (!known.has(key)) fail(`unknown rule field '${key}'`);
   if (raw.waitForInterface !== undefined && typeof raw.waitForInterface !== 'boolean') fail('waitForInterface must be true or false');
   const waitForInterface = raw.waitForInterface === true;
@@ -127,6 +137,7 @@ export function validateRuleSpec(input: unknown, interfaceExists: (name: string)
   const inputInterface = checkInterface(raw.inputInterface, 'input interface', exists);
   const inputGroup = checkGroup(raw.inputGroup, 'input group');
   const inputPort = checkPort(raw.inputPort, 'input port');
+  const inputSource = raw.inputSource === undefined ? undefined : checkSource(raw.inputSource);
 
   if (!Array.isArray(raw.outputs) || raw.outputs.length === 0) fail('rule has no outputs');
   const seen = new Set<string>();
@@ -153,15 +164,18 @@ export function validateRuleSpec(input: unknown, interfaceExists: (name: string)
     seen.add(key);
     return output;
   });
-  return { ...(name === undefined ? {} : { name }), inputInterface, inputGroup, inputPort, outputs, ...(waitForInterface ? { waitForInterface } : {}) };
+  return { ...(name === undefined ? {} : { name }), inputInterface, inputGroup, inputPort, ...(inputSource ? { inputSource } : {}), outputs, ...(waitForInterface ? { waitForInterface } : {}) };
 }
 
-export function inputKey(rule: Pick<RuleSpec, 'inputInterface' | 'inputGroup' | 'inputPort'>): string {
-  return `${rule.inputInterface}|${rule.inputGroup}|${rule.inputPort}`;
+type Input = Pick<RuleSpec, 'inputInterface' | 'inputGroup' | 'inputPort' | 'inputSource'>;
+
+/** What a rule matches: a source-specific rule and an any-source one for the same group may coexist. */
+export function inputKey(rule: Input): string {
+  return `${rule.inputInterface}|${rule.inputGroup}|${rule.inputPort}|${rule.inputSource ?? '*'}`;
 }
 
-export function describeInput(rule: Pick<RuleSpec, 'inputInterface' | 'inputGroup' | 'inputPort'>): string {
-  return `${rule.inputGroup}:${rule.inputPort} on ${rule.inputInterface}`;
+export function describeInput(rule: Input): string {
+  return `${rule.inputGroup}:${rule.inputPort}${rule.inputSource ? ` from ${rule.inputSource}` : ''} on ${rule.inputInterface}`;
 }
 
 /** Per input interface, what turns table `before` into `after` (rules are immutable: compared by identity). */
@@ -188,7 +202,7 @@ export function configIdentity(rule: RuleSpec): string {
 
 /** Whether two specs forward the same way (ids and origin aside). */
 export function sameSpec(a: RuleSpec, b: RuleSpec): boolean {
-  const plain = (r: RuleSpec) => JSON.stringify([r.name, r.inputInterface, r.inputGroup, r.inputPort, r.outputs, r.waitForInterface === true]);
+  const plain = (r: RuleSpec) => JSON.stringify([r.name, r.inputInterface, r.inputGroup, r.inputPort, r.inputSource ?? null, r.outputs, r.waitForInterface === true]);
   return plain(a) === plain(b);
 }
 

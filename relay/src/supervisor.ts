@@ -2,7 +2,7 @@
 // they depend on. It never touches packets. Every change goes through one queue (change-queue.ts)
 // and is acknowledged only after every worker applied it and the state file (if any) holds it.
 import { ChangeQueue, type ChangeJob } from './change-queue.js';
-import { IgmpPool, type IgmpOps, type IgmpPolicy, type Membership, type WantedGroups } from './igmp-pool.js';
+import { IgmpPool, membershipKey, type IgmpOps, type IgmpPolicy, type Membership, type WantedGroups } from './igmp-pool.js';
 import type { Logger } from './log.js';
 import type { FanoutMode, IngressMode, NativeRule, RuleStats } from './native.js';
 import { COMMANDS } from './protocol.js';
@@ -49,7 +49,7 @@ export interface RuleWithStats extends RuleWithState {
 export type { ApplyResult } from './changes.js';
 
 function toNative(rule: Rule): NativeRule {
-  return { id: rule.id, group: rule.inputGroup, port: rule.inputPort, outputs: rule.outputs.map((o) => ({ group: o.group, port: o.port, interface: o.interface, ttl: o.ttl, ...(o.fixedTtl ? { fixedTtl: true } : {}), ...(o.dscp === undefined ? {} : { dscp: o.dscp }) })) };
+  return { id: rule.id, group: rule.inputGroup, ...(rule.inputSource ? { source: rule.inputSource } : {}), port: rule.inputPort, outputs: rule.outputs.map((o) => ({ group: o.group, port: o.port, interface: o.interface, ttl: o.ttl, ...(o.fixedTtl ? { fixedTtl: true } : {}), ...(o.dscp === undefined ? {} : { dscp: o.dscp }) })) };
 }
 
 const outputsText = (rule: Rule) => rule.outputs.map((o) => `${o.group}:${o.port}:${o.interface}`).join(',');
@@ -111,7 +111,7 @@ export class Supervisor {
       if (!this.inputs.has(rule.inputInterface)) continue;
       let groups = wanted.get(rule.inputInterface);
       if (!groups) wanted.set(rule.inputInterface, (groups = new Set()));
-      groups.add(rule.inputGroup);
+      groups.add(membershipKey(rule.inputGroup, rule.inputSource));
     }
     return wanted;
   }
@@ -263,7 +263,7 @@ export class Supervisor {
     if (!this.inputs.has(rule.inputInterface)) return { state: 'waiting', for: rule.inputInterface };
     const missing = rule.outputs.find((o) => this.outputs.get(o.interface) === 0);
     if (missing) return { state: 'waiting', for: missing.interface };
-    const m: Membership | undefined = this.joinsGroups() ? this.igmp.membership(rule.inputInterface, rule.inputGroup) : undefined;
+    const m: Membership | undefined = this.joinsGroups() ? this.igmp.membership(rule.inputInterface, membershipKey(rule.inputGroup, rule.inputSource)) : undefined;
     if (m && m.state !== 'joined') return { state: m.state === 'failed' ? 'join-failed' : 'joining', error: m.error, attempts: m.attempts };
     return { state: 'forwarding' };
   }

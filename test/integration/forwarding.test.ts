@@ -1,11 +1,13 @@
 // What the relay forwards besides plain datagrams, with real traffic: IP fragments (reassembled by
 // the kernel for the fanout group, re-fragmented on the way out), TTL like a router's (and what
-// that does to two relays feeding each other), DSCP/ECN carried or re-marked.
-import { mkdtempSync } from 'node:fs';
+// that does to two relays feeding each other), DSCP/ECN carried or re-marked, source-specific
+// multicast (two sources on one group, each where its rule says).
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { nsRun } from '../../netns/exec.js';
 import { createPair, type Pair } from '../../netns/topology.js';
 import { runGenerator } from '../../harness/src/generator.js';
 import { startMcrd, type RunningMcrd } from '../../harness/src/mcrd.js';
@@ -115,5 +117,35 @@ describe.skipIf(reason)('DSCP and ECN', () => {
     await rig!.destroy();
     rig = undefined;
     expect((await oneStream(['--workers', '1'], { tos: 0xb9, count: 200 }, { dscp: 10 })).got.tos).toEqual({ min: (10 << 2) | 1, max: (10 << 2) | 1 });
+  });
+});
+
+describe.skipIf(reason)('source-specific multicast', () => {
+  it('two sources on one group: each delivered only where its rule says, with source-specific joins', async () => {
+    rig = await startRig(['--workers', '2']);
+    const c = rig.chain;
+    const sources = [c.gen.addr, '10.251.1.3'];
+    await nsRun(c.gen.ns, 'ip', ['addr', 'add', `${sources[1]}/24`, 'dev', c.gen.ifname]);
+    const group = '232.1.1.1';
+    const outs = ['239.2.0.1', '239.2.0.2'];
+    await rig.mcrd.client.request('apply', {
+      add: sources.map((source, i) => ({ name: `from${i}`, inputInterface: c.relayIn.ifname, inputGroup: group, inputPort: 5000, inputSource: source, outputs: [{ group: outs[i], port: 5000, interface: c.relayOut.ifname }] })),
+    });
+    // The kernel holds two INCLUDE {source} memberships of the group (hex, network order as printed).
+    const mcfilter = (await nsRun(c.relayIn.ns, 'cat', ['/proc/net/mcfilter'])).stdout;
+    expect(mcfilter).toMatch(/0xe8010101 0x0afb0102/);
+    expect(mcfilter).toMatch(/0xe8010101 0x0afb0103/);
+    expect(readFileSync(path.join(rig.dir, readdirSync(rig.dir).find((f) => f.startsWith('mcrd-'))!), 'utf8')).toMatch(/IGMP join successful: 232\.1\.1\.1 source 10\.251\.1\.3 on /);
+
+    const sinks = await Promise.all(outs.map((out, i) => startSink(c.sink.ns, { interface: c.sink.ifname, streams: [`${out}:5000`], runId: 61 + i, idleTimeoutMs: 1000, maxWaitMs: 20_000 })));
+    const sent = await Promise.all(sources.map((source, i) => runGenerator(c.gen.ns, { interface: c.gen.ifname, streams: [`${group}:5000`], rate: 1000, count: 1000, size: 200, runId: 61 + i, source })));
+    const got = await Promise.all(sinks.map((s) => s.done));
+    for (const i of [0, 1]) {
+      expect(sent[i].totalSent).toBe(1000);
+      // Each output has its own source's packets, all of them, and none of the other's (which would be 'foreign').
+      expect({ unique: got[i].streams[0].unique, foreign: got[i].foreign }).toEqual({ unique: 1000, foreign: 0 });
+    }
+    const list = (await rig.mcrd.client.request<{ rules: { inputSource: string; status: { state: string } }[] }>('list')).rules;
+    expect(list.map((r) => [r.inputSource, r.status.state])).toEqual([[sources[0], 'forwarding'], [sources[1], 'forwarding']]);
   });
 });

@@ -16,6 +16,15 @@ describe('rule validation', () => {
     expect(rule.outputs[0]).toEqual({ group: '239.2.2.2', port: 6000, interface: 'eth1', ttl: 3 });
   });
 
+  it('a source-specific rule and an any-source rule for one group are different inputs', () => {
+    const table = new RuleTable();
+    table.commit(table.prepare(validateRuleSpec(good, exists)));
+    const ssm = validateRuleSpec({ ...good, inputSource: '10.0.0.1' }, exists);
+    expect(ssm.inputSource).toBe('10.0.0.1');
+    table.commit(table.prepare(ssm));
+    expect(() => table.prepare(ssm)).toThrow(/duplicate rule: 239\.1\.1\.1:5000 from 10\.0\.0\.1 on eth0/);
+  });
+
   it('normalises addresses so duplicates are seen', () => {
     expect(validateRuleSpec({ ...good, inputGroup: '239.001.1.1' }, exists).inputGroup).toBe('239.1.1.1');
   });
@@ -36,6 +45,11 @@ describe('rule validation', () => {
     [{ ...good, outputs: [{ ...good.outputs[0], ttl: 0 }] }, /ttl/],
     [{ ...good, outputs: [{ ...good.outputs[0], interface: 'eth9' }] }, /output 1 interface: unknown interface 'eth9'/],
     [{ ...good, extra: 1 }, /unknown rule field 'extra'/],
+    [{ ...good, inputSource: '239.1.1.9' }, /input source: 239\.1\.1\.9 is not a unicast address/],
+    [{ ...good, inputSource: 'host' }, /input source: 'host' is not an IPv4 address/],
+    [{ ...good, outputs: [{ ...good.outputs[0], dscp: 64 }] }, /dscp '64' out of range/],
+    [{ ...good, outputs: [{ ...good.outputs[0], fixedTtl: 'yes' }] }, /fixedTtl must be true or false/],
+    [{ ...good, outputs: [{ ...good.outputs[0], colour: 'red' }] }, /output 1: unknown field 'colour'/],
     [{ ...good, name: 'has space' }, /name/],
     ['not an object', /must be an object/],
     [null, /must be an object/],
@@ -47,6 +61,7 @@ describe('rule validation', () => {
 
   it('parses output specs and rejects malformed ones', () => {
     expect(parseOutputSpec('239.2.2.2:5001:eth1')).toEqual({ group: '239.2.2.2', port: '5001', interface: 'eth1' });
+    expect(parseOutputSpec('239.2.2.2:5001:eth1:=16')).toEqual({ group: '239.2.2.2', port: '5001', interface: 'eth1', ttl: '16', fixedTtl: true });
     expect(() => parseOutputSpec('239.2.2.2:5001')).toThrow(/GROUP:PORT:INTERFACE/);
     expect(() => parseOutputSpec('239.2.2.2::eth1')).toThrow(/GROUP:PORT:INTERFACE/);
   });

@@ -40,7 +40,7 @@ function rulesTable(rules: (Rule | RuleWithState)[]): string {
   if (rules.length === 0) return 'no rules';
   return renderTable(
     ['ID', 'NAME', 'INPUT', 'OUTPUTS', 'STATE'],
-    rules.map((r) => [r.id, r.name ?? '-', `${r.inputGroup}:${r.inputPort}:${r.inputInterface}`, outputsText(r), stateText('status' in r ? r.status : undefined)]),
+    rules.map((r) => [r.id, r.name ?? '-', `${r.inputSource ? `${r.inputSource}->` : ''}${r.inputGroup}:${r.inputPort}:${r.inputInterface}`, outputsText(r), stateText('status' in r ? r.status : undefined)]),
   );
 }
 
@@ -79,11 +79,13 @@ program
   .requiredOption('--input-interface <if>', 'interface the multicast arrives on')
   .requiredOption('--input-group <group>', 'multicast group to receive')
   .requiredOption('--input-port <port>', 'UDP destination port to receive')
+  .option('--input-source <addr>', 'only datagrams from this source (source-specific multicast: joined with an IGMPv3 source-specific join)')
   .requiredOption('--outputs <list>', 'GROUP:PORT:INTERFACE[:TTL][,...] destinations; TTL (default 8) is the most sent, never more than the input TTL - 1; :=TTL sends exactly TTL (for sources that send TTL 1; no loop safety)')
   .option('--name <name>', 'a name to refer to the rule by')
   .option('--wait-for-interface', 'accept interfaces that do not exist yet: the rule waits for them')
-  .action(async (o: { inputInterface: string; inputGroup: string; inputPort: string; outputs: string; name?: string; waitForInterface?: boolean }) => {
+  .action(async (o: { inputInterface: string; inputGroup: string; inputPort: string; inputSource?: string; outputs: string; name?: string; waitForInterface?: boolean }) => {
     const rule = {
+      ...(o.inputSource === undefined ? {} : { inputSource: o.inputSource }),
       ...(o.name === undefined ? {} : { name: o.name }),
       ...(o.waitForInterface ? { waitForInterface: true } : {}),
       inputInterface: o.inputInterface,

@@ -65,6 +65,8 @@ const program = new Command('scenario')
   .option('--max-loss <pct>', 'relay loss % above which the scenario check fails', parseFloat, 0.1)
   .addOption(new Option('--topology <kind>', "segment in front of the contenders: 'snooping' (a bridge that forwards a group only while it is joined) or 'plain' veth (every frame arrives)").choices(TOPOLOGIES as string[]).default('snooping'))
   .option('--bridge', 'put the relay-side veth ends into Linux bridges')
+  .option('--ttl <n>', 'IP TTL the generator sends with (default 8): the relay and the kernel send one less, socat its own', positiveInt('--ttl'))
+  .option('--tos <n>', 'IP TOS byte the generator sends with, DSCP << 2 | ECN (default 0), e.g. 185 = EF with ECT(1)', positiveInt('--tos', 0))
   .option('--mtu <bytes>', 'MTU of every link of the topology (e.g. 9000 for a jumbo path; default 1500)', positiveInt('--mtu', 576))
   .option('--threads <n>', 'generator sender threads (streams are split over them)', positiveInt('--threads'), 1)
   .option('--require <list>', 'contenders that must run in every step for the gate to pass (default: relay; in CI: all of --contenders)', contenderList)
@@ -129,6 +131,8 @@ Exit status: 0 checks passed, 1 a check failed, 2 could not run.`,
       warmup: o.warmup as number,
       bridge: Boolean(o.bridge),
       ...(o.mtu === undefined ? {} : { mtu: o.mtu as number }),
+      ...(o.ttl === undefined ? {} : { ttl: o.ttl as number }),
+      ...(o.tos === undefined ? {} : { tos: o.tos as number }),
       topology: o.topology as Topology,
       threads: o.threads as number,
       trialSeconds: o.trialSeconds as number,

@@ -92,6 +92,8 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
           mtu: options.mtu,
           topology: options.topology,
           threads: options.threads,
+          ttl: options.ttl,
+          tos: options.tos,
           impairments: options.impairments,
           runId: runIdNumber + steps.length * 1000 + repetition * 10,
           repetition,

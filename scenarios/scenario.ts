@@ -27,6 +27,9 @@ export interface ScenarioOptions {
   bridge: boolean;
   /** MTU of every link (default: the kernel's 1500). */
   mtu?: number;
+  /** IP TTL and TOS the generator sends with (defaults 8 and 0). */
+  ttl?: number;
+  tos?: number;
   topology: Topology;
   /** Generator sender threads. */
   threads: number;

@@ -48,6 +48,9 @@ export interface StreamRecord {
   longestGap: number;
   /** outageMs(longestGap) at the rate this stream was sent. */
   outageMs: number;
+  /** IP TTL and TOS the stream's datagrams arrived with (absent when none arrived). */
+  ttl?: { min: number; max: number };
+  tos?: { min: number; max: number };
   latencyNs: LatencySummary;
   attribution: Attribution;
 }
@@ -101,6 +104,8 @@ export function measure(gen: GenSummary, sink: SinkSummary, contender: Contender
       misdelivered: s?.misdelivered ?? 0,
       gaps: (s?.gaps ?? 0) + (tail > 0 ? 1 : 0),
       longestGap: Math.max(s?.longestGap ?? 0, tail),
+      ...(s?.ttl ? { ttl: s.ttl } : {}),
+      ...(s?.tos ? { tos: s.tos } : {}),
       outageMs: outageMs(Math.max(s?.longestGap ?? 0, tail), gen.measuredSeconds > 0 ? g.sent / gen.measuredSeconds : 0),
       latencyNs: s?.latencyNs ?? { p50: 0, p90: 0, p99: 0, p999: 0, max: 0, mean: 0 },
       attribution: { generatorErrors, contenderIngressDrops, contenderEgressErrors, sinkOverflow, unexplained: left },

@@ -37,6 +37,9 @@ export interface Aggregate {
   deliveredPps: number;
   /** The longest outage of any stream (see measure.ts outageMs), ms. */
   outageMs: number;
+  /** IP TTL and TOS the delivered datagrams arrived with, over all streams (absent: none delivered). */
+  ttl?: { min: number; max: number };
+  tos?: { min: number; max: number };
   /** Latency: median of the streams' p50, worst stream's p99/p99.9/max (ns). */
   latencyNs: { p50: number; p99: number; p999: number; max: number };
   attribution: StreamRecord['attribution'];
@@ -194,6 +197,12 @@ export function readResult(where: string): RunResult {
  * packets span sent − 1 gaps of it, so the window is stretched by sent / (sent − 1) and a
  * loss-free run delivers exactly the offered rate.
  */
+/** The lowest and highest of a per-stream range over the streams that have one. */
+function span(key: 'ttl' | 'tos', records: StreamRecord[]): { ttl?: { min: number; max: number } } & { tos?: { min: number; max: number } } {
+  const ranges = records.flatMap((r) => (r[key] ? [r[key]!] : []));
+  return ranges.length ? { [key]: { min: Math.min(...ranges.map((x) => x.min)), max: Math.max(...ranges.map((x) => x.max)) } } : {};
+}
+
 export function aggregate(records: StreamRecord[], measuredSeconds: number, cpuSeconds: number | null, warmupDelivered = 0): Aggregate {
   const sum = (pick: (r: StreamRecord) => number) => records.reduce((n, r) => n + pick(r), 0);
   const sent = sum((r) => r.sent);
@@ -218,6 +227,8 @@ export function aggregate(records: StreamRecord[], measuredSeconds: number, cpuS
     offeredPps: window > 0 ? sent / window : 0,
     deliveredPps: window > 0 ? delivered / window : 0,
     outageMs: max((r) => r.outageMs),
+    ...span('ttl', records),
+    ...span('tos', records),
     latencyNs: {
       p50: records.length ? median(records.map((r) => r.latencyNs.p50)) : 0,
       p99: max((r) => r.latencyNs.p99),

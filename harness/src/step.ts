@@ -41,6 +41,9 @@ export interface StepOptions {
   ingress: IngressMode;
   bridge: boolean;
   mtu?: number;
+  /** IP TTL and TOS the generator sends with (defaults 8 and 0). */
+  ttl?: number;
+  tos?: number;
   topology: Topology;
   /** Generator sender threads. */
   threads: number;
@@ -83,7 +86,7 @@ async function injectDuring(plan: FaultPlan, chain: Chain, running: RunningConte
 export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
   const { contender } = o;
   const params = {
-    streams: o.streams, workers: o.workers, fanout: o.fanout, ingress: o.ingress, topology: o.topology, ratePps: o.ratePps, count: o.count, size: o.size, warmup: o.warmup, threads: o.threads, mtu: o.mtu ?? 1500,
+    streams: o.streams, workers: o.workers, fanout: o.fanout, ingress: o.ingress, topology: o.topology, ratePps: o.ratePps, count: o.count, size: o.size, warmup: o.warmup, threads: o.threads, mtu: o.mtu ?? 1500, ttl: o.ttl ?? 8, tos: o.tos ?? 0,
     egressLimit: o.impairments.egressLimit ?? null, noIgmp: o.impairments.noIgmp ?? false, relayCpuLimit: o.impairments.relayCpuLimit ?? null,
   };
   const base = { contender: contender.name, series: o.series, ...(o.control ? { control: o.control } : {}), ...(o.exemptFromLoss ? { exemptFromLoss: o.exemptFromLoss } : {}), repetition: o.repetition, sinkJoined: contender.rewrites ? ('outputs' as const) : ('inputs' as const), params };
@@ -135,6 +138,8 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
           runId: o.runId,
           warmup: o.warmup,
           threads: o.threads,
+          ttl: o.ttl,
+          tos: o.tos,
           ...streamArg(plans.map((p) => `${p.inGroup}:${p.inPort}`), path.join(o.logDir, 'gen-streams.txt')),
         });
         fault = await faultDone;

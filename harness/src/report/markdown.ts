@@ -16,10 +16,10 @@ export function mdTable(headers: string[], rows: (string | number)[][]): string 
 /** The per-step summary rows shared by the Markdown report, the HTML report and the terminal table. */
 export function summaryTable(result: RunResult): { headers: string[]; rows: string[][] } {
   const rows = medianRows(toRows(result)).sort((a, b) => a.x - b.x || a.series.localeCompare(b.series));
-  const headers = ['step', 'contender', 'sent', 'delivered', 'loss %', 'dup', 'reord', 'corrupt', 'misdeliv', 'outage ms', 'delivered pps', 'p50 µs', 'p99 µs', 'CPU s', 'CPU µs/pkt', 'IGMP joined'];
+  const headers = ['step', 'contender', 'sent', 'delivered', 'loss %', 'dup', 'reord', 'corrupt', 'misdeliv', 'outage ms', 'delivered pps', 'p50 µs', 'p99 µs', 'CPU s', 'CPU µs/pkt', 'TTL / TOS out', 'IGMP joined'];
   const body = rows.map((r) => [
     r.step, r.series, fmt(r.sent), fmt(r.delivered), r.sent > 0 ? fmt(r.lossPct, 3) : '-', fmt(r.duplicates), fmt(r.reordered), fmt(r.corrupted), fmt(r.misdelivered), fmt(r.outageMs, 1), fmt(r.deliveredPps),
-    fmt(r.p50us, 1), fmt(r.p99us, 1), fmt(r.cpuSeconds, 2), fmt(r.cpuUsPerPacket, 2), r.igmp ? `${r.igmp.joined}/${r.igmp.groups}` : '-',
+    fmt(r.p50us, 1), fmt(r.p99us, 1), fmt(r.cpuSeconds, 2), fmt(r.cpuUsPerPacket, 2), `${r.ttlOut} / ${r.tosOut}`, r.igmp ? `${r.igmp.joined}/${r.igmp.groups}` : '-',
   ]);
   const skipped = result.steps.flatMap((s) => s.runs.filter((r) => r.status !== 'ok').map((r) => [s.step, r.series, r.status.toUpperCase(), r.reason ?? '', ...headers.slice(4).map(() => '')]));
   return { headers, rows: [...body, ...skipped] };
@@ -65,7 +65,7 @@ export function renderMarkdown(result: RunResult, chartFiles: { id: string; titl
     '',
     mdTable(headers, rows),
     '',
-    'loss % = lost / expected, where expected = sequence numbers the generator used and lost = expected − unique packets received, counted at the sink; dup = extra copies; reord = packets that arrived after a higher sequence number (RFC 4737); misdeliv = packets that arrived on another stream\'s group; outage ms = the longest run of consecutive missing packets of any stream, as time at that stream\'s send rate (a tail never delivered counts to the end); delivered pps = delivered / the generator\'s measured send window (warm-up excluded: equals the offered rate when nothing is lost); latency is one-way, from the CLOCK_MONOTONIC send stamp in each packet to its receipt (p50: median of the streams; p99: worst stream). CPU s = CPU seconds of the contender\'s processes while forwarding (kernel: softirq, not attributable); CPU µs/pkt = that per delivered packet. IGMP joined = input groups the snooping bridge saw joined behind the contender before traffic started.',
+    'loss % = lost / expected, where expected = sequence numbers the generator used and lost = expected − unique packets received, counted at the sink; dup = extra copies; reord = packets that arrived after a higher sequence number (RFC 4737); misdeliv = packets that arrived on another stream\'s group; outage ms = the longest run of consecutive missing packets of any stream, as time at that stream\'s send rate (a tail never delivered counts to the end); delivered pps = delivered / the generator\'s measured send window (warm-up excluded: equals the offered rate when nothing is lost); latency is one-way, from the CLOCK_MONOTONIC send stamp in each packet to its receipt (p50: median of the streams; p99: worst stream). CPU s = CPU seconds of the contender\'s processes while forwarding (kernel: softirq, not attributable); CPU µs/pkt = that per delivered packet. TTL / TOS out = the IP TTL and TOS byte the delivered datagrams arrived with (the generator sends TTL 8 and TOS 0 unless --ttl/--tos). IGMP joined = input groups the snooping bridge saw joined behind the contender before traffic started.',
     '',
     result.topology === 'snooping'
       ? 'Topology **snooping**: the generator sends through a Linux bridge that snoops IGMP, is the querier, and does not flood unknown groups toward the contender, so a group arrives only while the contender has joined it.'

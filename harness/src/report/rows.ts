@@ -23,9 +23,17 @@ export interface Row extends Counts {
   p999us: number;
   cpuSeconds: number | null;
   cpuUsPerPacket: number | null;
+  /** TTL and TOS the datagrams arrived with, as text ("7", "0xb9"; "-" when none arrived). */
+  ttlOut: string;
+  tosOut: string;
   attribution: Record<string, number>;
   /** Packets per worker (relay only): share of the load each worker took. */
   workerShares: { worker: number; packets: number; share: number }[];
+}
+
+function rangeText(range: { min: number; max: number } | undefined, show: (n: number) => string): string {
+  if (!range) return '-';
+  return range.min === range.max ? show(range.min) : `${show(range.min)}–${show(range.max)}`;
 }
 
 export function toRows(result: RunResult): Row[] {
@@ -65,6 +73,8 @@ export function toRows(result: RunResult): Row[] {
         cpuSeconds: a.cpuSeconds,
         cpuUsPerPacket: a.cpuUsPerPacket,
         attribution: { ...a.attribution },
+        ttlOut: rangeText(a.ttl, (n) => String(n)),
+        tosOut: rangeText(a.tos, (n) => `0x${n.toString(16).padStart(2, '0')}`),
         workerShares: workers.map((w) => ({ worker: w.index, packets: w.rx, share: totalRx > 0 ? w.rx / totalRx : 0 })),
       });
     }

@@ -87,16 +87,16 @@ export class Supervisor {
    * the config file's rules, as one change.
    */
   async start(configRules: unknown[] = []): Promise<void> {
-    for (const iface of this.options.interfaces) {
-      if (!this.exists(iface)) throw new Error(`--interface ${iface}: no such interface`);
-      await this.startInterface(iface);
-    }
+    for (const iface of this.options.interfaces) if (!this.exists(iface)) throw new Error(`--interface ${iface}: no such interface`);
     const saved = this.options.stateFile ? loadState(this.options.stateFile) : undefined;
-    if (saved) this.options.log.info(`restored ${saved.length} rules from ${this.options.stateFile}`);
+    if (saved) this.options.log.info(`restoring ${saved.length} rules from ${this.options.stateFile}`);
+    // Rules first: workers of their interfaces then start with the whole table and join the fanout
+    // group ready to forward (started empty, they would drop the flows the kernel hands them).
     await this.queue.change((table) => {
       for (const rule of saved ?? []) table.commit(rule);
       return mergeConfigRules(table, configRules, this.exists);
     });
+    for (const iface of this.options.interfaces) await this.queue.task(() => this.startInterface(iface));
   }
 
   private joinsGroups(): boolean {

@@ -103,12 +103,12 @@ export class Supervisor {
     return this.options.joinGroups !== false;
   }
 
-  /** The groups IGMP should hold: those of rules whose input interface is up and running. */
+  /** The groups IGMP should hold: those of rules whose input interface exists. */
   private wantedGroups(): WantedGroups {
     const wanted: WantedGroups = new Map();
     if (!this.joinsGroups()) return wanted;
     for (const rule of this.rules.list()) {
-      if (!this.inputs.has(rule.inputInterface)) continue;
+      if (!this.exists(rule.inputInterface)) continue;
       let groups = wanted.get(rule.inputInterface);
       if (!groups) wanted.set(rule.inputInterface, (groups = new Set()));
       groups.add(membershipKey(rule.inputGroup, rule.inputSource));
@@ -160,6 +160,9 @@ export class Supervisor {
     // Workers starting meanwhile load rulesFor(), so the new table is in place first.
     this.rules = after;
     const diff = diffTables(before, after);
+    // Memberships first: after a restart the switch may otherwise expire them (the old process's
+    // sockets left) while the workers are still starting.
+    this.igmp.sync(this.wantedGroups());
     try {
       for (const [iface, change] of diff) {
         if (change.upsert.length && !this.inputs.has(iface)) await this.startInterface(iface);
@@ -175,6 +178,7 @@ export class Supervisor {
     } catch (err) {
       this.rules = before;
       for (const iface of diff.keys()) await this.pool.reloadInterface(iface).catch(() => undefined);
+      this.igmp.sync(this.wantedGroups());
       throw err;
     }
     for (const rule of after.list()) for (const o of rule.outputs) if (!this.outputs.has(o.interface)) this.outputs.set(o.interface, this.options.interfaceIndex(o.interface));

@@ -59,7 +59,8 @@ describe('gates', () => {
   it('flag a regression against a baseline beyond the noise only', () => {
     const baseline = baselineFromResult(sampleResult({}, { repetitions: 3 }));
     expect(Object.keys(baseline.samples).every((k) => k.endsWith('|relay'))).toBe(true);
-    const lenient = { ...gates, absolute: { ...gates.absolute, relayMaxLossPct: 50 } };
+    // The sample steps run at 1000 packets/s per stream (5000/s at 5 streams): compare CPU per packet from there.
+    const lenient = { ...gates, absolute: { ...gates.absolute, relayMaxLossPct: 50 }, performance: { ...gates.performance, minPpsForCpuRatio: 4500 } };
     expect(failures(evaluateGates(sampleResult({ lost: 0, cpuPerStream: 0.06 }), lenient, baseline))).toEqual([]);
     const failed = failures(evaluateGates(sampleResult({ lost: 5, cpuPerStream: 0.09 }), lenient, baseline)).map((c) => c.name);
     expect(failed).toEqual(expect.arrayContaining(['regression: loss %', 'regression: CPU µs/packet']));

@@ -32,7 +32,7 @@ function plan(streams: number, options: ScenarioOptions): StepPlan[] {
 }
 
 /** Samples after warm-up (the first one is the reference). */
-export function warmSamples(timeline: TimelineSample[], seconds: number): TimelineSample[] {
+function warmSamples(timeline: TimelineSample[], seconds: number): TimelineSample[] {
   return timeline.filter((s) => s.t >= seconds * WARM_FRACTION && s.rssBytes !== undefined);
 }
 

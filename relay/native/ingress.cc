@@ -56,9 +56,11 @@ int fanout_type(FanoutMode mode) {
     case FanoutMode::cpu: return PACKET_FANOUT_CPU;
     case FanoutMode::lb: return PACKET_FANOUT_LB;
     case FanoutMode::rollover: return PACKET_FANOUT_ROLLOVER;
-    case FanoutMode::none: return -1;
+    // 'none' still gets a group, of its own per socket (every worker sees every packet, the
+    // control): only a fanout group can ask the kernel to reassemble IP fragments for the socket.
+    case FanoutMode::none: return PACKET_FANOUT_HASH;
   }
-  return -1;
+  return PACKET_FANOUT_HASH;
 }
 
 }  // namespace
@@ -138,28 +140,25 @@ Ingress::Ingress(const IngressOptions& options) : ifname_(options.ifname) {
 
 void Ingress::join() {
   auto fail = [&](const std::string& step) { throw std::runtime_error(step + " on " + ifname_ + " failed: " + std::strerror(errno)); };
-  // 'none' still gets a group, of its own (every worker sees every packet, the control): only a
-  // fanout group can ask the kernel to reassemble IP fragments before they reach the socket.
   const bool own_group = fanout_ == FanoutMode::none;
-  const int type = (own_group ? PACKET_FANOUT_HASH : fanout_type(fanout_)) | PACKET_FANOUT_FLAG_DEFRAG;
-  {
-    // The first socket asks the kernel for a free id (unique in this network namespace);
-    // the others join that id with the same type (the kernel drops the UNIQUEID flag once used).
-    uint32_t arg = fanout_request_ < 0 || own_group ? (static_cast<uint32_t>(type | PACKET_FANOUT_FLAG_UNIQUEID) << 16)
-                                                    : (static_cast<uint32_t>(type) << 16) | static_cast<uint16_t>(fanout_request_);
-    if (setsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) < 0) {
-      fail(fanout_request_ < 0 ? std::string("PACKET_FANOUT (new unique group)") : "PACKET_FANOUT join id " + std::to_string(fanout_request_));
-    }
-    uint32_t got = 0;
-    socklen_t len = sizeof got;
-    if (getsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &got, &len) < 0) fail("getsockopt PACKET_FANOUT");
-    if (!own_group) fanout_id_ = static_cast<int>(got & 0xffff);
+  const bool new_group = own_group || fanout_request_ < 0;
+  const int type = fanout_type(fanout_) | PACKET_FANOUT_FLAG_DEFRAG;
+  // The first socket asks the kernel for a free id (unique in this network namespace);
+  // the others join that id with the same type (the kernel drops the UNIQUEID flag once used).
+  const uint32_t arg = new_group ? (static_cast<uint32_t>(type | PACKET_FANOUT_FLAG_UNIQUEID) << 16)
+                                 : (static_cast<uint32_t>(type) << 16) | static_cast<uint16_t>(fanout_request_);
+  if (setsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) < 0) {
+    fail(new_group ? std::string("PACKET_FANOUT (new unique group)") : "PACKET_FANOUT join id " + std::to_string(fanout_request_));
   }
+  uint32_t got = 0;
+  socklen_t len = sizeof got;
+  if (getsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &got, &len) < 0) fail("getsockopt PACKET_FANOUT");
+  if (!own_group) fanout_id_ = static_cast<int>(got & 0xffff);
   // In the group first, then open the filter: flows the kernel hands this socket from now on are
   // forwarded. (The other order would, for a moment, receive every packet of the interface:
   // duplicates of what the other workers forward.) Detaching the drop-all filter is a pointer
-  // swap; attaching the real one compiles it (75-230 us measured), during which packets steered
-  // here would be lost. So: detach first (the socket takes everything meanwhile; the parser and
+  // swap; attaching the real one compiles it, and packets steered here meanwhile would meet the
+  // drop-all filter and be lost. So: detach first (the socket takes everything meanwhile; the parser and
   // PACKET_IGNORE_OUTGOING do the filter's work), then attach the real filter.
   int unused = 0;  // the kernel wants an int-sized option value even here
   if (setsockopt(fd_, SOL_SOCKET, SO_DETACH_FILTER, &unused, sizeof unused) < 0) fail("SO_DETACH_FILTER");

@@ -67,6 +67,7 @@ export type Membership = { state: 'joined' } | { state: 'joining' | 'failed'; er
 export type WantedGroups = Map<string, Set<string>>;
 
 interface HelperSocket { fd: number; groups: Set<string> }
+interface Trouble { attempts: number; error: string; timer?: NodeJS.Timeout }
 
 function readSysctl(file: string, fallback: number): number {
   try {
@@ -76,7 +77,6 @@ function readSysctl(file: string, fallback: number): number {
     return fallback;
   }
 }
-interface Trouble { attempts: number; error: string; timer?: NodeJS.Timeout }
 
 const key = (iface: string, group: string) => `${iface}|${group}`;
 
@@ -119,7 +119,7 @@ export class IgmpPool {
     return this.sockets.get(iface)?.find((s) => s.groups.has(group));
   }
 
-  isJoined(iface: string, group: string): boolean {
+  private isJoined(iface: string, group: string): boolean {
     return this.owner(iface, group) !== undefined;
   }
 

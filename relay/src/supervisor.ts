@@ -5,6 +5,7 @@ import { ChangeQueue, type ChangeJob } from './change-queue.js';
 import { IgmpPool, membershipKey, type IgmpOps, type IgmpPolicy, type Membership, type WantedGroups } from './igmp-pool.js';
 import type { Logger } from './log.js';
 import type { FanoutMode, IngressMode, NativeRule, RuleStats } from './native.js';
+import type { PeerCredentials as Peer } from './control-server.js';
 import { COMMANDS } from './protocol.js';
 import { addRule, applyBatch, mergeConfigRules, removeRule, type ApplyResult, type ConfigMerge } from './changes.js';
 import { RuleTable, describeInput, diffTables, type Rule } from './rules.js';
@@ -31,9 +32,6 @@ export interface SupervisorOptions {
   interfaceIndex(name: string): number;
 }
 
-/** Who asked for a change (SO_PEERCRED of the control connection), for the log. */
-export interface Peer { uid: number; gid: number; pid: number }
-
 export type RuleState = { state: 'forwarding' } | { state: 'waiting'; for: string } | { state: 'joining' | 'join-failed'; error: string; attempts: number };
 
 export interface RuleWithState extends Rule {
@@ -56,7 +54,7 @@ const outputsText = (rule: Rule) => rule.outputs.map((o) => `${o.group}:${o.port
 const byWhom = (peer?: Peer) => (peer ? ` (by uid ${peer.uid} pid ${peer.pid})` : '');
 
 export class Supervisor {
-  rules = new RuleTable();
+  private rules = new RuleTable();
   readonly igmp: IgmpPool;
   readonly pool: WorkerPool;
   private readonly queue: ChangeQueue;
@@ -83,8 +81,8 @@ export class Supervisor {
   private exists = (name: string) => this.options.interfaceIndex(name) > 0;
 
   /**
-   * Starts the configured interfaces, restores the state file (refusing a bad one whole) and adds
-   * the config file's rules, as one change.
+   * Restores the state file (refusing a bad one whole) and merges the config file's rules as one
+   * change, then starts the workers of --interface interfaces that have no rules.
    */
   async start(configRules: unknown[] = []): Promise<void> {
     for (const iface of this.options.interfaces) if (!this.exists(iface)) throw new Error(`--interface ${iface}: no such interface`);
@@ -107,8 +105,10 @@ export class Supervisor {
   private wantedGroups(): WantedGroups {
     const wanted: WantedGroups = new Map();
     if (!this.joinsGroups()) return wanted;
+    const present = new Map<string, boolean>(); // one lookup per interface, not per rule
     for (const rule of this.rules.list()) {
-      if (!this.exists(rule.inputInterface)) continue;
+      if (!present.has(rule.inputInterface)) present.set(rule.inputInterface, this.exists(rule.inputInterface));
+      if (!present.get(rule.inputInterface)) continue;
       let groups = wanted.get(rule.inputInterface);
       if (!groups) wanted.set(rule.inputInterface, (groups = new Set()));
       groups.add(membershipKey(rule.inputGroup, rule.inputSource));
@@ -116,13 +116,12 @@ export class Supervisor {
     return wanted;
   }
 
-  /** Starts the interface's workers (if it exists and they do not run yet); false when it does not exist. */
-  private async startInterface(iface: string): Promise<boolean> {
+  /** Starts the interface's workers, if it exists and they do not run yet. */
+  private async startInterface(iface: string): Promise<void> {
     const index = this.options.interfaceIndex(iface);
-    if (index === 0) return false;
+    if (index === 0) return;
     await this.pool.ensureInterface(iface);
     this.inputs.set(iface, index);
-    return true;
   }
 
   /** Commits queued changes as one: table swap, workers, IGMP, state file; undone whole on failure. */
@@ -182,7 +181,6 @@ export class Supervisor {
       throw err;
     }
     for (const rule of after.list()) for (const o of rule.outputs) if (!this.outputs.has(o.interface)) this.outputs.set(o.interface, this.options.interfaceIndex(o.interface));
-    this.igmp.sync(this.wantedGroups());
   }
 
   addRule(spec: unknown, peer?: Peer): Promise<Rule> {

@@ -38,7 +38,12 @@ export function childPids(pid: number): number[] {
   }
 }
 
+/** pid and all its descendants still alive (e.g. mcrd and its workers). */
+export function treePids(pid: number): number[] {
+  return [pid, ...childPids(pid).flatMap(treePids)];
+}
+
 /** CPU seconds of pid and all its descendants still alive. */
 export function treeCpuSeconds(pid: number): number {
-  return cpuSeconds(pid) + childPids(pid).reduce((sum, child) => sum + treeCpuSeconds(child), 0);
+  return treePids(pid).reduce((sum, p) => sum + cpuSeconds(p), 0);
 }

@@ -1,7 +1,7 @@
 // The relay under test: mcrd in the relay namespace, rules added over its control socket.
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { projectRoot } from '../../../relay/src/native.js';
+import { addonPath, projectRoot } from '../../../relay/src/native.js';
 import type { RuleWithStats } from '../../../relay/src/supervisor.js';
 import type { WorkerStats } from '../../../relay/src/workers.js';
 import { createCpuLimit, type CpuLimit } from '../cpu-limit.js';
@@ -11,7 +11,6 @@ import { treeResources } from './resources.js';
 import { treeCpuSeconds } from './cpu.js';
 import type { Availability, Contender, ContenderReport, RunningContender, StartOptions } from './types.js';
 
-const ADDON = path.join(projectRoot, 'build', 'Release', 'mcr.node');
 
 export interface RelayCounters {
   workers: { interface: string; index: number; rx: number; tx: number; kernelDrops: number; txErrors: number; malformed: number; unmatched: number }[];
@@ -24,7 +23,7 @@ export const relayContender: Contender = {
   rewrites: true,
   needsForwarding: false,
   async available(): Promise<Availability> {
-    if (!existsSync(ADDON)) return { ok: false, reason: `native addon ${ADDON} missing: run 'npm install' (or 'npm run build')` };
+    if (!existsSync(addonPath)) return { ok: false, reason: `native addon ${addonPath} missing: run 'npm install' (or 'npm run build')` };
     if (!existsSync(path.join(projectRoot, 'dist', 'relay', 'src', 'cli', 'mcrd.js'))) return { ok: false, reason: "compiled mcrd missing: run 'npm run build:ts'" };
     return { ok: true };
   },

@@ -1,7 +1,7 @@
 // Memory and file descriptors of a process tree (mcrd and its workers), read from /proc, for the
 // soak scenario's leak checks.
 import { readdirSync, readFileSync } from 'node:fs';
-import { childPids } from './cpu.js';
+import { treePids } from './cpu.js';
 
 export interface Resources {
   /** Resident set size of every process of the tree, bytes. */
@@ -22,8 +22,7 @@ function one(pid: number): Resources {
 }
 
 export function treeResources(pid: number): Resources {
-  return childPids(pid).reduce((sum, child) => {
-    const r = treeResources(child);
-    return { rssBytes: sum.rssBytes + r.rssBytes, fds: sum.fds + r.fds, processes: sum.processes + r.processes };
-  }, one(pid));
+  return treePids(pid)
+    .map(one)
+    .reduce((sum, r) => ({ rssBytes: sum.rssBytes + r.rssBytes, fds: sum.fds + r.fds, processes: sum.processes + r.processes }));
 }

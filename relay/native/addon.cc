@@ -87,8 +87,7 @@ class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
     Napi::Value ingress = o.Get("ingress");
     if (!ingress.IsUndefined()) {
       std::string mode = ingress.IsString() ? ingress.As<Napi::String>().Utf8Value() : "";
-      if (mode != "ring" && mode != "mmsg") throw Napi::TypeError::New(env, "Forwarder options: ingress must be 'ring' or 'mmsg'");
-      options.ring = mode == "ring";
+      if (!mcr::parse_ingress_kind(mode, &options.kind)) throw Napi::TypeError::New(env, "Forwarder options: ingress must be 'ring', 'blocks' or 'mmsg'");
     }
     Napi::Value ring_mib = o.Get("ringMiB");
     if (!ring_mib.IsUndefined()) {

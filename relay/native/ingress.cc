@@ -7,6 +7,7 @@
 #include <net/if.h>
 #include <poll.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -24,6 +25,23 @@ namespace {
 
 constexpr size_t kBlockSize = 1 << 18;  // 256 KiB
 constexpr unsigned kBlockTimeoutMs = 1; // a partly filled block is handed over after 1 ms
+constexpr size_t kCopyBufferSize = 65536 + 128;  // any IPv4 datagram, reassembled, with its Ethernet header
+
+// The frame ring's wake-up policy. Below kBusyGapNs between frames on average the worker wakes
+// for each frame, as socat does (lowest latency). Above that rate a wake-up per frame costs more
+// than the frame: the worker naps when the ring runs empty, long enough for about kNapFrames
+// frames to arrive (at most kMaxNapNs), so each wake-up finds a batch, at the price of that much
+// added latency where socat's own queueing costs milliseconds.
+constexpr uint64_t kRateWindowNs = 1000000;  // the rate is judged over windows of 1 ms
+constexpr uint64_t kBusyGapNs = 50000;       // 20,000 frames/s per worker
+constexpr uint64_t kNapFrames = 8;
+constexpr uint64_t kMaxNapNs = 200000;
+
+uint64_t monotonic_ns() {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return static_cast<uint64_t>(t.tv_sec) * 1000000000u + static_cast<uint64_t>(t.tv_nsec);
+}
 
 // Classic BPF over the Ethernet frame: not our own transmission (pkt_type != PACKET_OUTGOING,
 // which also covers kernels without PACKET_IGNORE_OUTGOING), IPv4, UDP, destination in
@@ -65,6 +83,14 @@ int fanout_type(FanoutMode mode) {
 
 }  // namespace
 
+bool parse_ingress_kind(const std::string& text, IngressKind* out) {
+  if (text == "ring") *out = IngressKind::frames;
+  else if (text == "blocks") *out = IngressKind::blocks;
+  else if (text == "mmsg") *out = IngressKind::mmsg;
+  else return false;
+  return true;
+}
+
 bool parse_fanout_mode(const std::string& text, FanoutMode* out) {
   if (text == "hash") *out = FanoutMode::hash;
   else if (text == "cpu") *out = FanoutMode::cpu;
@@ -97,17 +123,26 @@ Ingress::Ingress(const IngressOptions& options) : ifname_(options.ifname) {
   int rcvbuf = 16 << 20;
   if (setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0) setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
 
-  if (options.ring) {
-    int version = TPACKET_V3;
-    if (setsockopt(fd_, SOL_PACKET, PACKET_VERSION, &version, sizeof version) < 0) fail("PACKET_VERSION TPACKET_V3");
+  kind_ = options.kind;
+  if (kind_ != IngressKind::mmsg) {
+    const bool v3 = kind_ == IngressKind::blocks;
+    int version = v3 ? TPACKET_V3 : TPACKET_V2;
+    if (setsockopt(fd_, SOL_PACKET, PACKET_VERSION, &version, sizeof version) < 0) fail(v3 ? "PACKET_VERSION TPACKET_V3" : "PACKET_VERSION TPACKET_V2");
+    if (!v3) {
+      // A frame bigger than its slot (jumbo, or reassembled from fragments) is queued whole on
+      // the socket as well, its slot flagged TP_STATUS_COPY: read from there, nothing truncated.
+      if (setsockopt(fd_, SOL_PACKET, PACKET_COPY_THRESH, &one, sizeof one) < 0) fail("PACKET_COPY_THRESH");
+      copy_buffer_ = new uint8_t[kCopyBufferSize];
+    }
     tpacket_req3 req{};
     req.tp_block_size = kBlockSize;
     const size_t blocks = std::max<size_t>(4, options.ring_mib * (1 << 20) / kBlockSize);
     req.tp_block_nr = static_cast<unsigned>(blocks);
     req.tp_frame_size = kFrameSize;
     req.tp_frame_nr = static_cast<unsigned>(kBlockSize / kFrameSize * blocks);
-    req.tp_retire_blk_tov = kBlockTimeoutMs;
-    if (setsockopt(fd_, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) < 0) fail("PACKET_RX_RING");
+    if (v3) req.tp_retire_blk_tov = kBlockTimeoutMs;
+    // V2 takes the leading tpacket_req part of the same structure.
+    if (setsockopt(fd_, SOL_PACKET, PACKET_RX_RING, &req, v3 ? sizeof req : sizeof(tpacket_req)) < 0) fail("PACKET_RX_RING");
     ring_size_ = kBlockSize * blocks;
     void* mem = mmap(nullptr, ring_size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_LOCKED | MAP_POPULATE, fd_, 0);
     if (mem == MAP_FAILED) mem = mmap(nullptr, ring_size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
@@ -115,6 +150,7 @@ Ingress::Ingress(const IngressOptions& options) : ifname_(options.ifname) {
     ring_ = static_cast<uint8_t*>(mem);
     block_size_ = kBlockSize;
     block_count_ = blocks;
+    frame_count_ = req.tp_frame_nr;
   } else {
     // Slots big enough for any frame (pages are only touched as far as frames reach).
     buffers_ = new uint8_t[kBatch * kMmsgSlot];
@@ -172,9 +208,11 @@ void Ingress::release() {
   if (ring_) munmap(ring_, ring_size_);
   if (fd_ >= 0) ::close(fd_);
   delete[] buffers_;
+  delete[] copy_buffer_;
   delete[] msgs_;
   delete[] iovs_;
   ring_ = nullptr;
+  copy_buffer_ = nullptr;
   buffers_ = nullptr;
   msgs_ = nullptr;
   iovs_ = nullptr;
@@ -225,6 +263,61 @@ size_t walk_block(uint8_t* block, size_t block_size, void (*visit)(void*, const 
   return count;
 }
 
+bool Ingress::frame_ready(size_t index) const {
+  auto* hdr = reinterpret_cast<tpacket2_hdr*>(frame_at(index));
+  return (__atomic_load_n(&hdr->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) != 0;
+}
+
+// Visits up to kBatch ready frames from frame_index_ on and returns how many it took; they stay
+// the caller's until release_frames().
+size_t Ingress::walk_frames(void (*visit)(void*, const uint8_t*, size_t), void* ctx) {
+  size_t n = 0;
+  for (size_t index = frame_index_; n < kBatch && frame_ready(index); index = (index + 1) % frame_count_) {
+    auto* hdr = reinterpret_cast<tpacket2_hdr*>(frame_at(index));
+    if (hdr->tp_status & TP_STATUS_COPY) {
+      // The whole frame waits on the socket queue, in arrival order. One copy buffer: such a frame
+      // is a batch of its own.
+      if (n > 0) break;
+      const ssize_t got = ::recv(fd_, copy_buffer_, kCopyBufferSize, MSG_DONTWAIT);
+      if (got > 0) visit(ctx, copy_buffer_, static_cast<size_t>(got));
+      n = 1;
+      break;
+    }
+    // tp_mac + tp_snaplen stay inside the slot (the kernel truncates to it); checked all the same.
+    if (size_t{hdr->tp_mac} + hdr->tp_snaplen <= kFrameSize) visit(ctx, frame_at(index) + hdr->tp_mac, hdr->tp_snaplen);
+    ++n;
+  }
+  window_frames_ += n;
+  if (n > 0) napped_ = false;
+  return n;
+}
+
+void Ingress::release_frames(size_t count) {
+  for (size_t i = 0; i < count; ++i) {
+    auto* hdr = reinterpret_cast<tpacket2_hdr*>(frame_at(frame_index_));
+    __atomic_store_n(&hdr->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+    frame_index_ = (frame_index_ + 1) % frame_count_;
+  }
+}
+
+// The ring is empty. At a high arrival rate, nap once (returns true) so the next wake-up finds a
+// batch; otherwise, or when a nap found nothing, the caller sleeps in poll until a frame comes.
+bool Ingress::nap_instead_of_poll() {
+  const uint64_t now = monotonic_ns();
+  const uint64_t elapsed = now - window_start_ns_;
+  if (elapsed >= kRateWindowNs) {
+    busy_ = window_frames_ * kBusyGapNs >= elapsed;
+    if (busy_) nap_ns_ = std::min(kMaxNapNs, kNapFrames * elapsed / window_frames_);
+    window_start_ns_ = now;
+    window_frames_ = 0;
+  }
+  if (!busy_ || napped_) return false;
+  napped_ = true;
+  const timespec nap{0, static_cast<long>(nap_ns_)};
+  nanosleep(&nap, nullptr);
+  return true;
+}
+
 int Ingress::recv_batch() {
   int n = ::recvmmsg(fd_, msgs_, kBatch, MSG_DONTWAIT, nullptr);
   return n < 0 ? 0 : n;
@@ -237,7 +330,7 @@ KernelStats Ingress::read_kernel_stats() {
   if (getsockopt(fd_, SOL_PACKET, PACKET_STATISTICS, &stats, &len) == 0) {
     out.packets = stats.tp_packets;
     out.drops = stats.tp_drops;
-    if (ring_) out.freezes = stats.tp_freeze_q_cnt;
+    if (kind_ == IngressKind::blocks) out.freezes = stats.tp_freeze_q_cnt;
   }
   return out;
 }

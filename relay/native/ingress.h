@@ -1,6 +1,6 @@
 // Ingress: an AF_PACKET socket on one interface, filtered in the kernel to IPv4/UDP/multicast,
 // blind to our own transmissions, optionally in a PACKET_FANOUT group, read through a
-// TPACKET_V3 ring or with recvmmsg.
+// TPACKET_V2 frame ring (the default), a TPACKET_V3 block ring, or with recvmmsg.
 #pragma once
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -14,11 +14,17 @@ namespace mcr {
 enum class FanoutMode { hash, cpu, lb, rollover, none };
 bool parse_fanout_mode(const std::string& text, FanoutMode* out);
 
+// frames: TPACKET_V2 ring, woken per frame at low rates, napping between batches at high ones.
+// blocks: TPACKET_V3 ring, woken per block (full, or after the 1 ms retire timeout).
+// mmsg: recvmmsg into private buffers.
+enum class IngressKind { frames, blocks, mmsg };
+bool parse_ingress_kind(const std::string& text, IngressKind* out);
+
 struct IngressOptions {
   std::string ifname;
   FanoutMode fanout = FanoutMode::hash;
   int fanout_id = -1;  // -1: ask the kernel for a free id (it may hand out 0)
-  bool ring = true;
+  IngressKind kind = IngressKind::frames;
   size_t ring_mib = 64;  // receive ring size; more rides out longer scheduling gaps
 };
 
@@ -31,7 +37,7 @@ struct KernelStats {
 class Ingress {
  public:
   static constexpr size_t kBatch = 64;
-  static constexpr size_t kFrameSize = 2048;       // TPACKET_V3 tp_frame_size (frames are variable-size in V3)
+  static constexpr size_t kFrameSize = 2048;  // V2 frame: an Ethernet frame of MTU 1500 and its header fit
   // recvmmsg buffer per datagram: any IPv4 frame fits; the extra 128 B staggers the slots so their
   // headers do not all land in the same cache sets.
   static constexpr size_t kMmsgSlot = 65536 + 128;
@@ -62,18 +68,33 @@ class Ingress {
   uint8_t* current_block();
   void release_block();
   int recv_batch();
+  uint8_t* frame_at(size_t index) const { return ring_ + index * kFrameSize; }
+  bool frame_ready(size_t index) const;
+  size_t walk_frames(void (*visit)(void*, const uint8_t*, size_t), void* ctx);
+  void release_frames(size_t count);
+  bool nap_instead_of_poll();
 
   int fd_ = -1;
   int fanout_id_ = -1;
   FanoutMode fanout_ = FanoutMode::hash;
   int fanout_request_ = -1;  // -1: ask for a new unique group
   std::string ifname_;
-  // TPACKET_V3 ring
+  IngressKind kind_ = IngressKind::frames;
+  // TPACKET_V2 / V3 ring
   uint8_t* ring_ = nullptr;
   size_t ring_size_ = 0;
   size_t block_size_ = 0;
   size_t block_count_ = 0;
   size_t block_index_ = 0;
+  size_t frame_count_ = 0;
+  size_t frame_index_ = 0;
+  uint8_t* copy_buffer_ = nullptr;  // a frame too big for its V2 slot, read from the socket queue
+  // Arrival rate over the current window decides between waking per frame and napping.
+  uint64_t window_start_ns_ = 0;
+  uint64_t window_frames_ = 0;
+  bool busy_ = false;
+  uint64_t nap_ns_ = 0;
+  bool napped_ = false;
   // recvmmsg buffers
   uint8_t* buffers_ = nullptr;
   mmsghdr* msgs_ = nullptr;
@@ -85,14 +106,24 @@ size_t walk_block(uint8_t* block, size_t block_size, void (*visit)(void*, const 
 
 template <typename Visit, typename Done>
 void Ingress::receive(int timeout_ms, Visit&& visit, Done&& done) {
-  if (ring_) {
+  auto thunk = [](void* ctx, const uint8_t* frame, size_t length) { (*static_cast<Visit*>(ctx))(frame, length); };
+  if (kind_ == IngressKind::frames) {
+    if (!frame_ready(frame_index_)) {
+      if (nap_instead_of_poll()) return;
+      if (!wait(timeout_ms)) return;
+    }
+    const size_t n = walk_frames(thunk, &visit);
+    if (n > 0) done();
+    release_frames(n);
+    return;
+  }
+  if (kind_ == IngressKind::blocks) {
     uint8_t* block = current_block();
     if (!block) {
       if (!wait(timeout_ms)) return;
       block = current_block();
       if (!block) return;
     }
-    auto thunk = [](void* ctx, const uint8_t* frame, size_t length) { (*static_cast<Visit*>(ctx))(frame, length); };
     walk_block(block, block_size_, thunk, &visit);
     done();
     release_block();

@@ -7,8 +7,8 @@ export type FanoutMode = 'hash' | 'cpu' | 'lb' | 'rollover' | 'none';
 export const FANOUT_MODES: readonly FanoutMode[] = ['hash', 'cpu', 'lb', 'rollover', 'none'];
 
 /** Receive path: TPACKET_V3 block ring, or recvmmsg batches. */
-export type IngressMode = 'ring' | 'mmsg';
-export const INGRESS_MODES: readonly IngressMode[] = ['ring', 'mmsg'];
+export type IngressMode = 'ring' | 'blocks' | 'mmsg';
+export const INGRESS_MODES: readonly IngressMode[] = ['ring', 'blocks', 'mmsg'];
 
 /** Result of parsing one Ethernet frame (pure function, used by tests and fuzzing). */
 export interface ParsedFrame {

@@ -10,7 +10,7 @@ export interface DaemonConfig {
   workers: number;
   fanout: FanoutMode;
   ingress: IngressMode;
-  /** TPACKET_V3 ring per worker, MiB. */
+  /** Receive ring per worker, MiB. */
   ringMiB: number;
   interfaces: string[];
   statsInterval: number;

@@ -334,8 +334,8 @@ describe.skipIf(reason)('native Forwarder through namespaces', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it.each(['ring', 'mmsg'] as const)('one rule (%s): every packet arrives once, intact; counters agree', async (ingress) => {
-    const port = ingress === 'ring' ? 5001 : 5002;
+  it.each(['ring', 'blocks', 'mmsg'] as const)('one rule (%s): every packet arrives once, intact; counters agree', async (ingress) => {
+    const port = { ring: 5001, blocks: 5002, mmsg: 5003 }[ingress];
     const inGroup = '239.1.1.1';
     const out = { group: '239.2.2.2', port: 6000 + port - 5000 };
     const relay = await track(await new Relay().ready());

@@ -216,8 +216,8 @@ describe.skipIf(!built)('addon argument checking', () => {
     expect(make({ ...good, fanoutId: 1e20 })).toThrow(/'fanoutId' must be an integer/);
     expect(make({ ...good, fanoutId: 70000 })).toThrow(/out of range/);
     expect(make({ ...good, fanoutId: -2 })).toThrow(/out of range/);
-    expect(make({ ...good, ingress: 'tpacket' })).toThrow(/ingress must be 'ring' or 'mmsg'/);
-    expect(make({ ...good, ingress: 1 })).toThrow(/ingress must be 'ring' or 'mmsg'/);
+    expect(make({ ...good, ingress: 'tpacket' })).toThrow(/ingress must be 'ring', 'blocks' or 'mmsg'/);
+    expect(make({ ...good, ingress: 1 })).toThrow(/ingress must be 'ring', 'blocks' or 'mmsg'/);
     expect(make({ ...good, ringMiB: 0 })).toThrow(/ringMiB 0 out of range/);
     expect(make({ ...good, ringMiB: 'big' })).toThrow(/'ringMiB' must be a number/);
     const getterThrows = { get interface(): string { throw new Error('boom'); } };

@@ -47,8 +47,9 @@ describe('gates', () => {
   });
 
   it('fail a relay whose CPU per packet is not under half of socat; report the p99 ratio without gating it', () => {
-    // 2000 packets/s per stream: steps 1 and 2 are below minPpsForCpuRatio (reported), step 5 is gated.
-    const cpu = evaluateGates(sampleResult({ cpuPerStream: 0.15, sent: 2000 }), gates).filter((c) => c.name === 'relay CPU per packet vs socat');
+    // 2000 packets/s per stream, gated from 6000: steps 1 and 2 are reported, step 5 is gated.
+    const from6000 = { ...gates, performance: { ...gates.performance, minPpsForCpuRatio: 6000 } };
+    const cpu = evaluateGates(sampleResult({ cpuPerStream: 0.15, sent: 2000 }), from6000).filter((c) => c.name === 'relay CPU per packet vs socat');
     expect(cpu.map((c) => [c.step, c.pass, c.advisory ?? false])).toEqual([['1', true, true], ['2', true, true], ['5', false, false]]);
     const checks = evaluateGates(sampleResult({ latencyUs: 400 }), gates);
     expect(checks.find((c) => c.name === 'relay p99 latency vs socat')).toMatchObject({ advisory: true, value: 13.333 });

@@ -67,6 +67,25 @@ describe('gates', () => {
     expect(failed).toEqual(expect.arrayContaining(['regression: loss %', 'regression: CPU µs/packet']));
   });
 
+  it('refuse a baseline made under another load, whatever the repetitions', () => {
+    const baseline = baselineFromResult(sampleResult({}, { repetitions: 3 }));
+    expect(failures(evaluateGates(sampleResult(), gates, baseline))).toEqual([]);
+    expect(failures(evaluateGates({ ...sampleResult(), parameters: { n: 5, repetitions: 1 } }, gates, baseline))).toEqual([]);
+    const other = failures(evaluateGates({ ...sampleResult(), parameters: { n: 5, ratePps: 5000 } }, gates, baseline));
+    expect(other).toHaveLength(1);
+    expect(other[0].metric).toMatch(/ratePps: undefined → 5000.*--update-baseline/);
+  });
+
+  it('take an NDR lower than the baseline as a regression only when the instrument did not set it', () => {
+    const search = (ndrPps: number, limited: boolean) => ({ contender: 'relay', series: 'relay', repetition: 1, streams: 1, size: 512, ndrPps, pdrPps: ndrPps, pdrLossPct: 0.1, ceilingPps: 300000, ndrLimitedByInstrument: limited, resolution: 0.1, trials: [] });
+    const run = (ndrPps: number, limited: boolean) => ({ ...sampleResult(), searches: [search(ndrPps, limited)] });
+    const baseline = baselineFromResult(run(270000, true));
+    const ndr = (checks: ReturnType<typeof evaluateGates>) => checks.find((c) => c.name === 'regression: NDR pps')!;
+    expect(ndr(evaluateGates(run(170000, false), gates, baseline))).toMatchObject({ pass: false, value: 170000 });
+    expect(ndr(evaluateGates(run(170000, true), gates, baseline))).toMatchObject({ pass: true, advisory: true });
+    expect(ndr(evaluateGates(run(260000, false), gates, baseline))).toMatchObject({ pass: true });
+  });
+
   it('write github-action-benchmark entries', () => {
     const { bigger, smaller } = benchmarkEntries(sampleResult());
     expect(bigger[0]).toMatchObject({ unit: 'packets/s' });

@@ -12,12 +12,14 @@ const program = new Command('gate')
   .argument('<run-dir>', 'results/<run-id>')
   .option('--gates <file>', 'gate file', DEFAULT_GATE_FILE)
   .option('--no-baseline', 'skip the regression checks')
-  .option('--update-baseline', 'store this run as results/baselines/<scenario>.json (after it passes)')
+  .option('--update-baseline', 'store this run as results/baselines/<scenario>.json (after it passes the gates other than regression)')
   .addHelpText('after', '\nExit status: 0 pass, 1 a gate failed (or none could be evaluated), 2 could not evaluate.')
   .action((dir: string, o: { gates: string; baseline: boolean; updateBaseline?: boolean }) => {
     const runDir = dir.replace(/\/result\.json$/, '');
     const result = readResult(runDir);
-    const baseline = o.baseline ? loadBaseline(result.scenario) : undefined;
+    // A run that becomes the baseline is not compared with the one it replaces (which may have been
+    // made with other parameters, or by an older version).
+    const baseline = o.baseline && !o.updateBaseline ? loadBaseline(result.scenario) : undefined;
     const checks = evaluateGates(result, loadGateFile(o.gates), baseline);
     writeGateFiles(runDir, result, checks, baseline?.runId ?? null);
     for (const c of checks) if (!c.pass || c.advisory) console.log(describeCheck(c));

@@ -9,6 +9,7 @@
       "target_name": "mcr",
       "sources": [
         "relay/native/addon.cc",
+        "relay/native/bench.cc",
         "relay/native/parse.cc",
         "relay/native/rules.cc",
         "relay/native/ingress.cc",

@@ -9,6 +9,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "bench.h"
 #include "forwarder.h"
 #include "igmp.h"
 #include "links.h"
@@ -380,6 +381,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("parseLinkMessages", Napi::Function::New<ParseLinkMessages>(env, "parseLinkMessages"));
   exports.Set("peerCredentials", Napi::Function::New<PeerCredentials>(env, "peerCredentials"));
   exports.Set("interfaceIndex", Napi::Function::New<InterfaceIndex>(env, "interfaceIndex"));
+  RegisterBench(env, exports);
   return exports;
 }
 

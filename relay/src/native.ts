@@ -120,6 +120,12 @@ export interface Addon {
   peerCredentials(fd: number): { pid: number; uid: number; gid: number };
   /** ifindex for a name, 0 when the interface does not exist. */
   interfaceIndex(name: string): number;
+  /** npm run bench: parses frame `iterations` times; returns the payload bytes seen. */
+  benchParse(frame: Buffer, iterations: number): number;
+  /** npm run bench: a table of `rules` rules (output on lo); run() looks rules up, returns the hits. */
+  LookupBench: new (rules: number) => { run(iterations: number): number };
+  /** npm run bench: egress batches to 127.0.0.1; run() returns the datagrams sent. */
+  BatchBench: new (payloadBytes: number) => { run(batches: number, perBatch: number): number };
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

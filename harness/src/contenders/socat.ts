@@ -30,7 +30,9 @@ export const socatContender: Contender = {
       ];
       commands.push(`ip netns exec ${chain.relayIn.ns} socat ${args.join(' ')}`);
       const child = nsSpawn(chain.relayIn.ns, 'socat', args, { stdout: 'ignore', stderr: 'pipe', reject: false });
-      child.stderr?.pipe(log, { end: false });
+      // Written chunk by chunk, not piped: a pipe per child adds listeners to the one log stream
+      // (Node warns past 10 of them).
+      child.stderr?.on('data', (chunk: Buffer) => log.write(chunk));
       return child;
     });
     // socat has no readiness signal: wait until every receive socket is bound, or one has died.

@@ -98,15 +98,17 @@ class LookupBench : public Napi::ObjectWrap<LookupBench> {
   size_t next_ = 0;
 };
 
-// Batches of datagrams built and flushed with sendmmsg through the relay's EgressBatch, to a
-// socket of its own on 127.0.0.1 (loopback delivery is part of the cost, as veth's is in the
-// scenarios). The receiving socket is never read: once its buffer is full the kernel drops.
+// Batches of datagrams built and flushed through the relay's EgressBatch, to 127.0.0.1
+// (loopback delivery is part of the cost, as veth's is in the scenarios): one flow, which goes
+// as GSO messages, or `flows` interleaved ones. Each flow has a receiving socket that is never
+// read: once its buffer is full the kernel drops.
 class BatchBench : public Napi::ObjectWrap<BatchBench> {
  public:
   static Napi::Function Define(Napi::Env env) { return DefineClass(env, "BatchBench", {InstanceMethod<&BatchBench::Run>("run")}); }
 
   explicit BatchBench(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BatchBench>(info) {
-    payload_size_ = positive_arg(info, 0, "new BatchBench(payloadBytes)", 1472);
+    payload_size_ = positive_arg(info, 0, "new BatchBench(payloadBytes, flows)", 1472);
+    const uint32_t flows = positive_arg(info, 1, "new BatchBench(payloadBytes, flows)", 64);
     const unsigned lo = if_nametoindex("lo");
     if (lo == 0) throw Napi::Error::New(info.Env(), "BatchBench: no loopback interface");
     try {
@@ -114,24 +116,25 @@ class BatchBench : public Napi::ObjectWrap<BatchBench> {
     } catch (const std::exception& e) {
       throw Napi::Error::New(info.Env(), std::string("BatchBench: ") + e.what());
     }
-    sink_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (sink_ < 0 || bind(sink_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 || getsockname(sink_, reinterpret_cast<sockaddr*>(&addr), &len) < 0) {
-      const std::string why = std::strerror(errno);
-      if (sink_ >= 0) ::close(sink_);
-      throw Napi::Error::New(info.Env(), "BatchBench: receiving socket on 127.0.0.1: " + why);
+    for (uint32_t f = 0; f < flows; ++f) {
+      const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      if (fd >= 0) sinks_.push_back(fd);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      socklen_t len = sizeof addr;
+      if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 || getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) < 0) {
+        const std::string why = std::strerror(errno);
+        close_sinks();
+        throw Napi::Error::New(info.Env(), "BatchBench: receiving socket on 127.0.0.1: " + why);
+      }
+      dests_.push_back(addr);
     }
-    dest_ = addr;
     payload_.assign(payload_size_, 0x5a);
     batch_ = std::make_unique<mcr::EgressBatch>();
   }
 
-  ~BatchBench() override {
-    if (sink_ >= 0) ::close(sink_);
-  }
+  ~BatchBench() override { close_sinks(); }
 
  private:
   // run(batches, perBatch): returns the datagrams the kernel took.
@@ -140,10 +143,15 @@ class BatchBench : public Napi::ObjectWrap<BatchBench> {
     const uint32_t per_batch = positive_arg(info, 1, "BatchBench.run: perBatch", mcr::EgressBatch::kCapacity);
     uint64_t sent = 0, errors = 0;
     for (uint32_t b = 0; b < batches; ++b) {
-      for (uint32_t i = 0; i < per_batch; ++i) batch_->add(socket_->fd(), dest_, payload_.data(), payload_.size(), &counters_, 8, 0);
+      for (uint32_t i = 0; i < per_batch; ++i) batch_->add(socket_->fd(), dests_[i % dests_.size()], payload_.data(), payload_.size(), &counters_, 8, 0);
       sent += batch_->flush(&errors);
     }
     return Napi::Number::New(info.Env(), static_cast<double>(sent));
+  }
+
+  void close_sinks() {
+    for (int fd : sinks_) ::close(fd);
+    sinks_.clear();
   }
 
   uint32_t payload_size_ = 0;
@@ -151,8 +159,8 @@ class BatchBench : public Napi::ObjectWrap<BatchBench> {
   std::unique_ptr<mcr::EgressBatch> batch_;  // ~100 KiB: on the heap
   mcr::OutputCounters counters_;
   std::vector<uint8_t> payload_;
-  sockaddr_in dest_{};
-  int sink_ = -1;
+  std::vector<sockaddr_in> dests_;
+  std::vector<int> sinks_;
 };
 
 }  // namespace

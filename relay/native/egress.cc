@@ -1,13 +1,19 @@
 #include "egress.h"
 
 #include <net/if.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
 
 namespace mcr {
 
@@ -49,38 +55,99 @@ void EgressBatch::add(int fd, const sockaddr_in& dest, const uint8_t* data, size
   ++count_;
 }
 
+namespace {
+
+bool same_flow(const sockaddr_in& a, const sockaddr_in& b) { return a.sin_addr.s_addr == b.sin_addr.s_addr && a.sin_port == b.sin_port; }
+
+// Errors that say this path cannot take a GSO message (no checksum offload on the device, a
+// segment bigger than the path MTU, a kernel without UDP_SEGMENT): send its datagrams one by one.
+bool gso_refused(int err) { return err == EINVAL || err == EIO || err == EOPNOTSUPP || err == ENOPROTOOPT; }
+
+}  // namespace
+
+void EgressBatch::fill(mmsghdr* m, iovec* iov, size_t segments, Control* control, const Entry& e, uint16_t gso_size) {
+  std::memset(m, 0, sizeof *m);
+  m->msg_hdr.msg_name = const_cast<sockaddr_in*>(&e.dest);
+  m->msg_hdr.msg_namelen = sizeof e.dest;
+  m->msg_hdr.msg_iov = iov;
+  m->msg_hdr.msg_iovlen = segments;
+  m->msg_hdr.msg_control = control->bytes;
+  m->msg_hdr.msg_controllen = gso_size ? kControlBytes : kControlBytesNoGso;
+  cmsghdr* c = CMSG_FIRSTHDR(&m->msg_hdr);
+  const int values[2] = {e.ttl, e.tos};
+  const int types[2] = {IP_TTL, IP_TOS};
+  for (int k = 0; k < 2; ++k, c = CMSG_NXTHDR(&m->msg_hdr, c)) {
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = types[k];
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &values[k], sizeof(int));
+  }
+  if (gso_size) {
+    c->cmsg_level = SOL_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+    std::memcpy(CMSG_DATA(c), &gso_size, sizeof gso_size);
+  }
+}
+
+// Collects, from entry head on, the datagrams of head's flow (same socket, destination, TTL and
+// TOS) that can travel as one GSO message: equal lengths, but for a shorter last one, within the
+// kernel's limits. Looks at most kLookahead entries ahead, so a batch of many interleaved flows
+// costs O(n) rather than O(n^2). Marks them done and returns how many (1: a plain datagram).
+size_t EgressBatch::gather(size_t head, size_t first_iov) {
+  const Entry& h = entries_[head];
+  const bool mergeable = gso_ && h.length <= kMaxSegmentBytes;
+  size_t segments = 0;
+  size_t bytes = 0;
+  const size_t end = std::min(count_, head + kLookahead);
+  for (size_t i = head; i < end; ++i) {
+    const Entry& e = entries_[i];
+    if (done_[i] || e.fd != h.fd || !same_flow(e.dest, h.dest) || e.ttl != h.ttl || e.tos != h.tos) continue;
+    if (segments > 0 && (!mergeable || e.length > h.length || segments == kMaxSegments || bytes + e.length > kMaxGsoBytes)) break;
+    done_[i] = true;
+    iovs_[first_iov + segments] = iovec{const_cast<uint8_t*>(e.data), e.length};
+    index_[first_iov + segments] = i;
+    ++segments;
+    bytes += e.length;
+    if (e.length < h.length) break;  // only the last segment may be shorter
+  }
+  return segments;
+}
+
 uint64_t EgressBatch::flush(uint64_t* errors) {
   uint64_t sent = 0;
   int retries = kRetries;  // shared by all sockets of this flush: a flush never waits more than ~kRetries ms
   for (size_t i = 0; i < count_; ++i) done_[i] = false;
-  // One sendmmsg run per distinct socket, keeping each socket's packets in arrival order.
+  auto count_sent = [&](size_t m) {
+    for (size_t k = 0; k < segments_[m]; ++k) {
+      Entry& e = entries_[index_[first_iov_[m] + k]];
+      relaxed_add(e.counters->packets, 1);
+      relaxed_add(e.counters->bytes, e.length);
+    }
+    sent += segments_[m];
+  };
+  auto count_failed = [&](size_t m) {
+    for (size_t k = 0; k < segments_[m]; ++k) {
+      ++*errors;
+      relaxed_add(entries_[index_[first_iov_[m] + k]].counters->errors, 1);
+    }
+  };
+  // One sendmmsg run per distinct socket, keeping each flow's datagrams in arrival order; runs of
+  // one flow go as GSO messages (UDP_SEGMENT): the stack is walked once per message, and the
+  // datagrams are cut apart at the device (in hardware where it can).
   for (size_t first = 0; first < count_; ++first) {
     if (done_[first]) continue;
     const int fd = entries_[first].fd;
     size_t n = 0;
-    for (size_t i = first; i < count_; ++i) {
-      if (done_[i] || entries_[i].fd != fd) continue;
-      done_[i] = true;
-      Entry& e = entries_[i];
-      iovs_[n].iov_base = const_cast<uint8_t*>(e.data);
-      iovs_[n].iov_len = e.length;
-      std::memset(&msgs_[n], 0, sizeof msgs_[n]);
-      msgs_[n].msg_hdr.msg_name = &e.dest;
-      msgs_[n].msg_hdr.msg_namelen = sizeof e.dest;
-      msgs_[n].msg_hdr.msg_iov = &iovs_[n];
-      msgs_[n].msg_hdr.msg_iovlen = 1;
-      msgs_[n].msg_hdr.msg_control = controls_[n].bytes;
-      msgs_[n].msg_hdr.msg_controllen = kControlBytes;
-      cmsghdr* c = CMSG_FIRSTHDR(&msgs_[n].msg_hdr);
-      const int values[2] = {e.ttl, e.tos};
-      const int types[2] = {IP_TTL, IP_TOS};
-      for (int k = 0; k < 2; ++k, c = CMSG_NXTHDR(&msgs_[n].msg_hdr, c)) {
-        c->cmsg_level = IPPROTO_IP;
-        c->cmsg_type = types[k];
-        c->cmsg_len = CMSG_LEN(sizeof(int));
-        std::memcpy(CMSG_DATA(c), &values[k], sizeof(int));
-      }
-      index_[n] = i;
+    size_t iov = 0;
+    for (size_t head = first; head < count_; ++head) {
+      if (done_[head] || entries_[head].fd != fd) continue;
+      const size_t segments = gather(head, iov);
+      const Entry& h = entries_[head];
+      fill(&msgs_[n], &iovs_[iov], segments, &controls_[n], h, segments > 1 ? static_cast<uint16_t>(h.length) : 0);
+      first_iov_[n] = iov;
+      segments_[n] = segments;
+      iov += segments;
       ++n;
     }
     // Nonblocking sends. When the socket buffer or the device queue is full (EAGAIN, ENOBUFS)
@@ -90,17 +157,33 @@ uint64_t EgressBatch::flush(uint64_t* errors) {
     while (off < n) {
       int r = ::sendmmsg(fd, msgs_ + off, static_cast<unsigned>(n - off), MSG_DONTWAIT);
       if (r > 0) {
-        for (int k = 0; k < r; ++k) {
-          Entry& e = entries_[index_[off + k]];
-          relaxed_add(e.counters->packets, 1);
-          relaxed_add(e.counters->bytes, e.length);
-        }
-        sent += static_cast<uint64_t>(r);
+        for (int k = 0; k < r; ++k) count_sent(off + static_cast<size_t>(k));
         off += static_cast<size_t>(r);
         continue;
       }
       const int err = r < 0 ? errno : EIO;
       if (err == EINTR) continue;
+      if (segments_[off] > 1 && gso_refused(err)) {
+        // This path takes no GSO: from now on neither does the batch; this message goes datagram
+        // by datagram.
+        gso_ = false;
+        for (size_t k = 0; k < segments_[off]; ++k) {
+          const size_t i = index_[first_iov_[off] + k];
+          mmsghdr one;
+          Control control;
+          fill(&one, &iovs_[first_iov_[off] + k], 1, &control, entries_[i], 0);
+          if (::sendmsg(fd, &one.msg_hdr, MSG_DONTWAIT) >= 0) {
+            relaxed_add(entries_[i].counters->packets, 1);
+            relaxed_add(entries_[i].counters->bytes, entries_[i].length);
+            ++sent;
+          } else {
+            ++*errors;
+            relaxed_add(entries_[i].counters->errors, 1);
+          }
+        }
+        ++off;
+        continue;
+      }
       const bool congested = err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS;
       if (congested && retries > 0) {
         --retries;
@@ -113,12 +196,9 @@ uint64_t EgressBatch::flush(uint64_t* errors) {
         continue;
       }
       // Congested past the budget: drop what is left for this socket. Any other error
-      // (EMSGSIZE, EPERM from a firewall, ENETDOWN, ...) concerns the datagram at 'off': skip it.
+      // (EMSGSIZE, EPERM from a firewall, ENETDOWN, ...) concerns the message at 'off': skip it.
       const size_t drop_end = congested ? n : off + 1;
-      for (; off < drop_end; ++off) {
-        ++*errors;
-        relaxed_add(entries_[index_[off]].counters->errors, 1);
-      }
+      for (; off < drop_end; ++off) count_failed(off);
     }
   }
   count_ = 0;

@@ -1,5 +1,6 @@
 // Egress: one UDP socket per output interface, and a batch that sends with sendmmsg, each
-// datagram with its own TTL and TOS (IP_TTL / IP_TOS control messages, honoured for multicast).
+// datagram with its own TTL and TOS (IP_TTL / IP_TOS control messages, honoured for multicast),
+// runs of one flow's equal-size datagrams as one GSO message (UDP_SEGMENT).
 #pragma once
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -57,8 +58,19 @@ class EgressBatch {
     uint8_t ttl;
     uint8_t tos;
   };
-  // Room for two int control messages (IP_TTL, IP_TOS) per datagram.
-  static constexpr size_t kControlBytes = CMSG_SPACE(sizeof(int)) * 2;
+  struct Control;
+  void fill(mmsghdr* m, iovec* iov, size_t segments, Control* control, const Entry& e, uint16_t gso_size);
+  size_t gather(size_t head, size_t first_iov);
+
+  // GSO limits: at most 64 segments (the kernel's UDP_MAX_SEGMENTS is 64 or more), one IP
+  // datagram's worth of payload in all, segments no bigger than an Ethernet MTU allows.
+  static constexpr size_t kMaxSegments = 64;
+  static constexpr size_t kMaxGsoBytes = 65000;
+  static constexpr size_t kMaxSegmentBytes = 1472;
+  static constexpr size_t kLookahead = 128;  // how far ahead a flow's datagrams are gathered
+  // Room for two int control messages (IP_TTL, IP_TOS) and a u16 one (UDP_SEGMENT) per message.
+  static constexpr size_t kControlBytesNoGso = CMSG_SPACE(sizeof(int)) * 2;
+  static constexpr size_t kControlBytes = kControlBytesNoGso + CMSG_SPACE(sizeof(uint16_t));
   struct alignas(cmsghdr) Control {
     uint8_t bytes[kControlBytes];
   };
@@ -66,8 +78,11 @@ class EgressBatch {
   Entry entries_[kCapacity];
   mmsghdr msgs_[kCapacity];
   iovec iovs_[kCapacity];
-  size_t index_[kCapacity];
+  size_t index_[kCapacity];      // per iovec: its entry
+  size_t first_iov_[kCapacity];  // per message: its first iovec
+  size_t segments_[kCapacity];   // per message: its datagrams
   bool done_[kCapacity];
+  bool gso_ = true;  // cleared for good when a path refuses a GSO message
   size_t count_ = 0;
 };
 

@@ -124,8 +124,8 @@ export interface Addon {
   benchParse(frame: Buffer, iterations: number): number;
   /** npm run bench: a table of `rules` rules (output on lo); run() looks rules up, returns the hits. */
   LookupBench: new (rules: number) => { run(iterations: number): number };
-  /** npm run bench: egress batches to 127.0.0.1; run() returns the datagrams sent. */
-  BatchBench: new (payloadBytes: number) => { run(batches: number, perBatch: number): number };
+  /** npm run bench: egress batches to `flows` sockets on 127.0.0.1 (1: GSO); run() returns the datagrams sent. */
+  BatchBench: new (payloadBytes: number, flows: number) => { run(batches: number, perBatch: number): number };
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -21,8 +21,10 @@ describe.skipIf(!built)('bench entry points', () => {
     expect(() => new addon.LookupBench(0)).toThrow(/rules/);
   });
 
-  it('batch: every datagram is taken by the kernel', () => {
-    expect(new addon.BatchBench(512).run(3, 16)).toBe(48);
-    expect(() => new addon.BatchBench(512).run(1, 1025)).toThrow(/perBatch must be an integer from 1 to 1024/);
+  it('batch: every datagram is taken by the kernel, as GSO messages of one flow or interleaved flows', () => {
+    expect(new addon.BatchBench(512, 1).run(3, 16)).toBe(48);
+    expect(new addon.BatchBench(512, 16).run(3, 64)).toBe(192);
+    expect(() => new addon.BatchBench(512, 1).run(1, 1025)).toThrow(/perBatch must be an integer from 1 to 1024/);
+    expect(() => new addon.BatchBench(512, 65)).toThrow(/flows/);
   });
 });

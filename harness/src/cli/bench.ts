@@ -1,5 +1,6 @@
 // npm run bench: the relay's hot-path pieces through the addon, timed with tinybench — frame
-// parse, rule lookup at 10 / 1k / 100k rules, and an egress batch built and flushed with sendmmsg.
+// parse, rule lookup at 10 / 1k / 100k rules, and egress batches built and flushed (sendmmsg; one
+// flow's datagrams as GSO messages) to 127.0.0.1.
 // Each call repeats its piece many times inside the addon (one N-API call costs more than one
 // parse); figures are nanoseconds per piece: the median call and its 99th percentile, divided.
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -34,8 +35,12 @@ function pieces(batchSizes: number[]): Piece[] {
     const table = new addon.LookupBench(rules);
     list.push({ name: `rule lookup, ${rules.toLocaleString('en-US')} rules`, per: 1000, run: () => table.run(1000) });
   }
-  const batch = new addon.BatchBench(512);
-  for (const n of batchSizes) list.push({ name: `egress batch of ${n} × 512 B, per datagram (sendmmsg to 127.0.0.1)`, per: n * 10, run: () => batch.run(10, n) });
+  const oneFlow = new addon.BatchBench(512, 1);
+  const flows = new addon.BatchBench(512, 16);
+  for (const n of batchSizes) {
+    list.push({ name: `egress batch of ${n} × 512 B, one flow (GSO), per datagram`, per: n * 10, run: () => oneFlow.run(10, n) });
+    if (n > 1) list.push({ name: `egress batch of ${n} × 512 B, 16 flows interleaved, per datagram`, per: n * 10, run: () => flows.run(10, n) });
+  }
   return list;
 }
 

@@ -187,6 +187,7 @@ class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
     out.Set("ringFreezes", static_cast<double>(c.ring_freezes));
     out.Set("tx", static_cast<double>(c.tx));
     out.Set("txErrors", static_cast<double>(c.tx_errors));
+    out.Set("txMessages", static_cast<double>(c.tx_messages));
     out.Set("ttlExpired", static_cast<double>(c.ttl_expired));
     Napi::Object dropped = Napi::Object::New(env);
     for (size_t i = 1; i < mcr::kParseStatusCount; ++i) dropped.Set(mcr::status_name(static_cast<mcr::ParseStatus>(i)), static_cast<double>(c.dropped[i]));

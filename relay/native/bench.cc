@@ -141,10 +141,10 @@ class BatchBench : public Napi::ObjectWrap<BatchBench> {
   Napi::Value Run(const Napi::CallbackInfo& info) {
     const uint32_t batches = positive_arg(info, 0, "BatchBench.run: batches", 1000000);
     const uint32_t per_batch = positive_arg(info, 1, "BatchBench.run: perBatch", mcr::EgressBatch::kCapacity);
-    uint64_t sent = 0, errors = 0;
+    uint64_t sent = 0, errors = 0, messages = 0;
     for (uint32_t b = 0; b < batches; ++b) {
       for (uint32_t i = 0; i < per_batch; ++i) batch_->add(socket_->fd(), dests_[i % dests_.size()], payload_.data(), payload_.size(), &counters_, 8, 0);
-      sent += batch_->flush(&errors);
+      sent += batch_->flush(&errors, &messages);
     }
     return Napi::Number::New(info.Env(), static_cast<double>(sent));
   }

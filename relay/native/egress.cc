@@ -114,7 +114,7 @@ size_t EgressBatch::gather(size_t head, size_t first_iov) {
   return segments;
 }
 
-uint64_t EgressBatch::flush(uint64_t* errors) {
+uint64_t EgressBatch::flush(uint64_t* errors, uint64_t* messages) {
   uint64_t sent = 0;
   int retries = kRetries;  // shared by all sockets of this flush: a flush never waits more than ~kRetries ms
   for (size_t i = 0; i < count_; ++i) done_[i] = false;
@@ -125,6 +125,7 @@ uint64_t EgressBatch::flush(uint64_t* errors) {
       relaxed_add(e.counters->bytes, e.length);
     }
     sent += segments_[m];
+    ++*messages;
   };
   auto count_failed = [&](size_t m) {
     for (size_t k = 0; k < segments_[m]; ++k) {
@@ -176,6 +177,7 @@ uint64_t EgressBatch::flush(uint64_t* errors) {
             relaxed_add(entries_[i].counters->packets, 1);
             relaxed_add(entries_[i].counters->bytes, entries_[i].length);
             ++sent;
+            ++*messages;
           } else {
             ++*errors;
             relaxed_add(entries_[i].counters->errors, 1);

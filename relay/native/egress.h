@@ -45,8 +45,9 @@ class EgressBatch {
 
   bool full() const { return count_ == kCapacity; }
   void add(int fd, const sockaddr_in& dest, const uint8_t* data, size_t length, OutputCounters* counters, uint8_t ttl, uint8_t tos);
-  // Sends everything queued; returns packets sent and adds failures to *errors.
-  uint64_t flush(uint64_t* errors);
+  // Sends everything queued; returns datagrams sent, adds failures to *errors and the messages
+  // that carried the sent ones (a GSO message carries several) to *messages.
+  uint64_t flush(uint64_t* errors, uint64_t* messages);
 
  private:
   struct Entry {

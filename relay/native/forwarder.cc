@@ -66,13 +66,16 @@ void Forwarder::handle(const uint8_t* frame, size_t length, const Table& table) 
       continue;
     }
     const uint8_t tos = out.dscp < 0 ? p.tos : static_cast<uint8_t>((out.dscp << 2) | (p.tos & 3));
-    if (batch_.full()) {
-      uint64_t errors = 0;
-      relaxed_add(tx_, batch_.flush(&errors));
-      relaxed_add(tx_errors_, errors);
-    }
+    if (batch_.full()) flush();
     batch_.add(out.socket->fd(), out.dest, payload, p.payload_length, out.counters, static_cast<uint8_t>(ttl), tos);
   }
+}
+
+void Forwarder::flush() {
+  uint64_t errors = 0, messages = 0;
+  relaxed_add(tx_, batch_.flush(&errors, &messages));
+  relaxed_add(tx_errors_, errors);
+  relaxed_add(tx_messages_, messages);
 }
 
 void Forwarder::loop() {
@@ -88,11 +91,7 @@ void Forwarder::loop() {
           if (!table) table = std::atomic_load(&table_);
           handle(frame, length, *table);
         },
-        [&] {
-          uint64_t errors = 0;
-          relaxed_add(tx_, batch_.flush(&errors));
-          relaxed_add(tx_errors_, errors);
-        });
+        [&] { flush(); });
   }
 }
 
@@ -116,6 +115,7 @@ ForwarderCounters Forwarder::counters() {
   c.ttl_expired = ttl_expired_.load(std::memory_order_relaxed);
   c.tx = tx_.load(std::memory_order_relaxed);
   c.tx_errors = tx_errors_.load(std::memory_order_relaxed);
+  c.tx_messages = tx_messages_.load(std::memory_order_relaxed);
   return c;
 }
 

@@ -72,6 +72,8 @@ export interface ForwarderStats {
   ringFreezes: number;
   tx: number;
   txErrors: number;
+  /** Messages that carried the datagrams sent: fewer than tx when runs of a flow went as GSO messages. */
+  txMessages: number;
   /** Output copies not sent because the packet's TTL ran out (input TTL <= 1, or fixed 0). */
   ttlExpired: number;
   /** Malformed frames by reason (fragment: one the kernel could not reassemble). */

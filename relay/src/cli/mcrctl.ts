@@ -65,10 +65,10 @@ function readChangeFile(file: string): { add: unknown[]; remove: unknown[] } {
 function workersTable(workers: (WorkerInfo | WorkerStats)[]): string {
   if (workers.length === 0) return 'no workers (they start with the first rule on an interface, or with --interface)';
   return renderTable(
-    ['INTERFACE', '#', 'PID', 'STATE', 'RESTARTS', 'FANOUT ID', 'RX', 'MATCHED', 'TX', 'DROPS', 'TX ERR'],
+    ['INTERFACE', '#', 'PID', 'STATE', 'RESTARTS', 'FANOUT ID', 'RX', 'MATCHED', 'TX', 'TX MSGS', 'DROPS', 'TX ERR'],
     workers.map((w) => {
       const s = 'stats' in w ? w.stats : undefined;
-      return [w.interface, w.index, w.pid ?? '-', w.state, w.restarts, w.fanoutId, s?.rx ?? '-', s?.matched ?? '-', s?.tx ?? '-', s?.kernelDrops ?? '-', s?.txErrors ?? '-'];
+      return [w.interface, w.index, w.pid ?? '-', w.state, w.restarts, w.fanoutId, s?.rx ?? '-', s?.matched ?? '-', s?.tx ?? '-', s?.txMessages ?? '-', s?.kernelDrops ?? '-', s?.txErrors ?? '-'];
     }),
   );
 }

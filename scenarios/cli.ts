@@ -75,7 +75,7 @@ const program = new Command('scenario')
   .option('--resolution <fraction>', 'throughput: stop the search when the bounds are this close (fraction of the upper bound)', parseFloat, 0.02)
   .option('--egress-limit <rate>', "impairment: rate-limit the relay namespace's output link with tc tbf (e.g. 2mbit), to prove the loss gate fails")
   .option('--no-igmp', 'impairment: run mcrd --no-igmp; on the snooping topology nothing arrives, to prove the IGMP gate fails')
-  .option('--relay-cpu-limit <share>', "impairment: limit mcrd and its workers to this CPU share through a cgroup (e.g. 25%), to prove the performance gate fails", (v) => {
+  .option('--relay-cpu-limit <share>', "impairment: limit mcrd and its workers to this CPU share through a cgroup (e.g. 1%), to prove the performance gate fails", (v) => {
     try {
       return parseCpuLimit(v);
     } catch (err) {

@@ -10,6 +10,7 @@ import { COMMANDS } from './protocol.js';
 import { addRule, applyBatch, mergeConfigRules, removeRule, type ApplyResult, type ConfigMerge } from './changes.js';
 import { RuleTable, describeInput, diffTables, type Rule } from './rules.js';
 import { loadState, saveState } from './state-file.js';
+import { NeighbourWarning, neighbourThreshold } from './neighbour-limit.js';
 import { WorkerPool, type WorkerPoolOptions, type WorkerStats } from './workers.js';
 import { VERSION } from './version.js';
 
@@ -58,6 +59,7 @@ export class Supervisor {
   readonly igmp: IgmpPool;
   readonly pool: WorkerPool;
   private readonly queue: ChangeQueue;
+  private readonly neighbours: NeighbourWarning;
   /** Input interfaces whose workers run, with the ifindex they were started on. */
   private readonly inputs = new Map<string, number>();
   /** Output interfaces in use, with the ifindex the workers' tables were built with. */
@@ -76,6 +78,7 @@ export class Supervisor {
       rulesFor: (iface) => this.rules.forInterface(iface).map(toNative),
     });
     this.queue = new ChangeQueue((batch) => this.commit(batch));
+    this.neighbours = new NeighbourWarning(options.log, neighbourThreshold());
   }
 
   private exists = (name: string) => this.options.interfaceIndex(name) > 0;
@@ -181,6 +184,7 @@ export class Supervisor {
       throw err;
     }
     for (const rule of after.list()) for (const o of rule.outputs) if (!this.outputs.has(o.interface)) this.outputs.set(o.interface, this.options.interfaceIndex(o.interface));
+    this.neighbours.check(new Set(after.list().flatMap((rule) => rule.outputs.map((o) => o.group))).size);
   }
 
   addRule(spec: unknown, peer?: Peer): Promise<Rule> {

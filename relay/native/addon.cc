@@ -191,6 +191,7 @@ class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
     out.Set("ttlExpired", static_cast<double>(c.ttl_expired));
     Napi::Object dropped = Napi::Object::New(env);
     for (size_t i = 1; i < mcr::kParseStatusCount; ++i) dropped.Set(mcr::status_name(static_cast<mcr::ParseStatus>(i)), static_cast<double>(c.dropped[i]));
+    dropped.Set("vlan_tagged", static_cast<double>(c.vlan_tagged));  // well-formed, but another VLAN's
     out.Set("dropped", dropped);
     Napi::Array rules = Napi::Array::New(env);
     uint32_t i = 0;

@@ -34,13 +34,19 @@ void Forwarder::set_rules(const std::vector<RuleSpec>& specs) {
   std::atomic_store(&table_, next);
 }
 
-void Forwarder::handle(const uint8_t* frame, size_t length, const Table& table) {
+void Forwarder::handle(const uint8_t* frame, size_t length, bool foreign, const Table& table) {
   relaxed_add(rx_, 1);
   ParsedPacket p;
   const ParseStatus status = parse_frame(frame, length, &p);
   if (status != ParseStatus::ok) {
     relaxed_add(malformed_, 1);
     relaxed_add(dropped_[static_cast<size_t>(status)], 1);
+    return;
+  }
+  // A VLAN's frame seen on its parent interface (marked not for this host, or its tag still in the
+  // frame): not this interface's traffic. Rules for it go on the VLAN's own interface.
+  if (foreign || p.vlan >= 0) {
+    relaxed_add(vlan_tagged_, 1);
     return;
   }
   const RuleEntry* rule = table.find(p.src, p.dst, p.dst_port);
@@ -87,9 +93,9 @@ void Forwarder::loop() {
     std::shared_ptr<const Table> table;
     ingress_.receive(
         kPollMs,
-        [&](const uint8_t* frame, size_t length) {
+        [&](const uint8_t* frame, size_t length, bool foreign) {
           if (!table) table = std::atomic_load(&table_);
-          handle(frame, length, *table);
+          handle(frame, length, foreign, *table);
         },
         [&] { flush(); });
   }
@@ -113,6 +119,7 @@ ForwarderCounters Forwarder::counters() {
   c.malformed = malformed_.load(std::memory_order_relaxed);
   for (size_t i = 0; i < kParseStatusCount; ++i) c.dropped[i] = dropped_[i].load(std::memory_order_relaxed);
   c.ttl_expired = ttl_expired_.load(std::memory_order_relaxed);
+  c.vlan_tagged = vlan_tagged_.load(std::memory_order_relaxed);
   c.tx = tx_.load(std::memory_order_relaxed);
   c.tx_errors = tx_errors_.load(std::memory_order_relaxed);
   c.tx_messages = tx_messages_.load(std::memory_order_relaxed);

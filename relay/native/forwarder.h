@@ -16,7 +16,7 @@
 namespace mcr {
 
 struct ForwarderCounters {
-  uint64_t rx = 0, matched = 0, unmatched = 0, malformed = 0, kernel_drops = 0, ring_freezes = 0, tx = 0, tx_errors = 0, tx_messages = 0, ttl_expired = 0;
+  uint64_t rx = 0, matched = 0, unmatched = 0, malformed = 0, kernel_drops = 0, ring_freezes = 0, tx = 0, tx_errors = 0, tx_messages = 0, ttl_expired = 0, vlan_tagged = 0;
   uint64_t dropped[kParseStatusCount] = {};  // malformed frames by ParseStatus ('ok' stays 0)
 };
 
@@ -46,7 +46,7 @@ class Forwarder {
 
  private:
   void loop();
-  void handle(const uint8_t* frame, size_t length, const Table& table);
+  void handle(const uint8_t* frame, size_t length, bool foreign, const Table& table);
   void flush();
 
   Ingress ingress_;
@@ -58,7 +58,7 @@ class Forwarder {
   std::mutex stats_mutex_;
   KernelStats kernel_total_;
   // Written by the forwarding thread only; read by stats().
-  std::atomic<uint64_t> rx_{0}, matched_{0}, unmatched_{0}, malformed_{0}, tx_{0}, tx_errors_{0}, tx_messages_{0}, ttl_expired_{0};
+  std::atomic<uint64_t> rx_{0}, matched_{0}, unmatched_{0}, malformed_{0}, tx_{0}, tx_errors_{0}, tx_messages_{0}, ttl_expired_{0}, vlan_tagged_{0};
   std::atomic<uint64_t> dropped_[kParseStatusCount] = {};
 };
 

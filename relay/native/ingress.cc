@@ -37,6 +37,11 @@ constexpr uint64_t kBusyGapNs = 50000;       // 20,000 frames/s per worker
 constexpr uint64_t kNapFrames = 8;
 constexpr uint64_t kMaxNapNs = 200000;
 
+// A multicast frame the kernel marks PACKET_OTHERHOST is not this interface's: a VLAN-tagged one
+// with no VLAN interface here to take it (the kernel strips the tag and clears it from the
+// metadata before our socket sees the frame, so this mark is all that is left of it).
+bool foreign(const void* sll) { return static_cast<const sockaddr_ll*>(sll)->sll_pkttype == PACKET_OTHERHOST; }
+
 uint64_t monotonic_ns() {
   timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
@@ -156,6 +161,7 @@ Ingress::Ingress(const IngressOptions& options) : ifname_(options.ifname) {
     buffers_ = new uint8_t[kBatch * kMmsgSlot];
     msgs_ = new mmsghdr[kBatch];
     iovs_ = new iovec[kBatch];
+    names_ = new sockaddr_ll[kBatch]();
     for (size_t i = 0; i < kBatch; ++i) {
       iovs_[i] = iovec{buffers_ + i * kMmsgSlot, kMmsgSlot};
       std::memset(&msgs_[i], 0, sizeof msgs_[i]);
@@ -208,11 +214,13 @@ void Ingress::release() {
   if (ring_) munmap(ring_, ring_size_);
   if (fd_ >= 0) ::close(fd_);
   delete[] buffers_;
+  delete[] names_;
   delete[] copy_buffer_;
   delete[] msgs_;
   delete[] iovs_;
   ring_ = nullptr;
   copy_buffer_ = nullptr;
+  names_ = nullptr;
   buffers_ = nullptr;
   msgs_ = nullptr;
   iovs_ = nullptr;
@@ -249,14 +257,14 @@ void Ingress::release_block() {
   block_index_ = (block_index_ + 1) % block_count_;
 }
 
-size_t walk_block(uint8_t* block, size_t block_size, void (*visit)(void*, const uint8_t*, size_t), void* ctx) {
+size_t walk_block(uint8_t* block, size_t block_size, void (*visit)(void*, const uint8_t*, size_t, bool), void* ctx) {
   auto* desc = reinterpret_cast<tpacket_block_desc*>(block);
   const uint32_t count = desc->hdr.bh1.num_pkts;
   const size_t block_len = std::min<size_t>(desc->hdr.bh1.blk_len, block_size);
   size_t offset = desc->hdr.bh1.offset_to_first_pkt;
   for (uint32_t i = 0; i < count && offset + sizeof(tpacket3_hdr) <= block_len; ++i) {
     auto* hdr = reinterpret_cast<tpacket3_hdr*>(block + offset);
-    if (size_t{hdr->tp_mac} + hdr->tp_snaplen <= block_len - offset) visit(ctx, block + offset + hdr->tp_mac, hdr->tp_snaplen);
+    if (size_t{hdr->tp_mac} + hdr->tp_snaplen <= block_len - offset) visit(ctx, block + offset + hdr->tp_mac, hdr->tp_snaplen, foreign(block + offset + TPACKET_ALIGN(sizeof(tpacket3_hdr))));
     if (hdr->tp_next_offset == 0) break;
     offset += hdr->tp_next_offset;
   }
@@ -270,7 +278,7 @@ bool Ingress::frame_ready(size_t index) const {
 
 // Visits up to kBatch ready frames from frame_index_ on and returns how many it took; they stay
 // the caller's until release_frames().
-size_t Ingress::walk_frames(void (*visit)(void*, const uint8_t*, size_t), void* ctx) {
+size_t Ingress::walk_frames(void (*visit)(void*, const uint8_t*, size_t, bool), void* ctx) {
   size_t n = 0;
   for (size_t index = frame_index_; n < kBatch && frame_ready(index); index = (index + 1) % frame_count_) {
     auto* hdr = reinterpret_cast<tpacket2_hdr*>(frame_at(index));
@@ -279,12 +287,12 @@ size_t Ingress::walk_frames(void (*visit)(void*, const uint8_t*, size_t), void* 
       // is a batch of its own.
       if (n > 0) break;
       const ssize_t got = ::recv(fd_, copy_buffer_, kCopyBufferSize, MSG_DONTWAIT);
-      if (got > 0) visit(ctx, copy_buffer_, static_cast<size_t>(got));
+      if (got > 0) visit(ctx, copy_buffer_, static_cast<size_t>(got), foreign(frame_at(index) + TPACKET_ALIGN(sizeof(tpacket2_hdr))));
       n = 1;
       break;
     }
     // tp_mac + tp_snaplen stay inside the slot (the kernel truncates to it); checked all the same.
-    if (size_t{hdr->tp_mac} + hdr->tp_snaplen <= kFrameSize) visit(ctx, frame_at(index) + hdr->tp_mac, hdr->tp_snaplen);
+    if (size_t{hdr->tp_mac} + hdr->tp_snaplen <= kFrameSize) visit(ctx, frame_at(index) + hdr->tp_mac, hdr->tp_snaplen, foreign(frame_at(index) + TPACKET_ALIGN(sizeof(tpacket2_hdr))));
     ++n;
   }
   window_frames_ += n;
@@ -318,7 +326,13 @@ bool Ingress::nap_instead_of_poll() {
   return true;
 }
 
+bool Ingress::mmsg_foreign(int i) const { return foreign(&names_[i]); }
+
 int Ingress::recv_batch() {
+  for (size_t i = 0; i < kBatch; ++i) {  // recvmmsg shrinks msg_namelen to what it wrote
+    msgs_[i].msg_hdr.msg_name = &names_[i];
+    msgs_[i].msg_hdr.msg_namelen = sizeof names_[i];
+  }
   int n = ::recvmmsg(fd_, msgs_, kBatch, MSG_DONTWAIT, nullptr);
   return n < 0 ? 0 : n;
 }

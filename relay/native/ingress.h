@@ -3,6 +3,7 @@
 // TPACKET_V2 frame ring (the default), a TPACKET_V3 block ring, or with recvmmsg.
 #pragma once
 #include <sys/socket.h>
+#include <linux/if_packet.h>
 #include <sys/uio.h>
 
 #include <cstddef>
@@ -54,7 +55,8 @@ class Ingress {
   // bound but drops every frame. Throws with the step, interface and errno text.
   void join();
 
-  // Waits up to timeout_ms for frames and calls visit(frame, length) for each one received,
+  // Waits up to timeout_ms for frames and calls visit(frame, length, foreign) for each one
+  // received (foreign: the kernel marked it PACKET_OTHERHOST, e.g. a VLAN's frame on its parent),
   // then done() while the frames are still valid (before ring memory is handed back).
   template <typename Visit, typename Done>
   void receive(int timeout_ms, Visit&& visit, Done&& done);
@@ -68,9 +70,10 @@ class Ingress {
   uint8_t* current_block();
   void release_block();
   int recv_batch();
+  bool mmsg_foreign(int i) const;
   uint8_t* frame_at(size_t index) const { return ring_ + index * kFrameSize; }
   bool frame_ready(size_t index) const;
-  size_t walk_frames(void (*visit)(void*, const uint8_t*, size_t), void* ctx);
+  size_t walk_frames(void (*visit)(void*, const uint8_t*, size_t, bool), void* ctx);
   void release_frames(size_t count);
   bool nap_instead_of_poll();
 
@@ -99,14 +102,15 @@ class Ingress {
   uint8_t* buffers_ = nullptr;
   mmsghdr* msgs_ = nullptr;
   iovec* iovs_ = nullptr;
+  sockaddr_ll* names_ = nullptr;  // per message: its sll_pkttype
 };
 
 // Walks one TPACKET_V3 block; defined in ingress.cc.
-size_t walk_block(uint8_t* block, size_t block_size, void (*visit)(void*, const uint8_t*, size_t), void* ctx);
+size_t walk_block(uint8_t* block, size_t block_size, void (*visit)(void*, const uint8_t*, size_t, bool), void* ctx);
 
 template <typename Visit, typename Done>
 void Ingress::receive(int timeout_ms, Visit&& visit, Done&& done) {
-  auto thunk = [](void* ctx, const uint8_t* frame, size_t length) { (*static_cast<Visit*>(ctx))(frame, length); };
+  auto thunk = [](void* ctx, const uint8_t* frame, size_t length, bool foreign) { (*static_cast<Visit*>(ctx))(frame, length, foreign); };
   if (kind_ == IngressKind::frames) {
     if (!frame_ready(frame_index_)) {
       if (nap_instead_of_poll()) return;
@@ -134,7 +138,7 @@ void Ingress::receive(int timeout_ms, Visit&& visit, Done&& done) {
     if (!wait(timeout_ms)) return;
     n = recv_batch();
   }
-  for (int i = 0; i < n; ++i) visit(buffers_ + static_cast<size_t>(i) * kMmsgSlot, static_cast<size_t>(msgs_[i].msg_len));
+  for (int i = 0; i < n; ++i) visit(buffers_ + static_cast<size_t>(i) * kMmsgSlot, static_cast<size_t>(msgs_[i].msg_len), mmsg_foreign(i));
   if (n > 0) done();
 }
 

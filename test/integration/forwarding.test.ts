@@ -15,6 +15,8 @@ import { startSink } from '../../harness/src/sink.js';
 import { planStreams } from '../../harness/src/streams.js';
 import type { ChainOptions } from '../../netns/topology.js';
 import { announceSkip, skipReason } from './env.js';
+import { injectFrames } from './inject.js';
+import { frame } from '../../harness/src/frames.js';
 import { ruleFor, startRig, type Rig } from './relay-rig.js';
 
 const reason = skipReason();
@@ -68,6 +70,25 @@ describe.skipIf(reason)('GSO egress', () => {
     expect(got).toMatchObject({ unique: 100000, duplicates: 0, corrupted: 0, reordered: 0 });
     expect(stats.totals.tx).toBe(100000);
     expect(stats.totals.txMessages).toBeLessThan(stats.totals.tx / 2);
+  });
+});
+
+describe.skipIf(reason)('VLAN', () => {
+  it.each(['ring', 'blocks', 'mmsg'])('frames of a VLAN seen on its parent interface are counted, not forwarded (--ingress %s)', async (ingress) => {
+    rig = await startRig(['--workers', '1', '--ingress', ingress]);
+    const c = rig.chain;
+    const [s] = planStreams(1);
+    await rig.mcrd.client.request('add', { rule: ruleFor(c, s) });
+    const to = { dst: [239, 1, 0, 1], payload: 100 };
+    expect(`${to.dst.join('.')}:5000`).toBe(`${s.inGroup}:${s.inPort}`);
+    // With no VLAN 7 interface here (this machine's kernel has none at all) the kernel takes the
+    // tag off and hands the frame to the parent's sockets marked 'other host' — once forwarded as
+    // if untagged. The untagged copy of the same frame is the control.
+    await injectFrames(c.gen.ns, c.gen.ifname, [frame({ ...to, tags: [[0x8100, 7]] }), frame(to)], 100);
+    await sleep(300);
+    const stats = await rig.mcrd.client.request<Stats & { totals: { matched: number } }>('stats');
+    expect(stats.dropped.vlan_tagged).toBe(100);
+    expect(stats.totals.matched).toBe(100); // the untagged copy: the rule does match
   });
 });
 

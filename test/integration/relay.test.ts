@@ -12,6 +12,8 @@ import { startSink } from '../../harness/src/sink.js';
 import { planStreams } from '../../harness/src/streams.js';
 import { announceSkip, skipReason } from './env.js';
 import { ruleFor, traffic } from './relay-rig.js';
+import { injectFrames } from './inject.js';
+import { frame } from '../../harness/src/frames.js';
 
 const reason = skipReason();
 announceSkip('relay integration', reason);
@@ -157,27 +159,15 @@ describe.skipIf(reason)('relay forwarding', () => {
     const [s] = planStreams(1);
     await m.client.request('add', { rule: ruleFor(c, s) });
     // Raw Ethernet frames to 239.1.0.1:5000 that pass the kernel filter but lie in their headers.
-    const script = `
-import socket, struct
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind(("${c.gen.ifname}", 0))
-eth = bytes.fromhex("01005e010001") + bytes.fromhex("020000000001") + b"\\x08\\x00"
-def ip(ihl=5, total=None, frag=0, body=b""):
-    total = 20 + len(body) if total is None else total
-    return struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, total, 0, frag, 8, 17, 0, bytes([10,251,1,2]), bytes([239,1,0,1])) + body
-udp = lambda length, payload: struct.pack("!HHHH", 4000, 5000, length, 0) + payload
-frames = [
-    ip(ihl=4, body=udp(12, b"abcd")),                 # IHL < 5
-    ip(total=400, body=udp(12, b"abcd")),             # total length beyond the frame
-    ip(frag=0x2000, body=udp(12, b"abcd")),           # more fragments
-    ip(body=udp(200, b"abcd")),                       # UDP length beyond the IP payload
-    ip(total=24, body=b"\\x0f\\xa0\\x13\\x88"),  # UDP header cut short
-]
-for _ in range(100):
-    for f in frames:
-        s.send(eth + f)
-`;
-    await nsRun(c.gen.ns, 'python3', ['-c', script]);
+    const to = { src: [10, 251, 1, 2], dst: [239, 1, 0, 1], ttl: 8, payload: 4 };
+    const lies = [
+      frame({ ...to, ihl: 4 }), // IHL < 5
+      frame({ ...to, totalLengthDelta: 368 }), // total length beyond the frame
+      frame({ ...to, flagsFragment: 0x2000 }), // more fragments
+      frame({ ...to, udpLengthDelta: 188 }), // UDP length beyond the IP payload
+      frame({ ...to, totalLengthDelta: -8 }), // UDP header cut short
+    ];
+    await injectFrames(c.gen.ns, c.gen.ifname, lies, 100);
     const { gen, sink } = await traffic(c, [s], 1000, 1000, 18);
     expect(sink.streams[0].unique).toBe(gen.totalSent);
     const stats = await m.client.request<{ totals: { malformed: number }; dropped: Record<string, number>; workers: { restarts: number; state: string }[] }>('stats');

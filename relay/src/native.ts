@@ -76,7 +76,7 @@ export interface ForwarderStats {
   txMessages: number;
   /** Output copies not sent because the packet's TTL ran out (input TTL <= 1, or fixed 0). */
   ttlExpired: number;
-  /** Malformed frames by reason (fragment: one the kernel could not reassemble). */
+  /** Frames dropped by reason: malformed ones (fragment: one the kernel could not reassemble), and vlan_tagged (another VLAN's, seen on its parent). */
   dropped: Record<string, number>;
   rules: RuleStats[];
 }

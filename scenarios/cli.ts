@@ -98,7 +98,7 @@ Examples:
   npm run scenario soak -- --duration 11m --rate 150000   # 100,000,000 packets; RSS, fds, CPU, loss over time
 Exit status: 0 checks passed, 1 a check failed, 2 could not run.`,
   )
-  .action(async (name: string, size: string | undefined, o: Record<string, unknown>) => {
+  .action(async (name: string, size: string | undefined, o: Record<string, unknown>, cmd: Command) => {
     const scenario = SCENARIOS[name];
     if (!scenario) {
       console.error(`unknown scenario '${name}' (known: ${Object.keys(SCENARIOS).join(', ')})`);
@@ -108,6 +108,10 @@ Exit status: 0 checks passed, 1 a check failed, 2 could not run.`,
     if (n > scenario.maxSize) throw new InvalidArgumentError(`${scenario.name}: at most ${scenario.maxSize} ${scenario.argName}`);
     if ((o.size as number[]).length > 1 && !scenario.sweepsSizes) throw new InvalidArgumentError(`${scenario.name} runs one payload size; only throughput sweeps a list of --size values`);
     if (o.duration !== undefined && !scenario.runsForDuration) throw new InvalidArgumentError(`${scenario.name} does not run for a time: --duration applies to soak (use --count for packets per stream)`);
+    for (const [key, why] of Object.entries(scenario.ignores ?? {})) {
+      const flag = cmd.options.find((opt) => opt.attributeName() === key)?.long;
+      if (cmd.getOptionValueSource(key) === 'cli') throw new InvalidArgumentError(`${scenario.name} does not use ${flag ?? key}: ${why}`);
+    }
     const resolution = o.resolution as number;
     if (!(resolution > 0 && resolution < 1)) throw new InvalidArgumentError('--resolution must be a fraction between 0 and 1 (e.g. 0.02)');
     if (!((o.trialSeconds as number) > 0)) throw new InvalidArgumentError('--trial-seconds must be > 0');

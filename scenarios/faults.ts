@@ -83,6 +83,7 @@ function checksFor(step: StepResult, run: ContenderRun): Check[] {
 
 export const faults: Scenario = {
   name: 'faults',
+  ignores: { streams: 'its streams are N', fanout: 'it runs the default hash fanout', trialSeconds: 'only throughput searches', resolution: 'only throughput searches' },
   summary: 'worker kill, supervisor restart, link flap, link re-creation and rule churn under traffic; outage from sequence gaps',
   argName: 'streams',
   defaultSize: 4,

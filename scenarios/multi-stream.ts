@@ -22,6 +22,7 @@ function plan(n: number, options: ScenarioOptions): StepPlan[] {
 
 export const multiStream: Scenario = {
   name: 'multi-stream',
+  ignores: { streams: 'its streams are N', trialSeconds: 'only throughput searches', resolution: 'only throughput searches' },
   summary: 'N concurrent streams, steps 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000 up to N; relay vs socat vs kernel',
   argName: 'streams',
   defaultSize: 10,

@@ -31,6 +31,7 @@ function plan(n: number, options: ScenarioOptions): StepPlan[] {
 
 export const multiWorker: Scenario = {
   name: 'multi-worker',
+  ignores: { workers: 'it runs 1 to N workers (N)', fanout: 'it runs every fanout mode', trialSeconds: 'only throughput searches', resolution: 'only throughput searches' },
   summary: "workers 1..N for fanout hash, cpu, lb and 'none' (negative control); duplication and per-worker share",
   argName: 'workers',
   defaultSize: 2,

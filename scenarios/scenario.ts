@@ -90,6 +90,8 @@ export interface Scenario {
   sweepsSizes?: boolean;
   /** Whether it sends for a --duration (others refuse the flag). */
   runsForDuration?: boolean;
+  /** Command-line options (by attribute name, e.g. trialSeconds) it does not use, with why: given, they are refused (exit 2). */
+  ignores?: Record<string, string>;
   /** Streams to calibrate the instrument with (default: one per generator thread). */
   calibrationStreams?(n: number): number;
   /** Units of work for the progress line (contender runs). */

@@ -55,6 +55,7 @@ function checks(steps: StepResult[], options: ScenarioOptions): Check[] {
 
 export const soak: Scenario = {
   name: 'soak',
+  ignores: { count: 'it sends for --duration', streams: 'its streams are N', trialSeconds: 'only throughput searches', resolution: 'only throughput searches' },
   summary: 'one long run (--duration, default 60 s) with the relay\'s RSS, open fds, CPU and the sink\'s loss sampled over time',
   argName: 'streams',
   defaultSize: 1,

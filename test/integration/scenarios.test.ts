@@ -147,9 +147,18 @@ describe.skipIf(reason)('scenarios', () => {
     expect(readFileSync(path.join(dir, 'timeline.svg'), 'utf8')).toContain('RSS (MiB)');
   });
 
-  it('a flag that does not apply is refused with exit 2: --duration outside soak', async () => {
-    const r = await execa(process.execPath, [path.join(projectRoot, 'dist', 'scenarios', 'cli.js'), 'multi-stream', '1', '--duration', '10s'], { reject: false, cwd: projectRoot });
-    expect(r.exitCode).toBe(2);
-    expect(String(r.stderr)).toMatch(/multi-stream does not run for a time: --duration applies to soak/);
+  it('a flag that does not apply is refused with exit 2, saying why', async () => {
+    const cli = (...args: string[]) => execa(process.execPath, [path.join(projectRoot, 'dist', 'scenarios', 'cli.js'), ...args], { reject: false, cwd: projectRoot });
+    const refused = [
+      [['multi-stream', '1', '--duration', '10s'], /multi-stream does not run for a time: --duration applies to soak/],
+      [['multi-worker', '2', '--fanout', 'none'], /multi-worker does not use --fanout: it runs every fanout mode/],
+      [['throughput', '1', '--rate', '5000'], /throughput does not use --rate: its search chooses the rates/],
+      [['soak', '--count', '10'], /soak does not use --count: it sends for --duration/],
+    ] as const;
+    for (const [args, message] of refused) {
+      const r = await cli(...args);
+      expect(r.exitCode).toBe(2);
+      expect(String(r.stderr)).toMatch(message);
+    }
   });
 });

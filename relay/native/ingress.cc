@@ -192,20 +192,21 @@ void Ingress::join() {
   if (setsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) < 0) {
     fail(new_group ? std::string("PACKET_FANOUT (new unique group)") : "PACKET_FANOUT join id " + std::to_string(fanout_request_));
   }
-  uint32_t got = 0;
-  socklen_t len = sizeof got;
-  if (getsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &got, &len) < 0) fail("getsockopt PACKET_FANOUT");
-  if (!own_group) fanout_id_ = static_cast<int>(got & 0xffff);
   // In the group first, then open the filter: flows the kernel hands this socket from now on are
   // forwarded. (The other order would, for a moment, receive every packet of the interface:
   // duplicates of what the other workers forward.) Detaching the drop-all filter is a pointer
   // swap; attaching the real one compiles it, and packets steered here meanwhile would meet the
   // drop-all filter and be lost. So: detach first (the socket takes everything meanwhile; the parser and
   // PACKET_IGNORE_OUTGOING do the filter's work), then attach the real filter.
+  // The detach comes right after the join, before anything else (even reading the group id).
   int unused = 0;  // the kernel wants an int-sized option value even here
   if (setsockopt(fd_, SOL_SOCKET, SO_DETACH_FILTER, &unused, sizeof unused) < 0) fail("SO_DETACH_FILTER");
   sock_fprog prog{static_cast<unsigned short>(sizeof kFilter / sizeof kFilter[0]), kFilter};
   if (setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) < 0) fail("SO_ATTACH_FILTER");
+  uint32_t got = 0;
+  socklen_t len = sizeof got;
+  if (getsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &got, &len) < 0) fail("getsockopt PACKET_FANOUT");
+  if (!own_group) fanout_id_ = static_cast<int>(got & 0xffff);
 }
 
 Ingress::~Ingress() { release(); }

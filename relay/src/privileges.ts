@@ -66,7 +66,12 @@ export function findSetpriv(): string {
   }
 }
 
-/** setpriv's arguments up to (not including) the program it runs. */
+/**
+ * setpriv's arguments up to (not including) the program it runs. --pdeathsig KILL: a worker dies
+ * with mcrd, at once and together with its siblings; otherwise each noticed the closed channel on
+ * its own, some milliseconds apart, and the first one's flows moved to a sibling that died next —
+ * two gaps in a stream where one belongs.
+ */
 export function setprivArgs(who: RunAs): string[] {
-  return [`--reuid=${who.uid}`, `--regid=${who.gid}`, '--clear-groups', '--inh-caps=-all,+net_raw', '--ambient-caps=-all,+net_raw', '--bounding-set=-all,+net_raw', '--no-new-privs', '--'];
+  return [`--reuid=${who.uid}`, `--regid=${who.gid}`, '--clear-groups', '--inh-caps=-all,+net_raw', '--ambient-caps=-all,+net_raw', '--bounding-set=-all,+net_raw', '--no-new-privs', '--pdeathsig', 'KILL', '--'];
 }

@@ -37,6 +37,6 @@ describe('worker privileges', () => {
   });
 
   it('keeps CAP_NET_RAW only, in every set, with no_new_privs', () => {
-    expect(setprivArgs(nobody)).toEqual(['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all,+net_raw', '--ambient-caps=-all,+net_raw', '--bounding-set=-all,+net_raw', '--no-new-privs', '--']);
+    expect(setprivArgs(nobody)).toEqual(['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all,+net_raw', '--ambient-caps=-all,+net_raw', '--bounding-set=-all,+net_raw', '--no-new-privs', '--pdeathsig', 'KILL', '--']);
   });
 });

@@ -12,18 +12,12 @@ import { renderReport } from '../harness/src/report/render.js';
 import { FANOUT_MODES, INGRESS_MODES, type IngressMode } from '../relay/src/native.js';
 import { SCENARIOS } from './registry.js';
 import { PreflightError, runScenario } from './run.js';
+import { positiveInt } from '../harness/src/cli/args.js';
 import type { ScenarioOptions } from './scenario.js';
 
 /** Exit statuses: 0 ran and every check passed, 1 ran and a check failed, 2 could not run. */
 const EXIT_FAILED_CHECKS = 1;
 const EXIT_CANNOT_RUN = 2;
-
-function positiveInt(name: string, min = 1) {
-  return (value: string) => {
-    if (!/^\d+$/.test(value) || Number(value) < min) throw new InvalidArgumentError(`${name} must be a whole number >= ${min}`);
-    return Number(value);
-  };
-}
 
 function sizeList(value: string): number[] {
   const sizes = value.split(',').map((s) => s.trim());

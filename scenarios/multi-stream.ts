@@ -1,6 +1,6 @@
 // multi-stream: N streams at once through each contender, in steps 1, 2, 5, ... up to N.
 // The relay must deliver every stream in full however many groups it has to join.
-import { countRuns, runPlans, type Scenario, type ScenarioOptions, type StepPlan } from './scenario.js';
+import { countRuns, runPlans, SEARCH_OPTIONS, type Scenario, type ScenarioOptions, type StepPlan } from './scenario.js';
 
 const LADDER = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
 
@@ -22,7 +22,7 @@ function plan(n: number, options: ScenarioOptions): StepPlan[] {
 
 export const multiStream: Scenario = {
   name: 'multi-stream',
-  ignores: { streams: 'its streams are N', trialSeconds: 'only throughput searches', resolution: 'only throughput searches' },
+  ignores: { streams: 'its streams are N', ...SEARCH_OPTIONS },
   summary: 'N concurrent streams, steps 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000 up to N; relay vs socat vs kernel',
   argName: 'streams',
   defaultSize: 10,

@@ -78,6 +78,9 @@ export interface ScenarioContext {
   assertOfferable(plan: StepPlan): void;
 }
 
+/** Options only throughput's search uses: every other scenario refuses them. */
+export const SEARCH_OPTIONS: Record<string, string> = { trialSeconds: 'only throughput searches', resolution: 'only throughput searches' };
+
 export interface Scenario {
   name: string;
   summary: string;

@@ -118,20 +118,21 @@ uint64_t EgressBatch::flush(uint64_t* errors, uint64_t* messages) {
   uint64_t sent = 0;
   int retries = kRetries;  // shared by all sockets of this flush: a flush never waits more than ~kRetries ms
   for (size_t i = 0; i < count_; ++i) done_[i] = false;
+  auto credit = [&](size_t i) {  // entry i went out
+    relaxed_add(entries_[i].counters->packets, 1);
+    relaxed_add(entries_[i].counters->bytes, entries_[i].length);
+    ++sent;
+  };
+  auto debit = [&](size_t i) {  // entry i did not
+    relaxed_add(entries_[i].counters->errors, 1);
+    ++*errors;
+  };
   auto count_sent = [&](size_t m) {
-    for (size_t k = 0; k < segments_[m]; ++k) {
-      Entry& e = entries_[index_[first_iov_[m] + k]];
-      relaxed_add(e.counters->packets, 1);
-      relaxed_add(e.counters->bytes, e.length);
-    }
-    sent += segments_[m];
+    for (size_t k = 0; k < segments_[m]; ++k) credit(index_[first_iov_[m] + k]);
     ++*messages;
   };
   auto count_failed = [&](size_t m) {
-    for (size_t k = 0; k < segments_[m]; ++k) {
-      ++*errors;
-      relaxed_add(entries_[index_[first_iov_[m] + k]].counters->errors, 1);
-    }
+    for (size_t k = 0; k < segments_[m]; ++k) debit(index_[first_iov_[m] + k]);
   };
   // One sendmmsg run per distinct socket, keeping each flow's datagrams in arrival order; runs of
   // one flow go as GSO messages (UDP_SEGMENT): the stack is walked once per message, and the
@@ -174,13 +175,10 @@ uint64_t EgressBatch::flush(uint64_t* errors, uint64_t* messages) {
           Control control;
           fill(&one, &iovs_[first_iov_[off] + k], 1, &control, entries_[i], 0);
           if (::sendmsg(fd, &one.msg_hdr, MSG_DONTWAIT) >= 0) {
-            relaxed_add(entries_[i].counters->packets, 1);
-            relaxed_add(entries_[i].counters->bytes, entries_[i].length);
-            ++sent;
+            credit(i);
             ++*messages;
           } else {
-            ++*errors;
-            relaxed_add(entries_[i].counters->errors, 1);
+            debit(i);
           }
         }
         ++off;

@@ -282,18 +282,20 @@ bool Ingress::frame_ready(size_t index) const {
 size_t Ingress::walk_frames(void (*visit)(void*, const uint8_t*, size_t, bool), void* ctx) {
   size_t n = 0;
   for (size_t index = frame_index_; n < kBatch && frame_ready(index); index = (index + 1) % frame_count_) {
-    auto* hdr = reinterpret_cast<tpacket2_hdr*>(frame_at(index));
+    uint8_t* slot = frame_at(index);
+    auto* hdr = reinterpret_cast<tpacket2_hdr*>(slot);
+    const bool other_host = foreign(slot + TPACKET_ALIGN(sizeof(tpacket2_hdr)));
     if (hdr->tp_status & TP_STATUS_COPY) {
       // The whole frame waits on the socket queue, in arrival order. One copy buffer: such a frame
       // is a batch of its own.
       if (n > 0) break;
       const ssize_t got = ::recv(fd_, copy_buffer_, kCopyBufferSize, MSG_DONTWAIT);
-      if (got > 0) visit(ctx, copy_buffer_, static_cast<size_t>(got), foreign(frame_at(index) + TPACKET_ALIGN(sizeof(tpacket2_hdr))));
+      if (got > 0) visit(ctx, copy_buffer_, static_cast<size_t>(got), other_host);
       n = 1;
       break;
     }
     // tp_mac + tp_snaplen stay inside the slot (the kernel truncates to it); checked all the same.
-    if (size_t{hdr->tp_mac} + hdr->tp_snaplen <= kFrameSize) visit(ctx, frame_at(index) + hdr->tp_mac, hdr->tp_snaplen, foreign(frame_at(index) + TPACKET_ALIGN(sizeof(tpacket2_hdr))));
+    if (size_t{hdr->tp_mac} + hdr->tp_snaplen <= kFrameSize) visit(ctx, slot + hdr->tp_mac, hdr->tp_snaplen, other_host);
     ++n;
   }
   window_frames_ += n;
@@ -315,12 +317,12 @@ bool Ingress::nap_instead_of_poll() {
   const uint64_t now = monotonic_ns();
   const uint64_t elapsed = now - window_start_ns_;
   if (elapsed >= kRateWindowNs) {
-    busy_ = window_frames_ * kBusyGapNs >= elapsed;
-    if (busy_) nap_ns_ = std::min(kMaxNapNs, kNapFrames * elapsed / window_frames_);
+    const bool busy = window_frames_ * kBusyGapNs >= elapsed;
+    nap_ns_ = busy ? std::min(kMaxNapNs, kNapFrames * elapsed / window_frames_) : 0;
     window_start_ns_ = now;
     window_frames_ = 0;
   }
-  if (!busy_ || napped_) return false;
+  if (nap_ns_ == 0 || napped_) return false;
   napped_ = true;
   const timespec nap{0, static_cast<long>(nap_ns_)};
   nanosleep(&nap, nullptr);

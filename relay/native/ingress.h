@@ -95,8 +95,7 @@ class Ingress {
   // Arrival rate over the current window decides between waking per frame and napping.
   uint64_t window_start_ns_ = 0;
   uint64_t window_frames_ = 0;
-  bool busy_ = false;
-  uint64_t nap_ns_ = 0;
+  uint64_t nap_ns_ = 0;  // 0: not busy, wake per frame
   bool napped_ = false;
   // recvmmsg buffers
   uint8_t* buffers_ = nullptr;

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { Bench } from 'tinybench';
 import { loadAddon, projectRoot } from '../../../relay/src/native.js';
+import { positiveInt } from './args.js';
 import { frame } from '../frames.js';
 
 interface Piece {
@@ -57,16 +58,10 @@ export async function runBench(timeMs: number, batchSizes: number[]): Promise<Be
   });
 }
 
-const positive = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
-  return n;
-};
-
 const program = new Command('bench')
   .description("Time the relay's hot-path pieces through the addon (tinybench): frame parse, rule lookup at 10 / 1,000 / 100,000 rules, egress batches flushed with sendmmsg. Writes results/bench/<time>.json in github-action-benchmark's format (smaller is better).")
-  .option('--time <ms>', 'time per piece', positive('--time'), 1000)
-  .option('--batch <list>', 'egress batch sizes', (v) => v.split(',').map((x) => Math.trunc(positive('--batch')(x))), [1, 16, 64])
+  .option('--time <ms>', 'time per piece', positiveInt('--time'), 1000)
+  .option('--batch <list>', 'egress batch sizes', (v) => v.split(',').map(positiveInt('--batch')), [1, 16, 64])
   .option('--json', 'print the entries as JSON')
   .action(async (o: { time: number; batch: number[]; json?: boolean }) => {
     const bad = o.batch.find((n) => n > 1024);

@@ -134,8 +134,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 /** Project root, whether running from sources (relay/src) or from dist/relay/src. */
 export const projectRoot = path.basename(root) === 'dist' ? path.dirname(root) : root;
 
-/** The compiled addon (workers load it too, so their user must be able to read it). */
-export const addonPath = path.join(projectRoot, 'build', 'Release', 'mcr.node');
+/** The compiled addon (workers load it too, so their user must be able to read it). MCR_ADDON
+ *  names another build of it: `npm run test:sanitized` runs the relay on its ASan/UBSan build. */
+export const addonPath = process.env.MCR_ADDON ? path.resolve(process.env.MCR_ADDON) : path.join(projectRoot, 'build', 'Release', 'mcr.node');
 
 let cached: Addon | undefined;
 export function loadAddon(): Addon {

@@ -60,6 +60,8 @@ export async function runBench(timeMs: number, batchSizes: number[]): Promise<Be
 
 const program = new Command('bench')
   .description("Time the relay's hot-path pieces through the addon (tinybench): frame parse, rule lookup at 10 / 1,000 / 100,000 rules, egress batches flushed with sendmmsg. Writes results/bench/<time>.json in github-action-benchmark's format (smaller is better).")
+  // Usage errors exit 2, like the scenarios' (help is 0).
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   .option('--time <ms>', 'time per piece', positiveInt('--time'), 1000)
   .option('--batch <list>', 'egress batch sizes', (v) => v.split(',').map(positiveInt('--batch')), [1, 16, 64])
   .option('--json', 'print the entries as JSON')

@@ -1,0 +1,53 @@
+// npm run test:sanitized: the relay's tests on an AddressSanitizer + UndefinedBehaviorSanitizer
+// build of the addon. Every process of the run (vitest, mcrd, its workers) loads that build
+// (MCR_ADDON) with clang's runtime preloaded; any sanitizer report from any of them, even one a
+// test survived (a worker that died and was restarted), fails the run.
+import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { Command } from 'commander';
+import { execa } from 'execa';
+import { asanRuntime, buildSanitizedAddon, requireClang, sanitizedDir } from '../sanitizers.js';
+import { projectRoot } from '../../../relay/src/native.js';
+
+/** The tests that drive the addon: in-process (unit) and through mcrd's workers (integration). */
+const RELAY_TESTS = [
+  'test/unit/parse.test.ts',
+  'test/unit/rules.test.ts',
+  'test/unit/links.test.ts',
+  'test/unit/bench.test.ts',
+  'test/integration/forwarder.test.ts',
+  'test/integration/forwarding.test.ts',
+  'test/integration/relay.test.ts',
+  'test/integration/lifecycle.test.ts',
+];
+
+const program = new Command('test:sanitized')
+  .description(`Build the addon with ASan and UBSan (build/Sanitized/mcr.node, clang) and run the relay's tests on it: ${RELAY_TESTS.join(', ')} (or the files given). Fails on a failed test or on any sanitizer report.`)
+  .argument('[files...]', 'test files instead of the default set')
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+  .action(async (files: string[]) => {
+    await requireClang();
+    process.stderr.write('test:sanitized: building the addon with ASan and UBSan…\n');
+    const addon = await buildSanitizedAddon();
+    const reports = path.join(sanitizedDir, 'reports');
+    rmSync(reports, { recursive: true, force: true });
+    mkdirSync(reports, { recursive: true });
+    const env = {
+      MCR_ADDON: addon,
+      LD_PRELOAD: await asanRuntime(),
+      // Leaks are node's own (it is not built with ASan); the reports go to files, per process.
+      ASAN_OPTIONS: `detect_leaks=0:log_path=${path.join(reports, 'asan')}`,
+      UBSAN_OPTIONS: `print_stacktrace=1:halt_on_error=1:log_path=${path.join(reports, 'ubsan')}`,
+    };
+    const tests = await execa('npx', ['vitest', 'run', ...(files.length ? files : RELAY_TESTS)], { cwd: projectRoot, env, stdio: 'inherit', reject: false });
+    const found = readdirSync(reports);
+    for (const file of found) console.error(`\n=== ${file}\n${readFileSync(path.join(reports, file), 'utf8')}`);
+    if (found.length) console.error(`test:sanitized: ${found.length} sanitizer report(s), above (kept in ${path.relative(process.cwd(), reports)})`);
+    else console.error(`test:sanitized: no sanitizer report from any process`);
+    process.exitCode = tests.exitCode !== 0 || found.length ? 1 : 0;
+  });
+
+program.parseAsync().catch((err: Error) => {
+  console.error(`test:sanitized: ${err.message}`);
+  process.exit(2);
+});

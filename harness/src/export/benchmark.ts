@@ -6,6 +6,10 @@ import { summarizeSearches } from '../searches.js';
 
 export interface BenchmarkEntry { name: string; unit: string; value: number; extra: string }
 
+/** How each entry's name ends ("<scenario> <step> <series> <metric>"); trend charts go in this order. */
+export const BENCHMARK_METRICS = ['loss', 'duplicates', 'delivered rate', 'CPU per packet', 'latency p99', 'NDR'] as const;
+const [LOSS, DUPLICATES, DELIVERED, CPU, P99, NDR] = BENCHMARK_METRICS;
+
 export function benchmarkEntries(result: RunResult): { bigger: BenchmarkEntry[]; smaller: BenchmarkEntry[] } {
   const all = toRows(result);
   const bigger: BenchmarkEntry[] = [];
@@ -13,14 +17,14 @@ export function benchmarkEntries(result: RunResult): { bigger: BenchmarkEntry[];
   for (const r of medianRows(all).filter((x) => !x.exemptFromLoss)) {
     const name = `${result.scenario} ${r.step} ${r.series}`;
     const extra = `sent=${r.sent} repetitions=${all.filter((x) => x.step === r.step && x.series === r.series).length} topology=${result.topology}`;
-    bigger.push({ name: `${name} delivered rate`, unit: 'packets/s', value: Math.round(r.deliveredPps), extra });
-    smaller.push({ name: `${name} loss`, unit: '%', value: r.lossPct, extra });
-    smaller.push({ name: `${name} duplicates`, unit: 'packets', value: r.duplicates, extra });
-    if (r.cpuUsPerPacket !== null) smaller.push({ name: `${name} CPU per packet`, unit: 'us', value: Math.round(r.cpuUsPerPacket * 1000) / 1000, extra });
-    if (!Number.isNaN(r.p99us)) smaller.push({ name: `${name} latency p99`, unit: 'us', value: r.p99us, extra });
+    bigger.push({ name: `${name} ${DELIVERED}`, unit: 'packets/s', value: Math.round(r.deliveredPps), extra });
+    smaller.push({ name: `${name} ${LOSS}`, unit: '%', value: r.lossPct, extra });
+    smaller.push({ name: `${name} ${DUPLICATES}`, unit: 'packets', value: r.duplicates, extra });
+    if (r.cpuUsPerPacket !== null) smaller.push({ name: `${name} ${CPU}`, unit: 'us', value: Math.round(r.cpuUsPerPacket * 1000) / 1000, extra });
+    if (!Number.isNaN(r.p99us)) smaller.push({ name: `${name} ${P99}`, unit: 'us', value: r.p99us, extra });
   }
   for (const s of summarizeSearches(result.searches)) {
-    bigger.push({ name: `${result.scenario} ${s.streams} streams ${s.size} B ${s.series} NDR`, unit: 'packets/s', value: Math.round(s.ndrPps), extra: `repetitions=${s.repetitions} ceiling=${s.ceilingPps}${s.limitedByInstrument ? ' limited-by-instrument' : ''}` });
+    bigger.push({ name: `${result.scenario} ${s.streams} streams ${s.size} B ${s.series} ${NDR}`, unit: 'packets/s', value: Math.round(s.ndrPps), extra: `repetitions=${s.repetitions} ceiling=${s.ceilingPps}${s.limitedByInstrument ? ' limited-by-instrument' : ''}` });
   }
   return { bigger, smaller };
 }

@@ -40,6 +40,9 @@ export function parseRequest(line: string): { request: Request } | { reply: Resp
   return { request: req as Request };
 }
 
+/** Requests read from one connection and not yet answered, beyond which it is not read. */
+const MAX_IN_FLIGHT = 256;
+
 export class ControlServer {
   private readonly server: net.Server;
   private readonly connections = new Set<net.Socket>();
@@ -102,11 +105,24 @@ export class ControlServer {
     socket.setEncoding('utf8');
     // Replies go out in request order even when handlers finish out of order.
     let chain: Promise<void> = Promise.resolve();
-    const reply = (response: Response) => {
-      if (!socket.destroyed) socket.write(JSON.stringify(response) + '\n');
+    // A client with many requests in flight, or that does not read its replies, is not read until it
+    // catches up (its requests wait in the kernel): it cannot make mcrd hold requests and replies
+    // without bound, nor slow other clients.
+    let inFlight = 0;
+    const flow = () => {
+      if (inFlight >= MAX_IN_FLIGHT || socket.writableNeedDrain) socket.pause();
+      else socket.resume();
     };
+    const reply = (response: Response) => {
+      inFlight--;
+      if (!socket.destroyed) socket.write(JSON.stringify(response) + '\n');
+      flow();
+    };
+    socket.on('drain', flow);
     const splitter = new LineSplitter(
       (line) => {
+        inFlight++;
+        flow();
         const parsed = parseRequest(line);
         const pending: Promise<Response> =
           'reply' in parsed
@@ -121,7 +137,10 @@ export class ControlServer {
               })();
         chain = chain.then(() => pending.then(reply));
       },
-      () => reply({ id: null, ok: false, error: `request line longer than ${MAX_LINE_BYTES} bytes` }),
+      () => {
+        inFlight++;
+        reply({ id: null, ok: false, error: `request line longer than ${MAX_LINE_BYTES} bytes` });
+      },
     );
     socket.on('data', (chunk: string) => splitter.push(chunk));
     socket.on('error', (err) => this.log.debug(`control connection error: ${err.message}`));

@@ -39,6 +39,7 @@ export class LineSplitter {
       const line = text.slice(0, newline);
       text = text.slice(newline + 1);
       if (this.discarding) this.discarding = false;
+      else if (line.length > MAX_LINE_BYTES) this.onOverflow(); // arrived whole in one chunk: still too long
       else if (line.trim() !== '') this.onLine(line);
     }
     if (this.discarding) return;

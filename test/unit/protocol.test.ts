@@ -25,6 +25,13 @@ describe('line splitter', () => {
     s.push('\n{"ok":1}\n');
     expect(lines).toEqual(['OVERFLOW', '{"ok":1}']);
   });
+
+  it('refuses an over-long line that arrives whole in one chunk', () => {
+    const lines: string[] = [];
+    const s = new LineSplitter((l) => lines.push(l), () => lines.push('OVERFLOW'));
+    s.push(`${'x'.repeat(MAX_LINE_BYTES + 1)}\n{"ok":1}\n`);
+    expect(lines).toEqual(['OVERFLOW', '{"ok":1}']);
+  });
 });
 
 describe('request parsing', () => {

@@ -1,5 +1,6 @@
 // mcrd settings: defaults <- config file (JSON5) <- command-line flags.
 import { readFileSync } from 'node:fs';
+import { isIPv4, isIPv6 } from 'node:net';
 import JSON5 from 'json5';
 import { FANOUT_MODES, INGRESS_MODES, type FanoutMode, type IngressMode } from './native.js';
 import type { LogFormat } from './log.js';
@@ -28,6 +29,8 @@ export interface DaemonConfig {
   user: string;
   /** Group allowed to use the control socket (mode 0660); '' = owner only (0600). */
   controlGroup: string;
+  /** HOST:PORT to serve Prometheus metrics on ('' = none; --metrics-listen). */
+  metricsListen: string;
   /** Rules added at start-up, in the same shape as the control protocol's add. */
   rules: unknown[];
 }
@@ -48,10 +51,32 @@ export const DEFAULTS: DaemonConfig = {
   stateFile: '',
   user: 'nobody',
   controlGroup: '',
+  metricsListen: '',
   rules: [],
 };
 
 const KEYS = Object.keys(DEFAULTS) as (keyof DaemonConfig)[];
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+
+/** "127.0.0.1:9108", "[::1]:9108" or "localhost:9108"; throws saying what is wrong. */
+export function parseListenAddress(value: string): ListenAddress {
+  const bad = (why: string) => new Error(`metrics listen address '${value}': ${why} (expected HOST:PORT, e.g. 127.0.0.1:9108 or [::1]:9108)`);
+  const m = /^(?:\[([^\]]*)\]|([^:[\]]*)):(\d{1,5})$/.exec(value);
+  if (!m) throw bad('not HOST:PORT');
+  const host = m[1] ?? m[2];
+  const port = Number(m[3]);
+  const hostOk = m[1] !== undefined ? isIPv6(host) : /^[\d.]+$/.test(host) ? isIPv4(host) : HOSTNAME.test(host);
+  if (!hostOk) throw bad(`bad host '${host}'`);
+  // Port 0 would pick a random port, which no scrape config could name.
+  if (port < 1 || port > 65535) throw bad('the port must be 1 to 65535');
+  return { host, port };
+}
 
 function check(config: DaemonConfig, where: string): DaemonConfig {
   const bad = (what: string) => new Error(`${where}: ${what}`);
@@ -70,6 +95,14 @@ function check(config: DaemonConfig, where: string): DaemonConfig {
   if (typeof config.stateFile !== 'string') throw bad('stateFile must be a path');
   if (typeof config.user !== 'string' || config.user === '') throw bad('user must be a user name or uid');
   if (typeof config.controlGroup !== 'string') throw bad('controlGroup must be a group name or gid');
+  if (typeof config.metricsListen !== 'string') throw bad('metricsListen must be HOST:PORT');
+  if (config.metricsListen !== '') {
+    try {
+      parseListenAddress(config.metricsListen);
+    } catch (err) {
+      throw bad((err as Error).message);
+    }
+  }
   if (!Array.isArray(config.rules)) throw bad('rules must be a list');
   return config;
 }

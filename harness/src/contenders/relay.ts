@@ -6,6 +6,7 @@ import type { RuleWithStats } from '../../../relay/src/supervisor.js';
 import type { WorkerStats } from '../../../relay/src/workers.js';
 import { createCpuLimit, type CpuLimit } from '../cpu-limit.js';
 import { startMcrd } from '../mcrd.js';
+import { nsFetch } from '../ns-fetch.js';
 import { relayFaults } from './relay-faults.js';
 import { treeResources } from './resources.js';
 import { treeCpuSeconds } from './cpu.js';
@@ -18,6 +19,22 @@ export interface RelayCounters {
   rules: { id: string; packets: number; out: number }[];
 }
 
+/** mcrd's Prometheus endpoint, on the loopback of the relay namespace (fresh for every step). */
+const METRICS_ADDRESS = '127.0.0.1:9108';
+export const METRICS_FILE = 'relay-metrics.prom';
+
+/** Saves one scrape of mcrd's /metrics into logDir; what went wrong otherwise (the step goes on). */
+async function saveMetrics(ns: string, logDir: string): Promise<{ metricsFile: string } | { metricsError: string }> {
+  try {
+    const { status, body } = await nsFetch(ns, `http://${METRICS_ADDRESS}/metrics`);
+    if (status !== 200) return { metricsError: `GET /metrics: HTTP ${status}: ${body.slice(0, 200)}` };
+    writeFileSync(path.join(logDir, METRICS_FILE), body);
+    return { metricsFile: METRICS_FILE };
+  } catch (err) {
+    return { metricsError: (err as Error).message };
+  }
+}
+
 export const relayContender: Contender = {
   name: 'relay',
   rewrites: true,
@@ -28,7 +45,7 @@ export const relayContender: Contender = {
     return { ok: true };
   },
   async start({ chain, streams, logDir, workers, fanout, ingress, impairments }: StartOptions): Promise<RunningContender> {
-    const args = ['--workers', String(workers), '--fanout', fanout, '--ingress', ingress, '--interface', chain.relayIn.ifname, '--stats-interval', '0', '--state-file', path.join(logDir, 'mcrd-state.json')];
+    const args = ['--workers', String(workers), '--fanout', fanout, '--ingress', ingress, '--interface', chain.relayIn.ifname, '--stats-interval', '0', '--state-file', path.join(logDir, 'mcrd-state.json'), '--metrics-listen', METRICS_ADDRESS];
     if (impairments.noIgmp) args.push('--no-igmp');
     const launch = (n: number) => startMcrd(chain.relayIn.ns, path.join(logDir, 'mcrd.sock'), args, path.join(logDir, n ? `mcrd-${n}.log` : 'mcrd.log'));
     let mcrd = await launch(0);
@@ -64,7 +81,10 @@ export const relayContender: Contender = {
       resources: () => treeResources(mcrd.pid),
       async stop(): Promise<ContenderReport> {
         let counters: RelayCounters | undefined;
+        let metrics: Awaited<ReturnType<typeof saveMetrics>> | undefined;
         try {
+          // The same counters as below, as Prometheus would have seen them at the end of the step.
+          metrics = await saveMetrics(chain.relayIn.ns, logDir);
           const stats = await mcrd.client.request<{ workers: WorkerStats[]; rules: RuleWithStats[]; totals: Record<string, number> }>('stats');
           counters = {
             workers: stats.workers.map((w) => ({
@@ -90,7 +110,7 @@ export const relayContender: Contender = {
           commands,
           ingressDrops: counters?.totals.kernelDrops,
           egressErrors: counters?.totals.txErrors,
-          counters: { ...counters, exit: mcrd.exitNote(), ...(throttledSeconds === undefined ? {} : { cpuThrottledSeconds: throttledSeconds }) },
+          counters: { ...counters, ...metrics, exit: mcrd.exitNote(), ...(throttledSeconds === undefined ? {} : { cpuThrottledSeconds: throttledSeconds }) },
         };
       },
     };

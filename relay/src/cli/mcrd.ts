@@ -1,10 +1,11 @@
 // mcrd: the relay supervisor. Runs in the foreground, logs to stderr.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfigFile, resolveConfig, type DaemonConfig } from '../config.js';
+import { loadConfigFile, parseListenAddress, resolveConfig, type DaemonConfig } from '../config.js';
 import { ControlServer } from '../control-server.js';
 import { createLogger, type Logger } from '../log.js';
 import { findSetpriv, lookupGroup, lookupUser, unreadableBy } from '../privileges.js';
 import { workerScript } from '../workers.js';
+import { MetricsServer } from '../metrics.js';
 import { FANOUT_MODES, INGRESS_MODES, addonPath, loadAddon, type FanoutMode } from '../native.js';
 import { Supervisor, type SupervisorOptions } from '../supervisor.js';
 import { VERSION } from '../version.js';
@@ -39,6 +40,7 @@ const program = new Command('mcrd')
   .option('-u, --user <user>', 'run workers as this user, keeping only CAP_NET_RAW; root keeps every capability (default nobody)')
   .option('--control-group <group>', 'let this group use the control socket (mode 0660); otherwise only its owner can (0600)')
   .option('--state-file <path>', 'save every acknowledged rule change here (atomically, before the ack) and restore it at start')
+  .option('--metrics-listen <host:port>', 'serve Prometheus metrics (the counters of mcrctl stats) at http://HOST:PORT/metrics, e.g. 127.0.0.1:9108; plain HTTP without authentication: bind a loopback or management address')
   .option('--stats-interval <ms>', 'log [STATS:*] lines every ms, 0 = never (default 10000)', integer('--stats-interval'))
   .addOption(new Option('--log-format <format>', 'log line format (default text)').choices(['text', 'json']))
   .addOption(new Option('--log-level <level>', 'least important level logged').choices(['debug', 'info', 'warn', 'error']).default('info'))
@@ -70,6 +72,7 @@ function configFrom(opts: Record<string, any>): DaemonConfig {
     stateFile: opts.stateFile,
     user: opts.user,
     controlGroup: opts.controlGroup,
+    metricsListen: opts.metricsListen,
   };
   return resolveConfig(opts.config ? loadConfigFile(opts.config) : {}, flags, opts.config ?? 'flags');
 }
@@ -146,6 +149,7 @@ async function main(): Promise<void> {
     log.debug('link event', event);
     supervisor.linksChanged();
   });
+  const metrics = config.metricsListen ? new MetricsServer(parseListenAddress(config.metricsListen), () => supervisor.stats(), log) : undefined;
   const server = new ControlServer(config.controlSocket, (cmd, args, peer) => supervisor.handle(cmd, args, peer), log, { gid: controlGid, peerOf: (fd) => addon.peerCredentials(fd) });
 
   let stopping = false;
@@ -155,6 +159,7 @@ async function main(): Promise<void> {
     log.info(`stopping (${why})`);
     clearInterval(statsTimer);
     links.stop();
+    await metrics?.close().catch(() => undefined);
     await server.close().catch(() => undefined);
     await supervisor.stop();
     log.info('stopped');
@@ -170,6 +175,7 @@ async function main(): Promise<void> {
   try {
     // The socket opens once the state is restored: no client ever sees a half-started table.
     await server.ensureFree();
+    await metrics?.listen(); // before any worker starts or group is joined: a bad address costs nothing
     await supervisor.start(config.rules);
     await server.listen();
   } catch (err) {

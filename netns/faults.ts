@@ -1,12 +1,13 @@
 // Faults a plant throws at the relay's input link, done to one of our own chains.
-import { nsRun, run, sysctl } from './exec.js';
+import { $ } from 'zx';
+import { sysctl } from './sysctl.js';
 import type { Chain } from './topology.js';
 
 /** Takes the relay's input link down for `ms`, then up again (same interface, same ifindex). */
 export async function flapRelayInput(chain: Chain, ms: number): Promise<void> {
-  await nsRun(chain.relayIn.ns, 'ip', ['link', 'set', chain.relayIn.ifname, 'down']);
+  await $`ip -n ${chain.relayIn.ns} link set ${chain.relayIn.ifname} down`;
   await new Promise((resolve) => setTimeout(resolve, ms));
-  await nsRun(chain.relayIn.ns, 'ip', ['link', 'set', chain.relayIn.ifname, 'up']);
+  await $`ip -n ${chain.relayIn.ns} link set ${chain.relayIn.ifname} up`;
 }
 
 /**
@@ -19,12 +20,12 @@ export async function recreateRelayInput(chain: Chain): Promise<void> {
   const segment = chain.segment;
   if (!segment) throw new Error('re-creating the input link needs --topology snooping (the generator must send through a bridge that stays)');
   const { relayIn } = chain;
-  await nsRun(relayIn.ns, 'ip', ['link', 'del', relayIn.ifname]);
-  await run('ip', ['link', 'add', relayIn.ifname, 'netns', relayIn.ns, 'type', 'veth', 'peer', 'name', segment.relayPort, 'netns', segment.ns]);
-  await nsRun(segment.ns, 'ip', ['link', 'set', segment.relayPort, 'master', segment.bridge]);
-  await nsRun(segment.ns, 'bridge', ['link', 'set', 'dev', segment.relayPort, 'mcast_flood', 'off']);
-  await nsRun(segment.ns, 'ip', ['link', 'set', segment.relayPort, 'up']);
-  await nsRun(relayIn.ns, 'ip', ['addr', 'add', `${relayIn.addr}/24`, 'dev', relayIn.ifname]);
+  await $`ip -n ${relayIn.ns} link del ${relayIn.ifname}`;
+  await $`ip link add ${relayIn.ifname} netns ${relayIn.ns} type veth peer name ${segment.relayPort} netns ${segment.ns}`;
+  await $`ip -n ${segment.ns} link set ${segment.relayPort} master ${segment.bridge}`;
+  await $`ip netns exec ${segment.ns} bridge link set dev ${segment.relayPort} mcast_flood off`;
+  await $`ip -n ${segment.ns} link set ${segment.relayPort} up`;
+  await $`ip -n ${relayIn.ns} addr add ${relayIn.addr}/24 dev ${relayIn.ifname}`;
   await sysctl(relayIn.ns, `net.ipv4.conf.${relayIn.ifname}.rp_filter`, 0);
-  await nsRun(relayIn.ns, 'ip', ['link', 'set', relayIn.ifname, 'up']);
+  await $`ip -n ${relayIn.ns} link set ${relayIn.ifname} up`;
 }

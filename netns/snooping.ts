@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { nsRun } from './exec.js';
+import { $ } from 'zx';
 
 /** Query response interval, centiseconds: how long the bridge floods after its querier starts. */
 const QUERY_RESPONSE_CS = 50;
@@ -44,14 +44,14 @@ export interface SnoopingSegment {
 }
 
 async function txPackets(ns: string, ifname: string): Promise<number> {
-  const { stdout } = await nsRun(ns, 'ip', ['-s', '-j', 'link', 'show', ifname]);
+  const { stdout } = await $`ip -n ${ns} -s -j link show ${ifname}`;
   return Number((JSON.parse(stdout) as { stats64: { tx: { packets: number } } }[])[0].stats64.tx.packets);
 }
 
 /** Sends probes to the canary group and reports whether they all left through the relay port. */
 async function floods(ns: string, relayPort: string, sourceAddr: string): Promise<boolean> {
   const before = await txPackets(ns, relayPort);
-  await nsRun(ns, process.execPath, [probeScript(), CANARY_GROUP, sourceAddr, String(PROBES)]);
+  await $`ip netns exec ${ns} ${process.execPath} ${probeScript()} ${CANARY_GROUP} ${sourceAddr} ${String(PROBES)}`;
   // Only a flooding bridge forwards every probe; a query or two may pass in the same window.
   return (await txPackets(ns, relayPort)) - before >= PROBES;
 }
@@ -61,10 +61,10 @@ async function floods(ns: string, relayPort: string, sourceAddr: string): Promis
  * snooping querier that does not flood toward `port`, and waits until it stops flooding.
  */
 export async function makeSnooping(ns: string, bridge: string, relayPort: string, sourceAddr: string): Promise<SnoopingSegment> {
-  await nsRun(ns, 'ip', ['link', 'set', bridge, 'type', 'bridge', 'mcast_snooping', '1', 'mcast_query_use_ifaddr', '1', 'mcast_query_response_interval', String(QUERY_RESPONSE_CS)]);
-  await nsRun(ns, 'bridge', ['link', 'set', 'dev', relayPort, 'mcast_flood', 'off']);
+  await $`ip -n ${ns} link set ${bridge} type bridge mcast_snooping 1 mcast_query_use_ifaddr 1 mcast_query_response_interval ${String(QUERY_RESPONSE_CS)}`;
+  await $`ip netns exec ${ns} bridge link set dev ${relayPort} mcast_flood off`;
   const started = Date.now();
-  await nsRun(ns, 'ip', ['link', 'set', bridge, 'type', 'bridge', 'mcast_querier', '1']);
+  await $`ip -n ${ns} link set ${bridge} type bridge mcast_querier 1`;
   await sleep(QUERY_RESPONSE_CS * 10);
   while (await floods(ns, relayPort, sourceAddr)) {
     if (Date.now() - started > SETTLE_TIMEOUT_MS) throw new Error(`snooping bridge ${bridge} in ${ns} still floods unknown multicast after ${SETTLE_TIMEOUT_MS} ms`);
@@ -73,7 +73,7 @@ export async function makeSnooping(ns: string, bridge: string, relayPort: string
   const settledMs = Date.now() - started;
 
   const joinedGroups = async () => {
-    const { stdout } = await nsRun(ns, 'bridge', ['-j', 'mdb', 'show', 'dev', bridge]);
+    const { stdout } = await $`ip netns exec ${ns} bridge -j mdb show dev ${bridge}`;
     const entries = (JSON.parse(stdout || '[]') as { mdb?: { port: string; grp: string }[] }[]).flatMap((e) => e.mdb ?? []);
     return new Set(entries.filter((e) => e.port === relayPort && /^\d+\.\d+\.\d+\.\d+$/.test(e.grp)).map((e) => e.grp));
   };

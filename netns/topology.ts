@@ -4,7 +4,8 @@
 // what dead runs left.
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { run, nsRun, sysctl } from './exec.js';
+import { $ } from 'zx';
+import { sysctl } from './sysctl.js';
 import { makeSnooping, type SnoopingSegment } from './snooping.js';
 import { forgetOwner, isAlive, ownerRecords, processStartTime, recordOwner } from './state.js';
 
@@ -73,7 +74,7 @@ function installSignalHandlers(): void {
 
 async function killNamespaceProcesses(ns: string): Promise<void> {
   // Processes inside our namespaces are ours by construction.
-  const pids = (await run('ip', ['netns', 'pids', ns]).catch(() => ({ stdout: '' }))).stdout.split(/\s+/).filter(Boolean).map(Number);
+  const pids = (await $`ip netns pids ${ns}`.catch(() => ({ stdout: '' }))).stdout.split(/\s+/).filter(Boolean).map(Number);
   for (const pid of pids) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -88,12 +89,12 @@ async function killNamespaceProcesses(ns: string): Promise<void> {
 async function deleteNamespaces(namespaces: string[]): Promise<void> {
   for (const ns of namespaces) {
     await killNamespaceProcesses(ns);
-    await run('ip', ['netns', 'del', ns]).catch(() => undefined);
+    await $`ip netns del ${ns}`.catch(() => undefined);
   }
 }
 
 async function namespaceList(): Promise<Set<string>> {
-  const { stdout } = await run('ip', ['netns', 'list']).catch(() => ({ stdout: '' }));
+  const { stdout } = await $`ip netns list`.catch(() => ({ stdout: '' }));
   return new Set(stdout.split('\n').map((l) => l.split(' ')[0]).filter(Boolean));
 }
 
@@ -136,8 +137,8 @@ async function withNamespaces(prefix: string, roles: string[]): Promise<{ names:
   installSignalHandlers();
   try {
     for (const ns of names) {
-      await run('ip', ['netns', 'add', ns]);
-      await nsRun(ns, 'ip', ['link', 'set', 'lo', 'up']);
+      await $`ip netns add ${ns}`;
+      await $`ip -n ${ns} link set lo up`;
     }
   } catch (err) {
     await destroy();
@@ -147,22 +148,22 @@ async function withNamespaces(prefix: string, roles: string[]): Promise<{ names:
 }
 
 async function veth(a: Host, b: Host, mtu?: number): Promise<void> {
-  await run('ip', ['link', 'add', a.ifname, 'netns', a.ns, 'type', 'veth', 'peer', 'name', b.ifname, 'netns', b.ns]);
+  await $`ip link add ${a.ifname} netns ${a.ns} type veth peer name ${b.ifname} netns ${b.ns}`;
   for (const end of [a, b]) {
-    if (mtu) await nsRun(end.ns, 'ip', ['link', 'set', end.ifname, 'mtu', String(mtu)]);
-    await nsRun(end.ns, 'ip', ['link', 'set', end.ifname, 'up']);
+    if (mtu) await $`ip -n ${end.ns} link set ${end.ifname} mtu ${String(mtu)}`;
+    await $`ip -n ${end.ns} link set ${end.ifname} up`;
   }
 }
 
 async function address(host: Host): Promise<void> {
-  await nsRun(host.ns, 'ip', ['addr', 'add', `${host.addr}/24`, 'dev', host.ifname]);
+  await $`ip -n ${host.ns} addr add ${host.addr}/24 dev ${host.ifname}`;
 }
 
 /** A bridge in host.ns with port enslaved; the bridge takes the host's address and name. */
 async function bridgeOver(host: Host, port: string): Promise<void> {
-  await nsRun(host.ns, 'ip', ['link', 'add', host.ifname, 'type', 'bridge', 'mcast_snooping', '0']);
-  await nsRun(host.ns, 'ip', ['link', 'set', port, 'master', host.ifname]);
-  await nsRun(host.ns, 'ip', ['link', 'set', host.ifname, 'up']);
+  await $`ip -n ${host.ns} link add ${host.ifname} type bridge mcast_snooping 0`;
+  await $`ip -n ${host.ns} link set ${port} master ${host.ifname}`;
+  await $`ip -n ${host.ns} link set ${host.ifname} up`;
 }
 
 async function looseReversePath(ns: string, ifnames: string[]): Promise<void> {
@@ -191,8 +192,8 @@ export async function createChain(options: ChainOptions = {}): Promise<Chain> {
     for (const host of [gen, relayIn, relayOut, sink]) await address(host);
     // The generator's multicast leaves through its veth; the sink routes back to the generator's
     // subnet through the relay, so packets the kernel forwards (original source kept) pass RPF.
-    await nsRun(gen.ns, 'ip', ['route', 'add', '224.0.0.0/4', 'dev', gen.ifname]);
-    await nsRun(sink.ns, 'ip', ['route', 'add', '10.251.1.0/24', 'via', relayOut.addr]);
+    await $`ip -n ${gen.ns} route add 224.0.0.0/4 dev ${gen.ifname}`;
+    await $`ip -n ${sink.ns} route add 10.251.1.0/24 via ${relayOut.addr}`;
     await looseReversePath(relayNs, [relayIn.ifname, relayOut.ifname]);
     await looseReversePath(sinkNs, [sink.ifname]);
     if (options.forwarding) await sysctl(relayNs, 'net.ipv4.ip_forward', 1);
@@ -214,7 +215,7 @@ export async function createPair(options: { prefix?: string; mtu?: number } = {}
     await veth(gen, sink, options.mtu);
     await address(gen);
     await address(sink);
-    await nsRun(gen.ns, 'ip', ['route', 'add', '224.0.0.0/4', 'dev', gen.ifname]);
+    await $`ip -n ${gen.ns} route add 224.0.0.0/4 dev ${gen.ifname}`;
     await looseReversePath(sink.ns, [sink.ifname]);
   } catch (err) {
     await destroy();

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { projectRoot } from '../../relay/src/native.js';
 import { VERSION } from '../../relay/src/version.js';
-import { nsRun } from '../../netns/exec.js';
+import { $ } from 'zx';
 import { createPair } from '../../netns/topology.js';
 
 export interface Environment {
@@ -47,7 +47,7 @@ export async function namespaceSysctls(ns: string): Promise<Record<string, strin
   const out: Record<string, string | null> = {};
   for (const key of SYSCTLS) {
     try {
-      out[key] = (await nsRun(ns, 'sysctl', ['-n', key])).stdout.trim();
+      out[key] = (await $`ip netns exec ${ns} sysctl -n ${key}`).stdout.trim();
     } catch {
       out[key] = null;
     }

@@ -1,5 +1,5 @@
 // Runs mcr-gen inside a namespace and returns its summary.
-import { nsSpawn } from '../../netns/exec.js';
+import { nsSpawn } from '../../netns/spawn.js';
 import { GEN_BIN } from './binaries.js';
 
 export interface GenStreamSummary {

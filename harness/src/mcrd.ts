@@ -4,7 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ControlClient } from '../../relay/src/control-client.js';
 import { projectRoot } from '../../relay/src/native.js';
-import { nsSpawn } from '../../netns/exec.js';
+import { nsSpawn } from '../../netns/spawn.js';
 
 export const MCRD = path.join(projectRoot, 'bin', 'mcrd.js');
 

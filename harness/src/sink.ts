@@ -1,5 +1,5 @@
 // Runs mcr-sink inside a namespace: resolves once every group is joined.
-import { nsSpawn } from '../../netns/exec.js';
+import { nsSpawn } from '../../netns/spawn.js';
 import { SINK_BIN } from './binaries.js';
 
 export interface LatencySummary { p50: number; p90: number; p99: number; p999: number; max: number; mean: number }

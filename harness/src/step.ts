@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { nsRun } from '../../netns/exec.js';
+import { $ } from 'zx';
 import { createChain, type Chain, type Topology } from '../../netns/topology.js';
 import type { Contender, Impairments, RunningContender } from './contenders/types.js';
 import type { IngressMode } from '../../relay/src/native.js';
@@ -99,7 +99,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
   try {
     chain = await createChain({ forwarding: contender.needsForwarding, bridge: o.bridge, topology: o.topology, mtu: o.mtu });
     if (o.impairments.egressLimit) {
-      await nsRun(chain.relayOut.ns, 'tc', ['qdisc', 'add', 'dev', chain.relayOut.ifname, 'root', 'tbf', 'rate', o.impairments.egressLimit, 'burst', '16kbit', 'latency', '20ms']);
+      await $`ip netns exec ${chain.relayOut.ns} tc qdisc add dev ${chain.relayOut.ifname} root tbf rate ${o.impairments.egressLimit} burst 16kbit latency 20ms`;
     }
     const running = await contender.start({ chain, streams: plans, logDir: o.logDir, workers: o.workers, fanout: o.fanout, ingress: o.ingress, impairments: o.impairments });
     let report;

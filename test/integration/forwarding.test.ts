@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { nsRun } from '../../netns/exec.js';
+import { $ } from 'zx';
 import { createPair, type Pair } from '../../netns/topology.js';
 import { runGenerator } from '../../harness/src/generator.js';
 import { startMcrd, type RunningMcrd } from '../../harness/src/mcrd.js';
@@ -158,14 +158,14 @@ describe.skipIf(reason)('source-specific multicast', () => {
     rig = await startRig(['--workers', '2']);
     const c = rig.chain;
     const sources = [c.gen.addr, '10.251.1.3'];
-    await nsRun(c.gen.ns, 'ip', ['addr', 'add', `${sources[1]}/24`, 'dev', c.gen.ifname]);
+    await $`ip -n ${c.gen.ns} addr add ${sources[1]}/24 dev ${c.gen.ifname}`;
     const group = '232.1.1.1';
     const outs = ['239.2.0.1', '239.2.0.2'];
     await rig.mcrd.client.request('apply', {
       add: sources.map((source, i) => ({ name: `from${i}`, inputInterface: c.relayIn.ifname, inputGroup: group, inputPort: 5000, inputSource: source, outputs: [{ group: outs[i], port: 5000, interface: c.relayOut.ifname }] })),
     });
     // The kernel holds two INCLUDE {source} memberships of the group (hex, network order as printed).
-    const mcfilter = (await nsRun(c.relayIn.ns, 'cat', ['/proc/net/mcfilter'])).stdout;
+    const mcfilter = (await $`ip netns exec ${c.relayIn.ns} cat /proc/net/mcfilter`).stdout;
     expect(mcfilter).toMatch(/0xe8010101 0x0afb0102/);
     expect(mcfilter).toMatch(/0xe8010101 0x0afb0103/);
     expect(readFileSync(path.join(rig.dir, readdirSync(rig.dir).find((f) => f.startsWith('mcrd-'))!), 'utf8')).toMatch(/IGMP join successful: 232\.1\.1\.1 source 10\.251\.1\.3 on /);

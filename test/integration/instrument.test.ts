@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nsRun } from '../../netns/exec.js';
+import { $ } from 'zx';
 import { createPair, type Pair } from '../../netns/topology.js';
 import { runGenerator, type GenOptions } from '../../harness/src/generator.js';
 import { measure } from '../../harness/src/measure.js';
@@ -14,7 +14,7 @@ const reason = skipReason();
 announceSkip('instrument integration', reason);
 
 async function udpInDatagrams(ns: string): Promise<number> {
-  const lines = (await nsRun(ns, 'cat', ['/proc/net/snmp'])).stdout.split('\n').filter((l) => l.startsWith('Udp:'));
+  const lines = (await $`ip netns exec ${ns} cat /proc/net/snmp`).stdout.split('\n').filter((l) => l.startsWith('Udp:'));
   const [names, values] = lines.map((l) => l.trim().split(/\s+/));
   return Number(values[names.indexOf('InDatagrams')]);
 }

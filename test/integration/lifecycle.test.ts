@@ -4,7 +4,9 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { nsRun, nsSpawn, run, sysctl } from '../../netns/exec.js';
+import { $ } from 'zx';
+import { nsSpawn } from '../../netns/spawn.js';
+import { sysctl } from '../../netns/sysctl.js';
 import { recreateRelayInput } from '../../netns/faults.js';
 import { runGenerator } from '../../harness/src/generator.js';
 import { startSink } from '../../harness/src/sink.js';
@@ -86,11 +88,11 @@ describe.skipIf(reason)('interface lifecycle', () => {
     expect((await list(rig))[0].status).toEqual({ state: 'waiting', for: later.ifname });
     expect((await rig.mcrd.client.request<{ workers: unknown[] }>('workers')).workers).toEqual([]);
 
-    await run('ip', ['link', 'add', later.ifname, 'netns', later.ns, 'type', 'veth', 'peer', 'name', laterGen.ifname, 'netns', laterGen.ns]);
-    await nsRun(later.ns, 'ip', ['addr', 'add', '10.251.3.1/24', 'dev', later.ifname]);
+    await $`ip link add ${later.ifname} netns ${later.ns} type veth peer name ${laterGen.ifname} netns ${laterGen.ns}`;
+    await $`ip -n ${later.ns} addr add 10.251.3.1/24 dev ${later.ifname}`;
     await sysctl(later.ns, `net.ipv4.conf.${later.ifname}.rp_filter`, 0);
-    await nsRun(laterGen.ns, 'ip', ['addr', 'add', `${laterGen.addr}/24`, 'dev', laterGen.ifname]);
-    for (const h of [later, laterGen]) await nsRun(h.ns, 'ip', ['link', 'set', h.ifname, 'up']);
+    await $`ip -n ${laterGen.ns} addr add ${laterGen.addr}/24 dev ${laterGen.ifname}`;
+    for (const h of [later, laterGen]) await $`ip -n ${h.ns} link set ${h.ifname} up`;
     await waitForStates(rig, ['forwarding']);
 
     const sink = await startSink(c.sink.ns, { interface: c.sink.ifname, streams: [`${s.outGroup}:${s.outPort}`], runId: 32, idleTimeoutMs: 800, maxWaitMs: 60_000 });
@@ -103,14 +105,14 @@ describe.skipIf(reason)('interface lifecycle', () => {
     const c = rig.chain;
     const [s] = planStreams(1);
     await rig.mcrd.client.request('add', { rule: ruleFor(c, s) });
-    await nsRun(c.relayOut.ns, 'ip', ['link', 'del', c.relayOut.ifname]); // takes the sink's end with it
+    await $`ip -n ${c.relayOut.ns} link del ${c.relayOut.ifname}`; // takes the sink's end with it
     await waitForStates(rig, ['waiting']);
     expect((await list(rig))[0].status).toEqual({ state: 'waiting', for: c.relayOut.ifname });
 
-    await run('ip', ['link', 'add', c.relayOut.ifname, 'netns', c.relayOut.ns, 'type', 'veth', 'peer', 'name', c.sink.ifname, 'netns', c.sink.ns]);
+    await $`ip link add ${c.relayOut.ifname} netns ${c.relayOut.ns} type veth peer name ${c.sink.ifname} netns ${c.sink.ns}`;
     for (const h of [c.relayOut, c.sink]) {
-      await nsRun(h.ns, 'ip', ['addr', 'add', `${h.addr}/24`, 'dev', h.ifname]);
-      await nsRun(h.ns, 'ip', ['link', 'set', h.ifname, 'up']);
+      await $`ip -n ${h.ns} addr add ${h.addr}/24 dev ${h.ifname}`;
+      await $`ip -n ${h.ns} link set ${h.ifname} up`;
     }
     await sysctl(c.sink.ns, `net.ipv4.conf.${c.sink.ifname}.rp_filter`, 0);
     await waitForStates(rig, ['forwarding']);
@@ -180,20 +182,20 @@ describe.skipIf(reason)('state file and config reload', () => {
 
     // s1 unchanged, s2 changed (another output port), s4 new; a dropped rule would go.
     writeConfig([ruleFor(c, a), { ...ruleFor(c, b), outputs: [{ ...ruleFor(c, b).outputs[0], port: 7002 }] }, ruleFor(c, d)]);
-    await nsRun(c.relayIn.ns, 'kill', ['-HUP', String(rig.mcrd.pid)]);
+    await $`ip netns exec ${c.relayIn.ns} kill -HUP ${String(rig.mcrd.pid)}`;
     for (let i = 0; i < 100 && !mcrdLog(rig).includes('config reloaded'); i++) await sleep(50);
     expect(mcrdLog(rig)).toMatch(/config reloaded: 1 rules added, 1 changed, 0 removed/);
     expect(await ids()).toEqual({ s1: '1', runtime: '3', s2: '4', s4: '5' });
     expect((await list(rig)).find((r) => r.name === 's2')!.outputs[0].port).toBe(7002);
 
     writeConfig([ruleFor(c, a), { ...ruleFor(c, d), inputGroup: '10.1.1.1' }]);
-    await nsRun(c.relayIn.ns, 'kill', ['-HUP', String(rig.mcrd.pid)]);
+    await $`ip netns exec ${c.relayIn.ns} kill -HUP ${String(rig.mcrd.pid)}`;
     for (let i = 0; i < 100 && !mcrdLog(rig).includes('SIGHUP: config not reloaded'); i++) await sleep(50);
     expect(mcrdLog(rig)).toMatch(/SIGHUP: config not reloaded, nothing changed: config rule 2: input group: 10\.1\.1\.1 is not a multicast group/);
     expect(await ids()).toEqual({ s1: '1', runtime: '3', s2: '4', s4: '5' });
 
     writeConfig([ruleFor(c, a)]);
-    await nsRun(c.relayIn.ns, 'kill', ['-HUP', String(rig.mcrd.pid)]);
+    await $`ip netns exec ${c.relayIn.ns} kill -HUP ${String(rig.mcrd.pid)}`;
     for (let i = 0; i < 100 && !mcrdLog(rig).includes('0 changed, 2 removed'); i++) await sleep(50);
     expect(await ids()).toEqual({ s1: '1', runtime: '3' });
   });

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nsSpawn } from '../../netns/exec.js';
+import { nsSpawn } from '../../netns/spawn.js';
 import { startMcrd, MCRD } from '../../harness/src/mcrd.js';
 import { nsFetch } from '../../harness/src/ns-fetch.js';
 import type { SinkSummary } from '../../harness/src/sink.js';

@@ -40,13 +40,13 @@ function assertNothingLeft(prefixes: string[]): void {
 
 describe.skipIf(reason)('namespace topologies', () => {
   // Child processes import the netns modules as plain JavaScript, transpiled from the sources now
-  // (dist/ may be stale). node_modules is linked so 'execa' resolves.
+  // (dist/ may be stale). node_modules is linked so 'zx' and 'execa' resolve.
   let moduleDir = '';
   beforeAll(() => {
     moduleDir = mkdtempSync(path.join(os.tmpdir(), 'mcr-netns-test-'));
     mkdirSync(path.join(moduleDir, 'netns'));
     symlinkSync(path.join(projectRoot, 'node_modules'), path.join(moduleDir, 'node_modules'));
-    for (const name of ['exec', 'state', 'topology', 'snooping', 'probe']) {
+    for (const name of ['sysctl', 'spawn', 'state', 'topology', 'snooping', 'probe']) {
       const source = readFileSync(path.join(projectRoot, 'netns', `${name}.ts`), 'utf8');
       const out = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
       writeFileSync(path.join(moduleDir, 'netns', `${name}.js`), out.outputText);

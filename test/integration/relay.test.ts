@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { nsRun } from '../../netns/exec.js';
+import { $ } from 'zx';
 import { createChain, type Chain } from '../../netns/topology.js';
 import { runGenerator } from '../../harness/src/generator.js';
 import { startMcrd, type RunningMcrd } from '../../harness/src/mcrd.js';
@@ -37,7 +37,7 @@ async function relay(args: string[]): Promise<{ chain: Chain; mcrd: RunningMcrd 
 }
 
 async function igmpGroups(ns: string, ifname: string): Promise<number> {
-  const { stdout } = await nsRun(ns, 'cat', ['/proc/net/igmp']);
+  const { stdout } = await $`ip netns exec ${ns} cat /proc/net/igmp`;
   // Per interface a header line, then one line per group; 224.0.0.1 (all-hosts) is always there.
   const lines = stdout.split('\n');
   const start = lines.findIndex((l) => l.includes(ifname));
@@ -107,7 +107,7 @@ describe.skipIf(reason)('relay forwarding', () => {
 
   it('1000 groups join without touching igmp_max_memberships (a pool of helper sockets)', async () => {
     const { chain: c, mcrd: m } = await relay(['--workers', '1']);
-    const max = Number((await nsRun(c.relayIn.ns, 'sysctl', ['-n', 'net.ipv4.igmp_max_memberships'])).stdout.trim());
+    const max = Number((await $`ip netns exec ${c.relayIn.ns} sysctl -n net.ipv4.igmp_max_memberships`).stdout.trim());
     for (const s of planStreams(1000)) await m.client.request('add', { rule: ruleFor(c, s) });
     const igmp = (await m.client.request<{ igmp: { activeGroups: number; sockets: number; failed: number } }>('stats')).igmp;
     expect(igmp).toMatchObject({ activeGroups: 1000, failed: 0, sockets: Math.ceil(1000 / max) });

@@ -1,7 +1,7 @@
 // The snooping topology: a group reaches the relay's namespace only while something there has
 // joined it, from the first packet (the bridge has settled before createChain returns).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nsRun } from '../../netns/exec.js';
+import { $ } from 'zx';
 import { createChain, type Chain } from '../../netns/topology.js';
 import { runGenerator } from '../../harness/src/generator.js';
 import { startSink } from '../../harness/src/sink.js';
@@ -11,7 +11,7 @@ const reason = skipReason(['bridge']);
 announceSkip('snooping topology integration', reason);
 
 async function rxPackets(chain: Chain): Promise<number> {
-  const { stdout } = await nsRun(chain.relayIn.ns, 'ip', ['-s', '-j', 'link', 'show', chain.relayIn.ifname]);
+  const { stdout } = await $`ip -n ${chain.relayIn.ns} -s -j link show ${chain.relayIn.ifname}`;
   return (JSON.parse(stdout) as { stats64: { rx: { packets: number } } }[])[0].stats64.rx.packets;
 }
 

@@ -3,7 +3,8 @@
 import { createWriteStream, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { nsSpawn, sysctl } from '../../../netns/exec.js';
+import { nsSpawn } from '../../../netns/spawn.js';
+import { sysctl } from '../../../netns/sysctl.js';
 import { commandExists } from './which.js';
 import { multicastRoutes } from './procnet.js';
 import type { Availability, Contender, ContenderReport, RunningContender, StartOptions } from './types.js';

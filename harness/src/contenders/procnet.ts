@@ -1,9 +1,9 @@
 // Counters the kernel keeps inside a namespace, read through `ip netns exec`.
-import { nsRun } from '../../../netns/exec.js';
+import { $ } from 'zx';
 
 /** /proc/net/udp rows of the sockets bound to port: their 'drops' column counts receive-queue overflows. */
 async function udpSockets(ns: string, port: number): Promise<{ drops: number }[]> {
-  const { stdout } = await nsRun(ns, 'cat', ['/proc/net/udp']);
+  const { stdout } = await $`ip netns exec ${ns} cat /proc/net/udp`;
   const portHex = port.toString(16).toUpperCase().padStart(4, '0');
   return stdout
     .split('\n')
@@ -31,7 +31,7 @@ function hexToIp(hex: string): string {
 
 /** The kernel's multicast forwarding cache (resolved routes with their packet counters). */
 export async function multicastRoutes(ns: string): Promise<MfcEntry[]> {
-  const { stdout } = await nsRun(ns, 'cat', ['/proc/net/ip_mr_cache']);
+  const { stdout } = await $`ip netns exec ${ns} cat /proc/net/ip_mr_cache`;
   return stdout
     .split('\n')
     .slice(1)

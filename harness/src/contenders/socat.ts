@@ -2,7 +2,7 @@
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { nsSpawn } from '../../../netns/exec.js';
+import { nsSpawn } from '../../../netns/spawn.js';
 import { commandExists } from './which.js';
 import { cpuSeconds } from './cpu.js';
 import { udpSocketCount, udpSocketDrops } from './procnet.js';

@@ -1,8 +1,10 @@
-// IGMP membership through a pool of helper sockets per interface. One socket holds at most
-// net.ipv4.igmp_max_memberships groups, so a new socket opens when the others are full:
-// 1000 groups work without touching sysctls. A membership is any-source (IP_ADD_MEMBERSHIP) or
-// source-specific (MCAST_JOIN_SOURCE_GROUP, IGMPv3 INCLUDE); one socket cannot hold both kinds
-// for one group, nor more than net.ipv4.igmp_max_msf sources of one group.
+// IGMP (and, for IPv6 groups, MLD) membership through a pool of helper sockets per interface.
+// One socket holds at most net.ipv4.igmp_max_memberships groups, so a new socket opens when the
+// others are full: 1000 groups work without touching sysctls. IPv6 groups go on IPv6 sockets,
+// sized the same (the kernel has no per-socket MLD membership count; optmem_max bounds it far
+// higher). A membership is any-source or source-specific (MCAST_JOIN_SOURCE_GROUP, IGMPv3/MLDv2
+// INCLUDE); one socket cannot hold both kinds for one group, nor more than igmp_max_msf
+// (IPv6: mld_max_msf) sources of one group.
 //
 // The supervisor declares which groups it wants on which interfaces (sync); the pool gets there:
 // a failed join is retried with backoff (the group is 'joining', then 'failed', never silently
@@ -12,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from './log.js';
 
 export interface IgmpOps {
-  igmpOpenSocket(): number;
+  igmpOpenSocket(family?: 4 | 6): number;
   igmpJoin(fd: number, ifname: string, group: string): void;
   igmpLeave(fd: number, ifname: string, group: string): void;
   igmpJoinSource(fd: number, ifname: string, group: string, source: string): void;
@@ -66,7 +68,10 @@ export type Membership = { state: 'joined' } | { state: 'joining' | 'failed'; er
 /** Interface name -> memberships (membershipKey) wanted there. */
 export type WantedGroups = Map<string, Set<string>>;
 
-interface HelperSocket { fd: number; groups: Set<string> }
+interface HelperSocket { fd: number; family: 4 | 6; groups: Set<string> }
+
+/** IPv6 addresses have colons, IPv4 ones never. */
+const familyOf = (group: string): 4 | 6 => (group.includes(':') ? 6 : 4);
 interface Trouble { attempts: number; error: string; timer?: NodeJS.Timeout }
 
 function readSysctl(file: string, fallback: number): number {
@@ -84,9 +89,9 @@ export function readMaxMemberships(file = '/proc/sys/net/ipv4/igmp_max_membershi
   return readSysctl(file, 20);
 }
 
-/** Sources one socket may hold for one group. */
-export function readMaxSources(file = '/proc/sys/net/ipv4/igmp_max_msf'): number {
-  return readSysctl(file, 10);
+/** Sources one socket may hold for one group (IPv4: igmp_max_msf, default 10; IPv6: mld_max_msf, 64). */
+export function readMaxSources(family: 4 | 6 = 4): number {
+  return family === 6 ? readSysctl('/proc/sys/net/ipv6/mld_max_msf', 64) : readSysctl('/proc/sys/net/ipv4/igmp_max_msf', 10);
 }
 
 export class IgmpPool {
@@ -101,18 +106,19 @@ export class IgmpPool {
     private readonly log: Logger,
     private readonly policy: IgmpPolicy = DEFAULT_IGMP_POLICY,
     private readonly perSocket = readMaxMemberships(),
-    private readonly sourcesPerGroup = readMaxSources(),
+    private readonly sourcesPerGroup = { 4: readMaxSources(4), 6: readMaxSources(6) },
   ) {}
 
   /** Whether the helper can take this membership: room for its group, no clash of kinds, room for its source. */
   private canHold(helper: HelperSocket, key: string): boolean {
     const { group, source } = parseKey(key);
+    if (helper.family !== familyOf(group)) return false;
     const held = [...helper.groups].map(parseKey);
     const same = held.filter((m) => m.group === group);
     const groups = new Set(held.map((m) => m.group));
     if (!groups.has(group) && groups.size >= this.perSocket) return false;
     if (!source) return same.length === 0;
-    return same.every((m) => m.source !== undefined) && same.length < this.sourcesPerGroup;
+    return same.every((m) => m.source !== undefined) && same.length < this.sourcesPerGroup[helper.family];
   }
 
   private owner(iface: string, group: string): HelperSocket | undefined {
@@ -199,7 +205,8 @@ export class IgmpPool {
     let opened = false;
     try {
       if (!helper) {
-        helper = { fd: this.ops.igmpOpenSocket(), groups: new Set() };
+        const family = familyOf(parseKey(group).group);
+        helper = { fd: this.ops.igmpOpenSocket(family), family, groups: new Set() };
         opened = true;
       }
       const m = parseKey(group);

@@ -5,7 +5,7 @@
 // mcrctl prints it) would only dip, and rate() would read that dip as a reset and overcount.
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ForwarderStats } from './native.js';
-import type { Rule } from './rules.js';
+import { endpoint, type Rule } from './rules.js';
 import type { RuleState, Supervisor } from './supervisor.js';
 import type { WorkerInfo } from './workers.js';
 import { VERSION } from './version.js';
@@ -28,7 +28,7 @@ const WORKER_STATES: WorkerInfo['state'][] = ['starting', 'running', 'restarting
 
 const workerLabels = (w: WorkerInfo): Labels => ({ interface: w.interface, worker: w.index });
 /** A rule's identity; its interface is the input's, the same as its workers'. */
-const ruleLabels = (r: Rule): Labels => ({ rule_id: r.id, rule_name: r.name ?? '', input: `${r.inputSource ? `${r.inputSource}->` : ''}${r.inputGroup}:${r.inputPort}`, interface: r.inputInterface });
+const ruleLabels = (r: Rule): Labels => ({ rule_id: r.id, rule_name: r.name ?? '', input: `${r.inputSource ? `${r.inputSource}->` : ''}${endpoint(r.inputGroup, r.inputPort)}`, interface: r.inputInterface });
 
 /** Workers that answered this scrape's stats request, with their counters. */
 function* reporting(stats: RelayStats): Generator<[WorkerInfo, ForwarderStats]> {
@@ -66,7 +66,7 @@ function outputCounter(key: 'packets' | 'bytes' | 'errors', help: string): Famil
     labels: [...RULE_LABELS, 'output'],
     fill: (stats, emit) => {
       for (const { rule, counted, labels } of rulesByWorker(stats)) {
-        rule.outputs.forEach((o, i) => emit({ ...labels, output: `${o.group}:${o.port}:${o.interface}` }, counted.outputs[i]?.[key] ?? 0));
+        rule.outputs.forEach((o, i) => emit({ ...labels, output: `${endpoint(o.group, o.port)}:${o.interface}` }, counted.outputs[i]?.[key] ?? 0));
       }
     },
   };

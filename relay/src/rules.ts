@@ -1,5 +1,7 @@
 // Rule model and validation: everything a control request can get wrong is caught here,
-// before any state changes.
+// before any state changes. Groups and sources are IPv4 or IPv6 (an input's family and its
+// outputs' may differ: the relay re-sends the UDP payload).
+import net from 'node:net';
 
 export interface Output {
   group: string;
@@ -54,24 +56,44 @@ export function ipv4ToNumber(text: string): number | undefined {
   return value;
 }
 
+/** 4 for a dotted quad, 6 for an IPv6 address, else undefined. */
+export function addressFamily(text: string): 4 | 6 | undefined {
+  if (ipv4ToNumber(text) !== undefined) return 4;
+  return net.isIPv6(text) ? 6 : undefined;
+}
+
+/** One spelling per address (IPv4 without leading zeros, IPv6 compressed lowercase), so duplicates are caught. */
+function normalise(text: string): string {
+  return addressFamily(text) === 6 ? new net.SocketAddress({ address: text, family: 'ipv6' }).address : text.split('.').map(Number).join('.');
+}
+
+/** 224.0.0.0/4 or ff00::/8. */
 export function isMulticast(text: string): boolean {
+  const family = addressFamily(text);
+  if (family === 6) return normalise(text).startsWith('ff');
   const value = ipv4ToNumber(text);
   return value !== undefined && value >= 0xe0000000 && value <= 0xefffffff;
 }
 
-function checkGroup(value: unknown, what: string): string {
-  if (typeof value !== 'string' || ipv4ToNumber(value) === undefined) fail(`${what}: '${String(value)}' is not an IPv4 address`);
-  if (!isMulticast(value)) fail(`${what}: ${value} is not a multicast group (224.0.0.0/4)`);
-  // Normalise (e.g. 239.001.1.1 -> 239.1.1.1) so duplicates are caught.
-  return value.split('.').map(Number).join('.');
+/** group:port, with an IPv6 group in brackets as in URLs: [ff15::8]:5000. */
+export function endpoint(group: string, port: number | string): string {
+  return addressFamily(group) === 6 ? `[${group}]:${port}` : `${group}:${port}`;
 }
 
-/** A unicast IPv4 source address for a source-specific rule. */
-function checkSource(value: unknown): string {
-  const n = typeof value === 'string' ? ipv4ToNumber(value) : undefined;
-  if (n === undefined) fail(`input source: '${String(value)}' is not an IPv4 address`);
-  if (n === 0 || n >= 0xe0000000) fail(`input source: ${String(value)} is not a unicast address`);
-  return (value as string).split('.').map(Number).join('.');
+function checkGroup(value: unknown, what: string): string {
+  if (typeof value !== 'string' || addressFamily(value) === undefined) fail(`${what}: '${String(value)}' is not an IPv4 or IPv6 address`);
+  if (!isMulticast(value)) fail(`${what}: ${value} is not a multicast group (224.0.0.0/4 or ff00::/8)`);
+  return normalise(value);
+}
+
+/** A unicast source address, of the group's family, for a source-specific rule. */
+function checkSource(value: unknown, group: string): string {
+  const family = typeof value === 'string' ? addressFamily(value) : undefined;
+  if (family === undefined) fail(`input source: '${String(value)}' is not an IPv4 or IPv6 address`);
+  const source = normalise(value as string);
+  if (source === '0.0.0.0' || source === '::' || isMulticast(source)) fail(`input source: ${String(value)} is not a unicast address`);
+  if (family !== addressFamily(group)) fail(`input source ${source} is IPv${family} but the group ${group} is not`);
+  return source;
 }
 
 function checkPort(value: unknown, what: string): number {
@@ -97,11 +119,16 @@ function checkTtl(value: unknown, what: string): number {
   return ttl;
 }
 
-/** Parses "G:P:IF[:TTL|:=TTL]" as typed on the mcrctl command line ("=TTL": fixed, not decremented). */
+/**
+ * Parses "G:P:IF[:TTL|:=TTL]" as typed on the mcrctl command line ("=TTL": fixed, not
+ * decremented); an IPv6 group goes in brackets: [ff15::8]:6003:eth1.
+ */
 export function parseOutputSpec(spec: string): { group: string; port: string; interface: string; ttl?: string; fixedTtl?: boolean } {
-  const parts = spec.trim().split(':');
+  const text = spec.trim();
+  const bracketed = /^\[([^\]]*)\]:(.*)$/.exec(text);
+  const parts = bracketed ? [bracketed[1], ...bracketed[2].split(':')] : text.split(':');
   if (parts.length < 3 || parts.length > 4 || parts.some((p) => p === '')) {
-    fail(`output '${spec}' must look like GROUP:PORT:INTERFACE[:TTL] or ...:=TTL (fixed), e.g. 239.2.2.2:5001:eth1:16`);
+    fail(`output '${spec}' must look like GROUP:PORT:INTERFACE[:TTL] or ...:=TTL (fixed), e.g. 239.2.2.2:5001:eth1:16 or [ff15::8]:6003:eth1`);
   }
   const [group, port, iface, ttl] = parts;
   const fixed = ttl?.startsWith('=') ?? false;
@@ -137,7 +164,7 @@ export function validateRuleSpec(input: unknown, interfaceExists: (name: string)
   const inputInterface = checkInterface(raw.inputInterface, 'input interface', exists);
   const inputGroup = checkGroup(raw.inputGroup, 'input group');
   const inputPort = checkPort(raw.inputPort, 'input port');
-  const inputSource = raw.inputSource === undefined ? undefined : checkSource(raw.inputSource);
+  const inputSource = raw.inputSource === undefined ? undefined : checkSource(raw.inputSource, inputGroup);
 
   if (!Array.isArray(raw.outputs) || raw.outputs.length === 0) fail('rule has no outputs');
   const seen = new Set<string>();
@@ -157,9 +184,9 @@ export function validateRuleSpec(input: unknown, interfaceExists: (name: string)
       ...(dscp === undefined ? {} : { dscp }),
     };
     if (output.interface === inputInterface && output.group === inputGroup && output.port === inputPort) {
-      fail(`${what} ${output.group}:${output.port}:${output.interface} loops back to the input`);
+      fail(`${what} ${endpoint(output.group, output.port)}:${output.interface} loops back to the input`);
     }
-    const key = `${output.group}:${output.port}:${output.interface}`;
+    const key = `${endpoint(output.group, output.port)}:${output.interface}`;
     if (seen.has(key)) fail(`${what} ${key} is listed twice`);
     seen.add(key);
     return output;
@@ -175,7 +202,7 @@ export function inputKey(rule: Input): string {
 }
 
 export function describeInput(rule: Input): string {
-  return `${rule.inputGroup}:${rule.inputPort}${rule.inputSource ? ` from ${rule.inputSource}` : ''} on ${rule.inputInterface}`;
+  return `${endpoint(rule.inputGroup, rule.inputPort)}${rule.inputSource ? ` from ${rule.inputSource}` : ''} on ${rule.inputInterface}`;
 }
 
 /** Per input interface, what turns table `before` into `after` (rules are immutable: compared by identity). */

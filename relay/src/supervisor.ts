@@ -8,7 +8,7 @@ import type { FanoutMode, IngressMode, NativeRule, RuleStats } from './native.js
 import type { PeerCredentials as Peer } from './control-server.js';
 import { COMMANDS } from './protocol.js';
 import { addRule, applyBatch, mergeConfigRules, removeRule, type ApplyResult, type ConfigMerge } from './changes.js';
-import { RuleTable, describeInput, diffTables, type Rule } from './rules.js';
+import { RuleTable, describeInput, diffTables, endpoint, type Rule } from './rules.js';
 import { loadState, saveState } from './state-file.js';
 import { NeighbourWarning, neighbourThreshold } from './neighbour-limit.js';
 import { WorkerPool, type WorkerPoolOptions, type WorkerStats } from './workers.js';
@@ -51,7 +51,7 @@ function toNative(rule: Rule): NativeRule {
   return { id: rule.id, group: rule.inputGroup, ...(rule.inputSource ? { source: rule.inputSource } : {}), port: rule.inputPort, outputs: rule.outputs.map((o) => ({ group: o.group, port: o.port, interface: o.interface, ttl: o.ttl, ...(o.fixedTtl ? { fixedTtl: true } : {}), ...(o.dscp === undefined ? {} : { dscp: o.dscp }) })) };
 }
 
-const outputsText = (rule: Rule) => rule.outputs.map((o) => `${o.group}:${o.port}:${o.interface}`).join(',');
+const outputsText = (rule: Rule) => rule.outputs.map((o) => `${endpoint(o.group, o.port)}:${o.interface}`).join(',');
 const byWhom = (peer?: Peer) => (peer ? ` (by uid ${peer.uid} pid ${peer.pid})` : '');
 
 export class Supervisor {

@@ -26,9 +26,20 @@ const quiet = createLogger('text', 'error', () => undefined);
 const want = (...keys: string[]) => new Map([['eth0', new Set(keys)]]);
 
 describe('IGMP pool', () => {
+  it('IPv6 groups go on IPv6 helper sockets (MLD), never beside IPv4 ones; v6 sources per group from mld_max_msf', () => {
+    const { ops, calls } = recorder();
+    const opened: (number | undefined)[] = [];
+    const open = ops.igmpOpenSocket;
+    ops.igmpOpenSocket = (family) => (opened.push(family), open(family));
+    const pool = new IgmpPool(ops, quiet, { retries: 0, retryIntervalMs: 10, leaveDelayMs: 0 }, 20, { 4: 10, 6: 1 });
+    pool.sync(want('239.1.1.1', 'ff15::1', '239.1.1.2', 'ff15::2', membershipKey('ff35::1', 'fd00::1'), membershipKey('ff35::1', 'fd00::2')));
+    expect(opened).toEqual([4, 6, 6]);
+    expect(calls).toEqual(['100 join 239.1.1.1', '101 join ff15::1', '100 join 239.1.1.2', '101 join ff15::2', '101 join ff35::1 from fd00::1', '102 join ff35::1 from fd00::2']);
+  });
+
   it('any-source and source-specific memberships of one group never share a socket; sources per group are capped', () => {
     const { ops, calls } = recorder();
-    const pool = new IgmpPool(ops, quiet, { retries: 0, retryIntervalMs: 10, leaveDelayMs: 0 }, 20, 2);
+    const pool = new IgmpPool(ops, quiet, { retries: 0, retryIntervalMs: 10, leaveDelayMs: 0 }, 20, { 4: 2, 6: 64 });
     pool.sync(want('232.1.1.1', membershipKey('232.1.1.1', '10.0.0.1'), membershipKey('232.1.1.1', '10.0.0.2'), membershipKey('232.1.1.1', '10.0.0.3')));
     expect(calls).toEqual(['100 join 232.1.1.1', '101 join 232.1.1.1 from 10.0.0.1', '101 join 232.1.1.1 from 10.0.0.2', '102 join 232.1.1.1 from 10.0.0.3']);
     expect(pool.stats()).toMatchObject({ activeGroups: 4, sockets: 3 });
@@ -36,7 +47,7 @@ describe('IGMP pool', () => {
 
   it('leave delay: removed and wanted again within it, nothing is sent; otherwise one leave, and the empty socket closes', async () => {
     const { ops, calls } = recorder();
-    const pool = new IgmpPool(ops, quiet, { retries: 0, retryIntervalMs: 10, leaveDelayMs: 50 }, 20, 10);
+    const pool = new IgmpPool(ops, quiet, { retries: 0, retryIntervalMs: 10, leaveDelayMs: 50 }, 20, { 4: 10, 6: 64 });
     pool.sync(want('239.1.1.1'));
     pool.sync(want());
     pool.sync(want('239.1.1.1'));
@@ -51,7 +62,7 @@ describe('IGMP pool', () => {
 
   it('a failed join is retried with backoff and shows as joining, then joined', async () => {
     const { ops } = recorder(2);
-    const pool = new IgmpPool(ops, quiet, { retries: 3, retryIntervalMs: 10, leaveDelayMs: 0 }, 20, 10);
+    const pool = new IgmpPool(ops, quiet, { retries: 3, retryIntervalMs: 10, leaveDelayMs: 0 }, 20, { 4: 10, 6: 64 });
     pool.sync(want('239.1.1.1'));
     expect(pool.membership('eth0', '239.1.1.1')).toMatchObject({ state: 'joining', attempts: 1, error: expect.stringMatching(/No buffer space/) });
     await new Promise((r) => setTimeout(r, 60)); // retries after 10 and 20 ms
@@ -61,7 +72,7 @@ describe('IGMP pool', () => {
 
   it('retries exhausted: failed, not silently absent', async () => {
     const { ops } = recorder(10);
-    const pool = new IgmpPool(ops, quiet, { retries: 1, retryIntervalMs: 5, leaveDelayMs: 0 }, 20, 10);
+    const pool = new IgmpPool(ops, quiet, { retries: 1, retryIntervalMs: 5, leaveDelayMs: 0 }, 20, { 4: 10, 6: 64 });
     pool.sync(want('239.1.1.1'));
     await new Promise((r) => setTimeout(r, 30));
     expect(pool.membership('eth0', '239.1.1.1')).toMatchObject({ state: 'failed', attempts: 2 });

@@ -31,8 +31,8 @@ describe('rule validation', () => {
 
   it.each([
     [{ ...good, inputGroup: '10.0.0.1' }, /not a multicast group/],
-    [{ ...good, inputGroup: '239.1.1' }, /not an IPv4 address/],
-    [{ ...good, inputGroup: '239.1.1.256' }, /not an IPv4 address/],
+    [{ ...good, inputGroup: '239.1.1' }, /not an IPv4 or IPv6 address/],
+    [{ ...good, inputGroup: '239.1.1.256' }, /not an IPv4 or IPv6 address/],
     [{ ...good, inputPort: 0 }, /out of range/],
     [{ ...good, inputPort: 70000 }, /out of range/],
     [{ ...good, inputPort: 1.5 }, /out of range/],
@@ -46,7 +46,7 @@ describe('rule validation', () => {
     [{ ...good, outputs: [{ ...good.outputs[0], interface: 'eth9' }] }, /output 1 interface: unknown interface 'eth9'/],
     [{ ...good, extra: 1 }, /unknown rule field 'extra'/],
     [{ ...good, inputSource: '239.1.1.9' }, /input source: 239\.1\.1\.9 is not a unicast address/],
-    [{ ...good, inputSource: 'host' }, /input source: 'host' is not an IPv4 address/],
+    [{ ...good, inputSource: 'host' }, /input source: 'host' is not an IPv4 or IPv6 address/],
     [{ ...good, outputs: [{ ...good.outputs[0], dscp: 64 }] }, /dscp '64' out of range/],
     [{ ...good, outputs: [{ ...good.outputs[0], fixedTtl: 'yes' }] }, /fixedTtl must be true or false/],
     [{ ...good, outputs: [{ ...good.outputs[0], colour: 'red' }] }, /output 1: unknown field 'colour'/],
@@ -54,6 +54,31 @@ describe('rule validation', () => {
     ['not an object', /must be an object/],
     [null, /must be an object/],
   ])('rejects %j', (spec, message) => reject(spec, message));
+
+  it('takes IPv6 groups and sources, normalised, and either family on either side', () => {
+    const v6 = validateRuleSpec({ ...good, inputGroup: 'FF15:0::0001', inputSource: 'FD00:0::1', outputs: [{ group: 'ff15::0008', port: 6003, interface: 'eth1' }, good.outputs[0]] }, exists);
+    expect(v6).toMatchObject({ inputGroup: 'ff15::1', inputSource: 'fd00::1', outputs: [{ group: 'ff15::8' }, { group: '239.2.2.2' }] });
+    const table = new RuleTable();
+    table.commit(table.prepare(v6));
+    expect(() => table.prepare(validateRuleSpec({ ...good, inputGroup: 'ff15::1', inputSource: 'fd00:0:0::1' }, exists))).toThrow(/duplicate rule: \[ff15::1\]:5000 from fd00::1 on eth0/);
+    expect(validateRuleSpec({ ...good, outputs: [{ group: 'ff02::1:3', port: 6000, interface: 'eth1' }] }, exists).outputs[0].group).toBe('ff02::1:3');
+  });
+
+  it.each([
+    [{ ...good, inputGroup: 'fd00::1' }, /input group: fd00::1 is not a multicast group \(224\.0\.0\.0\/4 or ff00::\/8\)/],
+    [{ ...good, inputGroup: 'ff15::1::2' }, /not an IPv4 or IPv6 address/],
+    [{ ...good, inputGroup: 'ff15::1', inputSource: '10.0.0.1' }, /input source 10\.0\.0\.1 is IPv4 but the group ff15::1 is not/],
+    [{ ...good, inputGroup: 'ff15::1', inputSource: '::' }, /not a unicast address/],
+    [{ ...good, inputGroup: 'ff15::1', inputSource: 'ff15::2' }, /not a unicast address/],
+    [{ ...good, inputGroup: 'ff15::1', outputs: [{ group: 'ff15::1', port: 5000, interface: 'eth0' }] }, /output 1 \[ff15::1\]:5000:eth0 loops back to the input/],
+  ])('rejects IPv6 %j', (spec, message) => reject(spec, message));
+
+  it('parses [IPv6]:port:if outputs', () => {
+    expect(parseOutputSpec('[ff15::8]:6003:eth1')).toEqual({ group: 'ff15::8', port: '6003', interface: 'eth1' });
+    expect(parseOutputSpec('[ff15::8]:6003:eth1:=3')).toEqual({ group: 'ff15::8', port: '6003', interface: 'eth1', ttl: '3', fixedTtl: true });
+    expect(() => parseOutputSpec('ff15::8:6003:eth1')).toThrow(/\[ff15::8\]:6003:eth1/);
+    expect(() => parseOutputSpec('[ff15::8]:6003')).toThrow(/must look like/);
+  });
 
   it('errors are ValidationErrors', () => {
     expect(() => validateRuleSpec({}, exists)).toThrow(ValidationError);

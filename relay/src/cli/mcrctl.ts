@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import JSON5 from 'json5';
 import { ControlClient } from '../control-client.js';
 import { DEFAULT_SOCKET_PATH } from '../protocol.js';
-import { parseOutputSpec, type Rule } from '../rules.js';
+import { endpoint, parseOutputSpec, type Rule } from '../rules.js';
 import type { ApplyResult, RuleState, RuleWithState, RuleWithStats } from '../supervisor.js';
 import { renderTable } from '../table.js';
 import type { WorkerInfo, WorkerStats } from '../workers.js';
@@ -27,7 +27,7 @@ async function call<T>(cmd: string, args: Record<string, unknown>, show: (result
 }
 
 const outputsText = (rule: Rule) =>
-  rule.outputs.map((o) => `${o.group}:${o.port}:${o.interface}${o.fixedTtl ? `:=${o.ttl}` : o.ttl === 8 ? '' : `:${o.ttl}`}${o.dscp === undefined ? '' : ` dscp ${o.dscp}`}`).join(',');
+  rule.outputs.map((o) => `${endpoint(o.group, o.port)}:${o.interface}${o.fixedTtl ? `:=${o.ttl}` : o.ttl === 8 ? '' : `:${o.ttl}`}${o.dscp === undefined ? '' : ` dscp ${o.dscp}`}`).join(',');
 
 function stateText(status: RuleState | undefined): string {
   if (!status) return '-';
@@ -40,7 +40,7 @@ function rulesTable(rules: (Rule | RuleWithState)[]): string {
   if (rules.length === 0) return 'no rules';
   return renderTable(
     ['ID', 'NAME', 'INPUT', 'OUTPUTS', 'STATE'],
-    rules.map((r) => [r.id, r.name ?? '-', `${r.inputSource ? `${r.inputSource}->` : ''}${r.inputGroup}:${r.inputPort}:${r.inputInterface}`, outputsText(r), stateText('status' in r ? r.status : undefined)]),
+    rules.map((r) => [r.id, r.name ?? '-', `${r.inputSource ? `${r.inputSource}->` : ''}${endpoint(r.inputGroup, r.inputPort)}:${r.inputInterface}`, outputsText(r), stateText('status' in r ? r.status : undefined)]),
   );
 }
 
@@ -77,10 +77,10 @@ program
   .command('add')
   .description('add a forwarding rule (answered once every worker applied it)')
   .requiredOption('--input-interface <if>', 'interface the multicast arrives on')
-  .requiredOption('--input-group <group>', 'multicast group to receive')
+  .requiredOption('--input-group <group>', 'multicast group to receive: IPv4 (239.1.1.1) or IPv6 (ff15::1)')
   .requiredOption('--input-port <port>', 'UDP destination port to receive')
-  .option('--input-source <addr>', 'only datagrams from this source (source-specific multicast: joined with an IGMPv3 source-specific join)')
-  .requiredOption('--outputs <list>', 'GROUP:PORT:INTERFACE[:TTL][,...] destinations; TTL (default 8) is the most sent, never more than the input TTL - 1; :=TTL sends exactly TTL (for sources that send TTL 1; no loop safety)')
+  .option('--input-source <addr>', 'only datagrams from this source (source-specific multicast: joined with an IGMPv3 or MLDv2 source-specific join)')
+  .requiredOption('--outputs <list>', 'GROUP:PORT:INTERFACE[:TTL][,...] destinations, an IPv6 group in brackets ([ff15::8]:6003:eth1; either family from either); TTL (hop limit for IPv6) (default 8) is the most sent, never more than the input TTL - 1; :=TTL sends exactly TTL (for sources that send TTL 1; no loop safety)')
   .option('--name <name>', 'a name to refer to the rule by')
   .option('--wait-for-interface', 'accept interfaces that do not exist yet: the rule waits for them')
   .action(async (o: { inputInterface: string; inputGroup: string; inputPort: string; inputSource?: string; outputs: string; name?: string; waitForInterface?: boolean }) => {
@@ -137,10 +137,10 @@ program
               r.rules.flatMap((rule) =>
                 rule.outputs.map((o, i) => [
                   i === 0 ? rule.id : '',
-                  i === 0 ? `${rule.inputGroup}:${rule.inputPort}:${rule.inputInterface}` : '',
+                  i === 0 ? `${endpoint(rule.inputGroup, rule.inputPort)}:${rule.inputInterface}` : '',
                   i === 0 ? rule.packets : '',
                   i === 0 ? rule.bytes : '',
-                  `${o.group}:${o.port}:${o.interface}`,
+                  `${endpoint(o.group, o.port)}:${o.interface}`,
                   o.packets,
                   o.errors,
                 ]),

@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { execa } from 'execa';
+import { CHROMIUM_FLAGS, findChromium } from './chromium.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeGateFiles } from '../../harness/src/export/gate-files.js';
 import { evaluateGates, loadGateFile } from '../../harness/src/gate.js';
@@ -23,21 +24,10 @@ import { sampleResult, type SampleFigures } from '../unit/sample-result.js';
 const run = promisify(execFile);
 const CLI = path.join(projectRoot, 'dist', 'harness', 'src', 'cli', 'publish-results.js');
 
-function findChromium(): string | undefined {
-  for (const name of ['chromium', 'chromium-browser']) {
-    try {
-      return execFileSync('sh', ['-c', `command -v ${name}`]).toString().trim();
-    } catch {
-      // try the next name
-    }
-  }
-  return undefined;
-}
 
 const chromium = findChromium();
 if (!chromium) console.warn('SKIPPED published results in browser: chromium not found (apt-get install chromium)');
 
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--hide-scrollbars'];
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'mcr-publish-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -82,7 +72,7 @@ async function publish(args: string[]) {
 }
 
 async function dumpDom(file: string, profile: string): Promise<string> {
-  const { stdout } = await run(chromium!, [...FLAGS, `--user-data-dir=${profile}`, '--dump-dom', `file://${file}`], { timeout: 60_000, maxBuffer: 64 << 20 });
+  const { stdout } = await run(chromium!, [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, '--dump-dom', `file://${file}`], { timeout: 60_000, maxBuffer: 64 << 20 });
   return stdout;
 }
 

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { PNG } from 'pngjs';
+import { CHROMIUM_FLAGS, findChromium } from './chromium.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { renderReport } from '../../harness/src/report/render.js';
 import type { RunResult } from '../../harness/src/result.js';
@@ -12,21 +13,10 @@ import { sampleResult } from '../unit/sample-result.js';
 
 const run = promisify(execFile);
 
-function findChromium(): string | undefined {
-  for (const name of ['chromium', 'chromium-browser']) {
-    try {
-      return execFileSync('sh', ['-c', `command -v ${name}`]).toString().trim();
-    } catch {
-      // try the next name
-    }
-  }
-  return undefined;
-}
 
 const chromium = findChromium();
 if (!chromium) console.warn("SKIPPED report in browser: chromium not found (apt-get install chromium)");
 
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--hide-scrollbars'];
 
 describe.skipIf(!chromium)('report in headless Chromium', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mcr-report-'));
@@ -39,7 +29,7 @@ describe.skipIf(!chromium)('report in headless Chromium', () => {
     await renderReport(runDir, result);
     const page = `file://${path.join(runDir, 'report.html')}`;
     const profile = path.join(dir, 'profile');
-    const { stdout: dom } = await run(chromium!, [...FLAGS, `--user-data-dir=${profile}`, '--dump-dom', page], { timeout: 60_000, maxBuffer: 64 << 20 });
+    const { stdout: dom } = await run(chromium!, [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, '--dump-dom', page], { timeout: 60_000, maxBuffer: 64 << 20 });
     const figures = dom.match(/<figure id="chart-[a-z-]+">/g) ?? [];
     expect(figures.length).toBeGreaterThanOrEqual(4);
     // vega draws lines as <path class="..."> inside mark-line groups with a non-empty d attribute.
@@ -47,7 +37,7 @@ describe.skipIf(!chromium)('report in headless Chromium', () => {
     expect(dom).toMatch(/class="mark-rect[^"]*"/);
 
     const shot = path.join(dir, 'shot.png');
-    await run(chromium!, [...FLAGS, `--user-data-dir=${profile}`, '--window-size=1200,1600', `--screenshot=${shot}`, page], { timeout: 60_000 });
+    await run(chromium!, [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, '--window-size=1200,1600', `--screenshot=${shot}`, page], { timeout: 60_000 });
     const png = PNG.sync.read(readFileSync(shot));
     const colors = new Set<number>();
     let nonWhite = 0;

@@ -6,7 +6,7 @@
 // sampleResult (test/unit/sample-result.ts), which sums its streams with the harness's aggregate();
 // reports come from renderReport, and one run is gated (writeGateFiles: benchmark.json) while the
 // other is not, so both sources of trend figures are exercised.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

@@ -1,5 +1,5 @@
 // A report renders in a real browser: headless Chromium (Debian's package) draws the charts.
-import { execFileSync, execFile } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

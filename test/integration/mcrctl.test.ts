@@ -92,7 +92,7 @@ describe.skipIf(reason)('mcrctl against a running mcrd', () => {
   it("prints the server's message and exits 1 on a bad request", async () => {
     const r = await ctl('add', '--input-interface', chain.relayIn.ifname, '--input-group', '10.0.0.1', '--input-port', '5000', '--outputs', `239.2.0.1:5000:${chain.relayOut.ifname}`);
     expect(r.exitCode).toBe(1);
-    expect(r.stderr).toBe('mcrctl: input group: 10.0.0.1 is not a multicast group (224.0.0.0/4)');
+    expect(r.stderr).toBe('mcrctl: input group: 10.0.0.1 is not a multicast group (224.0.0.0/4 or ff00::/8)');
     const bad = await ctl('add', '--input-interface', chain.relayIn.ifname, '--input-group', '239.1.1.1', '--input-port', '5000', '--outputs', 'nonsense');
     expect(bad.stderr).toMatch(/must look like GROUP:PORT:INTERFACE/);
     expect((await ctl('remove', '--id', '99')).stderr).toBe("mcrctl: no rule with id '99'");

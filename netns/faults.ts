@@ -24,8 +24,11 @@ export async function recreateRelayInput(chain: Chain): Promise<void> {
   await $`ip link add ${relayIn.ifname} netns ${relayIn.ns} type veth peer name ${segment.relayPort} netns ${segment.ns}`;
   await $`ip -n ${segment.ns} link set ${segment.relayPort} master ${segment.bridge}`;
   await $`ip netns exec ${segment.ns} bridge link set dev ${segment.relayPort} mcast_flood off`;
+  // As createChain's bridge port: no IPv6 of its own (the bridge is the host).
+  await sysctl(segment.ns, `net.ipv6.conf.${segment.relayPort}.disable_ipv6`, 1);
   await $`ip -n ${segment.ns} link set ${segment.relayPort} up`;
   await $`ip -n ${relayIn.ns} addr add ${relayIn.addr}/24 dev ${relayIn.ifname}`;
+  await $`ip -n ${relayIn.ns} addr add ${relayIn.addr6}/64 dev ${relayIn.ifname} nodad`;
   await sysctl(relayIn.ns, `net.ipv4.conf.${relayIn.ifname}.rp_filter`, 0);
   await $`ip -n ${relayIn.ns} link set ${relayIn.ifname} up`;
 }

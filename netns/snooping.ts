@@ -1,6 +1,6 @@
-// An IGMP-honest segment: the generator sends through a Linux bridge that snoops IGMP, acts as
-// querier and does not flood unknown multicast toward the relay's port, so a group reaches the
-// relay's namespace only while something there has joined it — as on a switched plant.
+// An IGMP-honest segment: the generator sends through a Linux bridge that snoops IGMP and MLD, acts
+// as querier for both and does not flood unknown multicast toward the relay's port, so a group
+// reaches the relay's namespace only while something there has joined it — as on a switched plant.
 //
 // Kernel facts this relies on (net/bridge/br_multicast.c):
 // - Until a querier "exists" the bridge treats every group as unknown and floods it; a frame the
@@ -9,17 +9,24 @@
 //   switched on — counted with the interval in force at that moment, so the short interval is set
 //   first and the querier enabled afterwards, in a second command.
 // - After that, a group goes only to the ports listed for it in the mdb (IGMP reports).
+// - MLD the same (CONFIG_BRIDGE_IGMP_SNOOPING with IPv6): mcast_snooping and mcast_querier cover
+//   both (measured: a joined ff15:: group listed and delivered, an unjoined one not flooded, settled
+//   in ~0.6 s as for IGMP). Read in the source, not measured: the MLD querier needs a usable IPv6
+//   source on the bridge (its link-local address, not tentative — hence no DAD in our namespaces),
+//   else its own querier does not count (BROPT_HAS_IPV6_ADDR) and IPv6 multicast floods;
+//   mcast_query_use_ifaddr only matters for IGMP (else queries come from 0.0.0.0).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { $ } from 'zx';
+import type { Family } from './topology.js';
 
 /** Query response interval, centiseconds: how long the bridge floods after its querier starts. */
 const QUERY_RESPONSE_CS = 50;
 const SETTLE_TIMEOUT_MS = 15_000;
-/** A group nobody joins: while probes to it still reach the relay's port, the bridge floods. */
-const CANARY_GROUP = '239.255.77.1';
+/** A group nobody joins, per family: while probes to it still reach the relay's port, the bridge floods. */
+const CANARY_GROUP: Record<Family, string> = { 4: '239.255.77.1', 6: 'ff15::77:1' };
 const PROBES = 20;
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
@@ -37,7 +44,7 @@ export interface SnoopingSegment {
   relayPort: string;
   /** Milliseconds from enabling the querier until the bridge stopped flooding (measured). */
   settledMs: number;
-  /** IPv4 groups the bridge has seen joined behind the relay's port (its mdb). */
+  /** Groups of the segment's family the bridge has seen joined behind the relay's port (its mdb); IPv6 as the kernel prints them (ff15::1:1), link-scope ones left out. */
   joinedGroups(): Promise<Set<string>>;
   /** Waits until every group is joined behind the relay's port, at most timeoutMs; returns those joined. */
   waitForJoins(groups: string[], timeoutMs: number): Promise<Set<string>>;
@@ -48,25 +55,34 @@ async function txPackets(ns: string, ifname: string): Promise<number> {
   return Number((JSON.parse(stdout) as { stats64: { tx: { packets: number } } }[])[0].stats64.tx.packets);
 }
 
-/** Sends probes to the canary group and reports whether they all left through the relay port. */
-async function floods(ns: string, relayPort: string, sourceAddr: string): Promise<boolean> {
+/**
+ * Whether an mdb group is one of `family`'s that traffic could use: IPv4, or IPv6 beyond link
+ * scope (ffx2:: are neighbour discovery's solicited-node and all-routers groups every host joins).
+ */
+function isDataGroup(group: string, family: Family): boolean {
+  return family === 4 ? /^\d+\.\d+\.\d+\.\d+$/.test(group) : group.includes(':') && !/^ff[0-9a-f]2:/i.test(group);
+}
+
+/** Sends probes to the family's canary group and reports whether they all left through the relay port. */
+async function floods(ns: string, bridge: string, relayPort: string, sourceAddr: string, family: Family): Promise<boolean> {
   const before = await txPackets(ns, relayPort);
-  await $`ip netns exec ${ns} ${process.execPath} ${probeScript()} ${CANARY_GROUP} ${sourceAddr} ${String(PROBES)}`;
+  await $`ip netns exec ${ns} ${process.execPath} ${probeScript()} ${CANARY_GROUP[family]} ${sourceAddr} ${String(PROBES)} ${bridge}`;
   // Only a flooding bridge forwards every probe; a query or two may pass in the same window.
   return (await txPackets(ns, relayPort)) - before >= PROBES;
 }
 
 /**
- * Turns `bridge` (already created with `port` enslaved and addressed with sourceAddr) into a
- * snooping querier that does not flood toward `port`, and waits until it stops flooding.
+ * Turns `bridge` (already created with `port` enslaved and addressed with sourceAddrs) into a
+ * snooping querier that does not flood toward `port`, and waits until it stops flooding traffic of
+ * `family` (IGMP and MLD querier start together; only the family a run sends is probed).
  */
-export async function makeSnooping(ns: string, bridge: string, relayPort: string, sourceAddr: string): Promise<SnoopingSegment> {
+export async function makeSnooping(ns: string, bridge: string, relayPort: string, sourceAddrs: Record<Family, string>, family: Family = 4): Promise<SnoopingSegment> {
   await $`ip -n ${ns} link set ${bridge} type bridge mcast_snooping 1 mcast_query_use_ifaddr 1 mcast_query_response_interval ${String(QUERY_RESPONSE_CS)}`;
   await $`ip netns exec ${ns} bridge link set dev ${relayPort} mcast_flood off`;
   const started = Date.now();
   await $`ip -n ${ns} link set ${bridge} type bridge mcast_querier 1`;
   await sleep(QUERY_RESPONSE_CS * 10);
-  while (await floods(ns, relayPort, sourceAddr)) {
+  while (await floods(ns, bridge, relayPort, sourceAddrs[family], family)) {
     if (Date.now() - started > SETTLE_TIMEOUT_MS) throw new Error(`snooping bridge ${bridge} in ${ns} still floods unknown multicast after ${SETTLE_TIMEOUT_MS} ms`);
     await sleep(100);
   }
@@ -75,7 +91,7 @@ export async function makeSnooping(ns: string, bridge: string, relayPort: string
   const joinedGroups = async () => {
     const { stdout } = await $`ip netns exec ${ns} bridge -j mdb show dev ${bridge}`;
     const entries = (JSON.parse(stdout || '[]') as { mdb?: { port: string; grp: string }[] }[]).flatMap((e) => e.mdb ?? []);
-    return new Set(entries.filter((e) => e.port === relayPort && /^\d+\.\d+\.\d+\.\d+$/.test(e.grp)).map((e) => e.grp));
+    return new Set(entries.filter((e) => e.port === relayPort && isDataGroup(e.grp, family)).map((e) => e.grp));
   };
   return {
     ns,

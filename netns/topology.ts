@@ -12,8 +12,10 @@ import { forgetOwner, isAlive, ownerRecords, processStartTime, recordOwner } fro
 export interface Host {
   ns: string;
   ifname: string;
-  /** IPv4 address without prefix length. */
+  /** IPv4 address without prefix length (/24). */
   addr: string;
+  /** IPv6 (ULA) address without prefix length (/64): fd00:251:<link>::<host>, beside the IPv4 10.251.<link>.<host>. */
+  addr6: string;
 }
 
 /**
@@ -22,6 +24,8 @@ export interface Host {
  * 'plain': a veth pair that delivers every frame whether or not anyone joined.
  */
 export type Topology = 'snooping' | 'plain';
+/** IP version of a run's traffic. */
+export type Family = 4 | 6;
 export const TOPOLOGIES: readonly Topology[] = ['snooping', 'plain'];
 
 export interface Chain {
@@ -48,10 +52,12 @@ export interface ChainOptions {
   /** Put each relay-side veth end into its own Linux bridge (the bridge carries the address). */
   bridge?: boolean;
   mtu?: number;
-  /** Enable IPv4 forwarding in the relay namespace (for the kernel-routing baseline). */
+  /** Enable IPv4 and IPv6 forwarding in the relay namespace (for the kernel-routing baseline). */
   forwarding?: boolean;
   /** Default 'plain'. */
   topology?: Topology;
+  /** The family the run sends (default 4): the snooping bridge is settled for it. Every link has both. */
+  family?: Family;
 }
 
 export function newPrefix(): string {
@@ -139,6 +145,11 @@ async function withNamespaces(prefix: string, roles: string[]): Promise<{ names:
     for (const ns of names) {
       await $`ip netns add ${ns}`;
       await $`ip -n ${ns} link set lo up`;
+      // No duplicate address detection for interfaces made here later: a tentative link-local
+      // address cannot source MLD reports or the bridge's MLD queries (MLD must come from a
+      // link-local address: ipv6_mc_check_mld), so joins would go unseen for the first second or
+      // two. Inside our own namespace only.
+      await $`ip netns exec ${ns} sysctl -q -w net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.all.accept_dad=0`;
     }
   } catch (err) {
     await destroy();
@@ -157,12 +168,17 @@ async function veth(a: Host, b: Host, mtu?: number): Promise<void> {
 
 async function address(host: Host): Promise<void> {
   await $`ip -n ${host.ns} addr add ${host.addr}/24 dev ${host.ifname}`;
+  // nodad: usable at once, no tentative phase.
+  await $`ip -n ${host.ns} addr add ${host.addr6}/64 dev ${host.ifname} nodad`;
 }
 
 /** A bridge in host.ns with port enslaved; the bridge takes the host's address and name. */
 async function bridgeOver(host: Host, port: string): Promise<void> {
   await $`ip -n ${host.ns} link add ${host.ifname} type bridge mcast_snooping 0`;
   await $`ip -n ${host.ns} link set ${port} master ${host.ifname}`;
+  // The bridge is the host; a port with IPv6 of its own would send its own MLD reports and route
+  // multicast straight out of the port, around the bridge.
+  await sysctl(host.ns, `net.ipv6.conf.${port}.disable_ipv6`, 1);
   await $`ip -n ${host.ns} link set ${host.ifname} up`;
 }
 
@@ -176,10 +192,10 @@ export async function createChain(options: ChainOptions = {}): Promise<Chain> {
   const topology = options.topology ?? 'plain';
   const { names, destroy } = await withNamespaces(prefix, ['gen', 'relay', 'sink']);
   const [genNs, relayNs, sinkNs] = names;
-  const gen: Host = { ns: genNs, ifname: topology === 'snooping' ? `${prefix}gb` : `${prefix}g0`, addr: '10.251.1.2' };
-  const relayIn: Host = { ns: relayNs, ifname: options.bridge ? `${prefix}bi` : `${prefix}ri`, addr: '10.251.1.1' };
-  const relayOut: Host = { ns: relayNs, ifname: options.bridge ? `${prefix}bo` : `${prefix}ro`, addr: '10.251.2.1' };
-  const sink: Host = { ns: sinkNs, ifname: `${prefix}s0`, addr: '10.251.2.2' };
+  const gen: Host = { ns: genNs, ifname: topology === 'snooping' ? `${prefix}gb` : `${prefix}g0`, addr: '10.251.1.2', addr6: 'fd00:251:1::2' };
+  const relayIn: Host = { ns: relayNs, ifname: options.bridge ? `${prefix}bi` : `${prefix}ri`, addr: '10.251.1.1', addr6: 'fd00:251:1::1' };
+  const relayOut: Host = { ns: relayNs, ifname: options.bridge ? `${prefix}bo` : `${prefix}ro`, addr: '10.251.2.1', addr6: 'fd00:251:2::1' };
+  const sink: Host = { ns: sinkNs, ifname: `${prefix}s0`, addr: '10.251.2.2', addr6: 'fd00:251:2::2' };
   let segment: SnoopingSegment | undefined;
   try {
     await veth({ ...gen, ifname: `${prefix}g0` }, { ...relayIn, ifname: `${prefix}ri` }, options.mtu);
@@ -194,10 +210,16 @@ export async function createChain(options: ChainOptions = {}): Promise<Chain> {
     // subnet through the relay, so packets the kernel forwards (original source kept) pass RPF.
     await $`ip -n ${gen.ns} route add 224.0.0.0/4 dev ${gen.ifname}`;
     await $`ip -n ${sink.ns} route add 10.251.1.0/24 via ${relayOut.addr}`;
+    // The same for IPv6 (it has no rp_filter, but a reply or a traceroute finds its way back).
+    await $`ip -n ${gen.ns} -6 route add ff00::/8 dev ${gen.ifname}`;
+    await $`ip -n ${sink.ns} -6 route add fd00:251:1::/64 via ${relayOut.addr6}`;
     await looseReversePath(relayNs, [relayIn.ifname, relayOut.ifname]);
     await looseReversePath(sinkNs, [sink.ifname]);
-    if (options.forwarding) await sysctl(relayNs, 'net.ipv4.ip_forward', 1);
-    if (topology === 'snooping') segment = await makeSnooping(gen.ns, gen.ifname, `${prefix}g0`, gen.addr);
+    if (options.forwarding) {
+      await sysctl(relayNs, 'net.ipv4.ip_forward', 1);
+      await sysctl(relayNs, 'net.ipv6.conf.all.forwarding', 1);
+    }
+    if (topology === 'snooping') segment = await makeSnooping(gen.ns, gen.ifname, `${prefix}g0`, { 4: gen.addr, 6: gen.addr6 }, options.family ?? 4);
   } catch (err) {
     await destroy();
     throw err;
@@ -209,13 +231,14 @@ export async function createChain(options: ChainOptions = {}): Promise<Chain> {
 export async function createPair(options: { prefix?: string; mtu?: number } = {}): Promise<Pair> {
   const prefix = options.prefix ?? newPrefix();
   const { names, destroy } = await withNamespaces(prefix, ['gen', 'sink']);
-  const gen: Host = { ns: names[0], ifname: `${prefix}g0`, addr: '10.251.1.2' };
-  const sink: Host = { ns: names[1], ifname: `${prefix}s0`, addr: '10.251.1.3' };
+  const gen: Host = { ns: names[0], ifname: `${prefix}g0`, addr: '10.251.1.2', addr6: 'fd00:251:1::2' };
+  const sink: Host = { ns: names[1], ifname: `${prefix}s0`, addr: '10.251.1.3', addr6: 'fd00:251:1::3' };
   try {
     await veth(gen, sink, options.mtu);
     await address(gen);
     await address(sink);
     await $`ip -n ${gen.ns} route add 224.0.0.0/4 dev ${gen.ifname}`;
+    await $`ip -n ${gen.ns} -6 route add ff00::/8 dev ${gen.ifname}`;
     await looseReversePath(sink.ns, [sink.ifname]);
   } catch (err) {
     await destroy();

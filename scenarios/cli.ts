@@ -6,7 +6,7 @@ import { describeCheck, gatedTally, verdictOf } from '../harness/src/checks.js';
 import { parseCpuLimit } from '../harness/src/cpu-limit.js';
 import { writeGateFiles } from '../harness/src/export/gate-files.js';
 import { DEFAULT_GATE_FILE, evaluateGates, loadBaseline, loadGateFile } from '../harness/src/gate.js';
-import { TOPOLOGIES, type Topology } from '../netns/topology.js';
+import { TOPOLOGIES, type Family, type Topology } from '../netns/topology.js';
 import { terminalSummary } from '../harness/src/report/markdown.js';
 import { renderReport } from '../harness/src/report/render.js';
 import { FANOUT_MODES, INGRESS_MODES, type IngressMode } from '../relay/src/native.js';
@@ -57,6 +57,7 @@ const program = new Command('scenario')
   .option('--contenders <list>', 'comma-separated: relay,socat,kernel', contenderList, [...CONTENDER_NAMES])
   .option('--repetitions <n>', 'repeat each step; reports quote the median', positiveInt('--repetitions'), 1)
   .option('--max-loss <pct>', 'relay loss % above which the scenario check fails', parseFloat, 0.1)
+  .addOption(new Option('--family <4|6>', 'IP version of the streams: 4 (239.x groups, IGMP) or 6 (ff15:: groups, MLD)').choices(['4', '6']).default('4'))
   .addOption(new Option('--topology <kind>', "segment in front of the contenders: 'snooping' (a bridge that forwards a group only while it is joined) or 'plain' veth (every frame arrives)").choices(TOPOLOGIES as string[]).default('snooping'))
   .option('--bridge', 'put the relay-side veth ends into Linux bridges')
   .option('--ttl <n>', 'IP TTL the generator sends with (default 8): the relay and the kernel send one less, socat its own', positiveInt('--ttl'))
@@ -85,6 +86,7 @@ const program = new Command('scenario')
 Examples:
   npm run scenario multi-stream -- 10
   npm run scenario multi-stream -- 200 --contenders relay
+  npm run scenario multi-stream -- 2 --family 6             # IPv6: ff15:: groups, MLD joins
   npm run scenario multi-worker -- 2 --streams 8
   npm run scenario throughput -- 4 --threads 2 --repetitions 3
   npm run scenario multi-stream -- 2 --no-igmp --gate     # negative control: must fail, naming IGMP
@@ -106,6 +108,8 @@ Exit status: 0 checks passed, 1 a check failed, 2 could not run.`,
       const flag = cmd.options.find((opt) => opt.attributeName() === key)?.long;
       if (cmd.getOptionValueSource(key) === 'cli') throw new InvalidArgumentError(`${scenario.name} does not use ${flag ?? key}: ${why}`);
     }
+    const family = Number(o.family) as Family;
+    if (family === 6 && scenario.noIpv6) throw new InvalidArgumentError(`${scenario.name} cannot run --family 6 yet: ${scenario.noIpv6}`);
     const resolution = o.resolution as number;
     if (!(resolution > 0 && resolution < 1)) throw new InvalidArgumentError('--resolution must be a fraction between 0 and 1 (e.g. 0.02)');
     if (!((o.trialSeconds as number) > 0)) throw new InvalidArgumentError('--trial-seconds must be > 0');
@@ -132,6 +136,7 @@ Exit status: 0 checks passed, 1 a check failed, 2 could not run.`,
       ...(o.ttl === undefined ? {} : { ttl: o.ttl as number }),
       ...(o.tos === undefined ? {} : { tos: o.tos as number }),
       topology: o.topology as Topology,
+      family,
       threads: o.threads as number,
       trialSeconds: o.trialSeconds as number,
       resolution,

@@ -91,6 +91,7 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
           bridge: options.bridge,
           mtu: options.mtu,
           topology: options.topology,
+          family: options.family,
           threads: options.threads,
           ttl: options.ttl,
           tos: options.tos,

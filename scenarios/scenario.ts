@@ -4,7 +4,7 @@ import type { Check } from '../harness/src/checks.js';
 import type { ContenderName, Impairments } from '../harness/src/contenders/types.js';
 import type { FaultPlan } from '../harness/src/faults.js';
 import type { Presentation, SearchResult, StepResult } from '../harness/src/result.js';
-import type { Topology } from '../netns/topology.js';
+import type { Family, Topology } from '../netns/topology.js';
 import type { IngressMode } from '../relay/src/native.js';
 
 export interface ScenarioOptions {
@@ -31,6 +31,8 @@ export interface ScenarioOptions {
   ttl?: number;
   tos?: number;
   topology: Topology;
+  /** IP version of every stream: 4 (IGMP) or 6 (MLD; groups ff15::1:n in, ff15::2:n out). */
+  family: Family;
   /** Generator sender threads. */
   threads: number;
   impairments: Impairments;
@@ -95,6 +97,8 @@ export interface Scenario {
   runsForDuration?: boolean;
   /** Command-line options (by attribute name, e.g. trialSeconds) it does not use, with why: given, they are refused (exit 2). */
   ignores?: Record<string, string>;
+  /** Why it cannot run IPv6 streams yet (--family 6 is refused with this, exit 2); absent: it can. */
+  noIpv6?: string;
   /** Streams to calibrate the instrument with (default: one per generator thread). */
   calibrationStreams?(n: number): number;
   /** Units of work for the progress line (contender runs). */

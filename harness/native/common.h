@@ -16,34 +16,77 @@
 
 namespace mcr {
 
-struct StreamAddr {
-  std::string group;
-  uint16_t port;
-  sockaddr_in addr;
-};
-
 [[noreturn]] inline void die(const std::string& message) {
   std::fprintf(stderr, "%s\n", message.c_str());
   std::exit(2);
 }
 
+// One stream: IPv4 "239.1.1.1:5000" or IPv6 "[ff15::1:1]:5000" (brackets, as in URLs).
+struct StreamAddr {
+  std::string group;  // the address alone, without brackets
+  uint16_t port;
+  int family;  // AF_INET or AF_INET6
+  union {
+    sockaddr sa;
+    sockaddr_in v4;
+    sockaddr_in6 v6;
+  } addr;
+  socklen_t addr_len;
+};
+
 inline StreamAddr parse_stream(const std::string& text) {
-  const size_t colon = text.rfind(':');
-  if (colon == std::string::npos) die("stream '" + text + "' must look like GROUP:PORT");
   StreamAddr s;
-  s.group = text.substr(0, colon);
-  const std::string port = text.substr(colon + 1);
+  std::string port;
+  if (!text.empty() && text[0] == '[') {
+    const size_t close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') die("stream '" + text + "' must look like [GROUP]:PORT");
+    s.group = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+    s.family = AF_INET6;
+  } else {
+    const size_t colon = text.find(':');
+    if (colon == std::string::npos) die("stream '" + text + "' must look like GROUP:PORT (IPv6: [GROUP]:PORT)");
+    if (text.find(':', colon + 1) != std::string::npos) die("stream '" + text + "': an IPv6 group goes in brackets, e.g. [ff15::1:1]:5000");
+    s.group = text.substr(0, colon);
+    port = text.substr(colon + 1);
+    s.family = AF_INET;
+  }
   char* end = nullptr;
   const long p = std::strtol(port.c_str(), &end, 10);
   if (port.empty() || *end != '\0' || p < 1 || p > 65535) die("stream '" + text + "': port out of range (1-65535)");
   s.port = static_cast<uint16_t>(p);
   std::memset(&s.addr, 0, sizeof s.addr);
-  s.addr.sin_family = AF_INET;
-  s.addr.sin_port = htons(s.port);
-  if (inet_pton(AF_INET, s.group.c_str(), &s.addr.sin_addr) != 1 || !IN_MULTICAST(ntohl(s.addr.sin_addr.s_addr))) {
-    die("stream '" + text + "': '" + s.group + "' is not a multicast group");
+  if (s.family == AF_INET) {
+    s.addr.v4.sin_family = AF_INET;
+    s.addr.v4.sin_port = htons(s.port);
+    s.addr_len = sizeof(sockaddr_in);
+    if (inet_pton(AF_INET, s.group.c_str(), &s.addr.v4.sin_addr) != 1 || !IN_MULTICAST(ntohl(s.addr.v4.sin_addr.s_addr))) {
+      die("stream '" + text + "': '" + s.group + "' is not an IPv4 multicast group");
+    }
+  } else {
+    s.addr.v6.sin6_family = AF_INET6;
+    s.addr.v6.sin6_port = htons(s.port);
+    s.addr_len = sizeof(sockaddr_in6);
+    if (inet_pton(AF_INET6, s.group.c_str(), &s.addr.v6.sin6_addr) != 1 || !IN6_IS_ADDR_MULTICAST(&s.addr.v6.sin6_addr)) {
+      die("stream '" + text + "': '" + s.group + "' is not an IPv6 multicast group (ff00::/8)");
+    }
   }
   return s;
+}
+
+// "[ff15::1:1]:5000" or "239.1.1.1:5000", for messages.
+inline std::string stream_text(const StreamAddr& s) {
+  return (s.family == AF_INET6 ? "[" + s.group + "]" : s.group) + ":" + std::to_string(s.port);
+}
+
+// One run sends and receives one family: its sockets, options and control messages are per family.
+inline int streams_family(const std::vector<StreamAddr>& streams) {
+  for (const StreamAddr& s : streams) {
+    if (s.family != streams.front().family) {
+      die("streams mix IPv4 and IPv6 (" + stream_text(streams.front()) + " and " + stream_text(s) + "): all streams of one run must be one family");
+    }
+  }
+  return streams.empty() ? AF_INET : streams.front().family;
 }
 
 inline void add_stream_list(const std::string& list, std::vector<StreamAddr>* out) {

@@ -23,18 +23,20 @@ using namespace mcr;
 namespace {
 
 const char* kUsage = R"(mcr-gen: send paced, sequence-numbered multicast test traffic.
-  --streams G:P[,G:P...]   streams (stream id = position, from 1)
+  --streams G:P[,G:P...]   streams (stream id = position, from 1): 239.1.1.1:5000, or IPv6 in
+                           brackets: [ff15::1:1]:5000 (one family per run)
   --streams-file FILE      one G:P per line (for many streams)
-  --interface IF           send through this interface (required)
+  --interface IF           send through this interface (required; IP_MULTICAST_IF / IPV6_MULTICAST_IF)
   --rate PPS               per-stream rate, 0 = as fast as possible (default 1000)
   --aggregate-rate PPS     total rate over all streams (instead of --rate)
   --count N                packets per stream (default 1000)
   --duration S             send for S seconds instead of --count (with --rate 0: until then)
   --size BYTES             UDP payload size, 40..65507 (default 512; beyond the MTU the kernel
                            sends IP fragments)
-  --ttl N                  multicast TTL (default 8)
-  --tos N                  IP TOS byte, DSCP << 2 | ECN, 0..255 (default 0)
-  --source ADDR            send from this local address (e.g. a second source of one group)
+  --ttl N                  multicast TTL, IPv6: hop limit (default 8)
+  --tos N                  IP TOS byte, IPv6: traffic class; DSCP << 2 | ECN, 0..255 (default 0)
+  --source ADDR            send from this local address (e.g. a second source of one group), of
+                           the streams' family
   --run-id N               run id written into every packet (default 1)
   --batch N                sendmmsg batch size, 1..256 (default 32)
   --warmup N               packets per stream sent first, flagged warm-up (default 0)
@@ -71,6 +73,7 @@ enum class Slot : uint8_t { measured, warmup, dup_copy, swapped, corrupted };
 // Everything the sender threads read; fixed before they start.
 struct Config {
   std::vector<StreamAddr> streams;
+  int family = AF_INET;  // of every stream (checked when parsed)
   std::string ifname;
   std::string source;
   double total_rate = 0;  // packets/s over all streams, 0 = as fast as possible
@@ -102,7 +105,7 @@ const char* errno_name(int e) {
   }
 }
 
-int open_socket(const Config& c) {
+int open_socket_v4(const Config& c) {
   const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) die(std::string("socket: ") + std::strerror(errno));
   ip_mreqn mreq{};
@@ -113,11 +116,36 @@ int open_socket(const Config& c) {
   if (!c.source.empty()) {
     sockaddr_in local{};
     local.sin_family = AF_INET;
-    if (inet_pton(AF_INET, c.source.c_str(), &local.sin_addr) != 1) die("--source " + c.source + ": not an IPv4 address");
+    if (inet_pton(AF_INET, c.source.c_str(), &local.sin_addr) != 1) die("--source " + c.source + ": not an IPv4 address (the streams are IPv4)");
     if (bind(fd, reinterpret_cast<const sockaddr*>(&local), sizeof local) < 0) die("bind to --source " + c.source + ": " + std::strerror(errno));
   }
   int loop = 0;
   setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop);
+  return fd;
+}
+
+// The IPv6 twin: hop limit for TTL, traffic class for TOS.
+int open_socket_v6(const Config& c) {
+  const int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) die(std::string("socket: ") + std::strerror(errno));
+  const int ifindex = static_cast<int>(interface_index(c.ifname));
+  if (setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &ifindex, sizeof ifindex) < 0) die("IPV6_MULTICAST_IF " + c.ifname + ": " + std::strerror(errno));
+  if (setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &c.ttl, sizeof c.ttl) < 0) die(std::string("IPV6_MULTICAST_HOPS: ") + std::strerror(errno));
+  if (setsockopt(fd, IPPROTO_IPV6, IPV6_TCLASS, &c.tos, sizeof c.tos) < 0) die(std::string("IPV6_TCLASS: ") + std::strerror(errno));
+  if (!c.source.empty()) {
+    sockaddr_in6 local{};
+    local.sin6_family = AF_INET6;
+    if (inet_pton(AF_INET6, c.source.c_str(), &local.sin6_addr) != 1) die("--source " + c.source + ": not an IPv6 address (the streams are IPv6)");
+    if (IN6_IS_ADDR_LINKLOCAL(&local.sin6_addr)) local.sin6_scope_id = static_cast<uint32_t>(ifindex);
+    if (bind(fd, reinterpret_cast<const sockaddr*>(&local), sizeof local) < 0) die("bind to --source " + c.source + ": " + std::strerror(errno));
+  }
+  const int loop = 0;
+  setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &loop, sizeof loop);
+  return fd;
+}
+
+int open_socket(const Config& c) {
+  const int fd = c.family == AF_INET6 ? open_socket_v6(c) : open_socket_v4(c);
   int sndbuf = 4 << 20;
   if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
   return fd;
@@ -131,7 +159,7 @@ class Sender {
   Sender(const Config& c, std::vector<StreamState>& state, size_t first, size_t step)
       : c_(c), state_(state), first_(first), step_(step),
         n_((c.streams.size() - first + step - 1) / step),
-        fd_(open_socket(c)),
+        fd_(open_socket(c)), namelen_(c.streams.front().addr_len),
         // Room for a batch plus the extra copies a dup fault adds.
         buffers_(c.batch * 2 * c.size), msgs_(c.batch * 2), iovs_(c.batch * 2), owner_(c.batch * 2), kind_(c.batch * 2) {}
   ~Sender() { close(fd_); }
@@ -151,6 +179,7 @@ class Sender {
   std::vector<StreamState>& state_;
   const size_t first_, step_, n_;
   const int fd_;
+  const socklen_t namelen_;  // every stream is of one family
   std::vector<uint8_t> buffers_;
   std::vector<mmsghdr> msgs_;
   std::vector<iovec> iovs_;
@@ -238,8 +267,8 @@ void Sender::send(size_t m) {
   for (size_t k = 0; k < m; ++k) {
     iovs_[k] = iovec{&buffers_[k * c_.size], c_.size};
     std::memset(&msgs_[k], 0, sizeof msgs_[k]);
-    msgs_[k].msg_hdr.msg_name = const_cast<sockaddr_in*>(&c_.streams[owner_[k]].addr);  // only read on send
-    msgs_[k].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+    msgs_[k].msg_hdr.msg_name = const_cast<sockaddr*>(&c_.streams[owner_[k]].addr.sa);  // only read on send
+    msgs_[k].msg_hdr.msg_namelen = namelen_;
     msgs_[k].msg_hdr.msg_iov = &iovs_[k];
     msgs_[k].msg_hdr.msg_iovlen = 1;
   }
@@ -332,6 +361,7 @@ int main(int argc, char** argv) {
   }
   if (c.streams.empty()) die(std::string("no streams given (--streams or --streams-file)\n") + kUsage);
   if (c.ifname.empty()) die("--interface is required");
+  c.family = streams_family(c.streams);
   const size_t n_streams = c.streams.size();
   threads = std::min(threads, n_streams);  // a thread without a stream would have nothing to send
   c.total_rate = aggregate > 0 ? aggregate : rate * static_cast<double>(n_streams);

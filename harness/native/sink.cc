@@ -20,7 +20,8 @@ using namespace mcr;
 namespace {
 
 const char* kUsage = R"(mcr-sink: receive MCR test traffic and account for every packet.
-  --streams G:P[,G:P...]   groups to join (stream id = position, from 1)
+  --streams G:P[,G:P...]   groups to join (stream id = position, from 1): 239.1.1.1:5000, or IPv6
+                           in brackets: [ff15::1:1]:5000 (one family per run; MLD joins for IPv6)
   --streams-file FILE      one G:P per line
   --interface IF           join on this interface (required)
   --run-id N               only packets of this run count (default 1)
@@ -30,17 +31,18 @@ const char* kUsage = R"(mcr-sink: receive MCR test traffic and account for every
   --progress MS            every MS print PROGRESS {"t":s,"received":n,"unique":n,"expected":n} on
                            stderr (expected: sum of the highest sequence number + 1 per stream)
 Prints READY on stderr once joined and one JSON summary line on stdout at the end
-(after the idle timeout, --max-wait, or SIGINT/SIGTERM).
+(after the idle timeout, --max-wait, or SIGINT/SIGTERM). "ttl" and "tos" report what arrived:
+the IPv4 TTL and TOS byte, or the IPv6 hop limit and traffic class.
 )";
 
 constexpr size_t kBatch = 64;
-constexpr size_t kSlot = 65536;  // any UDP datagram over IPv4 (fragments reassembled by the kernel)
+constexpr size_t kSlot = 65536;  // any UDP datagram over IPv4 or IPv6 (fragments reassembled by the kernel)
 constexpr uint64_t kMaxSeq = 1ull << 31;  // beyond this a sequence number is not believable
 
 struct Stream {
   uint64_t received = 0, unique = 0, duplicates = 0, reordered = 0, corrupted = 0, warmup = 0, misdelivered = 0;
   int64_t max_seq = -1;
-  // IP TTL and TOS the datagrams arrived with (what the contender sent them with).
+  // IP TTL and TOS (IPv6: hop limit and traffic class) the datagrams arrived with.
   int ttl_min = 256, ttl_max = -1, tos_min = 256, tos_max = -1;
   std::vector<uint64_t> seen;  // bitmap by sequence number
   Histogram latency;
@@ -95,6 +97,48 @@ uint32_t socket_drops(int fd) {
   return info[SK_MEMINFO_DROPS];
 }
 
+#ifndef IPV6_MULTICAST_ALL
+#define IPV6_MULTICAST_ALL 29
+#endif
+
+// An ordinary receiver's socket: bound to the group itself (so it gets its own group only, though
+// every stream may share the port), joined on the interface, reporting TTL/hop limit and TOS/class.
+int open_joined(const StreamAddr& a, unsigned ifindex, const std::string& ifname, int rcvbuf) {
+  const std::string what = stream_text(a);
+  const int fd = socket(a.family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) die("socket for " + what + ": " + std::strerror(errno));
+  int one = 1, zero = 0;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
+  if (a.family == AF_INET) {
+    setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof one);
+    setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &one, sizeof one);
+    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_ALL, &zero, sizeof zero);
+  } else {
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof one);
+    setsockopt(fd, IPPROTO_IPV6, IPV6_RECVTCLASS, &one, sizeof one);
+    setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_ALL, &zero, sizeof zero);
+  }
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  auto local = a.addr;
+  // A link-local scope group (ff02::...) names its link in the address it is bound to.
+  if (a.family == AF_INET6 && IN6_IS_ADDR_MC_LINKLOCAL(&a.addr.v6.sin6_addr)) local.v6.sin6_scope_id = ifindex;
+  if (bind(fd, &local.sa, a.addr_len) < 0) die("bind " + what + ": " + std::strerror(errno));
+  if (a.family == AF_INET) {
+    ip_mreqn mreq{};
+    mreq.imr_multiaddr = a.addr.v4.sin_addr;
+    mreq.imr_ifindex = static_cast<int>(ifindex);
+    if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) < 0) die("join " + what + " on " + ifname + ": " + std::strerror(errno));
+  } else {
+    ipv6_mreq mreq{};
+    mreq.ipv6mr_multiaddr = a.addr.v6.sin6_addr;
+    mreq.ipv6mr_interface = ifindex;
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mreq, sizeof mreq) < 0) die("join " + what + " on " + ifname + ": " + std::strerror(errno));
+  }
+  return fd;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -122,6 +166,7 @@ int main(int argc, char** argv) {
   if (addrs.empty()) die(std::string("no streams given (--streams or --streams-file)\n") + kUsage);
   if (ifname.empty()) die("--interface is required");
   const unsigned ifindex = interface_index(ifname);
+  streams_family(addrs);  // refuses a mix
   install_stop_handlers();
 
   const int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -129,22 +174,7 @@ int main(int argc, char** argv) {
   std::vector<Socket> sockets;
   std::vector<Stream> streams(addrs.size());
   for (uint32_t s = 0; s < addrs.size(); ++s) {
-    const std::string what = addrs[s].group + ":" + std::to_string(addrs[s].port);
-    const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0) die("socket for " + what + ": " + std::strerror(errno));
-    int one = 1, zero = 0;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
-    setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof one);
-    setsockopt(fd, IPPROTO_IP, IP_RECVTOS, &one, sizeof one);
-    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_ALL, &zero, sizeof zero);
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-    // Bound to the group itself, so the socket gets its own group only.
-    if (bind(fd, reinterpret_cast<const sockaddr*>(&addrs[s].addr), sizeof addrs[s].addr) < 0) die("bind " + what + ": " + std::strerror(errno));
-    ip_mreqn mreq{};
-    mreq.imr_multiaddr = addrs[s].addr.sin_addr;
-    mreq.imr_ifindex = static_cast<int>(ifindex);
-    if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) < 0) die("join " + what + " on " + ifname + ": " + std::strerror(errno));
+    const int fd = open_joined(addrs[s], ifindex, ifname, rcvbuf);
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u32 = static_cast<uint32_t>(sockets.size());
@@ -205,6 +235,8 @@ int main(int argc, char** argv) {
             if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) std::memcpy(&sock.overflow, CMSG_DATA(c), sizeof(uint32_t));
             if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) std::memcpy(&ttl, CMSG_DATA(c), sizeof(int));
             if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS) tos = *CMSG_DATA(c);  // one byte
+            if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT) std::memcpy(&ttl, CMSG_DATA(c), sizeof(int));
+            if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_TCLASS) std::memcpy(&tos, CMSG_DATA(c), sizeof(int));
           }
           const uint8_t* data = &buffers[static_cast<size_t>(k) * kSlot];
           PayloadHeader p;

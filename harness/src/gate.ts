@@ -81,12 +81,16 @@ export interface Baseline {
  */
 const MAY_DIFFER_FROM_BASELINE = new Set(['repetitions', 'contenders', 'require', 'maxLossPct', 'workers', 'fanout', 'ingress', 'impairments']);
 
+/** Parameters newer than some baselines, with the value a run without them had (IPv4 before --family). */
+const IMPLIED_PARAMETERS: Record<string, unknown> = { family: 4 };
+
 /** The load parameters in which run and baseline differ, as 'name: baseline → run'. */
 export function parameterDifferences(baseline: Record<string, unknown>, run: Record<string, unknown>): string[] {
   const keys = [...new Set([...Object.keys(baseline), ...Object.keys(run)])].filter((k) => !MAY_DIFFER_FROM_BASELINE.has(k));
+  const value = (params: Record<string, unknown>, k: string) => (k in params ? params[k] : IMPLIED_PARAMETERS[k]);
   return keys
-    .filter((k) => JSON.stringify(baseline[k]) !== JSON.stringify(run[k]))
-    .map((k) => `${k}: ${JSON.stringify(baseline[k])} → ${JSON.stringify(run[k])}`);
+    .filter((k) => JSON.stringify(value(baseline, k)) !== JSON.stringify(value(run, k)))
+    .map((k) => `${k}: ${JSON.stringify(value(baseline, k))} → ${JSON.stringify(value(run, k))}`);
 }
 
 export function baselineFromResult(result: RunResult): Baseline {

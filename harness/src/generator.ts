@@ -57,7 +57,7 @@ export type Fault = `${'dup' | 'swap' | 'reorder' | 'corrupt' | 'skip'}:${number
 
 export interface GenOptions {
   interface: string;
-  /** "G:P" per stream; stream ids are positions from 1. */
+  /** "G:P" per stream, IPv6 as "[G]:P" (formatStream); one family per run; stream ids are positions from 1. */
   streams: string[];
   /** Per-stream packets/s (0 = as fast as possible; mcr-gen's default 1000). */
   rate?: number;
@@ -71,9 +71,9 @@ export interface GenOptions {
   size?: number;
   runId: number;
   ttl?: number;
-  /** IP TOS byte (DSCP << 2 | ECN). */
+  /** IP TOS byte (DSCP << 2 | ECN); IPv6: the traffic class. ttl is the hop limit there. */
   tos?: number;
-  /** Local source address to send from. */
+  /** Local source address to send from (of the streams' family). */
   source?: string;
   /** Packets per stream sent first, flagged warm-up (the sink excludes them). */
   warmup?: number;

@@ -22,7 +22,7 @@ export interface SinkStreamSummary {
   /** Runs of missing sequence numbers up to maxSeq, and the longest one, in packets. */
   gaps: number;
   longestGap: number;
-  /** IP TTL and TOS of the datagrams received (absent when none arrived). */
+  /** IP TTL and TOS of the datagrams received; IPv6: hop limit and traffic class (absent when none arrived). */
   ttl?: { min: number; max: number };
   tos?: { min: number; max: number };
   latencyNs: LatencySummary;
@@ -40,6 +40,7 @@ export interface SinkSummary {
 
 export interface SinkOptions {
   interface: string;
+  /** "G:P" per stream, IPv6 as "[G]:P" (formatStream); one family per run. */
   streams: string[];
   runId: number;
   /** Stop after this long without packets, once traffic began (mcr-sink's default 2000). */

@@ -13,7 +13,7 @@ import { measure } from './measure.js';
 import { aggregate, type ContenderRun, type IgmpObservation } from './result.js';
 import { startSink } from './sink.js';
 import { startTimeline, type Timeline, type TimelineSample } from './timeline.js';
-import { planStreams } from './streams.js';
+import { formatStream, planStreams, type Family } from './streams.js';
 
 export interface StepOptions {
   contender: Contender;
@@ -45,6 +45,8 @@ export interface StepOptions {
   ttl?: number;
   tos?: number;
   topology: Topology;
+  /** IP version of the streams (default 4). */
+  family?: Family;
   /** Generator sender threads. */
   threads: number;
   impairments: Impairments;
@@ -94,10 +96,11 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
   if (!availability.ok) return { ...base, status: 'skipped', reason: availability.reason };
 
   mkdirSync(o.logDir, { recursive: true });
-  const plans = planStreams(o.streams);
+  const family = o.family ?? 4;
+  const plans = planStreams(o.streams, family);
   let chain: Chain | undefined;
   try {
-    chain = await createChain({ forwarding: contender.needsForwarding, bridge: o.bridge, topology: o.topology, mtu: o.mtu });
+    chain = await createChain({ forwarding: contender.needsForwarding, bridge: o.bridge, topology: o.topology, mtu: o.mtu, family });
     if (o.impairments.egressLimit) {
       await $`ip netns exec ${chain.relayOut.ns} tc qdisc add dev ${chain.relayOut.ifname} root tbf rate ${o.impairments.egressLimit} burst 16kbit latency 20ms`;
     }
@@ -112,7 +115,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
     let samples: TimelineSample[] | undefined;
     try {
       igmp = await observeJoins(chain, plans.map((p) => p.inGroup));
-      const sinkStreams = plans.map((p) => (contender.rewrites ? `${p.outGroup}:${p.outPort}` : `${p.inGroup}:${p.inPort}`));
+      const sinkStreams = plans.map((p) => (contender.rewrites ? formatStream(p.outGroup, p.outPort) : formatStream(p.inGroup, p.inPort)));
       const sendSeconds = (o.count + o.warmup) / Math.max(o.ratePps, 1);
       const sink = await startSink(chain.sink.ns, {
         interface: chain.sink.ifname,
@@ -140,7 +143,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
           threads: o.threads,
           ttl: o.ttl,
           tos: o.tos,
-          ...streamArg(plans.map((p) => `${p.inGroup}:${p.inPort}`), path.join(o.logDir, 'gen-streams.txt')),
+          ...streamArg(plans.map((p) => formatStream(p.inGroup, p.inPort)), path.join(o.logDir, 'gen-streams.txt')),
         });
         fault = await faultDone;
         samples = timeline?.stop();

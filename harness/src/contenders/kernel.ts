@@ -1,5 +1,6 @@
-// The kernel's own multicast forwarding, configured with smcroute static (S,G) routes.
-// The kernel cannot rewrite group or port: the sink joins the input groups for this contender.
+// The kernel's own multicast forwarding, configured with smcroute static (S,G) routes: IPv4
+// multicast routing, or IPv6 (CONFIG_IPV6_MROUTE, /proc/net/ip6_mr_cache) for IPv6 streams, with
+// MLD joins. The kernel cannot rewrite group or port: the sink joins the input groups for this contender.
 import { createWriteStream, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -7,6 +8,7 @@ import { nsSpawn } from '../../../netns/spawn.js';
 import { sysctl } from '../../../netns/sysctl.js';
 import { commandExists } from './which.js';
 import { multicastRoutes } from './procnet.js';
+import { familyOf } from '../streams.js';
 import type { Availability, Contender, ContenderReport, RunningContender, StartOptions } from './types.js';
 
 export const kernelContender: Contender = {
@@ -18,19 +20,23 @@ export const kernelContender: Contender = {
   },
   async start({ chain, streams, logDir }: StartOptions): Promise<RunningContender> {
     const conf = path.join(logDir, 'smcroute.conf');
+    const family = familyOf(streams[0]?.inGroup ?? '');
+    // The generator's address of the streams' family: the S of every (S,G) route.
+    const source = family === 6 ? chain.gen.addr6 : chain.gen.addr;
     writeFileSync(
       conf,
       [
         `phyint ${chain.relayIn.ifname} enable`,
         `phyint ${chain.relayOut.ifname} enable`,
         // A source makes each route an (S,G) entry installed at once, not on the first packet.
-        ...streams.map((s) => `mroute from ${chain.relayIn.ifname} source ${chain.gen.addr} group ${s.inGroup} to ${chain.relayOut.ifname}`),
+        ...streams.map((s) => `mroute from ${chain.relayIn.ifname} source ${source} group ${s.inGroup} to ${chain.relayOut.ifname}`),
         // A router behind a snooping switch must ask for its groups like any receiver.
         ...streams.map((s) => `mgroup from ${chain.relayIn.ifname} group ${s.inGroup}`),
       ].join('\n') + '\n',
     );
     // smcroute joins every group on one socket: lift the per-socket limit in this namespace.
-    if (streams.length > 20) await sysctl(chain.relayIn.ns, 'net.ipv4.igmp_max_memberships', streams.length + 10);
+    // (IPv6 has no such limit.)
+    if (family === 4 && streams.length > 20) await sysctl(chain.relayIn.ns, 'net.ipv4.igmp_max_memberships', streams.length + 10);
     const args = ['-n', '-N', '-f', conf, '-i', `mcr-${chain.prefix}`, '-u', path.join(logDir, 'smcroute.sock'), '-P', path.join(logDir, 'smcroute.pid'), '-l', 'notice'];
     const command = `ip netns exec ${chain.relayIn.ns} smcrouted ${args.join(' ')}`;
     const log = createWriteStream(path.join(logDir, 'smcroute.log'));
@@ -41,7 +47,7 @@ export const kernelContender: Contender = {
     const deadline = Date.now() + 10_000;
     for (;;) {
       if (child.exitCode !== undefined && child.exitCode !== null) throw new Error(`smcrouted exited at start (see ${path.join(logDir, 'smcroute.log')})`);
-      const routes = await multicastRoutes(chain.relayIn.ns);
+      const routes = await multicastRoutes(chain.relayIn.ns, family);
       if (routes.length >= streams.length) break;
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
@@ -50,18 +56,18 @@ export const kernelContender: Contender = {
       }
       await sleep(50);
     }
-    const before = await multicastRoutes(chain.relayIn.ns);
+    const before = await multicastRoutes(chain.relayIn.ns, family);
 
     return {
       cpuSeconds: () => null, // forwarding runs in softirq context: not attributable to a process
       async stop(): Promise<ContenderReport> {
-        const after = await multicastRoutes(chain.relayIn.ns);
+        const after = await multicastRoutes(chain.relayIn.ns, family);
         const sum = (entries: typeof after, key: 'packets' | 'wrongIf') => entries.reduce((n, e) => n + e[key], 0);
         child.kill('SIGTERM');
         await child;
         log.end();
         return {
-          commands: [command, `# ${path.basename(conf)}: per stream 'mroute from ${chain.relayIn.ifname} source ${chain.gen.addr} group G to ${chain.relayOut.ifname}' and 'mgroup from ${chain.relayIn.ifname} group G'`],
+          commands: [command, `# ${path.basename(conf)}: per stream 'mroute from ${chain.relayIn.ifname} source ${source} group G to ${chain.relayOut.ifname}' and 'mgroup from ${chain.relayIn.ifname} group G'`],
           counters: { forwarded: sum(after, 'packets') - sum(before, 'packets'), wrongInterface: sum(after, 'wrongIf') - sum(before, 'wrongIf'), routes: after.length },
         };
       },

@@ -1,9 +1,10 @@
 // Counters the kernel keeps inside a namespace, read through `ip netns exec`.
 import { $ } from 'zx';
+import type { Family } from '../streams.js';
 
-/** /proc/net/udp rows of the sockets bound to port: their 'drops' column counts receive-queue overflows. */
-async function udpSockets(ns: string, port: number): Promise<{ drops: number }[]> {
-  const { stdout } = await $`ip netns exec ${ns} cat /proc/net/udp`;
+/** /proc/net/udp (udp6) rows of the sockets bound to port: their 'drops' column counts receive-queue overflows. */
+async function udpSockets(ns: string, port: number, family: Family): Promise<{ drops: number }[]> {
+  const { stdout } = await $`ip netns exec ${ns} cat ${family === 6 ? '/proc/net/udp6' : '/proc/net/udp'}`;
   const portHex = port.toString(16).toUpperCase().padStart(4, '0');
   return stdout
     .split('\n')
@@ -13,12 +14,18 @@ async function udpSockets(ns: string, port: number): Promise<{ drops: number }[]
     .map((cols) => ({ drops: Number(cols[cols.length - 1]) || 0 }));
 }
 
-export async function udpSocketCount(ns: string, port: number): Promise<number> {
-  return (await udpSockets(ns, port)).length;
+export async function udpSocketCount(ns: string, port: number, family: Family = 4): Promise<number> {
+  return (await udpSockets(ns, port, family)).length;
 }
 
-export async function udpSocketDrops(ns: string, port: number): Promise<number> {
-  return (await udpSockets(ns, port)).reduce((sum, s) => sum + s.drops, 0);
+export async function udpSocketDrops(ns: string, port: number, family: Family = 4): Promise<number> {
+  return (await udpSockets(ns, port, family)).reduce((sum, s) => sum + s.drops, 0);
+}
+
+/** The ifindex of an interface inside a namespace. */
+export async function interfaceIndex(ns: string, ifname: string): Promise<number> {
+  const { stdout } = await $`ip -n ${ns} -j link show ${ifname}`;
+  return (JSON.parse(stdout) as { ifindex: number }[])[0].ifindex;
 }
 
 export interface MfcEntry { group: string; origin: string; packets: number; bytes: number; wrongIf: number }
@@ -29,13 +36,20 @@ function hexToIp(hex: string): string {
   return [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, n >>> 24].join('.');
 }
 
-/** The kernel's multicast forwarding cache (resolved routes with their packet counters). */
-export async function multicastRoutes(ns: string): Promise<MfcEntry[]> {
-  const { stdout } = await $`ip netns exec ${ns} cat /proc/net/ip_mr_cache`;
+/** /proc/net/ip6_mr_cache prints full IPv6 addresses (ff15:0000:...:0001); the URL parser compresses them (ff15::1). */
+function compactIpv6(full: string): string {
+  return new URL(`http://[${full}]/`).hostname.slice(1, -1);
+}
+
+/** The kernel's multicast forwarding cache (resolved routes with their packet counters): ip_mr_cache, or ip6_mr_cache for IPv6. */
+export async function multicastRoutes(ns: string, family: Family = 4): Promise<MfcEntry[]> {
+  const { stdout } = await $`ip netns exec ${ns} cat ${family === 6 ? '/proc/net/ip6_mr_cache' : '/proc/net/ip_mr_cache'}`;
+  const address = family === 6 ? compactIpv6 : hexToIp;
+  // Both: group origin iif packets bytes wrong oifs... (unresolved entries have fewer columns).
   return stdout
     .split('\n')
     .slice(1)
     .map((line) => line.trim().split(/\s+/))
     .filter((cols) => cols.length >= 6)
-    .map((cols) => ({ group: hexToIp(cols[0]), origin: hexToIp(cols[1]), packets: Number(cols[3]), bytes: Number(cols[4]), wrongIf: Number(cols[5]) }));
+    .map((cols) => ({ group: address(cols[0]), origin: address(cols[1]), packets: Number(cols[3]), bytes: Number(cols[4]), wrongIf: Number(cols[5]) }));
 }

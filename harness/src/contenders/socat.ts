@@ -5,8 +5,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { nsSpawn } from '../../../netns/spawn.js';
 import { commandExists } from './which.js';
 import { cpuSeconds } from './cpu.js';
-import { udpSocketCount, udpSocketDrops } from './procnet.js';
+import { interfaceIndex, udpSocketCount, udpSocketDrops } from './procnet.js';
+import { familyOf } from '../streams.js';
 import type { Availability, Contender, ContenderReport, RunningContender, StartOptions } from './types.js';
+
+// <netinet/in.h> on Linux: IPPROTO_IPV6 41, IPV6_MULTICAST_IF 17, IPV6_MULTICAST_HOPS 18, IPV6_MULTICAST_LOOP 19.
+const IPV6_MULTICAST = { level: 41, ifindex: 17, hops: 18, loop: 19 };
+
+/** The IPv6 twins of ip-multicast-if, ip-multicast-ttl and ip-multicast-loop=0. */
+function ipv6MulticastOptions(ifindex: number, hops: number): string {
+  const { level } = IPV6_MULTICAST;
+  return [`setsockopt-int=${level}:${IPV6_MULTICAST.ifindex}:${ifindex}`, `setsockopt-int=${level}:${IPV6_MULTICAST.hops}:${hops}`, `setsockopt-int=${level}:${IPV6_MULTICAST.loop}:0`].join(',');
+}
 
 export const socatContender: Contender = {
   name: 'socat',
@@ -18,16 +28,22 @@ export const socatContender: Contender = {
   async start({ chain, streams, logDir }: StartOptions): Promise<RunningContender> {
     const log = createWriteStream(path.join(logDir, 'socat.log'));
     const commands: string[] = [];
+    const family = familyOf(streams[0]?.inGroup ?? '');
+    // socat 1.7 has no IPv6 multicast-if/hops/loop options: they go in as raw setsockopt-int.
+    const outIndex = family === 6 ? await interfaceIndex(chain.relayOut.ns, chain.relayOut.ifname) : 0;
     const children = streams.map((s) => {
       // bind=<group> so each socket only gets its own group although all share one port.
-      const args = [
-        '-u',
-        // socat reads into an 8192-byte buffer by default and would cut larger datagrams short.
-        '-b',
-        '65536',
-        `UDP4-RECV:${s.inPort},bind=${s.inGroup},reuseaddr,ip-add-membership=${s.inGroup}:${chain.relayIn.ifname},rcvbuf=4194304`,
-        `UDP4-DATAGRAM:${s.outGroup}:${s.outPort},ip-multicast-if=${chain.relayOut.addr},ip-multicast-ttl=8,ip-multicast-loop=0`,
-      ];
+      const [recv, send] = family === 6
+        ? [
+          `UDP6-RECV:${s.inPort},bind=[${s.inGroup}],reuseaddr,ipv6-join-group=[${s.inGroup}]:${chain.relayIn.ifname},rcvbuf=4194304`,
+          `UDP6-DATAGRAM:[${s.outGroup}]:${s.outPort},${ipv6MulticastOptions(outIndex, 8)}`,
+        ]
+        : [
+          `UDP4-RECV:${s.inPort},bind=${s.inGroup},reuseaddr,ip-add-membership=${s.inGroup}:${chain.relayIn.ifname},rcvbuf=4194304`,
+          `UDP4-DATAGRAM:${s.outGroup}:${s.outPort},ip-multicast-if=${chain.relayOut.addr},ip-multicast-ttl=8,ip-multicast-loop=0`,
+        ];
+      // socat reads into an 8192-byte buffer by default and would cut larger datagrams short.
+      const args = ['-u', '-b', '65536', recv, send];
       commands.push(`ip netns exec ${chain.relayIn.ns} socat ${args.join(' ')}`);
       const child = nsSpawn(chain.relayIn.ns, 'socat', args, { stdout: 'ignore', stderr: 'pipe', reject: false });
       // Written chunk by chunk, not piped: a pipe per child adds listeners to the one log stream
@@ -41,17 +57,17 @@ export const socatContender: Contender = {
     while (port !== undefined) {
       const dead = children.find((c) => c.exitCode !== undefined && c.exitCode !== null);
       if (dead) throw new Error(`socat exited at start (see ${path.join(logDir, 'socat.log')})`);
-      const bound = await udpSocketCount(chain.relayIn.ns, port);
+      const bound = await udpSocketCount(chain.relayIn.ns, port, family);
       if (bound >= streams.length) break;
       if (Date.now() > deadline) throw new Error(`only ${bound} of ${streams.length} socat sockets bound after 10 s`);
       await sleep(50);
     }
-    const dropsAtStart = port === undefined ? 0 : await udpSocketDrops(chain.relayIn.ns, port);
+    const dropsAtStart = port === undefined ? 0 : await udpSocketDrops(chain.relayIn.ns, port, family);
 
     return {
       cpuSeconds: () => children.reduce((sum, c) => sum + (c.pid ? cpuSeconds(c.pid) : 0), 0),
       async stop(): Promise<ContenderReport> {
-        const drops = port === undefined ? 0 : (await udpSocketDrops(chain.relayIn.ns, port)) - dropsAtStart;
+        const drops = port === undefined ? 0 : (await udpSocketDrops(chain.relayIn.ns, port, family)) - dropsAtStart;
         for (const c of children) c.kill('SIGTERM');
         await Promise.all(children);
         log.end();

@@ -29,7 +29,7 @@ export function renderHtml(result: RunResult, charts: Chart[]): string {
 <style>${STYLE}</style></head><body>
 <h1>MCR ${escapeHtml(result.scenario)} — ${escapeHtml(result.runId)}</h1>
 <p class="${result.verdict}">Verdict: ${result.verdict.toUpperCase()} (${gatedTally(result.checks).passed}/${gatedTally(result.checks).total} gated checks passed)</p>
-<p>Command: <code>${escapeHtml(result.command)}</code><br>Topology: ${escapeHtml(result.topology)}${result.topology === 'snooping' ? ' (a snooping bridge delivers a group only while the contender has joined it)' : ' (veth: every frame arrives, joined or not)'}<br>Started ${escapeHtml(result.startedAt)}, finished ${escapeHtml(result.finishedAt)}.</p>
+<p>Command: <code>${escapeHtml(result.command)}</code><br>Topology: ${escapeHtml(result.topology)}${result.topology === 'snooping' ? ' (a snooping bridge delivers a group only while the contender has joined it)' : ' (veth: every frame arrives, joined or not)'}, IPv${escapeHtml(String(result.parameters.family ?? 4))}${result.parameters.family === 6 ? ' (MLD joins)' : ''}<br>Started ${escapeHtml(result.startedAt)}, finished ${escapeHtml(result.finishedAt)}.</p>
 <h2>Results (median over repetitions)</h2>
 ${htmlTable(headers, rows)}
 ${(() => {

@@ -57,7 +57,7 @@ export function renderMarkdown(result: RunResult, chartFiles: { id: string; titl
   const lines = [
     `# MCR ${result.scenario} — run ${result.runId}`,
     '',
-    `**Verdict: ${result.verdict.toUpperCase()}** (${tally.passed}/${tally.total} gated checks passed) · topology: ${result.topology} · command: \`${result.command}\``,
+    `**Verdict: ${result.verdict.toUpperCase()}** (${tally.passed}/${tally.total} gated checks passed) · topology: ${result.topology} · IPv${result.parameters.family ?? 4} · command: \`${result.command}\``,
     '',
     `Started ${result.startedAt}, finished ${result.finishedAt}.`,
     '',

@@ -16,7 +16,8 @@
         "relay/native/egress.cc",
         "relay/native/forwarder.cc",
         "relay/native/igmp.cc",
-        "relay/native/links.cc"
+        "relay/native/links.cc",
+        "relay/native/napi_rules.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_CPP_EXCEPTIONS", "NAPI_VERSION=8"],

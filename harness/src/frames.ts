@@ -1,4 +1,5 @@
-// Ethernet frames built byte by byte: the parser's tests and `npm run bench` feed them to the addon.
+// Ethernet frames built byte by byte, IPv4 (frame) and IPv6 (frame6): the parser's tests, the
+// fuzzer's seeds and `npm run bench` feed them to the addon; integration tests inject them.
 
 export interface FrameOptions {
   /** VLAN tags, outermost first: [tpid, vid]. */
@@ -48,4 +49,106 @@ export function frame(o: FrameOptions = {}): Buffer {
   });
   eth.writeUInt16BE(o.ethertype ?? 0x0800, 12 + 4 * tags.length);
   return Buffer.concat([eth, ip, udp, payload, Buffer.alloc(o.padding ?? 0)]);
+}
+
+/** An IPv6 extension header for frame6: hop-by-hop (0), routing (43), fragment (44), destination options (60), or any other type. */
+export interface ExtensionHeader {
+  type: number;
+  /** Bytes, a multiple of 8 (default 8); written into the header's length byte as size / 8 - 1. */
+  size?: number;
+  /** Overrides the length byte (a header that claims more than it has). */
+  lengthByte?: number;
+  /** Fragment header: offset in 8-byte units and the more-fragments flag. */
+  offset?: number;
+  more?: boolean;
+}
+
+export interface Frame6Options {
+  /** VLAN tags, outermost first: [tpid, vid]. */
+  tags?: [number, number][];
+  version?: number;
+  trafficClass?: number;
+  flowLabel?: number;
+  hopLimit?: number;
+  src?: string;
+  dst?: string;
+  /** Extension headers between the fixed header and UDP, in order. */
+  ext?: ExtensionHeader[];
+  /** The next header after the extension headers (default 17, UDP). */
+  proto?: number;
+  srcPort?: number;
+  dstPort?: number;
+  payload?: number;
+  /** Or the payload bytes themselves. */
+  payloadBytes?: Buffer;
+  padding?: number;
+  /** Payload length field: its true value plus this. */
+  payloadLengthDelta?: number;
+  /** Payload length field, exactly (0: jumbogram). */
+  payloadLength?: number;
+  udpLengthDelta?: number;
+}
+
+/** 16 bytes of an IPv6 address in text form ('ff15::8', '2001:db8::1'; no embedded IPv4). */
+export function ipv6Bytes(text: string): Buffer {
+  const halves = text.split('::');
+  if (halves.length > 2) throw new Error(`'${text}' is not an IPv6 address`);
+  const groups = (s: string) => (s === '' ? [] : s.split(':').map((g) => {
+    if (!/^[0-9a-f]{1,4}$/i.test(g)) throw new Error(`'${text}' is not an IPv6 address`);
+    return parseInt(g, 16);
+  }));
+  const head = groups(halves[0]);
+  const tail = halves.length === 2 ? groups(halves[1]) : [];
+  const fill = 8 - head.length - tail.length;
+  if (fill < 0 || (halves.length === 1 && fill !== 0) || (halves.length === 2 && fill < 1)) throw new Error(`'${text}' is not an IPv6 address`);
+  const words = [...head, ...new Array<number>(halves.length === 2 ? fill : 0).fill(0), ...tail];
+  const out = Buffer.alloc(16);
+  words.forEach((w, i) => out.writeUInt16BE(w, 2 * i));
+  return out;
+}
+
+/** Builds Ethernet [+ tags] + IPv6 [+ extension headers] + UDP + payload [+ padding]. */
+export function frame6(o: Frame6Options = {}): Buffer {
+  let payload = o.payloadBytes;
+  if (!payload) {
+    payload = Buffer.alloc(o.payload ?? 20);
+    for (let i = 0; i < payload.length; i++) payload[i] = i & 0xff;
+  }
+  const udp = Buffer.alloc(8);
+  udp.writeUInt16BE(o.srcPort ?? 40000, 0);
+  udp.writeUInt16BE(o.dstPort ?? 5000, 2);
+  udp.writeUInt16BE(8 + payload.length + (o.udpLengthDelta ?? 0), 4);
+  const ext = o.ext ?? [];
+  const headers = ext.map((e, i) => {
+    const size = e.size ?? 8;
+    const h = Buffer.alloc(size); // options area: Pad1 bytes (0)
+    h[0] = i + 1 < ext.length ? ext[i + 1].type : (o.proto ?? 17);
+    if (e.type === 44) {
+      h[1] = 0;
+      h.writeUInt16BE(((e.offset ?? 0) << 3) | (e.more ? 1 : 0), 2);
+      h.writeUInt32BE(0x12345678, 4);
+    } else {
+      h[1] = e.lengthByte ?? size / 8 - 1;
+    }
+    return h;
+  });
+  const body = Buffer.concat([...headers, udp, payload]);
+  const ip = Buffer.alloc(40);
+  const tc = o.trafficClass ?? 0;
+  ip.writeUInt32BE((((o.version ?? 6) & 0xf) << 28 | (tc & 0xff) << 20 | ((o.flowLabel ?? 0) & 0xfffff)) >>> 0, 0);
+  ip.writeUInt16BE(o.payloadLength ?? body.length + (o.payloadLengthDelta ?? 0), 4);
+  ip[6] = ext.length ? ext[0].type : (o.proto ?? 17);
+  ip[7] = o.hopLimit ?? 7;
+  ipv6Bytes(o.src ?? 'fd00::1').copy(ip, 8);
+  const dst = ipv6Bytes(o.dst ?? 'ff15::8');
+  dst.copy(ip, 24);
+  const tags = o.tags ?? [];
+  const eth = Buffer.alloc(14 + 4 * tags.length);
+  Buffer.from([0x33, 0x33, dst[12], dst[13], dst[14], dst[15], 0x02, 0, 0, 0, 0, 1]).copy(eth, 0);
+  tags.forEach(([tpid, vid], i) => {
+    eth.writeUInt16BE(tpid, 12 + 4 * i);
+    eth.writeUInt16BE(vid, 14 + 4 * i);
+  });
+  eth.writeUInt16BE(0x86dd, 12 + 4 * tags.length);
+  return Buffer.concat([eth, ip, body, Buffer.alloc(o.padding ?? 0)]);
 }

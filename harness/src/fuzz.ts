@@ -2,7 +2,7 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { $ } from 'zx';
-import { frame } from './frames.js';
+import { frame, frame6 } from './frames.js';
 
 export interface FuzzRun {
   ok: boolean;
@@ -28,6 +28,10 @@ export function parseSeeds(): Buffer[] {
     frame({ proto: 6 }),
     frame({ dst: [10, 0, 0, 2] }),
     frame({ padding: 18 }),
+    frame6({ dst: 'ff15::1:1' }),
+    frame6({ dst: 'ff15::1:1', ext: [{ type: 0 }, { type: 60, size: 16 }, { type: 43 }] }),
+    frame6({ dst: 'ff15::1:1', ext: [{ type: 44, more: true }] }),
+    frame6({ dst: 'ff15::1:1', tags: [[0x8100, 10]] }),
   ];
 }
 

@@ -1,4 +1,5 @@
 // JavaScript bindings (node-addon-api). The contract is relay/src/native.ts.
+#include <arpa/inet.h>
 #include <napi.h>
 #include <net/if.h>
 #include <sys/socket.h>
@@ -13,14 +14,22 @@
 #include "forwarder.h"
 #include "igmp.h"
 #include "links.h"
+#include "napi_rules.h"
 #include "parse.h"
 
 namespace {
 
 using mcr::Forwarder;
+using mcr::int_field;
+using mcr::string_field;
 
 std::string ip_text(uint32_t host) {
   return std::to_string(host >> 24) + "." + std::to_string((host >> 16) & 255) + "." + std::to_string((host >> 8) & 255) + "." + std::to_string(host & 255);
+}
+
+std::string ip6_text(const uint8_t* addr) {
+  char out[INET6_ADDRSTRLEN];
+  return inet_ntop(AF_INET6, addr, out, sizeof out);
 }
 
 Napi::Value ParseFrame(const Napi::CallbackInfo& info) {
@@ -31,11 +40,12 @@ Napi::Value ParseFrame(const Napi::CallbackInfo& info) {
   mcr::ParseStatus status = mcr::parse_frame(buf.Data(), buf.Length(), &p);
   Napi::Object out = Napi::Object::New(env);
   out.Set("status", mcr::status_name(status));
+  if (status == mcr::ParseStatus::ok) out.Set("family", p.family);
   if (status == mcr::ParseStatus::ok) out.Set("tos", p.tos);
   if (p.vlan >= 0) out.Set("vlan", p.vlan);
   if (status == mcr::ParseStatus::ok) {
-    out.Set("src", ip_text(p.src));
-    out.Set("dst", ip_text(p.dst));
+    out.Set("src", p.family == 6 ? ip6_text(p.src6) : ip_text(p.src));
+    out.Set("dst", p.family == 6 ? ip6_text(p.dst6) : ip_text(p.dst));
     out.Set("srcPort", p.src_port);
     out.Set("dstPort", p.dst_port);
     out.Set("ttl", p.ttl);
@@ -43,24 +53,6 @@ Napi::Value ParseFrame(const Napi::CallbackInfo& info) {
     out.Set("payloadLength", static_cast<double>(p.payload_length));
   }
   return out;
-}
-
-std::string string_field(const Napi::Object& o, const char* key, const std::string& what) {
-  Napi::Value v = o.Get(key);
-  if (!v.IsString()) throw Napi::TypeError::New(o.Env(), what + ": '" + key + "' must be a string");
-  return v.As<Napi::String>().Utf8Value();
-}
-
-int int_field(const Napi::Object& o, const char* key, const std::string& what, int fallback, bool required) {
-  Napi::Value v = o.Get(key);
-  if (v.IsUndefined() && !required) return fallback;
-  if (!v.IsNumber()) throw Napi::TypeError::New(o.Env(), what + ": '" + key + "' must be a number");
-  const double d = v.As<Napi::Number>().DoubleValue();
-  // Range first: casting NaN or a huge double to int is undefined behaviour.
-  if (!std::isfinite(d) || d != std::trunc(d) || d < -2147483648.0 || d > 2147483647.0) {
-    throw Napi::TypeError::New(o.Env(), what + ": '" + key + "' must be an integer");
-  }
-  return static_cast<int>(d);
 }
 
 class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
@@ -134,36 +126,7 @@ class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
   Napi::Value SetRules(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsArray()) throw Napi::TypeError::New(env, "setRules(rules): rules must be an array");
-    Napi::Array arr = info[0].As<Napi::Array>();
-    std::vector<mcr::RuleSpec> specs;
-    for (uint32_t i = 0; i < arr.Length(); ++i) {
-      std::string what = "rule #" + std::to_string(i + 1);
-      Napi::Value v = arr.Get(i);
-      if (!v.IsObject()) throw Napi::TypeError::New(env, what + " must be an object");
-      Napi::Object r = v.As<Napi::Object>();
-      mcr::RuleSpec spec;
-      spec.id = string_field(r, "id", what);
-      what = "rule " + spec.id;
-      spec.group = string_field(r, "group", what);
-      if (!r.Get("source").IsUndefined()) spec.source = string_field(r, "source", what);
-      spec.port = int_field(r, "port", what, 0, true);
-      Napi::Value outs = r.Get("outputs");
-      if (!outs.IsArray()) throw Napi::TypeError::New(env, what + ": 'outputs' must be an array");
-      Napi::Array oarr = outs.As<Napi::Array>();
-      for (uint32_t k = 0; k < oarr.Length(); ++k) {
-        std::string owhat = what + " output " + std::to_string(k + 1);
-        Napi::Value ov = oarr.Get(k);
-        if (!ov.IsObject()) throw Napi::TypeError::New(env, owhat + " must be an object");
-        Napi::Object oo = ov.As<Napi::Object>();
-        mcr::OutputSpec out{string_field(oo, "group", owhat), int_field(oo, "port", owhat, 0, true), string_field(oo, "interface", owhat), int_field(oo, "ttl", owhat, 8, false)};
-        Napi::Value fixed = oo.Get("fixedTtl");
-        if (!fixed.IsUndefined() && !fixed.IsBoolean()) throw Napi::TypeError::New(env, owhat + ": 'fixedTtl' must be true or false");
-        out.fixed_ttl = fixed.IsBoolean() && fixed.As<Napi::Boolean>().Value();
-        out.dscp = int_field(oo, "dscp", owhat, -1, false);
-        spec.outputs.push_back(std::move(out));
-      }
-      specs.push_back(std::move(spec));
-    }
+    const std::vector<mcr::RuleSpec> specs = mcr::rule_specs(info[0].As<Napi::Array>());
     try {
       get(env).set_rules(specs);
     } catch (const Napi::Error&) {
@@ -336,9 +299,16 @@ Napi::Value SourceMembership(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// igmpOpenSocket(family?: 4 | 6): an IGMP (4, the default) or MLD (6) helper socket.
 Napi::Value IgmpOpen(const Napi::CallbackInfo& info) {
+  int family = 4;
+  if (info.Length() >= 1 && !info[0].IsUndefined()) {
+    const double d = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0;
+    if (d != 4 && d != 6) throw Napi::TypeError::New(info.Env(), "igmpOpenSocket: family must be 4 or 6");
+    family = static_cast<int>(d);
+  }
   try {
-    return Napi::Number::New(info.Env(), mcr::igmp_open_socket());
+    return Napi::Number::New(info.Env(), mcr::igmp_open_socket(family));
   } catch (const std::exception& e) {
     throw Napi::Error::New(info.Env(), e.what());
   }
@@ -384,6 +354,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("peerCredentials", Napi::Function::New<PeerCredentials>(env, "peerCredentials"));
   exports.Set("interfaceIndex", Napi::Function::New<InterfaceIndex>(env, "interfaceIndex"));
   RegisterBench(env, exports);
+  mcr::RegisterRuleLookup(env, exports);
   return exports;
 }
 

@@ -119,7 +119,8 @@ class BatchBench : public Napi::ObjectWrap<BatchBench> {
     for (uint32_t f = 0; f < flows; ++f) {
       const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
       if (fd >= 0) sinks_.push_back(fd);
-      sockaddr_in addr{};
+      mcr::Destination dest{};
+      sockaddr_in& addr = dest.v4;
       addr.sin_family = AF_INET;
       addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
       socklen_t len = sizeof addr;
@@ -128,7 +129,7 @@ class BatchBench : public Napi::ObjectWrap<BatchBench> {
         close_sinks();
         throw Napi::Error::New(info.Env(), "BatchBench: receiving socket on 127.0.0.1: " + why);
       }
-      dests_.push_back(addr);
+      dests_.push_back(dest);
     }
     payload_.assign(payload_size_, 0x5a);
     batch_ = std::make_unique<mcr::EgressBatch>();
@@ -159,7 +160,7 @@ class BatchBench : public Napi::ObjectWrap<BatchBench> {
   std::unique_ptr<mcr::EgressBatch> batch_;  // ~100 KiB: on the heap
   mcr::OutputCounters counters_;
   std::vector<uint8_t> payload_;
-  std::vector<sockaddr_in> dests_;
+  std::vector<mcr::Destination> dests_;
   std::vector<int> sinks_;
 };
 

@@ -23,18 +23,27 @@ std::runtime_error sock_error(const std::string& what, const std::string& ifname
 }
 }  // namespace
 
-EgressSocket::EgressSocket(const std::string& ifname, unsigned ifindex) {
-  fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd_ < 0) throw sock_error("socket", ifname);
+EgressSocket::EgressSocket(const std::string& ifname, unsigned ifindex, int family) : family_(family) {
+  if (family != AF_INET && family != AF_INET6) throw std::runtime_error("egress socket on " + ifname + ": address family " + std::to_string(family) + " is neither IPv4 nor IPv6");
+  const bool v6 = family == AF_INET6;
+  fd_ = ::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) throw sock_error(v6 ? "IPv6 socket" : "socket", ifname);
   try {
-    ip_mreqn mreq{};
-    mreq.imr_ifindex = static_cast<int>(ifindex);
-    if (setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_IF, &mreq, sizeof mreq) < 0) throw sock_error("IP_MULTICAST_IF", ifname);
+    if (v6) {
+      int index = static_cast<int>(ifindex);
+      if (setsockopt(fd_, IPPROTO_IPV6, IPV6_MULTICAST_IF, &index, sizeof index) < 0) throw sock_error("IPV6_MULTICAST_IF", ifname);
+    } else {
+      ip_mreqn mreq{};
+      mreq.imr_ifindex = static_cast<int>(ifindex);
+      if (setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_IF, &mreq, sizeof mreq) < 0) throw sock_error("IP_MULTICAST_IF", ifname);
+    }
     if (setsockopt(fd_, SOL_SOCKET, SO_BINDTODEVICE, ifname.c_str(), static_cast<socklen_t>(ifname.size())) < 0) {
       throw sock_error("SO_BINDTODEVICE", ifname);
     }
     int loop = 0;
-    if (setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop) < 0) throw sock_error("IP_MULTICAST_LOOP", ifname);
+    if (v6 ? setsockopt(fd_, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &loop, sizeof loop) < 0 : setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_LOOP, &loop, sizeof loop) < 0) {
+      throw sock_error(v6 ? "IPV6_MULTICAST_LOOP" : "IP_MULTICAST_LOOP", ifname);
+    }
     int sndbuf = 4 << 20;
     if (setsockopt(fd_, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0) {
       setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
@@ -49,15 +58,21 @@ EgressSocket::~EgressSocket() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-void EgressBatch::add(int fd, const sockaddr_in& dest, const uint8_t* data, size_t length, OutputCounters* counters, uint8_t ttl, uint8_t tos) {
+void EgressBatch::add(int fd, const Destination& dest, const uint8_t* data, size_t length, OutputCounters* counters, uint8_t ttl, uint8_t tos) {
   if (count_ == kCapacity) return;  // callers flush when full(); never overrun
   entries_[count_] = Entry{fd, dest, data, length, counters, ttl, tos};
   ++count_;
 }
 
-namespace {
+bool same_destination(const Destination& a, const Destination& b) {
+  if (a.sa.sa_family != b.sa.sa_family) return false;
+  if (a.sa.sa_family == AF_INET6) {
+    return a.v6.sin6_port == b.v6.sin6_port && a.v6.sin6_scope_id == b.v6.sin6_scope_id && std::memcmp(&a.v6.sin6_addr, &b.v6.sin6_addr, sizeof a.v6.sin6_addr) == 0;
+  }
+  return a.v4.sin_addr.s_addr == b.v4.sin_addr.s_addr && a.v4.sin_port == b.v4.sin_port;
+}
 
-bool same_flow(const sockaddr_in& a, const sockaddr_in& b) { return a.sin_addr.s_addr == b.sin_addr.s_addr && a.sin_port == b.sin_port; }
+namespace {
 
 // Errors that say this path cannot take a GSO message (no checksum offload on the device, a
 // segment bigger than the path MTU, a kernel without UDP_SEGMENT): send its datagrams one by one.
@@ -67,17 +82,20 @@ bool gso_refused(int err) { return err == EINVAL || err == EIO || err == EOPNOTS
 
 void EgressBatch::fill(mmsghdr* m, iovec* iov, size_t segments, Control* control, const Entry& e, uint16_t gso_size) {
   std::memset(m, 0, sizeof *m);
-  m->msg_hdr.msg_name = const_cast<sockaddr_in*>(&e.dest);
-  m->msg_hdr.msg_namelen = sizeof e.dest;
+  m->msg_hdr.msg_name = const_cast<Destination*>(&e.dest);
+  m->msg_hdr.msg_namelen = destination_length(e.dest);
   m->msg_hdr.msg_iov = iov;
   m->msg_hdr.msg_iovlen = segments;
   m->msg_hdr.msg_control = control->bytes;
   m->msg_hdr.msg_controllen = gso_size ? kControlBytes : kControlBytesNoGso;
   cmsghdr* c = CMSG_FIRSTHDR(&m->msg_hdr);
   const int values[2] = {e.ttl, e.tos};
-  const int types[2] = {IP_TTL, IP_TOS};
+  const bool v6 = e.dest.sa.sa_family == AF_INET6;
+  static constexpr int kTypes[2] = {IP_TTL, IP_TOS};
+  static constexpr int kTypes6[2] = {IPV6_HOPLIMIT, IPV6_TCLASS};
+  const int* types = v6 ? kTypes6 : kTypes;
   for (int k = 0; k < 2; ++k, c = CMSG_NXTHDR(&m->msg_hdr, c)) {
-    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_level = v6 ? IPPROTO_IPV6 : IPPROTO_IP;
     c->cmsg_type = types[k];
     c->cmsg_len = CMSG_LEN(sizeof(int));
     std::memcpy(CMSG_DATA(c), &values[k], sizeof(int));
@@ -96,13 +114,13 @@ void EgressBatch::fill(mmsghdr* m, iovec* iov, size_t segments, Control* control
 // costs O(n) rather than O(n^2). Marks them done and returns how many (1: a plain datagram).
 size_t EgressBatch::gather(size_t head, size_t first_iov) {
   const Entry& h = entries_[head];
-  const bool mergeable = gso_ && h.length <= kMaxSegmentBytes;
+  const bool mergeable = gso_ && h.length <= (h.dest.sa.sa_family == AF_INET6 ? kMaxSegmentBytes6 : kMaxSegmentBytes);
   size_t segments = 0;
   size_t bytes = 0;
   const size_t end = std::min(count_, head + kLookahead);
   for (size_t i = head; i < end; ++i) {
     const Entry& e = entries_[i];
-    if (done_[i] || e.fd != h.fd || !same_flow(e.dest, h.dest) || e.ttl != h.ttl || e.tos != h.tos) continue;
+    if (done_[i] || e.fd != h.fd || !same_destination(e.dest, h.dest) || e.ttl != h.ttl || e.tos != h.tos) continue;
     if (segments > 0 && (!mergeable || e.length > h.length || segments == kMaxSegments || bytes + e.length > kMaxGsoBytes)) break;
     done_[i] = true;
     iovs_[first_iov + segments] = iovec{const_cast<uint8_t*>(e.data), e.length};

@@ -49,7 +49,7 @@ void Forwarder::handle(const uint8_t* frame, size_t length, bool foreign, const 
     relaxed_add(vlan_tagged_, 1);
     return;
   }
-  const RuleEntry* rule = table.find(p.src, p.dst, p.dst_port);
+  const RuleEntry* rule = p.family == 4 ? table.find(p.src, p.dst, p.dst_port) : table.find6(p.src6, p.dst6, p.dst_port);
   if (!rule) {
     relaxed_add(unmatched_, 1);
     return;
@@ -66,6 +66,8 @@ void Forwarder::handle(const uint8_t* frame, size_t length, bool foreign, const 
     }
     // Like a router: one hop less than it came with, at most the output's TTL; a packet with
     // nothing left is not sent. That is what stops two relays feeding each other's groups.
+    // IPv4 TTL and IPv6 hop limit are one thing here, as are the TOS byte and the traffic class,
+    // whichever family the packet came in with and goes out with.
     const int ttl = out.fixed_ttl ? out.ttl : std::min<int>(out.ttl, p.ttl - 1);
     if (ttl < 1) {
       relaxed_add(ttl_expired_, 1);
@@ -129,7 +131,7 @@ ForwarderCounters Forwarder::counters() {
 std::vector<RuleStatsSnapshot> Forwarder::rule_stats() {
   std::shared_ptr<const Table> table = std::atomic_load(&table_);
   std::vector<RuleStatsSnapshot> out;
-  out.reserve(table->rules.size() + table->by_source.size());
+  out.reserve(table->size());
   auto snapshot = [&out](const RuleEntry& r) {
     RuleStatsSnapshot s;
     s.id = r.id;
@@ -140,8 +142,7 @@ std::vector<RuleStatsSnapshot> Forwarder::rule_stats() {
     }
     out.push_back(std::move(s));
   };
-  for (const auto& kv : table->rules) snapshot(kv.second);
-  for (const auto& kv : table->by_source) snapshot(kv.second);
+  table->for_each(snapshot);
   return out;
 }
 

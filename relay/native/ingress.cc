@@ -18,6 +18,9 @@
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING 23
 #endif
+#ifndef PACKET_FANOUT_FLAG_IGNORE_OUTGOING
+#define PACKET_FANOUT_FLAG_IGNORE_OUTGOING 0x4000
+#endif
 
 namespace mcr {
 
@@ -25,7 +28,7 @@ namespace {
 
 constexpr size_t kBlockSize = 1 << 18;  // 256 KiB
 constexpr unsigned kBlockTimeoutMs = 1; // a partly filled block is handed over after 1 ms
-constexpr size_t kCopyBufferSize = 65536 + 128;  // any IPv4 datagram, reassembled, with its Ethernet header
+constexpr size_t kCopyBufferSize = 65536 + 128;  // any IPv4 datagram (reassembled) or IPv6 one, with its Ethernet header
 
 // The frame ring's wake-up policy. Below kBusyGapNs between frames on average the worker wakes
 // for each frame, as socat does (lowest latency). Above that rate a wake-up per frame costs more
@@ -37,10 +40,14 @@ constexpr uint64_t kBusyGapNs = 50000;       // 20,000 frames/s per worker
 constexpr uint64_t kNapFrames = 8;
 constexpr uint64_t kMaxNapNs = 200000;
 
-// A multicast frame the kernel marks PACKET_OTHERHOST is not this interface's: a VLAN-tagged one
-// with no VLAN interface here to take it (the kernel strips the tag and clears it from the
-// metadata before our socket sees the frame, so this mark is all that is left of it).
+// A frame that is not this interface's: one the kernel marks PACKET_OTHERHOST, or one that came
+// with a VLAN tag (VLAN id not 0; id 0 is a priority tag, which the kernel itself treats as
+// untagged). The socket is bound with ETH_P_ALL, so it sees frames before the kernel's VLAN code:
+// the tag has been moved into metadata (TP_STATUS_VLAN_VALID and tp_vlan_tci, or
+// PACKET_AUXDATA), not yet cleared; the frame is either a VLAN interface's or, with no VLAN
+// interface to take it, one the kernel would mark PACKET_OTHERHOST a moment later.
 bool foreign(const void* sll) { return static_cast<const sockaddr_ll*>(sll)->sll_pkttype == PACKET_OTHERHOST; }
+bool tagged(uint32_t status, uint32_t tci) { return (status & TP_STATUS_VLAN_VALID) != 0 && (tci & 0x0fff) != 0; }
 
 uint64_t monotonic_ns() {
   timespec t;
@@ -49,25 +56,44 @@ uint64_t monotonic_ns() {
 }
 
 // Classic BPF over the Ethernet frame: not our own transmission (pkt_type != PACKET_OUTGOING,
-// which also covers kernels without PACKET_IGNORE_OUTGOING), IPv4, UDP, destination in
-// 224.0.0.0/4. Frames still carrying an 802.1Q/802.1ad tag in the data are accepted and left to
-// the parser (the kernel normally strips the outer tag into metadata before we see the frame, so
-// those then look untagged here). IHL, fragments and lengths are checked by the parser.
+// which also covers kernels without PACKET_IGNORE_OUTGOING), then IPv4 UDP to 224.0.0.0/4, or IPv6
+// to ff00::/8 whose first next header is UDP or an extension header the parser walks (or a
+// fragment header, so fragments are counted). ICMPv6 (neighbour discovery; MLD, which sits behind
+// a hop-by-hop header) stays out, as IGMP does for IPv4: neither is the relay's traffic nor
+// malformed. Past that first header the parser does the rest: walking extension headers takes
+// loops classic BPF does not have.
+// Frames still carrying an 802.1Q/802.1ad tag in the data are accepted and left to the parser (the
+// kernel normally moves the outer tag into metadata before we see the frame, so those then look
+// untagged here). IHL, fragments and lengths are checked by the parser. The IPv4 path is the one
+// it always was: IPv6 adds instructions only after it.
+constexpr uint32_t kAccept = 22, kDrop = 23;  // the two return instructions; jumps are relative to the next one
 sock_filter kFilter[] = {
     BPF_STMT(BPF_LD | BPF_B | BPF_ABS, static_cast<__u32>(SKF_AD_OFF + SKF_AD_PKTTYPE)),  // 0: pkt_type
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, 10, 0),      // 1: outgoing -> drop
-    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),                           // 2: ethertype
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x8100, 7, 0),                // 3: 802.1Q -> accept
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x88a8, 6, 0),                // 4: 802.1ad -> accept
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 6),              // 5: not IPv4 -> drop
-    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 23),                           // 6: IP protocol
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, 4),           // 7: not UDP -> drop
-    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 30),                           // 8: destination address
-    BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xf0000000),                  // 9
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xe0000000, 0, 1),            // 10: not 224/4 -> drop
-    BPF_STMT(BPF_RET | BPF_K, 0xffffffff),                            // 11: accept, whole frame
-    BPF_STMT(BPF_RET | BPF_K, 0),                                     // 12: drop
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING, kDrop - 2, 0),    // 1: outgoing -> drop
+    BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12),                                // 2: ethertype
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x8100, kAccept - 4, 0),           // 3: 802.1Q -> accept
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x88a8, kAccept - 5, 0),           // 4: 802.1ad -> accept
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IP, 0, 11 - 6),              // 5: not IPv4 -> 11
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 23),                                // 6: IP protocol
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, 0, kDrop - 8),        // 7: not UDP -> drop
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 30),                                // 8: destination address
+    BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xf0000000),                       // 9
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xe0000000, kAccept - 11, kDrop - 11),  // 10: 224/4 -> accept, else drop
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ETH_P_IPV6, 0, kDrop - 12),        // 11: not IPv6 -> drop (A: ethertype)
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 38),                                // 12: first byte of the IPv6 destination
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0xff, 0, kDrop - 14),              // 13: not ff00::/8 -> drop
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 20),                                // 14: next header
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_UDP, kAccept - 16, 0),     // 15: UDP -> accept
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_ROUTING, kAccept - 17, 0), // 16: routing -> accept
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_DSTOPTS, kAccept - 18, 0), // 17: destination options -> accept
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_FRAGMENT, kAccept - 19, 0),  // 18: fragment -> accept (counted)
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_HOPOPTS, 0, kDrop - 20),   // 19: anything else -> drop
+    BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 54),                                // 20: hop-by-hop's next header
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, IPPROTO_ICMPV6, kDrop - 22, 0),    // 21: ICMPv6 (MLD) -> drop
+    BPF_STMT(BPF_RET | BPF_K, 0xffffffff),                                 // 22: accept, whole frame
+    BPF_STMT(BPF_RET | BPF_K, 0),                                          // 23: drop
 };
+static_assert(sizeof kFilter / sizeof kFilter[0] == kDrop + 1, "kAccept and kDrop must be the filter's last two instructions");
 
 sock_filter kDropAll[] = {
     BPF_STMT(BPF_RET | BPF_K, 0),
@@ -162,6 +188,9 @@ Ingress::Ingress(const IngressOptions& options) : ifname_(options.ifname) {
     msgs_ = new mmsghdr[kBatch];
     iovs_ = new iovec[kBatch];
     names_ = new sockaddr_ll[kBatch]();
+    controls_ = new MmsgControl[kBatch]();
+    // The VLAN tag's metadata, per frame (see foreign()): the ring has it in its frame headers.
+    if (setsockopt(fd_, SOL_PACKET, PACKET_AUXDATA, &one, sizeof one) < 0) fail("PACKET_AUXDATA");
     for (size_t i = 0; i < kBatch; ++i) {
       iovs_[i] = iovec{buffers_ + i * kMmsgSlot, kMmsgSlot};
       std::memset(&msgs_[i], 0, sizeof msgs_[i]);
@@ -172,7 +201,11 @@ Ingress::Ingress(const IngressOptions& options) : ifname_(options.ifname) {
 
   sockaddr_ll addr{};
   addr.sll_family = AF_PACKET;
-  addr.sll_protocol = htons(ETH_P_IP);
+  // ETH_P_ALL: one socket (and one fanout group) for both IPv4 and IPv6; the filter keeps the
+  // rest out. Such a socket also sees the host's own transmissions: PACKET_IGNORE_OUTGOING and
+  // the filter's pkt_type test drop those. PACKET_FANOUT_FLAG_DEFRAG still reassembles IPv4
+  // fragments (it looks at the frame's protocol, not the socket's); IPv6 fragments it leaves alone.
+  addr.sll_protocol = htons(ETH_P_ALL);
   addr.sll_ifindex = static_cast<int>(ifindex);
   if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) fail("bind");
 
@@ -187,9 +220,21 @@ void Ingress::join() {
   const int type = fanout_type(fanout_) | PACKET_FANOUT_FLAG_DEFRAG;
   // The first socket asks the kernel for a free id (unique in this network namespace);
   // the others join that id with the same type (the kernel drops the UNIQUEID flag once used).
-  const uint32_t arg = new_group ? (static_cast<uint32_t>(type | PACKET_FANOUT_FLAG_UNIQUEID) << 16)
-                                 : (static_cast<uint32_t>(type) << 16) | static_cast<uint16_t>(fanout_request_);
-  if (setsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) < 0) {
+  auto arg = [&](int flags) {
+    return new_group ? (static_cast<uint32_t>(type | flags | PACKET_FANOUT_FLAG_UNIQUEID) << 16)
+                     : (static_cast<uint32_t>(type | flags) << 16) | static_cast<uint16_t>(fanout_request_);
+  };
+  // The group's hook is an ETH_P_ALL one: without PACKET_FANOUT_FLAG_IGNORE_OUTGOING (kernel >=
+  // 6.2) every frame sent on this interface, the relay's own output included, would be cloned to
+  // it and meet the filter's pkt_type test; with it the kernel skips the group on transmit. Older
+  // kernels refuse the flag (EINVAL): every worker then falls back alike, so flags still match.
+  uint32_t request = arg(PACKET_FANOUT_FLAG_IGNORE_OUTGOING);
+  int joined = setsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &request, sizeof request);
+  if (joined < 0 && errno == EINVAL) {
+    request = arg(0);
+    joined = setsockopt(fd_, SOL_PACKET, PACKET_FANOUT, &request, sizeof request);
+  }
+  if (joined < 0) {
     fail(new_group ? std::string("PACKET_FANOUT (new unique group)") : "PACKET_FANOUT join id " + std::to_string(fanout_request_));
   }
   // In the group first, then open the filter: flows the kernel hands this socket from now on are
@@ -216,12 +261,14 @@ void Ingress::release() {
   if (fd_ >= 0) ::close(fd_);
   delete[] buffers_;
   delete[] names_;
+  delete[] controls_;
   delete[] copy_buffer_;
   delete[] msgs_;
   delete[] iovs_;
   ring_ = nullptr;
   copy_buffer_ = nullptr;
   names_ = nullptr;
+  controls_ = nullptr;
   buffers_ = nullptr;
   msgs_ = nullptr;
   iovs_ = nullptr;
@@ -265,7 +312,8 @@ size_t walk_block(uint8_t* block, size_t block_size, void (*visit)(void*, const 
   size_t offset = desc->hdr.bh1.offset_to_first_pkt;
   for (uint32_t i = 0; i < count && offset + sizeof(tpacket3_hdr) <= block_len; ++i) {
     auto* hdr = reinterpret_cast<tpacket3_hdr*>(block + offset);
-    if (size_t{hdr->tp_mac} + hdr->tp_snaplen <= block_len - offset) visit(ctx, block + offset + hdr->tp_mac, hdr->tp_snaplen, foreign(block + offset + TPACKET_ALIGN(sizeof(tpacket3_hdr))));
+    const bool other = foreign(block + offset + TPACKET_ALIGN(sizeof(tpacket3_hdr))) || tagged(hdr->tp_status, hdr->hv1.tp_vlan_tci);
+    if (size_t{hdr->tp_mac} + hdr->tp_snaplen <= block_len - offset) visit(ctx, block + offset + hdr->tp_mac, hdr->tp_snaplen, other);
     if (hdr->tp_next_offset == 0) break;
     offset += hdr->tp_next_offset;
   }
@@ -284,7 +332,7 @@ size_t Ingress::walk_frames(void (*visit)(void*, const uint8_t*, size_t, bool), 
   for (size_t index = frame_index_; n < kBatch && frame_ready(index); index = (index + 1) % frame_count_) {
     uint8_t* slot = frame_at(index);
     auto* hdr = reinterpret_cast<tpacket2_hdr*>(slot);
-    const bool other_host = foreign(slot + TPACKET_ALIGN(sizeof(tpacket2_hdr)));
+    const bool other_host = foreign(slot + TPACKET_ALIGN(sizeof(tpacket2_hdr))) || tagged(hdr->tp_status, hdr->tp_vlan_tci);
     if (hdr->tp_status & TP_STATUS_COPY) {
       // The whole frame waits on the socket queue, in arrival order. One copy buffer: such a frame
       // is a batch of its own.
@@ -329,12 +377,24 @@ bool Ingress::nap_instead_of_poll() {
   return true;
 }
 
-bool Ingress::mmsg_foreign(int i) const { return foreign(&names_[i]); }
+bool Ingress::mmsg_foreign(int i) const {
+  if (foreign(&names_[i])) return true;
+  msghdr& h = msgs_[i].msg_hdr;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+    if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA || c->cmsg_len < CMSG_LEN(sizeof(tpacket_auxdata))) continue;
+    tpacket_auxdata aux;
+    std::memcpy(&aux, CMSG_DATA(c), sizeof aux);
+    return tagged(aux.tp_status, aux.tp_vlan_tci);
+  }
+  return false;
+}
 
 int Ingress::recv_batch() {
-  for (size_t i = 0; i < kBatch; ++i) {  // recvmmsg shrinks msg_namelen to what it wrote
+  for (size_t i = 0; i < kBatch; ++i) {  // recvmmsg shrinks msg_namelen and msg_controllen to what it wrote
     msgs_[i].msg_hdr.msg_name = &names_[i];
     msgs_[i].msg_hdr.msg_namelen = sizeof names_[i];
+    msgs_[i].msg_hdr.msg_control = controls_[i].bytes;
+    msgs_[i].msg_hdr.msg_controllen = sizeof controls_[i].bytes;
   }
   int n = ::recvmmsg(fd_, msgs_, kBatch, MSG_DONTWAIT, nullptr);
   return n < 0 ? 0 : n;

@@ -1,4 +1,5 @@
-// Ingress: an AF_PACKET socket on one interface, filtered in the kernel to IPv4/UDP/multicast,
+// Ingress: an AF_PACKET socket on one interface, filtered in the kernel to IPv4/UDP/multicast and
+// IPv6 multicast,
 // blind to our own transmissions, optionally in a PACKET_FANOUT group, read through a
 // TPACKET_V2 frame ring (the default), a TPACKET_V3 block ring, or with recvmmsg.
 #pragma once
@@ -39,7 +40,7 @@ class Ingress {
  public:
   static constexpr size_t kBatch = 64;
   static constexpr size_t kFrameSize = 2048;  // V2 frame: an Ethernet frame of MTU 1500 and its header fit
-  // recvmmsg buffer per datagram: any IPv4 frame fits; the extra 128 B staggers the slots so their
+  // recvmmsg buffer per datagram: any IPv4 frame fits, and any IPv6 one short of a jumbogram; the extra 128 B staggers the slots so their
   // headers do not all land in the same cache sets.
   static constexpr size_t kMmsgSlot = 65536 + 128;
 
@@ -102,6 +103,10 @@ class Ingress {
   mmsghdr* msgs_ = nullptr;
   iovec* iovs_ = nullptr;
   sockaddr_ll* names_ = nullptr;  // per message: its sll_pkttype
+  struct alignas(cmsghdr) MmsgControl {
+    uint8_t bytes[CMSG_SPACE(sizeof(tpacket_auxdata))];
+  };
+  MmsgControl* controls_ = nullptr;  // per message: its PACKET_AUXDATA (the VLAN tag's metadata)
 };
 
 // Walks one TPACKET_V3 block; defined in ingress.cc.

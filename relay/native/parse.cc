@@ -1,18 +1,76 @@
 #include "parse.h"
 
+#include <cstring>
+
 namespace mcr {
 namespace {
 
 constexpr size_t kEthHeader = 14;
 constexpr size_t kVlanTag = 4;
 constexpr uint16_t kEthIpv4 = 0x0800;
+constexpr uint16_t kEthIpv6 = 0x86dd;
 constexpr uint16_t kEth8021Q = 0x8100;
 constexpr uint16_t kEth8021AD = 0x88a8;
 constexpr size_t kUdpHeader = 8;
+constexpr size_t kIpv6Header = 40;
+constexpr size_t kExtensionUnit = 8;  // IPv6 extension header lengths count 8-byte units
+// IPv6 next-header values the walk knows.
+constexpr uint8_t kHopByHop = 0;
+constexpr uint8_t kUdp = 17;
+constexpr uint8_t kRouting = 43;
+constexpr uint8_t kFragmentHeader = 44;
+constexpr uint8_t kDestinationOptions = 60;
 
 inline uint16_t be16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
 inline uint32_t be32(const uint8_t* p) {
   return (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) | (static_cast<uint32_t>(p[2]) << 8) | p[3];
+}
+
+// IPv6 from frame[ip] on. Out of line, so the IPv4 path's code stays as compact as it was.
+// Fragments are dropped, not reassembled: PACKET_FANOUT_FLAG_DEFRAG only reassembles IPv4
+// (the kernel's ip_check_defrag returns any skb whose protocol is not ETH_P_IP untouched).
+__attribute__((noinline)) ParseStatus parse_ipv6(const uint8_t* frame, size_t length, size_t ip, ParsedPacket* out) {
+  if (length < ip + kIpv6Header) return ParseStatus::truncated;
+  const uint8_t* iph = frame + ip;
+  if ((iph[0] >> 4) != 6) return ParseStatus::bad_ipv6_header;
+  const size_t payload = be16(iph + 4);
+  // Payload length 0 announces a jumbo payload option (RFC 2675): never on Ethernet, not relayed.
+  if (payload == 0) return ParseStatus::jumbogram;
+  // Only the payload length counts: bytes after it are Ethernet padding.
+  if (payload > length - ip - kIpv6Header) return ParseStatus::bad_ipv6_header;
+  const size_t end = ip + kIpv6Header + payload;  // <= length
+  size_t offset = ip + kIpv6Header;               // <= end, all along the walk
+  uint8_t next = iph[6];
+  for (int headers = 0; next != kUdp; ++headers) {
+    if (next == kFragmentHeader) return ParseStatus::fragment;
+    // ESP, AH, No Next Header, TCP, ICMPv6, ...: nothing for a UDP relay.
+    if (next != kHopByHop && next != kRouting && next != kDestinationOptions) return ParseStatus::not_udp;
+    if (next == kHopByHop && headers != 0) return ParseStatus::bad_extension_header;  // RFC 8200: first or nowhere
+    if (headers == kMaxExtensionHeaders) return ParseStatus::too_many_extension_headers;
+    // Every extension header is at least 8 bytes, its next-header and length bytes first: both
+    // inside the payload before they are read, then its whole length (at most 2048 bytes).
+    if (end - offset < kExtensionUnit) return ParseStatus::bad_extension_header;
+    const size_t size = (static_cast<size_t>(frame[offset + 1]) + 1) * kExtensionUnit;
+    if (size > end - offset) return ParseStatus::bad_extension_header;
+    next = frame[offset];
+    offset += size;
+  }
+  // offset <= end <= length: the UDP header must fit in what the payload has left.
+  if (end - offset < kUdpHeader) return ParseStatus::bad_udp_length;
+  const uint8_t* udp = frame + offset;
+  const size_t udp_length = be16(udp + 4);
+  if (udp_length < kUdpHeader || udp_length > end - offset) return ParseStatus::bad_udp_length;
+  if (!is_multicast6(iph + 24)) return ParseStatus::not_multicast;
+  std::memcpy(out->src6, iph + 8, 16);
+  std::memcpy(out->dst6, iph + 24, 16);
+  out->family = 6;
+  out->ttl = iph[7];
+  out->tos = static_cast<uint8_t>((iph[0] << 4) | (iph[1] >> 4));  // traffic class straddles bytes 0 and 1
+  out->src_port = be16(udp);
+  out->dst_port = be16(udp + 2);
+  out->payload_offset = offset + kUdpHeader;
+  out->payload_length = udp_length - kUdpHeader;
+  return ParseStatus::ok;
 }
 
 }  // namespace
@@ -31,7 +89,7 @@ ParseStatus parse_frame(const uint8_t* frame, size_t length, ParsedPacket* out) 
     offset += kVlanTag;
     ethertype = be16(frame + offset);
   }
-  if (ethertype != kEthIpv4) return ParseStatus::not_ipv4;
+  if (ethertype != kEthIpv4) return ethertype == kEthIpv6 ? parse_ipv6(frame, length, offset + 2, out) : ParseStatus::not_ip;
   const size_t ip = offset + 2;
   if (length < ip + 20) return ParseStatus::truncated;
   const uint8_t* iph = frame + ip;
@@ -52,6 +110,7 @@ ParseStatus parse_frame(const uint8_t* frame, size_t length, ParsedPacket* out) 
   if (!is_multicast(dst)) return ParseStatus::not_multicast;
   out->src = be32(iph + 12);
   out->dst = dst;
+  out->family = 4;
   out->ttl = iph[8];
   out->tos = iph[1];
   out->src_port = be16(udp);
@@ -65,13 +124,17 @@ const char* status_name(ParseStatus status) {
   switch (status) {
     case ParseStatus::ok: return "ok";
     case ParseStatus::truncated: return "truncated";
-    case ParseStatus::not_ipv4: return "not_ipv4";
+    case ParseStatus::not_ip: return "not_ip";
     case ParseStatus::bad_ihl: return "bad_ihl";
     case ParseStatus::bad_total_length: return "bad_total_length";
     case ParseStatus::fragment: return "fragment";
     case ParseStatus::not_udp: return "not_udp";
     case ParseStatus::bad_udp_length: return "bad_udp_length";
     case ParseStatus::not_multicast: return "not_multicast";
+    case ParseStatus::bad_ipv6_header: return "bad_ipv6_header";
+    case ParseStatus::jumbogram: return "jumbogram";
+    case ParseStatus::bad_extension_header: return "bad_extension_header";
+    case ParseStatus::too_many_extension_headers: return "too_many_extension_headers";
   }
   return "unknown";
 }

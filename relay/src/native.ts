@@ -10,18 +10,44 @@ export const FANOUT_MODES: readonly FanoutMode[] = ['hash', 'cpu', 'lb', 'rollov
 export type IngressMode = 'ring' | 'blocks' | 'mmsg';
 export const INGRESS_MODES: readonly IngressMode[] = ['ring', 'blocks', 'mmsg'];
 
+/** Why the parser dropped a frame; each is a key of ForwarderStats.dropped (beside 'vlan_tagged'). */
+export const PARSE_DROP_REASONS = [
+  'truncated',
+  /** Neither IPv4 nor IPv6 (after at most two VLAN tags). */
+  'not_ip',
+  'bad_ihl',
+  'bad_total_length',
+  /** An IPv4 fragment the kernel did not reassemble, or any IPv6 fragment (the kernel reassembles IPv4 only). */
+  'fragment',
+  'not_udp',
+  'bad_udp_length',
+  'not_multicast',
+  /** IPv6 version nibble not 6, or payload length past the frame. */
+  'bad_ipv6_header',
+  /** IPv6 payload length 0 (jumbo payload option). */
+  'jumbogram',
+  /** An IPv6 extension header running past the payload, or hop-by-hop not first. */
+  'bad_extension_header',
+  /** More than 8 IPv6 extension headers before UDP. */
+  'too_many_extension_headers',
+] as const;
+export type ParseDropReason = (typeof PARSE_DROP_REASONS)[number];
+
 /** Result of parsing one Ethernet frame (pure function, used by tests and fuzzing). */
 export interface ParsedFrame {
-  /** 'ok' or the reason it was dropped: 'truncated', 'not_ipv4', 'bad_ihl', 'bad_total_length',
-   *  'fragment', 'not_udp', 'bad_udp_length', 'not_multicast'. */
-  status: string;
+  /** 'ok' or the reason it was dropped (PARSE_DROP_REASONS). */
+  status: 'ok' | ParseDropReason;
+  /** IP version of an accepted frame. */
+  family?: 4 | 6;
   vlan?: number;
+  /** Addresses as text: dotted IPv4, or IPv6 as inet_ntop writes it ('ff15::8'). */
   src?: string;
   dst?: string;
   srcPort?: number;
   dstPort?: number;
+  /** IPv4 TTL or IPv6 hop limit. */
   ttl?: number;
-  /** The IPv4 TOS byte: DSCP << 2 | ECN. */
+  /** The IPv4 TOS byte or the IPv6 traffic class: DSCP << 2 | ECN. */
   tos?: number;
   /** UDP payload offset and length inside the frame. */
   payloadOffset?: number;
@@ -29,20 +55,22 @@ export interface ParsedFrame {
 }
 
 export interface NativeOutput {
+  /** An IPv4 or IPv6 multicast group, of either family whatever the input's. */
   group: string;
   port: number;
   interface: string;
-  /** The most this output sends with: min(ttl, input TTL - 1), or exactly ttl when fixedTtl. */
+  /** The most this output sends with (IPv4 TTL or IPv6 hop limit): min(ttl, input TTL - 1), or exactly ttl when fixedTtl. */
   ttl: number;
   fixedTtl?: boolean;
-  /** Rewrite the DSCP bits (0-63); absent: the input's TOS byte is kept. */
+  /** Rewrite the DSCP bits (0-63); absent: the input's TOS byte / traffic class is kept (IPv4 TOS <-> IPv6 traffic class across families). */
   dscp?: number;
 }
 
 export interface NativeRule {
   id: string;
+  /** IPv4 (224.0.0.0/4) or IPv6 (ff00::/8) group, without brackets. */
   group: string;
-  /** Only datagrams from this source (absent: any). */
+  /** Only datagrams from this source (absent: any); unicast, of the group's family. */
   source?: string;
   port: number;
   outputs: NativeOutput[];
@@ -76,7 +104,7 @@ export interface ForwarderStats {
   txMessages: number;
   /** Output copies not sent because the packet's TTL ran out (input TTL <= 1, or fixed 0). */
   ttlExpired: number;
-  /** Frames dropped by reason: malformed ones (fragment: one the kernel could not reassemble), and vlan_tagged (another VLAN's, seen on its parent). */
+  /** Frames dropped by reason: every PARSE_DROP_REASONS class, and vlan_tagged (another VLAN's, seen on its parent). */
   dropped: Record<string, number>;
   rules: RuleStats[];
 }
@@ -104,11 +132,27 @@ export interface LinkWatcher {
   stop(): void;
 }
 
+export interface RuleLookup {
+  /** Rules in the table. */
+  readonly size: number;
+  /** The rule a datagram from source (absent: a source no source-specific rule names) to group:port matches, or null. */
+  find(query: { group: string; port: number; source?: string }): {
+    id: string;
+    /** Per output: destination family and address, scope id (IPv6), and the family of its socket (0: interface absent). */
+    outputs: { family: 4 | 6; group: string; port: number; scopeId?: number; socketFamily: 0 | 4 | 6 }[];
+  } | null;
+}
+
 export interface Addon {
   parseFrame(frame: Buffer): ParsedFrame;
   Forwarder: new (options: ForwarderOptions) => Forwarder;
-  /** IGMP helper sockets (plain UDP sockets used only to hold memberships). */
-  igmpOpenSocket(): number;
+  /**
+   * IGMP (family 4, the default) or MLD (family 6) helper socket: a plain UDP socket used only to
+   * hold memberships. The join/leave functions take groups and sources of the socket's family and
+   * throw naming the group otherwise. Per socket: at most net.ipv4.igmp_max_memberships IPv4
+   * groups (default 20); IPv6 groups are bounded only by net.core.optmem_max (see relay/native/igmp.h).
+   */
+  igmpOpenSocket(family?: 4 | 6): number;
   igmpJoin(fd: number, ifname: string, group: string): void;
   igmpLeave(fd: number, ifname: string, group: string): void;
   igmpJoinSource(fd: number, ifname: string, group: string, source: string): void;
@@ -122,6 +166,8 @@ export interface Addon {
   peerCredentials(fd: number): { pid: number; uid: number; gid: number };
   /** ifindex for a name, 0 when the interface does not exist. */
   interfaceIndex(name: string): number;
+  /** The native rule table alone (tests): built like Forwarder.setRules (same errors), asked which rule a datagram matches. */
+  RuleLookup: new (rules: NativeRule[]) => RuleLookup;
   /** npm run bench: parses frame `iterations` times; returns the payload bytes seen. */
   benchParse(frame: Buffer, iterations: number): number;
   /** npm run bench: a table of `rules` rules (output on lo); run() looks rules up, returns the hits. */

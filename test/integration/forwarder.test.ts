@@ -2,19 +2,21 @@
 // --veth-- ns B (receiver). The addon opens its sockets in the network namespace of the calling
 // thread, so the relay side runs in a child node process inside ns R (ip netns exec), driven over
 // stdin/stdout with JSON lines; sender and receiver are small node dgram scripts in A and B.
-// Traffic only ever goes to 239.x groups inside these namespaces.
+// IPv6 traffic (and the mixed-family rules) uses python3 senders and receivers, which set and read
+// the hop limit and traffic class (node's dgram can do neither).
+// Traffic only ever goes to 239.x and ff15::/16 groups inside these namespaces.
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot, type ForwarderOptions, type ForwarderStats, type NativeRule } from '../../relay/src/native.js';
+import { addonPath, projectRoot, type ForwarderOptions, type ForwarderStats, type NativeRule } from '../../relay/src/native.js';
+import { frame6 } from '../../harness/src/frames.js';
+import { injectFrames } from './inject.js';
 
-const addonPath = path.join(projectRoot, 'build', 'Release', 'mcr.node');
-
+// addonPath: build/Release, or the build MCR_ADDON names (npm run test:sanitized).
 function hasIp(): boolean {
   try {
     execFileSync('ip', ['-V'], { stdio: 'ignore' });
@@ -35,10 +37,13 @@ const reason =
 if (reason) console.warn(`SKIPPED forwarder integration: ${reason}`);
 
 // ---------------------------------------------------------------------------------------------
-// Child scripts (written to a temp dir). Payload: 'MCRT' | stream u32 | seq u32 | pattern bytes.
+// Child scripts: fixtures/forwarder/{relay,recv,send,payload}.mjs, and Python twins for IPv6 and
+// mixed families ({recv6,send6,payload}.py: the same payloads; the receiver reads each datagram's
+// hop limit / TTL and traffic class / TOS). Payload: 'MCRT' | stream u32 | seq u32 | pattern bytes.
+const SCRIPTS = path.join(projectRoot, 'test', 'integration', 'fixtures', 'forwarder');
 
-const PAYLOAD_JS = `
-export function payload(stream, seq) {
+/** The payload of (stream, seq), as payload.mjs and payload.py make it. */
+function payloadOf(stream: number, seq: number): Buffer {
   const len = 64 + (seq % 97);
   const b = Buffer.alloc(len);
   b.write('MCRT', 0);
@@ -47,99 +52,6 @@ export function payload(stream, seq) {
   for (let i = 12; i < len; i++) b[i] = (seq * 7 + stream * 13 + i) & 0xff;
   return b;
 }
-`;
-
-const RELAY_JS = `
-import { createRequire } from 'node:module';
-import { createInterface } from 'node:readline';
-const addon = createRequire(import.meta.url)(process.argv[2]);
-const forwarders = new Map();
-const reply = (o) => process.stdout.write(JSON.stringify(o) + '\\n');
-const get = (name) => { const f = forwarders.get(name); if (!f) throw new Error('no forwarder ' + name); return f; };
-createInterface({ input: process.stdin }).on('line', (line) => {
-  const m = JSON.parse(line);
-  try {
-    switch (m.op) {
-      case 'create': { const f = new addon.Forwarder(m.options); forwarders.set(m.name, f); reply({ id: m.id, fanoutId: f.join() }); break; }
-      case 'setRules': get(m.name).setRules(m.rules); reply({ id: m.id }); break;
-      case 'start': get(m.name).start(); reply({ id: m.id }); break;
-      case 'stats': reply({ id: m.id, stats: get(m.name).stats() }); break;
-      case 'stop': get(m.name).stop(); reply({ id: m.id }); break;
-      case 'churn': {
-        // Swap whole tables every intervalMs for durationMs while traffic flows.
-        const f = get(m.name);
-        let swaps = 0;
-        const timer = setInterval(() => { f.setRules(m.tables[swaps % m.tables.length]); swaps++; }, m.intervalMs);
-        setTimeout(() => { clearInterval(timer); reply({ id: m.id, swaps }); }, m.durationMs);
-        break;
-      }
-      default: throw new Error('unknown op ' + m.op);
-    }
-  } catch (e) {
-    reply({ id: m.id, error: e.message, errorType: e.constructor.name });
-  }
-}).on('close', () => { for (const f of forwarders.values()) f.stop(); process.exit(0); });
-reply({ id: 0, ready: true });
-`;
-
-const RECV_JS = `
-import dgram from 'node:dgram';
-import { createInterface } from 'node:readline';
-import { payload } from './payload.mjs';
-const { addr, subs } = JSON.parse(process.argv[2]);
-const streams = {};
-let bound = 0;
-for (const { group, port } of subs) {
-  const s = dgram.createSocket({ type: 'udp4', reuseAddr: true, recvBufferSize: 8 << 20 });
-  s.on('message', (msg) => {
-    const key = group + ':' + port;
-    const st = (streams[key] ??= { received: 0, unique: 0, duplicates: 0, corrupt: 0, seen: new Set() });
-    st.received++;
-    if (msg.length < 12 || msg.toString('latin1', 0, 4) !== 'MCRT') { st.corrupt++; return; }
-    const stream = msg.readUInt32BE(4), seq = msg.readUInt32BE(8);
-    if (!payload(stream, seq).equals(msg)) { st.corrupt++; return; }
-    if (st.seen.has(seq)) st.duplicates++; else { st.seen.add(seq); st.unique++; }
-  });
-  s.bind({ port, address: group }, () => {
-    s.addMembership(group, addr);
-    if (++bound === subs.length) process.stdout.write(JSON.stringify({ ready: true }) + '\\n');
-  });
-}
-createInterface({ input: process.stdin }).on('line', () => {
-  const out = {};
-  for (const [k, v] of Object.entries(streams)) out[k] = { received: v.received, unique: v.unique, duplicates: v.duplicates, corrupt: v.corrupt };
-  process.stdout.write(JSON.stringify(out) + '\\n');
-}).on('close', () => process.exit(0));
-`;
-
-const SEND_JS = `
-import dgram from 'node:dgram';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { payload } from './payload.mjs';
-const { addr, targets, count, rate } = JSON.parse(process.argv[2]);
-const s = dgram.createSocket({ type: 'udp4', sendBufferSize: 4 << 20 });
-await new Promise((r) => s.bind({ address: addr, port: 0 }, r));
-s.setMulticastInterface(addr);
-s.setMulticastTTL(4);
-s.setMulticastLoopback(false);
-const total = count * targets.length;
-const perTick = Math.max(1, Math.round(rate / 200)); // pace in 5 ms ticks
-const startMs = performance.now();
-let sent = 0, pending = 0, errors = 0;
-for (let seq = 0; seq < count; seq++) {
-  for (const t of targets) {
-    pending++;
-    s.send(payload(t.stream, seq), t.port, t.group, (err) => { pending--; if (err) errors++; });
-    if (++sent % perTick === 0) {
-      const wait = startMs + (sent / rate) * 1000 - performance.now();
-      await (wait > 0 ? sleep(wait) : new Promise((r) => setImmediate(r)));
-    }
-  }
-}
-while (pending > 0) await sleep(1);
-s.close();
-process.stdout.write(JSON.stringify({ sent: total, errors }) + '\\n');
-`;
 
 // ---------------------------------------------------------------------------------------------
 
@@ -147,26 +59,32 @@ const id = randomBytes(2).toString('hex');
 const ns = { a: `fw${id}a`, r: `fw${id}r`, b: `fw${id}b` };
 const ifs = { a: `fw${id}a0`, ra: `fw${id}ra`, rb: `fw${id}rb`, b: `fw${id}b0` };
 const addr = { a: '10.254.1.1', ra: '10.254.1.2', rb: '10.254.2.1', b: '10.254.2.2' };
+const addr6 = { a: 'fd00:254:1::1', ra: 'fd00:254:1::2', rb: 'fd00:254:2::1', b: 'fd00:254:2::2' };
 const children = new Set<ChildProcessWithoutNullStreams>();
-let dir = '';
 
 function ip(...args: string[]): void {
   execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 function createTopology(): void {
-  for (const n of Object.values(ns)) ip('netns', 'add', n);
+  for (const n of Object.values(ns)) {
+    ip('netns', 'add', n);
+    // Our namespaces only: no duplicate address detection, so link-local addresses (which MLD
+    // reports need) are usable at once, as are the addresses added below.
+    for (const key of ['net.ipv6.conf.default.accept_dad', 'net.ipv6.conf.all.accept_dad']) execFileSync('ip', ['netns', 'exec', n, 'sysctl', '-qw', `${key}=0`]);
+  }
   ip('link', 'add', 'name', ifs.a, 'netns', ns.a, 'type', 'veth', 'peer', 'name', ifs.ra, 'netns', ns.r);
   ip('link', 'add', 'name', ifs.rb, 'netns', ns.r, 'type', 'veth', 'peer', 'name', ifs.b, 'netns', ns.b);
-  const up = (n: string, i: string, a: string) => {
+  const up = (n: string, i: string, a: string, a6: string) => {
     ip('-n', n, 'addr', 'add', `${a}/24`, 'dev', i);
+    ip('-n', n, '-6', 'addr', 'add', `${a6}/64`, 'dev', i, 'nodad');
     ip('-n', n, 'link', 'set', i, 'up');
   };
   for (const n of Object.values(ns)) ip('-n', n, 'link', 'set', 'lo', 'up');
-  up(ns.a, ifs.a, addr.a);
-  up(ns.r, ifs.ra, addr.ra);
-  up(ns.r, ifs.rb, addr.rb);
-  up(ns.b, ifs.b, addr.b);
+  up(ns.a, ifs.a, addr.a, addr6.a);
+  up(ns.r, ifs.ra, addr.ra, addr6.ra);
+  up(ns.r, ifs.rb, addr.rb, addr6.rb);
+  up(ns.b, ifs.b, addr.b, addr6.b);
   ip('-n', ns.a, 'route', 'add', '239.0.0.0/8', 'dev', ifs.a);
 }
 
@@ -189,7 +107,8 @@ class Child {
   private nextId = 1;
 
   constructor(namespace: string, script: string, args: string[]) {
-    this.proc = spawn('ip', ['netns', 'exec', namespace, process.execPath, path.join(dir, script), ...args]);
+    const interpreter = script.endsWith('.py') ? 'python3' : process.execPath;
+    this.proc = spawn('ip', ['netns', 'exec', namespace, interpreter, path.join(SCRIPTS, script), ...args]);
     children.add(this.proc);
     this.proc.on('exit', () => {
       children.delete(this.proc);
@@ -293,6 +212,44 @@ async function send(targets: { group: string; port: number; stream: number }[], 
   }
 }
 
+type Counts6 = Record<string, { received: number; unique: number; duplicates: number; corrupt: number; ttl: number[]; tos: number[] }>;
+
+/** python3 receiver in ns B: joined groups of either family, per group counts, TTL / hop limit and TOS / traffic class seen. */
+class Receiver6 extends Child {
+  constructor(subs: { group: string; port: number }[]) {
+    super(ns.b, 'recv6.py', [JSON.stringify({ ifname: ifs.b, subs })]);
+  }
+  async ready(): Promise<this> {
+    await this.line();
+    return this;
+  }
+  async counts(): Promise<Counts6> {
+    this.proc.stdin.write('summary\n');
+    return (await this.line()) as Counts6;
+  }
+  async settled(maxMs = 5000): Promise<Counts6> {
+    const deadline = Date.now() + maxMs;
+    let last = JSON.stringify(await this.counts());
+    for (;;) {
+      await sleep(300);
+      const now = await this.counts();
+      const text = JSON.stringify(now);
+      if (text === last || Date.now() > deadline) return now;
+      last = text;
+    }
+  }
+}
+
+/** python3 sender in ns A: one stream of either family with the given TTL / hop limit and TOS / traffic class. */
+async function send6(o: { group: string; port: number; stream: number; count: number; rate: number; ttl: number; tos: number }): Promise<{ sent: number; errors: number }> {
+  const c = new Child(ns.a, 'send6.py', [JSON.stringify({ ifname: ifs.a, ...o })]);
+  try {
+    return (await c.line(60_000)) as { sent: number; errors: number };
+  } finally {
+    await c.end();
+  }
+}
+
 const rule = (ruleId: string, group: string, port: number, outGroup: string, outPort: number): NativeRule => ({
   id: ruleId,
   group,
@@ -311,11 +268,6 @@ describe.skipIf(reason)('native Forwarder through namespaces', () => {
   const RATE = 4000;
 
   beforeAll(() => {
-    dir = mkdtempSync(path.join(os.tmpdir(), 'mcr-fwtest-'));
-    writeFileSync(path.join(dir, 'payload.mjs'), PAYLOAD_JS);
-    writeFileSync(path.join(dir, 'relay.mjs'), RELAY_JS);
-    writeFileSync(path.join(dir, 'recv.mjs'), RECV_JS);
-    writeFileSync(path.join(dir, 'send.mjs'), SEND_JS);
     try {
       createTopology();
     } catch (err) {
@@ -331,7 +283,6 @@ describe.skipIf(reason)('native Forwarder through namespaces', () => {
   afterAll(() => {
     for (const p of children) p.kill('SIGKILL');
     destroyTopology();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it.each(['ring', 'blocks', 'mmsg'] as const)('one rule (%s): every packet arrives once, intact; counters agree', async (ingress) => {
@@ -371,7 +322,9 @@ describe.skipIf(reason)('native Forwarder through namespaces', () => {
     expect(await bad([good, { ...good, id: 'dup' }])).toMatch(/^rule dup: duplicate input 239\.1\.1\.1:5010/);
     expect(await bad([good, { ...good, port: 5011 }])).toMatch(/^rule good: duplicate rule id/);
     expect(await bad([{ ...good, group: '10.1.1.1' }])).toMatch(/^rule good group: 10\.1\.1\.1 is not a multicast group/);
-    expect(await bad([{ ...good, group: 'x' }])).toMatch(/^rule good group: 'x' is not an IPv4 address/);
+    expect(await bad([{ ...good, group: 'x' }])).toMatch(/^rule good group: 'x' is not an IPv4 or IPv6 address/);
+    expect(await bad([{ ...good, group: 'fd00::1' }])).toMatch(/^rule good group: fd00::1 is not a multicast group \(ff00::\/8\)/);
+    expect(await bad([{ ...good, source: 'fd00::1' }])).toMatch(/^rule good source: fd00::1 is IPv6 but the group is IPv4/);
     expect(await bad([{ ...good, port: 0 }])).toMatch(/^rule good: port 0 out of range/);
     expect(await bad([{ ...good, port: 70000 }])).toMatch(/^rule good: port 70000 out of range/);
     expect(await bad([{ ...good, outputs: [] }])).toMatch(/^rule good: no outputs/);
@@ -492,5 +445,182 @@ describe.skipIf(reason)('native Forwarder through namespaces', () => {
     expect(elsewhere.error).toBe(`PACKET_FANOUT join id ${a} on ${ifs.rb} failed: Invalid argument`);
     const unknown = await other.request('create', { name: 'h', options: { interface: 'nope0', fanout: 'hash', fanoutId: -1 } });
     expect(unknown.error).toBe("unknown interface 'nope0'");
+  });
+  it.each(['ring', 'blocks', 'mmsg'] as const)(
+    'IPv6 in -> IPv6 and IPv4 out, IPv4 in -> IPv6 out (%s): every packet once, intact; hop limit decremented; traffic class carried or re-marked',
+    async (ingress) => {
+      const base = { ring: 6100, blocks: 6200, mmsg: 6300 }[ingress];
+      const relay = await track(await new Relay().ready());
+      await relay.create('f', { interface: ifs.ra, fanout: 'hash', fanoutId: -1, ingress, ringMiB: 8 });
+      const rules: NativeRule[] = [
+        {
+          id: 'v6in',
+          group: 'ff15::8',
+          port: base,
+          outputs: [
+            { group: 'ff15::9', port: base + 1000, interface: ifs.rb, ttl: 16 },
+            { group: '239.2.6.1', port: base + 1001, interface: ifs.rb, ttl: 16, dscp: 10 },
+          ],
+        },
+        { id: 'v4in', group: '239.1.6.1', port: base + 1, outputs: [{ group: 'ff15::a', port: base + 1002, interface: ifs.rb, ttl: 3 }] },
+      ];
+      await relay.call('setRules', { name: 'f', rules });
+      await relay.call('start', { name: 'f' });
+      const recv = await track(await new Receiver6([
+        { group: 'ff15::9', port: base + 1000 },
+        { group: '239.2.6.1', port: base + 1001 },
+        { group: 'ff15::a', port: base + 1002 },
+      ]).ready());
+      const n = 1000;
+      // Hop limit 9 and traffic class 0xb9 (DSCP 46, ECT(1)); TTL 9 and TOS 0x28 (DSCP 10).
+      const [sent6, sent4] = await Promise.all([
+        send6({ group: 'ff15::8', port: base, stream: 61, count: n, rate: 2000, ttl: 9, tos: 0xb9 }),
+        send6({ group: '239.1.6.1', port: base + 1, stream: 62, count: n, rate: 2000, ttl: 9, tos: 0x28 }),
+      ]);
+      expect([sent6, sent4]).toEqual([{ sent: n, errors: 0 }, { sent: n, errors: 0 }]);
+      const got = await recv.settled();
+      const whole = { received: n, unique: n, duplicates: 0, corrupt: 0 };
+      // IPv6 -> IPv6: hop limit min(16, 9 - 1), traffic class as it came.
+      expect(got[`ff15::9:${base + 1000}`]).toEqual({ ...whole, ttl: [8], tos: [0xb9] });
+      // IPv6 -> IPv4 with DSCP 10 re-marked: the traffic class's ECN bits kept in the TOS byte.
+      expect(got[`239.2.6.1:${base + 1001}`]).toEqual({ ...whole, ttl: [8], tos: [(10 << 2) | 1] });
+      // IPv4 -> IPv6: hop limit min(3, 9 - 1), the TOS byte as traffic class.
+      expect(got[`ff15::a:${base + 1002}`]).toEqual({ ...whole, ttl: [3], tos: [0x28] });
+      const st = await relay.stats('f');
+      expect(st).toMatchObject({ rx: 2 * n, matched: 2 * n, unmatched: 0, malformed: 0, kernelDrops: 0, tx: 3 * n, txErrors: 0, ttlExpired: 0 });
+      expect(Object.values(st.dropped).every((v) => v === 0)).toBe(true);
+      let bytes = 0;
+      for (let seq = 0; seq < n; seq++) bytes += 64 + (seq % 97);
+      expect(st.rules).toEqual([
+        { id: 'v4in', packets: n, bytes, outputs: [{ packets: n, bytes, errors: 0 }] },
+        { id: 'v6in', packets: n, bytes, outputs: [{ packets: n, bytes, errors: 0 }, { packets: n, bytes, errors: 0 }] },
+      ]);
+    },
+  );
+
+  it('IPv6 frames with extension headers are forwarded; each class the relay drops is counted under its own name', async () => {
+    const port = 6400;
+    const relay = await track(await new Relay().ready());
+    await relay.create('f', { interface: ifs.ra, fanout: 'hash', fanoutId: -1 });
+    await relay.call('setRules', { name: 'f', rules: [{ id: 'x', group: 'ff15::40', port, outputs: [{ group: 'ff15::41', port: port + 1000, interface: ifs.rb, ttl: 16 }] }] });
+    await relay.call('start', { name: 'f' });
+    const recv = await track(await new Receiver6([{ group: 'ff15::41', port: port + 1000 }]).ready());
+    const to = { dst: 'ff15::40', src: addr6.a, dstPort: port, hopLimit: 5, trafficClass: 0x48 };
+    const hbh = { type: 0 };
+    const dest = { type: 60, size: 16 };
+    const good = Array.from({ length: 50 }, (_, seq) => frame6({ ...to, ext: seq % 2 ? [hbh, dest] : [{ type: 43, size: 24 }, dest], payloadBytes: payloadOf(64, seq) }));
+    const bad = [
+      ...Array.from({ length: 20 }, () => frame6({ ...to, ext: [hbh, { type: 44, more: true }] })),
+      ...Array.from({ length: 9 }, () => frame6({ ...to, ext: [hbh, ...Array.from({ length: 8 }, () => dest)] })),
+      ...Array.from({ length: 8 }, () => frame6({ ...to, payloadLength: 0 })),
+      ...Array.from({ length: 7 }, () => frame6({ ...to, ext: [{ type: 60, lengthByte: 40 }] })),
+      ...Array.from({ length: 6 }, () => frame6({ ...to, payloadLengthDelta: 1 })),
+      ...Array.from({ length: 5 }, () => frame6({ ...to, ext: [dest, hbh] })),
+      ...Array.from({ length: 4 }, () => frame6({ ...to, hopLimit: 1 })),
+      // Another VLAN's: the tag is taken off into metadata, the frame reaches the parent's socket.
+      ...Array.from({ length: 3 }, () => frame6({ ...to, tags: [[0x8100, 7]] })),
+      // Kept out by the filter (not counted at all): ICMPv6, an MLD report behind hop-by-hop, a unicast destination.
+      frame6({ ...to, proto: 58 }),
+      frame6({ ...to, ext: [hbh], proto: 58 }),
+      frame6({ ...to, dst: 'fd00:254:1::2' }),
+    ];
+    await injectFrames(ns.a, ifs.a, [...good, ...bad], 1);
+    expect((await recv.settled())[`ff15::41:${port + 1000}`]).toEqual({ received: 50, unique: 50, duplicates: 0, corrupt: 0, ttl: [4], tos: [0x48] });
+    const st = await relay.stats('f');
+    expect(st).toMatchObject({ rx: 50 + 20 + 9 + 8 + 7 + 6 + 5 + 4 + 3, matched: 54, tx: 50, ttlExpired: 4, malformed: 20 + 9 + 8 + 7 + 6 + 5 });
+    expect(st.dropped).toEqual({
+      truncated: 0,
+      not_ip: 0,
+      bad_ihl: 0,
+      bad_total_length: 0,
+      fragment: 20,
+      not_udp: 0,
+      bad_udp_length: 0,
+      not_multicast: 0,
+      bad_ipv6_header: 6,
+      jumbogram: 8,
+      bad_extension_header: 7 + 5,
+      too_many_extension_headers: 9,
+      vlan_tagged: 3,
+    });
+  });
+
+  it('a burst of one IPv6 flow leaves as GSO messages (UDP_SEGMENT on the IPv6 socket), every datagram intact', async () => {
+    const port = 6600;
+    const relay = await track(await new Relay().ready());
+    // Blocks: a burst collects in one block (up to its 1 ms timeout), so a batch holds a run of the flow.
+    await relay.create('f', { interface: ifs.ra, fanout: 'hash', fanoutId: -1, ingress: 'blocks', ringMiB: 8 });
+    await relay.call('setRules', { name: 'f', rules: [{ id: 'g', group: 'ff15::60', port, outputs: [{ group: 'ff15::61', port: port + 1000, interface: ifs.rb, ttl: 16 }] }] });
+    await relay.call('start', { name: 'f' });
+    const recv = await track(await new Receiver6([{ group: 'ff15::61', port: port + 1000 }]).ready());
+    const n = 2000;
+    // Equal sizes (GSO cuts equal segments): sequence numbers 97 apart all make 64-byte payloads.
+    const frames = Array.from({ length: n }, (_, i) => frame6({ dst: 'ff15::60', src: addr6.a, dstPort: port, hopLimit: 9, trafficClass: 0x20, payloadBytes: payloadOf(67, i * 97) }));
+    await injectFrames(ns.a, ifs.a, frames, 1);
+    expect((await recv.settled())[`ff15::61:${port + 1000}`]).toEqual({ received: n, unique: n, duplicates: 0, corrupt: 0, ttl: [8], tos: [0x20] });
+    const st = await relay.stats('f');
+    expect(st).toMatchObject({ rx: n, matched: n, tx: n, txErrors: 0 });
+    expect(st.txMessages).toBeLessThan(n / 2);
+  });
+
+  it('the relay never receives its own transmissions (ETH_P_ALL socket): IPv4 and IPv6 sent back out of the input interface', async () => {
+    const relay = await track(await new Relay().ready());
+    await relay.create('f', { interface: ifs.ra, fanout: 'hash', fanoutId: -1 });
+    // 'out' sends on the input interface to a group that 'echo' would forward, were the relay to see it.
+    await relay.call('setRules', {
+      name: 'f',
+      rules: [
+        { id: 'out6', group: 'ff15::50', port: 6500, outputs: [{ group: 'ff15::51', port: 6500, interface: ifs.ra, ttl: 8 }] },
+        { id: 'echo6', group: 'ff15::51', port: 6500, outputs: [{ group: 'ff15::52', port: 6500, interface: ifs.rb, ttl: 8 }] },
+        { id: 'out4', group: '239.1.6.50', port: 6501, outputs: [{ group: '239.1.6.51', port: 6501, interface: ifs.ra, ttl: 8 }] },
+        { id: 'echo4', group: '239.1.6.51', port: 6501, outputs: [{ group: '239.1.6.52', port: 6501, interface: ifs.rb, ttl: 8 }] },
+      ],
+    });
+    await relay.call('start', { name: 'f' });
+    const n = 300;
+    await Promise.all([
+      send6({ group: 'ff15::50', port: 6500, stream: 65, count: n, rate: 2000, ttl: 9, tos: 0 }),
+      send6({ group: '239.1.6.50', port: 6501, stream: 66, count: n, rate: 2000, ttl: 9, tos: 0 }),
+    ]);
+    await sleep(300);
+    const st = await relay.stats('f');
+    expect(st).toMatchObject({ rx: 2 * n, matched: 2 * n, tx: 2 * n, txErrors: 0, malformed: 0 });
+    expect(Object.fromEntries(st.rules.map((r) => [r.id, r.packets]))).toEqual({ out6: n, echo6: 0, out4: n, echo4: 0 });
+  });
+
+  it('MLD helper sockets: a join shows in /proc/net/igmp6 (a source-specific one in /proc/net/mcfilter6), a leave removes it', async () => {
+    const relay = await track(await new Relay().ready());
+    const addon = async (fn: string, ...args: unknown[]) => (await relay.call('addon', { fn, args })).result;
+    const read = async (file: string) => (await relay.call('read', { file })).text as string;
+    const hex = (group: string) => Buffer.from(frame6({ dst: group }).subarray(14 + 24, 14 + 40)).toString('hex');
+    const joined = async (group: string) => (await read('/proc/net/igmp6')).split('\n').some((l) => l.includes(ifs.rb) && l.includes(hex(group)));
+    // (/proc/net/mcfilter6 prints at most 6 characters of a device name.)
+    const filtered = async (group: string, source: string) => (await read('/proc/net/mcfilter6')).split('\n').some((l) => l.includes(` ${ifs.rb.slice(0, 6)} `) && l.includes(hex(group)) && l.includes(hex(source)));
+    const fd = (await addon('igmpOpenSocket', 6)) as number;
+    const v4 = (await addon('igmpOpenSocket')) as number;
+    try {
+      expect(await joined('ff15::77')).toBe(false);
+      await addon('igmpJoin', fd, ifs.rb, 'ff15::77');
+      expect(await joined('ff15::77')).toBe(true);
+      await addon('igmpJoinSource', fd, ifs.rb, 'ff35::78', addr6.b);
+      expect(await filtered('ff35::78', addr6.b)).toBe(true);
+      expect(await joined('ff35::78')).toBe(true);
+      // Family mismatches name the group; nothing is joined.
+      expect((await relay.request('addon', { fn: 'igmpJoin', args: [v4, ifs.rb, 'ff15::79'] })).error).toBe('join ff15::79: an IPv6 group on an IPv4 helper socket');
+      expect((await relay.request('addon', { fn: 'igmpJoin', args: [fd, ifs.rb, '239.7.7.7'] })).error).toBe('join 239.7.7.7: an IPv4 group on an IPv6 helper socket');
+      expect(await joined('ff15::79')).toBe(false);
+      await addon('igmpLeave', fd, ifs.rb, 'ff15::77');
+      expect(await joined('ff15::77')).toBe(false);
+      await addon('igmpLeaveSource', fd, ifs.rb, 'ff35::78', addr6.b);
+      expect(await filtered('ff35::78', addr6.b)).toBe(false);
+      expect(await joined('ff35::78')).toBe(false);
+      // A socket's memberships end with it.
+      await addon('igmpJoin', fd, ifs.rb, 'ff15::7a');
+      expect(await joined('ff15::7a')).toBe(true);
+    } finally {
+      await addon('igmpClose', fd);
+      await addon('igmpClose', v4);
+    }
+    expect(await joined('ff15::7a')).toBe(false);
   });
 });

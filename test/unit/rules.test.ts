@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadAddon, projectRoot, type NativeRule } from '../../relay/src/native.js';
 import { RuleTable, ValidationError, isMulticast, parseOutputSpec, validateRuleSpec } from '../../relay/src/rules.js';
 
 const exists = (name: string) => ['eth0', 'eth1'].includes(name);
@@ -114,5 +117,90 @@ describe('rule table', () => {
     table.delete(rule.id);
     expect(table.list()).toEqual([]);
     expect(table.prepare(spec).id).toBe('2');
+  });
+});
+
+// The native rule table (relay/native/rules.cc) through RuleLookup: IPv6 inputs in maps of their
+// own, outputs of either family whatever the input's, errors with the rule and field.
+const built = existsSync(path.join(projectRoot, 'build', 'Release', 'mcr.node'));
+// Egress sockets on lo need CAP_NET_RAW (SO_BINDTODEVICE); an absent interface gets none.
+const outIf = process.getuid?.() === 0 ? 'lo' : 'mcr-absent0';
+
+describe.skipIf(!built)('native rule table: IPv6 and mixed families', () => {
+  const addon = built ? loadAddon() : undefined!;
+  const out = (group: string, port = 7000) => ({ group, port, interface: outIf, ttl: 8 });
+  const table = (rules: NativeRule[]) => new addon.RuleLookup(rules);
+  const refuse = (rules: NativeRule[], message: RegExp) => expect(() => table(rules)).toThrow(message);
+  const socketFamily = (f: 4 | 6) => (outIf === 'lo' ? f : 0);
+
+  it('finds an IPv6 any-source rule by group and port, whatever the spelling', () => {
+    const t = table([{ id: 'a', group: 'ff15::8', port: 6003, outputs: [out('ff15::9', 7003)] }]);
+    expect(t.size).toBe(1);
+    const scopeId = outIf === 'lo' ? addon.interfaceIndex('lo') : 0;
+    expect(t.find({ group: 'ff15::8', port: 6003 })).toEqual({ id: 'a', outputs: [{ family: 6, group: 'ff15::9', port: 7003, scopeId, socketFamily: socketFamily(6) }] });
+    expect(t.find({ group: 'ff15:0:0:0:0:0:0:8', port: 6003 })?.id).toBe('a');
+    expect(t.find({ group: 'ff15::8', port: 6003, source: 'fd00::99' })?.id).toBe('a');
+    expect(t.find({ group: 'ff15::8', port: 6004 })).toBeNull();
+    expect(t.find({ group: 'ff15::9', port: 6003 })).toBeNull();
+    expect(t.find({ group: 'ff15::8:0', port: 6003 })).toBeNull();
+  });
+
+  it('source-specific IPv6 rules win over any-source ones for their source only', () => {
+    const t = table([
+      { id: 'any', group: 'ff35::1', port: 5000, outputs: [out('ff15::1')] },
+      { id: 's1', group: 'ff35::1', source: 'fd00::1', port: 5000, outputs: [out('ff15::2')] },
+      { id: 's2', group: 'ff35::1', source: '2001:db8::1', port: 5000, outputs: [out('ff15::3')] },
+      { id: 'only', group: 'ff35::2', source: 'fd00::1', port: 5000, outputs: [out('ff15::4')] },
+    ]);
+    expect(t.size).toBe(4);
+    expect(t.find({ group: 'ff35::1', port: 5000, source: 'fd00::1' })?.id).toBe('s1');
+    expect(t.find({ group: 'ff35::1', port: 5000, source: '2001:db8::1' })?.id).toBe('s2');
+    expect(t.find({ group: 'ff35::1', port: 5000, source: 'fd00::2' })?.id).toBe('any');
+    expect(t.find({ group: 'ff35::1', port: 5000 })?.id).toBe('any');
+    expect(t.find({ group: 'ff35::2', port: 5000, source: 'fd00::1' })?.id).toBe('only');
+    expect(t.find({ group: 'ff35::2', port: 5000, source: 'fd00::2' })).toBeNull();
+  });
+
+  it('mixes families: IPv4 in -> IPv6 out, IPv6 in -> IPv4 out, one egress socket per interface and family', () => {
+    const t = table([
+      { id: 'v4', group: '239.1.1.1', port: 5000, outputs: [out('239.2.2.2'), out('ff15::2')] },
+      { id: 'v6', group: 'ff15::1', port: 5000, outputs: [out('239.2.2.3'), out('ff02::1:3', 7001)] },
+      { id: 'v4ssm', group: '232.1.1.1', source: '10.0.0.1', port: 5000, outputs: [out('ff0e::1')] },
+    ]);
+    expect(t.find({ group: '239.1.1.1', port: 5000 })?.outputs.map((o) => [o.family, o.group, o.socketFamily])).toEqual([
+      [4, '239.2.2.2', socketFamily(4)],
+      [6, 'ff15::2', socketFamily(6)],
+    ]);
+    const v6 = t.find({ group: 'ff15::1', port: 5000 })!;
+    expect(v6.id).toBe('v6');
+    expect(v6.outputs.map((o) => [o.family, o.group, o.socketFamily])).toEqual([
+      [4, '239.2.2.3', socketFamily(4)],
+      [6, 'ff02::1:3', socketFamily(6)],
+    ]);
+    // A link-local group's destination carries the interface as its scope id.
+    if (outIf === 'lo') expect(v6.outputs[1].scopeId).toBe(addon.interfaceIndex('lo'));
+    expect(t.find({ group: '232.1.1.1', port: 5000, source: '10.0.0.1' })?.id).toBe('v4ssm');
+    // Same port, different families: different inputs.
+    expect(t.find({ group: '239.1.1.1', port: 5000, source: '10.9.9.9' })?.id).toBe('v4');
+    // An IPv4 group is not found in the IPv6 maps, nor the other way round.
+    expect(t.find({ group: '::ffff:239.1.1.1', port: 5000 })).toBeNull();
+  });
+
+  it('refuses bad IPv6 rules with the rule and field', () => {
+    const good: NativeRule = { id: 'x', group: 'ff15::8', port: 6003, outputs: [out('ff15::9')] };
+    refuse([{ ...good, group: 'fd00::1' }], /^rule x group: fd00::1 is not a multicast group \(ff00::\/8\)$/);
+    refuse([{ ...good, group: 'ff15::zz' }], /^rule x group: 'ff15::zz' is not an IPv6 address$/);
+    refuse([{ ...good, group: '[ff15::8]' }], /^rule x group: '\[ff15::8\]' is not an IPv6 address$/);
+    refuse([{ ...good, group: 'banana' }], /^rule x group: 'banana' is not an IPv4 or IPv6 address$/);
+    refuse([{ ...good, source: 'ff15::1' }], /^rule x source: ff15::1 is not a unicast address$/);
+    refuse([{ ...good, source: '::' }], /^rule x source: :: is not a unicast address$/);
+    refuse([{ ...good, source: '10.0.0.1' }], /^rule x source: 10\.0\.0\.1 is IPv4 but the group is IPv6$/);
+    refuse([{ ...good, group: '239.1.1.1', source: 'fd00::1' }], /^rule x source: fd00::1 is IPv6 but the group is IPv4$/);
+    refuse([{ ...good, outputs: [out('fd00::9')] }], /^rule x output 1 group: fd00::9 is not a multicast group/);
+    refuse([{ ...good, outputs: [out('ff15::9'), out('ff15:::9')] }], /^rule x output 2 group: 'ff15:::9' is not an IPv6 address$/);
+    refuse([good, { ...good, id: 'y', group: 'ff15:0::8' }], /^rule y: duplicate input \[ff15:0::8\]:6003$/);
+    refuse([{ ...good, source: 'fd00::1' }, { ...good, id: 'y', source: 'fd00:0::1' }], /^rule y: duplicate input fd00:0::1 -> \[ff15::8\]:6003$/);
+    // The same group and port from a source and from any source: two inputs.
+    expect(table([good, { ...good, id: 'y', source: 'fd00::1' }]).size).toBe(2);
   });
 });

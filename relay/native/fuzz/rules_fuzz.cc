@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -24,6 +25,19 @@ std::string address(FuzzedDataProvider& in, uint8_t first_octet) {
          std::to_string(in.ConsumeIntegralInRange(0, 3));
 }
 
+// An IPv6 address in text: mostly a group under ff (or a unicast one under fd), sometimes anything.
+std::string address6(FuzzedDataProvider& in, const char* prefix) {
+  if (in.ConsumeIntegralInRange(0, 7) == 0) return in.ConsumeRandomLengthString(40);
+  char text[64];
+  snprintf(text, sizeof text, "%s%x::%x:%x", in.ConsumeBool() ? prefix : "", in.ConsumeIntegralInRange(0, 0xff), in.ConsumeIntegralInRange(0, 3), in.ConsumeIntegralInRange(0, 3));
+  return text;
+}
+
+// Either family, IPv4 more often.
+std::string any_address(FuzzedDataProvider& in, uint8_t first_octet, const char* prefix6) {
+  return in.ConsumeIntegralInRange(0, 2) == 0 ? address6(in, prefix6) : address(in, first_octet);
+}
+
 std::string interface_name(FuzzedDataProvider& in) {
   switch (in.ConsumeIntegralInRange(0, 3)) {
     case 0: return "lo";
@@ -37,13 +51,15 @@ mcr::RuleSpec rule(FuzzedDataProvider& in) {
   mcr::RuleSpec spec;
   spec.id = "r" + std::to_string(in.ConsumeIntegralInRange(0, 9));  // few ids: duplicates happen
   if (in.ConsumeIntegralInRange(0, 15) == 0) spec.id.clear();
-  spec.group = address(in, 239);
-  if (in.ConsumeIntegralInRange(0, 3) == 0) spec.source = address(in, 10);
+  const bool v6 = in.ConsumeIntegralInRange(0, 2) == 0;
+  spec.group = v6 ? address6(in, "ff1") : address(in, 239);
+  // A source of the group's family mostly; sometimes of the other (refused).
+  if (in.ConsumeIntegralInRange(0, 3) == 0) spec.source = in.ConsumeIntegralInRange(0, 7) == 0 ? any_address(in, 10, "fd") : v6 ? address6(in, "fd") : address(in, 10);
   spec.port = in.ConsumeBool() ? in.ConsumeIntegralInRange(5000, 5003) : in.ConsumeIntegralInRange(-2, 70000);
   const int outputs = in.ConsumeIntegralInRange(0, 3);
   for (int i = 0; i < outputs; ++i) {
     mcr::OutputSpec o;
-    o.group = address(in, 239);
+    o.group = any_address(in, 239, "ff0");
     o.port = in.ConsumeIntegralInRange(-1, 65536);
     o.ifname = interface_name(in);
     o.ttl = in.ConsumeIntegralInRange(-1, 256);
@@ -57,6 +73,12 @@ mcr::RuleSpec rule(FuzzedDataProvider& in) {
 uint32_t host_order(const std::string& text) {
   in_addr addr{};
   return inet_pton(AF_INET, text.c_str(), &addr) == 1 ? ntohl(addr.s_addr) : 0;
+}
+
+in6_addr address6_bytes(const std::string& text) {
+  in6_addr addr{};
+  if (inet_pton(AF_INET6, text.c_str(), &addr) != 1) addr = in6_addr{};
+  return addr;
 }
 
 }  // namespace
@@ -75,17 +97,36 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } catch (const std::runtime_error&) {
     return 0;
   }
-  if (table->rules.size() + table->by_source.size() != specs.size()) abort();
+  if (table->size() != specs.size()) abort();
   for (const auto& spec : specs) {
     // An SSM rule is found from its source; an any-source rule from a source no SSM rule names.
-    const uint32_t source = spec.source.empty() ? 0 : host_order(spec.source);
-    const mcr::RuleEntry* entry = table->find(source, host_order(spec.group), static_cast<uint16_t>(spec.port));
+    const mcr::RuleEntry* entry;
+    if (spec.group.find(':') != std::string::npos) {
+      const in6_addr group = address6_bytes(spec.group), source = address6_bytes(spec.source);
+      entry = table->find6(source.s6_addr, group.s6_addr, static_cast<uint16_t>(spec.port));
+    } else {
+      const uint32_t source = spec.source.empty() ? 0 : host_order(spec.source);
+      entry = table->find(source, host_order(spec.group), static_cast<uint16_t>(spec.port));
+    }
     if (entry == nullptr || entry->id != spec.id || entry->outputs.size() != spec.outputs.size()) abort();
-    for (const auto& out : entry->outputs) {
+    for (size_t i = 0; i < entry->outputs.size(); ++i) {
+      const mcr::OutputEntry& out = entry->outputs[i];
       if (out.counters == nullptr || out.ttl < 1) abort();
+      // The destination is of the output group's family, and so is its socket.
+      const int family = spec.outputs[i].group.find(':') != std::string::npos ? AF_INET6 : AF_INET;
+      if (out.dest.sa.sa_family != family || (out.socket && out.socket->family() != family)) abort();
     }
   }
   // Lookups of whatever else the input says must not crash.
-  while (in.remaining_bytes() >= 10) table->find(in.ConsumeIntegral<uint32_t>(), in.ConsumeIntegral<uint32_t>(), in.ConsumeIntegral<uint16_t>());
+  while (in.remaining_bytes() >= 10) {
+    if (in.ConsumeBool() && in.remaining_bytes() >= 34) {
+      uint8_t source[16], group[16];
+      in.ConsumeData(source, sizeof source);
+      in.ConsumeData(group, sizeof group);
+      table->find6(source, group, in.ConsumeIntegral<uint16_t>());
+    } else {
+      table->find(in.ConsumeIntegral<uint32_t>(), in.ConsumeIntegral<uint32_t>(), in.ConsumeIntegral<uint16_t>());
+    }
+  }
   return 0;
 }

@@ -1,0 +1,88 @@
+// What the baselines do with source-specific multicast, for the README's comparison table: two
+// sources send to one group; socat with a source-specific membership and smcroute with an (S,G)
+// route must deliver one source's stream only. Each has its any-source form as the control, which
+// lets the other source through — so "only one source" is something these tests could miss.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { $ } from 'zx';
+import { udpSocketCount, multicastRoutes } from '../../harness/src/contenders/procnet.js';
+import { runGenerator } from '../../harness/src/generator.js';
+import { startSink } from '../../harness/src/sink.js';
+import { nsSpawn } from '../../netns/spawn.js';
+import { createChain, type Chain } from '../../netns/topology.js';
+import { announceSkip, skipReason } from './env.js';
+
+const reason = skipReason(['socat', 'smcrouted']);
+announceSkip('baselines with source-specific multicast', reason);
+
+const GROUP = '232.1.1.1';
+const PORT = 5000;
+const OTHER_SOURCE = '10.251.1.3';
+
+let chain: Chain | undefined;
+let child: ReturnType<typeof nsSpawn> | undefined;
+afterEach(async () => {
+  child?.kill('SIGTERM');
+  await child?.catch(() => undefined);
+  await chain?.destroy();
+  child = undefined;
+  chain = undefined;
+});
+
+/** An IPv4 address as socat's binary option bytes, network order: 232.1.1.1 -> e8010101. */
+function hexAddress(address: string): string {
+  return address.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join('');
+}
+
+async function until(what: string, done: () => Promise<boolean>): Promise<void> {
+  const end = Date.now() + 10_000;
+  while (!(await done())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Both sources send 1000 packets to GROUP (runs 81 and 82); what the sink counted of run 81 on `stream`. */
+async function twoSources(c: Chain, stream: string) {
+  const sink = await startSink(c.sink.ns, { interface: c.sink.ifname, streams: [stream], runId: 81, idleTimeoutMs: 1000, maxWaitMs: 20_000 });
+  await Promise.all(
+    [c.gen.addr, OTHER_SOURCE].map((source, i) => runGenerator(c.gen.ns, { interface: c.gen.ifname, streams: [`${GROUP}:${PORT}`], rate: 1000, count: 1000, size: 200, runId: 81 + i, source })),
+  );
+  const got = await sink.done;
+  return { unique: got.streams[0].unique, foreign: got.foreign };
+}
+
+describe.skipIf(reason)('baselines with source-specific multicast (two sources, one group)', () => {
+  it.each([
+    // Debian's socat 1.7.4.4 has no ip-add-source-membership: the raw IP_ADD_SOURCE_MEMBERSHIP
+    // (IPPROTO_IP 0, option 39) with struct ip_mreq_source {group, interface, source}, set before bind.
+    ['source-specific membership', `setsockopt-listen=0:39:x${hexAddress(GROUP)}${hexAddress('10.251.1.1')}${hexAddress('10.251.1.2')}`, 0],
+    ['any-source membership (control)', `ip-add-membership=${GROUP}:10.251.1.1`, 1000],
+  ])('socat, %s', async (_what, membership, foreign) => {
+    const c = (chain = await createChain());
+    await $`ip -n ${c.gen.ns} addr add ${OTHER_SOURCE}/24 dev ${c.gen.ifname}`;
+    child = nsSpawn(c.relayIn.ns, 'socat', ['-u', `UDP4-RECV:${PORT},bind=${GROUP},reuseaddr,${membership}`, `UDP4-DATAGRAM:239.2.0.1:${PORT},ip-multicast-if=${c.relayOut.addr},ip-multicast-ttl=8,ip-multicast-loop=0`], { reject: false });
+    const exited = child.then((r) => `socat exited ${r.exitCode}: ${String(r.stderr).trim()}`);
+    await Promise.race([until('socat to bind', async () => (await udpSocketCount(c.relayIn.ns, PORT)) >= 1), exited.then((why) => Promise.reject(new Error(why)))]);
+    expect(await twoSources(c, `239.2.0.1:${PORT}`)).toEqual({ unique: 1000, foreign });
+  });
+
+  it.each([
+    ['an (S,G) route and a source-specific join', `mroute from IF source 10.251.1.2 group ${GROUP} to OUT\nmgroup from IF source 10.251.1.2 group ${GROUP}`, 0],
+    ['a (*,G) route (control)', `mroute from IF group ${GROUP} to OUT\nmgroup from IF group ${GROUP}`, 1000],
+  ])('kernel routing (smcroute), %s', async (_what, routes, foreign) => {
+    const c = (chain = await createChain({ forwarding: true }));
+    await $`ip -n ${c.gen.ns} addr add ${OTHER_SOURCE}/24 dev ${c.gen.ifname}`;
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mcr-ssm-'));
+    const conf = path.join(dir, 'smcroute.conf');
+    writeFileSync(conf, `phyint ${c.relayIn.ifname} enable\nphyint ${c.relayOut.ifname} enable\n${routes.replaceAll('IF', c.relayIn.ifname).replaceAll('OUT', c.relayOut.ifname)}\n`);
+    child = nsSpawn(c.relayIn.ns, 'smcrouted', ['-n', '-N', '-f', conf, '-i', `mcr-${c.prefix}`, '-u', path.join(dir, 'smcroute.sock'), '-P', path.join(dir, 'smcroute.pid'), '-l', 'notice'], { reject: false });
+    // An (S,G) route is installed at once; a (*,G) one when the first packet asks for it.
+    if (routes.includes('source')) await until('the (S,G) route', async () => (await multicastRoutes(c.relayIn.ns)).length >= 1);
+    else await sleep(1000);
+    expect(await twoSources(c, `${GROUP}:${PORT}`)).toEqual({ unique: 1000, foreign });
+  });
+});

@@ -146,12 +146,12 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
           ...streamArg(plans.map((p) => formatStream(p.inGroup, p.inPort)), path.join(o.logDir, 'gen-streams.txt')),
         });
         fault = await faultDone;
-        samples = timeline?.stop();
+        samples = await timeline?.stop();
         await sleep(CPU_TAIL_MS);
         const cpuAfter = running.cpuSeconds();
         cpuSeconds = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
       } catch (err) {
-        timeline?.stop();
+        void timeline?.stop();
         await sink.stop().catch(() => undefined);
         throw err;
       }

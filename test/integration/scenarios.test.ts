@@ -143,8 +143,15 @@ describe.skipIf(reason)('scenarios', () => {
     expect(timeline.length).toBeGreaterThanOrEqual(4);
     for (const s of timeline) expect(s.rssBytes! > 0 && s.fds! > 0, JSON.stringify(s)).toBe(true);
     expect(timeline.at(-1)!.unique).toBeGreaterThan(30_000);
+    // The relay's own counters, scraped from its /metrics at each sample: the last one has all it
+    // received forwarded (the 40,000 measured and the generator's warm-up packets).
+    const last = timeline.at(-1)!.counters!;
+    expect(last).toMatchObject({ forwarded: last.received, ingressDrops: 0, sendErrors: 0 });
+    expect(last.forwarded).toBeGreaterThanOrEqual(40_000);
+    expect(timeline.filter((s) => s.counters).length).toBeGreaterThanOrEqual(3);
     expect(result.scenarioChecks.map((c) => [c.name, c.pass])).toEqual([['relay memory growth after warm-up', true], ['relay open descriptors do not grow', true]]);
     expect(readFileSync(path.join(dir, 'timeline.svg'), 'utf8')).toContain('RSS (MiB)');
+    expect(readFileSync(path.join(dir, 'timeline.svg'), 'utf8')).toContain('forwarded/s (relay /metrics)');
   });
 
   it('a flag that does not apply is refused with exit 2, saying why', async () => {

@@ -7,6 +7,7 @@ import type { WorkerStats } from '../../../relay/src/workers.js';
 import { createCpuLimit, type CpuLimit } from '../cpu-limit.js';
 import { startMcrd } from '../mcrd.js';
 import { nsFetch } from '../ns-fetch.js';
+import { sumFamilies } from '../prometheus-text.js';
 import { relayFaults } from './relay-faults.js';
 import { treeResources } from './resources.js';
 import { treeCpuSeconds } from './cpu.js';
@@ -22,6 +23,20 @@ export interface RelayCounters {
 /** mcrd's Prometheus endpoint, on the loopback of the relay namespace (fresh for every step). */
 const METRICS_ADDRESS = '127.0.0.1:9108';
 export const METRICS_FILE = 'relay-metrics.prom';
+
+/** What the timeline records of each scrape: the relay's own view of the traffic, over all workers. */
+const TIMELINE_FAMILIES = {
+  received: 'mcr_worker_received_frames_total',
+  forwarded: 'mcr_worker_sent_datagrams_total',
+  ingressDrops: 'mcr_worker_ingress_drops_total',
+  sendErrors: 'mcr_worker_send_errors_total',
+};
+
+async function scrapeTotals(ns: string): Promise<Record<string, number>> {
+  const { status, body } = await nsFetch(ns, `http://${METRICS_ADDRESS}/metrics`);
+  if (status !== 200) throw new Error(`GET /metrics: HTTP ${status}`);
+  return sumFamilies(body, TIMELINE_FAMILIES);
+}
 
 /** Saves one scrape of mcrd's /metrics into logDir; what went wrong otherwise (the step goes on). */
 async function saveMetrics(ns: string, logDir: string): Promise<{ metricsFile: string } | { metricsError: string }> {
@@ -79,6 +94,7 @@ export const relayContender: Contender = {
       cpuSeconds: () => (mcrd.pid === firstPid ? treeCpuSeconds(mcrd.pid) : null),
       inject: faults,
       resources: () => treeResources(mcrd.pid),
+      counters: () => scrapeTotals(chain.relayIn.ns),
       async stop(): Promise<ContenderReport> {
         let counters: RelayCounters | undefined;
         let metrics: Awaited<ReturnType<typeof saveMetrics>> | undefined;

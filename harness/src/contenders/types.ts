@@ -31,6 +31,8 @@ export interface RunningContender {
   stop(): Promise<ContenderReport>;
   /** Memory and descriptors of its processes now (null: not attributable, as for the kernel). */
   resources?(): Resources | null;
+  /** Its own counters now, for the timeline (the relay: summed from a scrape of mcrd's /metrics). */
+  counters?(): Promise<Record<string, number>>;
   /** Carries out a fault only the contender can (kill a worker, restart, churn rules); absent: none. */
   inject?(fault: FaultPlan): Promise<FaultDetail>;
 }

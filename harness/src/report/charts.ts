@@ -107,7 +107,7 @@ function outageChart(rows: Row[]): Spec {
   };
 }
 
-/** Soak: the relay's RSS, open descriptors, CPU and the sink's cumulative loss over time. */
+/** Soak: the relay's RSS, open descriptors, CPU, its own forwarding rate and the sink's cumulative loss over time. */
 function timelineChart(result: RunResult): Spec {
   const values = result.steps.flatMap((step) =>
     step.runs.flatMap((run) => {
@@ -115,10 +115,14 @@ function timelineChart(result: RunResult): Spec {
       return samples.flatMap((s, i) => {
         const prev = samples[i - 1];
         const cpuPct = prev && s.cpuSeconds !== undefined && prev.cpuSeconds !== undefined && s.t > prev.t ? ((s.cpuSeconds - prev.cpuSeconds) / (s.t - prev.t)) * 100 : undefined;
+        // The relay's own count (its /metrics), as a rate between the samples that have one.
+        const last = samples.slice(0, i).filter((p) => p.counters?.forwarded !== undefined).at(-1);
+        const forwardedPps = last && s.counters?.forwarded !== undefined && s.t > last.t ? (s.counters.forwarded - last.counters!.forwarded) / (s.t - last.t) : undefined;
         const points = [
           s.rssBytes !== undefined ? { panel: 'RSS (MiB)', v: s.rssBytes / 2 ** 20 } : undefined,
           s.fds !== undefined ? { panel: 'open file descriptors', v: s.fds } : undefined,
           cpuPct !== undefined ? { panel: 'CPU (% of one core)', v: cpuPct } : undefined,
+          forwardedPps !== undefined ? { panel: 'forwarded/s (relay /metrics)', v: forwardedPps } : undefined,
           s.expected ? { panel: 'loss so far (%)', v: ((s.expected - (s.unique ?? 0)) / s.expected) * 100 } : undefined,
         ];
         return points.filter((p) => p !== undefined).map((p) => ({ ...p, t: s.t, series: run.series }));
@@ -127,9 +131,9 @@ function timelineChart(result: RunResult): Spec {
   );
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: 'Over the run: relay memory, descriptors, CPU; loss counted at the sink',
+    title: "Over the run: relay memory, descriptors, CPU, its own forwarding rate; loss counted at the sink",
     data: { values },
-    facet: { row: { field: 'panel', type: 'nominal', title: null, sort: ['RSS (MiB)', 'open file descriptors', 'CPU (% of one core)', 'loss so far (%)'] } },
+    facet: { row: { field: 'panel', type: 'nominal', title: null, sort: ['RSS (MiB)', 'open file descriptors', 'CPU (% of one core)', 'forwarded/s (relay /metrics)', 'loss so far (%)'] } },
     spec: {
       width: WIDTH,
       height: 110,

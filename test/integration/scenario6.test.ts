@@ -1,5 +1,6 @@
-// `--family 6` through the scenario CLI as a user runs it: socat (UDP6 with an MLD join) and the
-// kernel (smcroute, IPv6 mroute) deliver every stream in full; scenarios that cannot do IPv6 yet refuse.
+// `--family 6` through the scenario CLI as a user runs it: the relay (MLD joins through its helper
+// pool), socat (UDP6 with an MLD join) and the kernel (smcroute, IPv6 mroute) deliver every stream
+// in full; scenarios that cannot do IPv6 yet refuse.
 import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -14,10 +15,9 @@ announceSkip('IPv6 scenario integration', reason);
 const cli = (...args: string[]) => execa(process.execPath, [path.join(projectRoot, 'dist', 'scenarios', 'cli.js'), ...args], { reject: false, cwd: projectRoot });
 
 describe.skipIf(reason)('scenarios over IPv6', () => {
-  it('multi-stream 2 --family 6: socat and kernel deliver every packet of ff15:: groups joined with MLD', async () => {
-    const r = await cli('multi-stream', '2', '--family', '6', '--contenders', 'socat,kernel', '--count', '500', '--warmup', '20', '--tos', '185', '--quiet', '--json');
-    // Exit 1: without relay runs the relay gate fails (0 runs evaluated), as for IPv4.
-    expect(r.exitCode, String(r.stderr)).toBe(1);
+  it('multi-stream 2 --family 6: relay, socat and kernel deliver every packet of ff15:: groups joined with MLD', async () => {
+    const r = await cli('multi-stream', '2', '--family', '6', '--count', '500', '--warmup', '20', '--tos', '185', '--quiet', '--json');
+    expect(r.exitCode, String(r.stderr)).toBe(0);
     const result = JSON.parse(String(r.stdout)) as RunResult;
     expect(result.parameters).toMatchObject({ family: 6 });
     for (const step of result.steps) {
@@ -28,8 +28,9 @@ describe.skipIf(reason)('scenarios over IPv6', () => {
         expect(run.igmp, run.contender).toMatchObject({ groups: n, joined: n });
         expect(run.streams!.map((s) => s.group)).toEqual(['ff15::1:1', 'ff15::1:2'].slice(0, n));
       }
-      const [socat, kernel] = ['socat', 'kernel'].map((c) => step.runs.find((r) => r.contender === c)!);
-      // socat sends with its own hop limit and traffic class 0; the kernel decrements and carries the class.
+      const [relay, socat, kernel] = ['relay', 'socat', 'kernel'].map((c) => step.runs.find((r) => r.contender === c)!);
+      // socat sends with its own hop limit and traffic class 0; the relay and the kernel decrement and carry the class.
+      expect(relay.aggregate).toMatchObject({ ttl: { min: 7, max: 7 }, tos: { min: 185, max: 185 } });
       expect(socat.aggregate).toMatchObject({ ttl: { min: 8, max: 8 }, tos: { min: 0, max: 0 } });
       expect(kernel.aggregate).toMatchObject({ ttl: { min: 7, max: 7 }, tos: { min: 185, max: 185 } });
       expect(socat.report!.commands[0]).toMatch(/UDP6-RECV:5000,bind=\[ff15::1:1\],reuseaddr,ipv6-join-group=\[ff15::1:1\]:\w+ri,.* UDP6-DATAGRAM:\[ff15::2:1\]:5000,setsockopt-int=41:17:\d+,setsockopt-int=41:18:8,setsockopt-int=41:19:0/);

@@ -84,7 +84,6 @@ function checksFor(step: StepResult, run: ContenderRun): Check[] {
 export const faults: Scenario = {
   name: 'faults',
   ignores: { streams: 'its streams are N', fanout: 'it runs the default hash fanout', ...SEARCH_OPTIONS },
-  noIpv6: 'its rule-churn step adds IPv4 rules, and the relay\'s fault recovery has not been measured over IPv6',
   summary: 'worker kill, supervisor restart, link flap, link re-creation and rule churn under traffic; outage from sequence gaps',
   argName: 'streams',
   defaultSize: 4,

@@ -5,6 +5,7 @@ import type { RuleWithStats } from '../../../relay/src/supervisor.js';
 import type { WorkerInfo, WorkerStats } from '../../../relay/src/workers.js';
 import type { FaultDetail, FaultPlan } from '../faults.js';
 import type { RunningMcrd } from '../mcrd.js';
+import { type Family } from '../streams.js';
 
 const WAIT_MS = 10_000;
 
@@ -51,8 +52,13 @@ async function restartSupervisor(mcrd: RunningMcrd, restart: () => Promise<Runni
   return { rulesBefore, rulesAfter, restartedMs: Date.now() - killedAt };
 }
 
+/** Groups without traffic for the churned rules, of the run's family. */
+const churnGroups = (family: Family) =>
+  family === 6 ? { input: (n: number) => `ff15::250:${n.toString(16)}`, output: 'ff15::251:1' } : { input: (n: number) => `239.250.${(n >> 8) & 255}.${n & 255}`, output: '239.251.0.1' };
+
 /** Adds and removes rules of groups without traffic, pipelined, at changesPerSecond for durationMs. */
-async function churnRules(mcrd: RunningMcrd, plan: FaultPlan, input: string, output: string): Promise<FaultDetail> {
+async function churnRules(mcrd: RunningMcrd, plan: FaultPlan, input: string, output: string, family: Family): Promise<FaultDetail> {
+  const groups = churnGroups(family);
   const durationMs = plan.durationMs ?? 2000;
   const perTick = Math.max(1, Math.round(((plan.changesPerSecond ?? 200) * 20) / 1000));
   const pending: Promise<unknown>[] = [];
@@ -64,7 +70,7 @@ async function churnRules(mcrd: RunningMcrd, plan: FaultPlan, input: string, out
       const n = i >> 1;
       const request =
         i % 2 === 0
-          ? mcrd.client.request('add', { rule: { name: `churn${n}`, inputInterface: input, inputGroup: `239.250.${(n >> 8) & 255}.${n & 255}`, inputPort: 7000, outputs: [{ group: '239.251.0.1', port: 7000, interface: output }] } })
+          ? mcrd.client.request('add', { rule: { name: `churn${n}`, inputInterface: input, inputGroup: groups.input(n), inputPort: 7000, outputs: [{ group: groups.output, port: 7000, interface: output }] } })
           : mcrd.client.request('remove', { name: `churn${n}` });
       pending.push(request.then(() => changes++, () => failed++));
     }
@@ -75,7 +81,7 @@ async function churnRules(mcrd: RunningMcrd, plan: FaultPlan, input: string, out
   return { changes, failed, changesPerSecond: Math.round(changes / seconds) };
 }
 
-export function relayFaults(current: () => RunningMcrd, restart: () => Promise<RunningMcrd>, input: string, output: string) {
+export function relayFaults(current: () => RunningMcrd, restart: () => Promise<RunningMcrd>, input: string, output: string, family: Family) {
   return async (plan: FaultPlan): Promise<FaultDetail> => {
     switch (plan.kind) {
       case 'worker-kill':
@@ -83,7 +89,7 @@ export function relayFaults(current: () => RunningMcrd, restart: () => Promise<R
       case 'supervisor-restart':
         return restartSupervisor(current(), restart);
       case 'rule-churn':
-        return churnRules(current(), plan, input, output);
+        return churnRules(current(), plan, input, output, family);
       default:
         throw new Error(`relay cannot take fault '${plan.kind}' itself`);
     }

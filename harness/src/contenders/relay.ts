@@ -8,6 +8,7 @@ import { createCpuLimit, type CpuLimit } from '../cpu-limit.js';
 import { startMcrd } from '../mcrd.js';
 import { nsFetch } from '../ns-fetch.js';
 import { sumFamilies } from '../prometheus-text.js';
+import { familyOf } from '../streams.js';
 import { relayFaults } from './relay-faults.js';
 import { treeResources } from './resources.js';
 import { treeCpuSeconds } from './cpu.js';
@@ -88,7 +89,7 @@ export const relayContender: Contender = {
       mcrd = await launch(commands.length);
       commands.push(`# fault: mcrd killed and started again: ${mcrd.command}`);
       return mcrd;
-    }, chain.relayIn.ifname, chain.relayOut.ifname);
+    }, chain.relayIn.ifname, chain.relayOut.ifname, familyOf(streams[0]?.inGroup ?? ''));
     return {
       // Across a supervisor restart the process tree is another one: CPU is not attributable then.
       cpuSeconds: () => (mcrd.pid === firstPid ? treeCpuSeconds(mcrd.pid) : null),

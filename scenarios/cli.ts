@@ -109,7 +109,6 @@ Exit status: 0 checks passed, 1 a check failed, 2 could not run.`,
       if (cmd.getOptionValueSource(key) === 'cli') throw new InvalidArgumentError(`${scenario.name} does not use ${flag ?? key}: ${why}`);
     }
     const family = Number(o.family) as Family;
-    if (family === 6 && scenario.noIpv6) throw new InvalidArgumentError(`${scenario.name} cannot run --family 6 yet: ${scenario.noIpv6}`);
     const resolution = o.resolution as number;
     if (!(resolution > 0 && resolution < 1)) throw new InvalidArgumentError('--resolution must be a fraction between 0 and 1 (e.g. 0.02)');
     if (!((o.trialSeconds as number) > 0)) throw new InvalidArgumentError('--trial-seconds must be > 0');

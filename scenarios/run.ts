@@ -52,7 +52,7 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
     let found: Calibration | null = null;
     try {
       const streams = scenario.calibrationStreams?.(n) ?? options.threads;
-      found = await calibrate({ size, streams, threads: options.threads, probeSeconds: 0.3, iterations: 4, mtu: options.mtu });
+      found = await calibrate({ size, streams, threads: options.threads, probeSeconds: 0.3, iterations: 4, mtu: options.mtu, family: options.family });
     } catch (err) {
       if (!quiet) process.stderr.write(`calibration failed: ${(err as Error).message}\n`);
     }

@@ -97,8 +97,6 @@ export interface Scenario {
   runsForDuration?: boolean;
   /** Command-line options (by attribute name, e.g. trialSeconds) it does not use, with why: given, they are refused (exit 2). */
   ignores?: Record<string, string>;
-  /** Why it cannot run IPv6 streams yet (--family 6 is refused with this, exit 2); absent: it can. */
-  noIpv6?: string;
   /** Streams to calibrate the instrument with (default: one per generator thread). */
   calibrationStreams?(n: number): number;
   /** Units of work for the progress line (contender runs). */

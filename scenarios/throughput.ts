@@ -91,7 +91,6 @@ export async function search(ctx: ScenarioContext, n: number, contender: Contend
 
 export const throughput: Scenario = {
   name: 'throughput',
-  noIpv6: "its search starts from the instrument's calibrated ceiling, which is calibrated over IPv4 only",
   ignores: { rate: 'its search chooses the rates', count: 'each trial sends for --trial-seconds', streams: 'its streams are N' },
   summary: `per contender, binary search for NDR (0 loss) and PDR (≤ ${PDR_LOSS_PCT}% loss) over N streams, from the calibrated ceiling down`,
   argName: 'streams',

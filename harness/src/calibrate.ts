@@ -3,6 +3,7 @@
 import { createPair } from '../../netns/topology.js';
 import { runGenerator } from './generator.js';
 import { startSink } from './sink.js';
+import { formatStream, type Family } from './streams.js';
 
 export interface CalibrationOptions {
   size: number;
@@ -16,12 +17,14 @@ export interface CalibrationOptions {
   onProbe?(ratePps: number, lost: number): void;
   /** MTU of the veth pair (default 1500). */
   mtu?: number;
+  /** IP version of the probe streams (default 4): an IPv6 run's ceiling is lower. */
+  family?: Family;
 }
 
 export interface CalibrationResult { size: number; ratePps: number; streams: number; threads: number }
 
 export async function calibrate(o: CalibrationOptions): Promise<CalibrationResult> {
-  const streams = Array.from({ length: o.streams ?? 1 }, (_, i) => `239.250.0.${i + 1}:5000`);
+  const streams = Array.from({ length: o.streams ?? 1 }, (_, i) => formatStream(o.family === 6 ? `ff15::250:${i + 1}` : `239.250.0.${i + 1}`, 5000));
   const probeSeconds = o.probeSeconds ?? 0.5;
   // mcr-gen caps its threads at the number of streams.
   const threads = Math.min(o.threads ?? 1, streams.length);

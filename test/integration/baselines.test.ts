@@ -1,7 +1,9 @@
-// What the baselines do with source-specific multicast, for the README's comparison table: two
-// sources send to one group; socat with a source-specific membership and smcroute with an (S,G)
-// route must deliver one source's stream only. Each has its any-source form as the control, which
-// lets the other source through — so "only one source" is something these tests could miss.
+// What the baselines (socat, kernel routing with smcroute) do, for the README's comparison table:
+// - source-specific multicast: two sources send to one group; socat with a source-specific
+//   membership and smcroute with an (S,G) route must deliver one source's stream only. Each has
+//   its any-source form as the control, which lets the other source through.
+// - VLAN-tagged frames on the parent interface (no VLAN device for them): whether the IP stack
+//   takes them, with the untagged copy of the same frames as the control.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,11 +11,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { $ } from 'zx';
 import { udpSocketCount, multicastRoutes } from '../../harness/src/contenders/procnet.js';
+import { frame } from '../../harness/src/frames.js';
 import { runGenerator } from '../../harness/src/generator.js';
 import { startSink } from '../../harness/src/sink.js';
 import { nsSpawn } from '../../netns/spawn.js';
 import { createChain, type Chain } from '../../netns/topology.js';
 import { announceSkip, skipReason } from './env.js';
+import { injectFrames } from './inject.js';
 
 const reason = skipReason(['socat', 'smcrouted']);
 announceSkip('baselines with source-specific multicast', reason);
@@ -84,5 +88,62 @@ describe.skipIf(reason)('baselines with source-specific multicast (two sources, 
     if (routes.includes('source')) await until('the (S,G) route', async () => (await multicastRoutes(c.relayIn.ns)).length >= 1);
     else await sleep(1000);
     expect(await twoSources(c, `${GROUP}:${PORT}`)).toEqual({ unique: 1000, foreign });
+  });
+});
+
+/** frames.ts leaves the IPv4 header checksum 0 (the relay never checks it); the IP stack does. */
+function withHeaderChecksum(f: Buffer): Buffer {
+  let ip = 12;
+  while (f.readUInt16BE(ip) === 0x8100 || f.readUInt16BE(ip) === 0x88a8) ip += 4;
+  ip += 2;
+  const ihl = (f[ip] & 0x0f) * 4;
+  let sum = 0;
+  for (let i = ip; i < ip + ihl; i += 2) sum += i === ip + 10 ? 0 : f.readUInt16BE(i);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >> 16);
+  f.writeUInt16BE(~sum & 0xffff, ip + 10);
+  return f;
+}
+
+/** Datagrams the relay namespace's UDP sockets took (Udp InDatagrams of /proc/net/snmp). */
+async function udpInDatagrams(ns: string): Promise<number> {
+  const lines = (await $`ip netns exec ${ns} cat /proc/net/snmp`).stdout.split('\n').filter((l) => l.startsWith('Udp:'));
+  const [names, values] = lines.map((l) => l.split(/\s+/));
+  return Number(values[names.indexOf('InDatagrams')]);
+}
+
+describe.skipIf(reason)('baselines with VLAN-tagged frames on the parent interface', () => {
+  // 239.1.0.1:5000 from the generator's address, 100 times: tagged VLAN 7, then untagged (control).
+  const to = { src: [10, 251, 1, 2], dst: [239, 1, 0, 1], payload: 100 };
+  const tagged = withHeaderChecksum(frame({ ...to, tags: [[0x8100, 7]] }));
+  const untagged = withHeaderChecksum(frame(to));
+
+  it('socat: takes none of the tagged frames, all of the untagged ones', async () => {
+    const c = (chain = await createChain());
+    child = nsSpawn(c.relayIn.ns, 'socat', ['-u', `UDP4-RECV:${PORT},bind=239.1.0.1,reuseaddr,ip-add-membership=239.1.0.1:${c.relayIn.ifname}`, `UDP4-DATAGRAM:239.2.0.1:${PORT},ip-multicast-if=${c.relayOut.addr}`], { reject: false });
+    await until('socat to bind', async () => (await udpSocketCount(c.relayIn.ns, PORT)) >= 1);
+    const before = await udpInDatagrams(c.relayIn.ns);
+    await injectFrames(c.gen.ns, c.gen.ifname, [tagged], 100);
+    await sleep(300);
+    const afterTagged = await udpInDatagrams(c.relayIn.ns);
+    await injectFrames(c.gen.ns, c.gen.ifname, [untagged], 100);
+    await sleep(300);
+    expect({ tagged: afterTagged - before, untagged: (await udpInDatagrams(c.relayIn.ns)) - afterTagged }).toEqual({ tagged: 0, untagged: 100 });
+  });
+
+  it('kernel routing (smcroute): forwards none of the tagged frames, all of the untagged ones', async () => {
+    const c = (chain = await createChain({ forwarding: true }));
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mcr-vlan-'));
+    const conf = path.join(dir, 'smcroute.conf');
+    writeFileSync(conf, `phyint ${c.relayIn.ifname} enable\nphyint ${c.relayOut.ifname} enable\nmroute from ${c.relayIn.ifname} source ${c.gen.addr} group 239.1.0.1 to ${c.relayOut.ifname}\n`);
+    child = nsSpawn(c.relayIn.ns, 'smcrouted', ['-n', '-N', '-f', conf, '-i', `mcr-${c.prefix}`, '-u', path.join(dir, 'smcroute.sock'), '-P', path.join(dir, 'smcroute.pid'), '-l', 'notice'], { reject: false });
+    await until('the (S,G) route', async () => (await multicastRoutes(c.relayIn.ns)).length >= 1);
+    const forwarded = async () => (await multicastRoutes(c.relayIn.ns)).reduce((n, e) => n + e.packets, 0);
+    const before = await forwarded();
+    await injectFrames(c.gen.ns, c.gen.ifname, [tagged], 100);
+    await sleep(300);
+    const afterTagged = await forwarded();
+    await injectFrames(c.gen.ns, c.gen.ifname, [untagged], 100);
+    await sleep(300);
+    expect({ tagged: afterTagged - before, untagged: (await forwarded()) - afterTagged }).toEqual({ tagged: 0, untagged: 100 });
   });
 });

@@ -11,6 +11,7 @@
         "relay/native/addon.cc",
         "relay/native/bench.cc",
         "relay/native/parse.cc",
+        "relay/native/reassembly.cc",
         "relay/native/rules.cc",
         "relay/native/ingress.cc",
         "relay/native/egress.cc",

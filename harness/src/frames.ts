@@ -58,9 +58,10 @@ export interface ExtensionHeader {
   size?: number;
   /** Overrides the length byte (a header that claims more than it has). */
   lengthByte?: number;
-  /** Fragment header: offset in 8-byte units and the more-fragments flag. */
+  /** Fragment header: offset in 8-byte units, the more-fragments flag and the identification (default 0x12345678). */
   offset?: number;
   more?: boolean;
+  id?: number;
 }
 
 export interface Frame6Options {
@@ -87,6 +88,8 @@ export interface Frame6Options {
   /** Payload length field, exactly (0: jumbogram). */
   payloadLength?: number;
   udpLengthDelta?: number;
+  /** The bytes after the extension headers, instead of a UDP header and payload (a fragment's data). */
+  body?: Buffer;
 }
 
 /** 16 bytes of an IPv6 address in text form ('ff15::8', '2001:db8::1'; no embedded IPv4). */
@@ -126,13 +129,13 @@ export function frame6(o: Frame6Options = {}): Buffer {
     if (e.type === 44) {
       h[1] = 0;
       h.writeUInt16BE(((e.offset ?? 0) << 3) | (e.more ? 1 : 0), 2);
-      h.writeUInt32BE(0x12345678, 4);
+      h.writeUInt32BE((e.id ?? 0x12345678) >>> 0, 4);
     } else {
       h[1] = e.lengthByte ?? size / 8 - 1;
     }
     return h;
   });
-  const body = Buffer.concat([...headers, udp, payload]);
+  const body = Buffer.concat([...headers, ...(o.body ? [o.body] : [udp, payload])]);
   const ip = Buffer.alloc(40);
   const tc = o.trafficClass ?? 0;
   ip.writeUInt32BE((((o.version ?? 6) & 0xf) << 28 | (tc & 0xff) << 20 | ((o.flowLabel ?? 0) & 0xfffff)) >>> 0, 0);
@@ -151,4 +154,35 @@ export function frame6(o: Frame6Options = {}): Buffer {
   });
   eth.writeUInt16BE(0x86dd, 12 + 4 * tags.length);
   return Buffer.concat([eth, ip, body, Buffer.alloc(o.padding ?? 0)]);
+}
+
+/** The UDP header and payload frame6 would send (for fragments6, and to check a reassembled datagram against). */
+export function udpDatagram6(o: Frame6Options = {}): Buffer {
+  let payload = o.payloadBytes;
+  if (!payload) {
+    payload = Buffer.alloc(o.payload ?? 20);
+    for (let i = 0; i < payload.length; i++) payload[i] = i & 0xff;
+  }
+  const udp = Buffer.alloc(8);
+  udp.writeUInt16BE(o.srcPort ?? 40000, 0);
+  udp.writeUInt16BE(o.dstPort ?? 5000, 2);
+  udp.writeUInt16BE((8 + payload.length + (o.udpLengthDelta ?? 0)) & 0xffff, 4);
+  return Buffer.concat([udp, payload]);
+}
+
+/**
+ * An IPv6 UDP datagram cut into fragments as a sender's stack cuts it: each frame carries at most
+ * fragmentSize bytes (a multiple of 8) of the UDP header + payload behind a fragment header with
+ * identification id, in order (o.ext: extension headers before it, the unfragmentable part).
+ */
+export function fragments6(o: Frame6Options & { fragmentSize: number; id?: number }): Buffer[] {
+  if (o.fragmentSize <= 0 || o.fragmentSize % 8 !== 0) throw new Error(`fragment size ${o.fragmentSize} is not a positive multiple of 8`);
+  const datagram = udpDatagram6(o);
+  const frames: Buffer[] = [];
+  for (let at = 0; at < datagram.length; at += o.fragmentSize) {
+    const slice = datagram.subarray(at, at + o.fragmentSize);
+    const more = at + o.fragmentSize < datagram.length;
+    frames.push(frame6({ ...o, ext: [...(o.ext ?? []), { type: 44, offset: at / 8, more, id: o.id ?? 0x12345678 }], body: slice }));
+  }
+  return frames;
 }

@@ -23,6 +23,7 @@ export interface FuzzTarget {
 export const FUZZ_TARGETS: FuzzTarget[] = [
   { name: 'parse', sources: ['relay/native/parse.cc'] },
   { name: 'rules', sources: ['relay/native/rules.cc', 'relay/native/egress.cc', 'relay/native/parse.cc'] },
+  { name: 'reassembly', sources: ['relay/native/reassembly.cc', 'relay/native/parse.cc'] },
 ];
 
 /** Throws naming the Debian packages when clang or its sanitizer runtime is missing. */

@@ -16,6 +16,7 @@
 #include "links.h"
 #include "napi_rules.h"
 #include "parse.h"
+#include "reassembly.h"
 
 namespace {
 
@@ -52,8 +53,119 @@ Napi::Value ParseFrame(const Napi::CallbackInfo& info) {
     out.Set("payloadOffset", static_cast<double>(p.payload_offset));
     out.Set("payloadLength", static_cast<double>(p.payload_length));
   }
+  if (status == mcr::ParseStatus::fragment && p.family == 6) {  // an IPv6 fragment: its fields, for the reassembler
+    out.Set("family", 6);
+    out.Set("src", ip6_text(p.src6));
+    out.Set("dst", ip6_text(p.dst6));
+    out.Set("ttl", p.ttl);
+    out.Set("tos", p.tos);
+    out.Set("payloadOffset", static_cast<double>(p.payload_offset));
+    out.Set("payloadLength", static_cast<double>(p.payload_length));
+    Napi::Object f = Napi::Object::New(env);
+    f.Set("id", static_cast<double>(p.frag_id));
+    f.Set("offset", p.frag_offset);
+    f.Set("more", p.frag_more != 0);
+    f.Set("nextHeader", p.frag_next);
+    out.Set("fragment", f);
+  }
   return out;
 }
+
+// new Reassembly({slots?, timeoutMs?}): a forwarder's IPv6 reassembly table on its own, for tests.
+// add(frame, nowMs) parses the frame and hands an IPv6 fragment to the table; it returns
+// {result}: the parse status when the frame is not one ('ok' for an unfragmented or atomic one),
+// else pending, complete, duplicate, overlap or no_room; a complete one also has {datagram}: the
+// UDP check's status and, when ok, addresses, ports, hop limit, traffic class and a copy of the
+// payload (the slot is released at once). expire(nowMs) returns how many it dropped; stats the
+// counters as Forwarder.stats names them, and the slots open and held.
+class ReassemblyWrap : public Napi::ObjectWrap<ReassemblyWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Reassembly", {InstanceMethod<&ReassemblyWrap::Add>("add"), InstanceMethod<&ReassemblyWrap::Expire>("expire"), InstanceAccessor<&ReassemblyWrap::Stats>("stats")});
+  }
+
+  explicit ReassemblyWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ReassemblyWrap>(info) {
+    Napi::Env env = info.Env();
+    size_t slots = mcr::Reassembler::kSlots;
+    uint64_t timeout_ns = mcr::Reassembler::kTimeoutNs;
+    if (info.Length() > 0 && !info[0].IsUndefined()) {
+      if (!info[0].IsObject()) throw Napi::TypeError::New(env, "new Reassembly(options): options must be an object");
+      Napi::Object o = info[0].As<Napi::Object>();
+      const int n = int_field(o, "slots", "new Reassembly", static_cast<int>(slots), false);
+      const int ms = int_field(o, "timeoutMs", "new Reassembly", static_cast<int>(timeout_ns / 1000000), false);
+      if (n < 1 || ms < 1) throw Napi::RangeError::New(env, "new Reassembly: slots (" + std::to_string(n) + ") and timeoutMs (" + std::to_string(ms) + ") must be at least 1");
+      slots = static_cast<size_t>(n);
+      timeout_ns = static_cast<uint64_t>(ms) * 1000000ull;
+    }
+    try {
+      table_ = std::make_unique<mcr::Reassembler>(slots, timeout_ns);
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, std::string("new Reassembly: ") + e.what());
+    }
+  }
+
+ private:
+  static uint64_t now_arg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+    if (info.Length() <= i || !info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(what) + ": nowMs must be a number");
+    const double ms = info[i].As<Napi::Number>().DoubleValue();
+    if (!std::isfinite(ms) || ms < 0 || ms > 1e12) throw Napi::RangeError::New(info.Env(), std::string(what) + ": nowMs " + std::to_string(ms) + " out of range (0 to 1e12)");
+    return static_cast<uint64_t>(ms * 1e6);
+  }
+
+  Napi::Value Add(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsBuffer()) throw Napi::TypeError::New(env, "Reassembly.add(frame, nowMs): frame must be a Buffer");
+    auto buf = info[0].As<Napi::Buffer<uint8_t>>();
+    const uint64_t now = now_arg(info, 1, "Reassembly.add");
+    mcr::ParsedPacket p;
+    const mcr::ParseStatus status = mcr::parse_frame(buf.Data(), buf.Length(), &p);
+    Napi::Object out = Napi::Object::New(env);
+    if (status != mcr::ParseStatus::fragment || p.family != 6) {
+      out.Set("result", mcr::status_name(status));
+      return out;
+    }
+    mcr::Reassembled d;
+    const mcr::Reassembler::Result r = table_->add(p, buf.Data() + p.payload_offset, now, &d);
+    static const char* const kNames[] = {"pending", "complete", "duplicate", "overlap", "no_room", "invalid"};
+    out.Set("result", kNames[static_cast<int>(r)]);
+    if (r != mcr::Reassembler::Result::complete) return out;
+    mcr::ParsedPacket q;
+    const mcr::ParseStatus udp = mcr::reassembled_udp(d, &q);
+    Napi::Object g = Napi::Object::New(env);
+    g.Set("status", mcr::status_name(udp));
+    g.Set("length", static_cast<double>(d.length));
+    g.Set("src", ip6_text(d.src6));
+    g.Set("dst", ip6_text(d.dst6));
+    g.Set("ttl", d.ttl);
+    g.Set("tos", d.tos);
+    if (udp == mcr::ParseStatus::ok) {
+      g.Set("srcPort", q.src_port);
+      g.Set("dstPort", q.dst_port);
+      g.Set("payload", Napi::Buffer<uint8_t>::Copy(env, d.data + q.payload_offset, q.payload_length));
+    }
+    out.Set("datagram", g);
+    table_->release();
+    return out;
+  }
+
+  Napi::Value Expire(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(table_->expire(now_arg(info, 0, "Reassembly.expire")))); }
+
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    const mcr::ReassemblyCounters& c = table_->counters();
+    Napi::Object out = Napi::Object::New(info.Env());
+    out.Set("fragments", static_cast<double>(c.fragments.load()));
+    out.Set("reassembled", static_cast<double>(c.reassembled.load()));
+    out.Set("reassemblyExpired", static_cast<double>(c.expired.load()));
+    out.Set("reassemblyEvicted", static_cast<double>(c.evicted.load()));
+    out.Set("reassemblyOverlaps", static_cast<double>(c.overlaps.load()));
+    out.Set("fragmentDuplicates", static_cast<double>(c.duplicates.load()));
+    out.Set("open", static_cast<double>(table_->open()));
+    out.Set("held", static_cast<double>(table_->held()));
+    return out;
+  }
+
+  std::unique_ptr<mcr::Reassembler> table_;
+};
 
 class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
  public:
@@ -152,6 +264,12 @@ class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
     out.Set("txErrors", static_cast<double>(c.tx_errors));
     out.Set("txMessages", static_cast<double>(c.tx_messages));
     out.Set("ttlExpired", static_cast<double>(c.ttl_expired));
+    out.Set("fragments", static_cast<double>(c.fragments));
+    out.Set("reassembled", static_cast<double>(c.reassembled));
+    out.Set("reassemblyExpired", static_cast<double>(c.reassembly_expired));
+    out.Set("reassemblyEvicted", static_cast<double>(c.reassembly_evicted));
+    out.Set("reassemblyOverlaps", static_cast<double>(c.reassembly_overlaps));
+    out.Set("fragmentDuplicates", static_cast<double>(c.fragment_duplicates));
     Napi::Object dropped = Napi::Object::New(env);
     for (size_t i = 1; i < mcr::kParseStatusCount; ++i) dropped.Set(mcr::status_name(static_cast<mcr::ParseStatus>(i)), static_cast<double>(c.dropped[i]));
     dropped.Set("vlan_tagged", static_cast<double>(c.vlan_tagged));  // well-formed, but another VLAN's
@@ -343,6 +461,7 @@ Napi::Value InterfaceIndex(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("parseFrame", Napi::Function::New<ParseFrame>(env, "parseFrame"));
   exports.Set("Forwarder", ForwarderWrap::Define(env));
+  exports.Set("Reassembly", ReassemblyWrap::Define(env));
   exports.Set("igmpOpenSocket", Napi::Function::New<IgmpOpen>(env, "igmpOpenSocket"));
   exports.Set("igmpJoin", Napi::Function::New<Membership<mcr::igmp_join>>(env, "igmpJoin"));
   exports.Set("igmpLeave", Napi::Function::New<Membership<mcr::igmp_leave>>(env, "igmpLeave"));

@@ -11,6 +11,7 @@
 #include "egress.h"
 #include "ingress.h"
 #include "parse.h"
+#include "reassembly.h"
 #include "rules.h"
 
 namespace mcr {
@@ -18,6 +19,9 @@ namespace mcr {
 struct ForwarderCounters {
   uint64_t rx = 0, matched = 0, unmatched = 0, malformed = 0, kernel_drops = 0, ring_freezes = 0, tx = 0, tx_errors = 0, tx_messages = 0, ttl_expired = 0, vlan_tagged = 0;
   uint64_t dropped[kParseStatusCount] = {};  // malformed frames by ParseStatus ('ok' stays 0)
+  // IPv6 reassembly (reassembly.h): fragments taken, datagrams completed, incomplete datagrams
+  // expired or evicted, datagrams dropped for overlapping fragments, exact duplicates dropped.
+  uint64_t fragments = 0, reassembled = 0, reassembly_expired = 0, reassembly_evicted = 0, reassembly_overlaps = 0, fragment_duplicates = 0;
 };
 
 struct RuleStatsSnapshot {
@@ -47,6 +51,8 @@ class Forwarder {
  private:
   void loop();
   void handle(const uint8_t* frame, size_t length, bool foreign, const Table& table);
+  void handle_fragment(const uint8_t* frame, const ParsedPacket& p, bool foreign, const Table& table);
+  void forward(const RuleEntry* rule, const ParsedPacket& p, const uint8_t* payload);
   void flush();
 
   Ingress ingress_;
@@ -55,6 +61,10 @@ class Forwarder {
   std::thread thread_;
   std::atomic<bool> running_{false};
   EgressBatch batch_;
+  // IPv6 fragments in the making; a completed datagram's slot is held until the batch that sends
+  // its bytes is flushed (flush() releases it).
+  Reassembler reassembler_;
+  bool in_datagram_ = false;  // forwarding a reassembled datagram: flush() keeps its slot
   std::mutex stats_mutex_;
   KernelStats kernel_total_;
   // Written by the forwarding thread only; read by stats().

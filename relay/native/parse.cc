@@ -27,8 +27,9 @@ inline uint32_t be32(const uint8_t* p) {
 }
 
 // IPv6 from frame[ip] on. Out of line, so the IPv4 path's code stays as compact as it was.
-// Fragments are dropped, not reassembled: PACKET_FANOUT_FLAG_DEFRAG only reassembles IPv4
-// (the kernel's ip_check_defrag returns any skb whose protocol is not ETH_P_IP untouched).
+// Fragments are reported, not reassembled here (parsing keeps no state): PACKET_FANOUT_FLAG_DEFRAG
+// only reassembles IPv4 (the kernel's ip_check_defrag returns any skb whose protocol is not
+// ETH_P_IP untouched), so the worker's reassembler (reassembly.h) does it for IPv6.
 __attribute__((noinline)) ParseStatus parse_ipv6(const uint8_t* frame, size_t length, size_t ip, ParsedPacket* out) {
   if (length < ip + kIpv6Header) return ParseStatus::truncated;
   const uint8_t* iph = frame + ip;
@@ -42,7 +43,41 @@ __attribute__((noinline)) ParseStatus parse_ipv6(const uint8_t* frame, size_t le
   size_t offset = ip + kIpv6Header;               // <= end, all along the walk
   uint8_t next = iph[6];
   for (int headers = 0; next != kUdp; ++headers) {
-    if (next == kFragmentHeader) return ParseStatus::fragment;
+    if (next == kFragmentHeader) {
+      if (headers == kMaxExtensionHeaders) return ParseStatus::too_many_extension_headers;
+      // The fragment header is 8 bytes whatever its (reserved) length byte says: inside the payload
+      // before any of it is read.
+      if (end - offset < kExtensionUnit) return ParseStatus::bad_extension_header;
+      const uint8_t* fh = frame + offset;
+      const uint16_t offset_flags = be16(fh + 2);
+      const size_t frag_offset = offset_flags & 0xfff8u;  // 13 bits of 8-byte units: bytes, <= 65528
+      const bool more = (offset_flags & 1u) != 0;
+      next = fh[0];
+      offset += kExtensionUnit;  // <= end: checked above
+      // An atomic fragment (offset 0, no more: RFC 6946) is a whole datagram: walk on past it.
+      if (frag_offset == 0 && !more) continue;
+      if (next != kUdp) return ParseStatus::not_udp;  // nothing to reassemble for a UDP relay
+      if (!is_multicast6(iph + 24)) return ParseStatus::not_multicast;
+      // The fragment's data: the rest of the payload, offset <= end.
+      const size_t data = end - offset;
+      // RFC 8200 4.5: but for the last, a fragment's length is a multiple of 8 (and, here, not 0:
+      // an empty middle fragment carries nothing); none may reach past 65535 bytes of reassembled
+      // fragmentable part (frag_offset <= 65528 and data < 65536: no overflow).
+      if (more && (data == 0 || data % kExtensionUnit != 0)) return ParseStatus::bad_fragment;
+      if (frag_offset + data > 65535) return ParseStatus::bad_fragment;
+      std::memcpy(out->src6, iph + 8, 16);
+      std::memcpy(out->dst6, iph + 24, 16);
+      out->family = 6;
+      out->ttl = iph[7];
+      out->tos = static_cast<uint8_t>((iph[0] << 4) | (iph[1] >> 4));
+      out->frag_id = be32(fh + 4);
+      out->frag_offset = static_cast<uint16_t>(frag_offset);
+      out->frag_more = more ? 1 : 0;
+      out->frag_next = next;
+      out->payload_offset = offset;
+      out->payload_length = data;
+      return ParseStatus::fragment;
+    }
     // ESP, AH, No Next Header, TCP, ICMPv6, ...: nothing for a UDP relay.
     if (next != kHopByHop && next != kRouting && next != kDestinationOptions) return ParseStatus::not_udp;
     if (next == kHopByHop && headers != 0) return ParseStatus::bad_extension_header;  // RFC 8200: first or nowhere
@@ -135,6 +170,7 @@ const char* status_name(ParseStatus status) {
     case ParseStatus::jumbogram: return "jumbogram";
     case ParseStatus::bad_extension_header: return "bad_extension_header";
     case ParseStatus::too_many_extension_headers: return "too_many_extension_headers";
+    case ParseStatus::bad_fragment: return "bad_fragment";
   }
   return "unknown";
 }

@@ -14,7 +14,10 @@ enum class ParseStatus {
   not_ip,            // neither IPv4 nor IPv6 (after at most two VLAN tags)
   bad_ihl,           // IPv4: version nibble not 4, or IHL < 5
   bad_total_length,  // IPv4: total length shorter than the headers or past the frame
-  fragment,          // IPv4 fragment the kernel did not reassemble; any IPv6 fragment
+  // An IPv4 fragment the kernel did not reassemble: dropped. An IPv6 fragment (of a UDP datagram to a
+  // multicast group) comes back as 'fragment' with family 6 and its fields filled, for the
+  // reassembler (reassembly.h): not a drop by itself.
+  fragment,
   not_udp,
   bad_udp_length,
   not_multicast,
@@ -22,8 +25,9 @@ enum class ParseStatus {
   jumbogram,                   // IPv6: payload length 0 (a hop-by-hop jumbo payload option)
   bad_extension_header,        // IPv6: an extension header runs past the payload, or hop-by-hop not first
   too_many_extension_headers,  // IPv6: more than kMaxExtensionHeaders before UDP
+  bad_fragment,                // IPv6 fragment: M set and a length not a nonzero multiple of 8, or past 65535 (RFC 8200 4.5)
 };
-constexpr size_t kParseStatusCount = 13;
+constexpr size_t kParseStatusCount = 14;
 // Extension headers walked before giving up (hop-by-hop, routing, destination options).
 constexpr int kMaxExtensionHeaders = 8;
 
@@ -46,6 +50,13 @@ struct alignas(16) ParsedPacket {
   // IPv4 path never spends a store on them.
   uint8_t src6[16];
   uint8_t dst6[16];
+  // An IPv6 fragment (status 'fragment', family 6): written only then, like src6 and dst6 (the
+  // struct stays 80 bytes). payload_offset and payload_length then say where the fragment's data
+  // (its share of the fragmentable part) lies in the frame; src6, dst6, ttl and tos are filled too.
+  uint32_t frag_id;      // Identification, host byte order
+  uint16_t frag_offset;  // where the data goes in the fragmentable part, bytes (a multiple of 8)
+  uint8_t frag_more;     // M flag: 1 but for the last fragment
+  uint8_t frag_next;     // the next header after the fragment header (always UDP: others are not_udp)
 };
 
 ParseStatus parse_frame(const uint8_t* frame, size_t length, ParsedPacket* out);

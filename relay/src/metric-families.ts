@@ -85,6 +85,12 @@ export const COUNTERS: Family[] = [
   workerCounter('txMessages', 'send_messages', "Messages that carried them: fewer than datagrams when a flow's run went as one GSO message."),
   workerCounter('txErrors', 'send_errors', 'Datagrams whose send failed (output interface gone, buffer full, ...).'),
   workerCounter('ttlExpired', 'ttl_expired', "Output copies not sent because the packet's TTL ran out."),
+  workerCounter('fragments', 'ipv6_fragments', 'IPv6 fragments taken by the worker\'s reassembler (the kernel reassembles IPv4 ones before fanout).'),
+  workerCounter('reassembled', 'reassembled_datagrams', 'IPv6 datagrams reassembled from fragments (then looked up like any datagram).'),
+  workerCounter('reassemblyExpired', 'reassembly_expired', 'Incomplete IPv6 datagrams dropped when their 1 s reassembly timeout ran out.'),
+  workerCounter('reassemblyEvicted', 'reassembly_evicted', 'Incomplete IPv6 datagrams dropped to make room (reassembly table full: the oldest goes).'),
+  workerCounter('reassemblyOverlaps', 'reassembly_overlaps', 'IPv6 datagrams dropped for an overlapping (RFC 5722) or inconsistent fragment.'),
+  workerCounter('fragmentDuplicates', 'duplicate_fragments', 'Exact duplicate IPv6 fragments dropped (their datagram kept).'),
   {
     name: 'mcr_worker_dropped_frames_total',
     help: 'Frames dropped before the rule lookup, by reason: each class of malformed frame, and vlan_tagged (another VLAN\'s frame seen on its parent).',

@@ -17,7 +17,7 @@ export const PARSE_DROP_REASONS = [
   'not_ip',
   'bad_ihl',
   'bad_total_length',
-  /** An IPv4 fragment the kernel did not reassemble, or any IPv6 fragment (the kernel reassembles IPv4 only). */
+  /** An IPv4 fragment the kernel did not reassemble. (parseFrame reports an IPv6 fragment as 'fragment' with its fields; the worker reassembles it, never counting it here.) */
   'fragment',
   'not_udp',
   'bad_udp_length',
@@ -30,6 +30,8 @@ export const PARSE_DROP_REASONS = [
   'bad_extension_header',
   /** More than 8 IPv6 extension headers before UDP. */
   'too_many_extension_headers',
+  /** An IPv6 fragment with M set whose length is not a nonzero multiple of 8, or reaching past 65535 bytes (RFC 8200 4.5). */
+  'bad_fragment',
 ] as const;
 export type ParseDropReason = (typeof PARSE_DROP_REASONS)[number];
 
@@ -49,9 +51,27 @@ export interface ParsedFrame {
   ttl?: number;
   /** The IPv4 TOS byte or the IPv6 traffic class: DSCP << 2 | ECN. */
   tos?: number;
-  /** UDP payload offset and length inside the frame. */
+  /** UDP payload offset and length inside the frame (of an IPv6 fragment: its data, a share of the fragmentable part). */
   payloadOffset?: number;
   payloadLength?: number;
+  /** An IPv6 fragment (status 'fragment', family 6): its fragment header. */
+  fragment?: { id: number; offset: number; more: boolean; nextHeader: number };
+}
+
+/** IPv6 reassembly counters of a worker (Forwarder.stats) or of a Reassembly table. */
+export interface ReassemblyStats {
+  /** IPv6 fragments taken by the reassembler (frames; an atomic fragment is an ordinary datagram, not counted). */
+  fragments: number;
+  /** Datagrams completed from fragments (then checked, looked up and counted like any datagram). */
+  reassembled: number;
+  /** Incomplete datagrams dropped when their timeout (1 s after their first fragment) ran out. */
+  reassemblyExpired: number;
+  /** Incomplete datagrams dropped to make room for a new one (table full: the oldest goes). */
+  reassemblyEvicted: number;
+  /** Datagrams dropped for an overlapping fragment (RFC 5722) or one inconsistent with the last fragment. */
+  reassemblyOverlaps: number;
+  /** Exact duplicate fragments dropped (their datagram kept). */
+  fragmentDuplicates: number;
 }
 
 export interface NativeOutput {
@@ -89,7 +109,7 @@ export interface ForwarderOptions {
 
 export interface OutputStats { packets: number; bytes: number; errors: number }
 export interface RuleStats { id: string; packets: number; bytes: number; outputs: OutputStats[] }
-export interface ForwarderStats {
+export interface ForwarderStats extends ReassemblyStats {
   rx: number;
   matched: number;
   unmatched: number;
@@ -143,6 +163,16 @@ export interface RuleLookup {
   } | null;
 }
 
+export interface Reassembly {
+  add(frame: Buffer, nowMs: number): {
+    result: 'pending' | 'complete' | 'duplicate' | 'overlap' | 'no_room' | 'invalid' | ParsedFrame['status'];
+    datagram?: { status: 'ok' | 'bad_udp_length'; length: number; src: string; dst: string; ttl: number; tos: number; srcPort?: number; dstPort?: number; payload?: Buffer };
+  };
+  /** Drops the incomplete datagrams whose time is up at nowMs; returns how many. */
+  expire(nowMs: number): number;
+  readonly stats: ReassemblyStats & { open: number; held: number };
+}
+
 export interface Addon {
   parseFrame(frame: Buffer): ParsedFrame;
   Forwarder: new (options: ForwarderOptions) => Forwarder;
@@ -168,6 +198,13 @@ export interface Addon {
   interfaceIndex(name: string): number;
   /** The native rule table alone (tests): built like Forwarder.setRules (same errors), asked which rule a datagram matches. */
   RuleLookup: new (rules: NativeRule[]) => RuleLookup;
+  /**
+   * A forwarder's IPv6 reassembly table alone (tests): add() parses a frame and hands an IPv6
+   * fragment to it at time nowMs; result is the parse status for any other frame ('ok' for an
+   * unfragmented or atomic one). A complete datagram is checked like the forwarder checks it and
+   * its slot released at once.
+   */
+  Reassembly: new (options?: { slots?: number; timeoutMs?: number }) => Reassembly;
   /** npm run bench: parses frame `iterations` times; returns the payload bytes seen. */
   benchParse(frame: Buffer, iterations: number): number;
   /** npm run bench: a table of `rules` rules (output on lo); run() looks rules up, returns the hits. */

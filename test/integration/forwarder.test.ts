@@ -13,7 +13,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { addonPath, projectRoot, type ForwarderOptions, type ForwarderStats, type NativeRule } from '../../relay/src/native.js';
-import { frame6 } from '../../harness/src/frames.js';
+import { fragments6, frame6 } from '../../harness/src/frames.js';
 import { injectFrames } from './inject.js';
 
 // addonPath: build/Release, or the build MCR_ADDON names (npm run test:sanitized).
@@ -527,13 +527,15 @@ describe.skipIf(reason)('native Forwarder through namespaces', () => {
     await injectFrames(ns.a, ifs.a, [...good, ...bad], 1);
     expect((await recv.settled())[`ff15::41:${port + 1000}`]).toEqual({ received: 50, unique: 50, duplicates: 0, corrupt: 0, ttl: [4], tos: [0x48] });
     const st = await relay.stats('f');
-    expect(st).toMatchObject({ rx: 50 + 20 + 9 + 8 + 7 + 6 + 5 + 4 + 3, matched: 54, tx: 50, ttlExpired: 4, malformed: 20 + 9 + 8 + 7 + 6 + 5 });
+    expect(st).toMatchObject({ rx: 50 + 20 + 9 + 8 + 7 + 6 + 5 + 4 + 3, matched: 54, tx: 50, ttlExpired: 4, malformed: 20 + 9 + 8 + 7 + 6 + 5, fragments: 0 });
     expect(st.dropped).toEqual({
       truncated: 0,
       not_ip: 0,
       bad_ihl: 0,
       bad_total_length: 0,
-      fragment: 20,
+      fragment: 0,
+      // A first fragment of 28 bytes: not a multiple of 8.
+      bad_fragment: 20,
       not_udp: 0,
       bad_udp_length: 0,
       not_multicast: 0,
@@ -544,6 +546,65 @@ describe.skipIf(reason)('native Forwarder through namespaces', () => {
       vlan_tagged: 3,
     });
   });
+
+  it.each(['ring', 'blocks', 'mmsg'] as const)(
+    'IPv6 fragments are reassembled (%s): in order, reversed, with duplicates; overlapping, incomplete and bad datagrams counted, never sent',
+    async (ingress) => {
+      const port = { ring: 6700, blocks: 6710, mmsg: 6720 }[ingress];
+      const relay = await track(await new Relay().ready());
+      await relay.create('f', { interface: ifs.ra, fanout: 'hash', fanoutId: -1, ingress, ringMiB: 8 });
+      await relay.call('setRules', { name: 'f', rules: [{ id: 'x', group: 'ff15::70', port, outputs: [{ group: 'ff15::71', port: port + 1000, interface: ifs.rb, ttl: 16 }] }] });
+      await relay.call('start', { name: 'f' });
+      const recv = await track(await new Receiver6([{ group: 'ff15::71', port: port + 1000 }]).ready());
+      const to = { dst: 'ff15::70', src: addr6.a, dstPort: port, hopLimit: 5, trafficClass: 0x48 };
+      const n = 60;
+      const good: Buffer[] = [];
+      let duplicates = 0;
+      for (let seq = 0; seq < n; seq++) {
+        // 72 to 168 bytes of UDP datagram in 48-byte fragments: 2 to 4 of them, the last of any length.
+        const f = fragments6({ ...to, payloadBytes: payloadOf(70, seq), fragmentSize: 48, id: 1000 + seq });
+        if (seq % 3 === 0) good.push(...f);
+        else if (seq % 3 === 1) good.push(...[...f].reverse());
+        else {
+          // Two copies of every fragment but the last (a copy after completion would start a datagram of its own).
+          const body = f.slice(0, -1);
+          good.push(...body, ...body, f[f.length - 1]);
+          duplicates += body.length;
+        }
+      }
+      const overlapping = fragments6({ ...to, payloadBytes: payloadOf(70, 1), fragmentSize: 48, id: 5000 });
+      const bad = [
+        // Overlap: the second fragment 8 bytes early.
+        overlapping[0],
+        frame6({ ...to, ext: [{ type: 44, offset: 40 / 8, more: true, id: 5000 }], body: Buffer.alloc(16) }),
+        // Incomplete: the first fragment alone, expired a second later.
+        fragments6({ ...to, payloadBytes: payloadOf(70, 2), fragmentSize: 48, id: 6000 })[0],
+        // Complete, but its UDP length is not the reassembled length.
+        ...fragments6({ ...to, payloadBytes: payloadOf(70, 3), fragmentSize: 48, id: 7000, udpLengthDelta: 8 }),
+        // Refused by the parser: a middle fragment of 12 bytes.
+        frame6({ ...to, ext: [{ type: 44, offset: 6, more: true, id: 8000 }], body: Buffer.alloc(12) }),
+      ];
+      await injectFrames(ns.a, ifs.a, [...good, ...bad], 1);
+      expect((await recv.settled())[`ff15::71:${port + 1000}`]).toEqual({ received: n, unique: n, duplicates: 0, corrupt: 0, ttl: [4], tos: [0x48] });
+      // The timeout (1 s), noticed within a poll (100 ms) of the idle forwarding thread.
+      await sleep(1400);
+      const st = await relay.stats('f');
+      const fragmentFrames = good.length + bad.length - 1;
+      expect(st).toMatchObject({
+        rx: good.length + bad.length,
+        matched: n,
+        tx: n,
+        malformed: 2,
+        fragments: fragmentFrames,
+        reassembled: n + 1,
+        reassemblyExpired: 1,
+        reassemblyEvicted: 0,
+        reassemblyOverlaps: 1,
+        fragmentDuplicates: duplicates,
+      });
+      expect(st.dropped).toMatchObject({ bad_udp_length: 1, bad_fragment: 1, fragment: 0 });
+    },
+  );
 
   it('a burst of one IPv6 flow leaves as GSO messages (UDP_SEGMENT on the IPv6 socket), every datagram intact', async () => {
     const port = 6600;

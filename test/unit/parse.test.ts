@@ -4,12 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadAddon, projectRoot, type Addon } from '../../relay/src/native.js';
-import { frame, frame6 } from '../../harness/src/frames.js';
+import { fragments6, frame, frame6, udpDatagram6 } from '../../harness/src/frames.js';
 
 const built = existsSync(path.join(projectRoot, 'build', 'Release', 'mcr.node'));
 if (!built) console.warn('SKIPPED parser tests: build/Release/mcr.node missing (run npm install)');
 
-const STATUSES = ['ok', 'truncated', 'not_ip', 'bad_ihl', 'bad_total_length', 'fragment', 'not_udp', 'bad_udp_length', 'not_multicast', 'bad_ipv6_header', 'jumbogram', 'bad_extension_header', 'too_many_extension_headers'];
+const STATUSES = ['ok', 'truncated', 'not_ip', 'bad_ihl', 'bad_total_length', 'fragment', 'not_udp', 'bad_udp_length', 'not_multicast', 'bad_ipv6_header', 'jumbogram', 'bad_extension_header', 'too_many_extension_headers', 'bad_fragment'];
 
 describe.skipIf(!built)('frame parser', () => {
   const addon = built ? loadAddon() : ({} as Addon);
@@ -192,10 +192,14 @@ describe.skipIf(!built)('frame parser, IPv6', () => {
     ['payload length past the frame, padding or not', frame6({ payloadLengthDelta: 40, padding: 39 }), 'bad_ipv6_header'],
     ['payload length 0 (jumbogram)', frame6({ payloadLength: 0 }), 'jumbogram'],
     ['jumbogram with a hop-by-hop header', frame6({ payloadLength: 0, ext: [hbh] }), 'jumbogram'],
-    ['fragment header', frame6({ ext: [{ type: 44, more: true }] }), 'fragment'],
-    ['last fragment', frame6({ ext: [{ type: 44, offset: 100 }] }), 'fragment'],
-    ['atomic fragment (offset 0, no more)', frame6({ ext: [{ type: 44 }] }), 'fragment'],
-    ['fragment header after hop-by-hop and destination options', frame6({ ext: [hbh, dest(), { type: 44, more: true }] }), 'fragment'],
+    ['first fragment whose length is not a multiple of 8', frame6({ ext: [{ type: 44, more: true }] }), 'bad_fragment'],
+    ['middle fragment whose length is not a multiple of 8', frame6({ ext: [{ type: 44, offset: 3, more: true }], body: Buffer.alloc(1001) }), 'bad_fragment'],
+    ['empty middle fragment', frame6({ ext: [{ type: 44, offset: 3, more: true }], body: Buffer.alloc(0) }), 'bad_fragment'],
+    ['fragment reaching past 65535 bytes', frame6({ ext: [{ type: 44, offset: 8191 }], body: Buffer.alloc(8) }), 'bad_fragment'],
+    ['fragment reaching one byte past 65535', frame6({ ext: [{ type: 44, offset: 8000, more: true }], body: Buffer.alloc(65536 - 64000) }), 'bad_fragment'],
+    ['fragment of TCP', frame6({ ext: [{ type: 44, more: true }], proto: 6, body: Buffer.alloc(16) }), 'not_udp'],
+    ['fragment to a unicast destination', frame6({ dst: 'fd00::2', ext: [{ type: 44, more: true }], body: Buffer.alloc(16) }), 'not_multicast'],
+    ['fragment header cut short by the payload length', frame6({ ext: [{ type: 44, more: true }], body: Buffer.alloc(0), payloadLength: 4 }), 'bad_extension_header'],
     ['hop-by-hop not first', frame6({ ext: [dest(), hbh] }), 'bad_extension_header'],
     ['extension header longer than the payload', frame6({ ext: [{ type: 60, lengthByte: 10 }] }), 'bad_extension_header'],
     ['extension header length 255 in a short frame', frame6({ ext: [{ type: 0, lengthByte: 255 }] }), 'bad_extension_header'],
@@ -220,11 +224,42 @@ describe.skipIf(!built)('frame parser, IPv6', () => {
     expect(parseFrame(buf as Buffer).status).toBe(status);
   });
 
-  it('survives 60,000 mutations of valid IPv6 frames, never reading past the end', () => {
+  it('reports an IPv6 fragment with its fields, for the reassembler', () => {
+    const [first, second, last] = fragments6({ payload: 3000, fragmentSize: 1232, id: 0xdeadbeef, hopLimit: 9, trafficClass: 0xb9, src: 'fd00::7', dst: 'ff15::1:1' });
+    expect(parseFrame(first)).toEqual({
+      status: 'fragment', family: 6, src: 'fd00::7', dst: 'ff15::1:1', ttl: 9, tos: 0xb9,
+      payloadOffset: 14 + 40 + 8, payloadLength: 1232,
+      fragment: { id: 0xdeadbeef, offset: 0, more: true, nextHeader: 17 },
+    });
+    expect(parseFrame(second)).toMatchObject({ status: 'fragment', payloadOffset: 62, payloadLength: 1232, fragment: { id: 0xdeadbeef, offset: 1232, more: true, nextHeader: 17 } });
+    // The last one: 3008 - 2464 = 544 bytes, no multiple of 8 needed.
+    expect(parseFrame(last)).toMatchObject({ status: 'fragment', payloadLength: 3008 - 2 * 1232, fragment: { offset: 2464, more: false } });
+    const odd = fragments6({ payload: 1001, fragmentSize: 512 });
+    expect(parseFrame(odd[1])).toMatchObject({ status: 'fragment', payloadLength: 1009 - 512, fragment: { offset: 512, more: false } });
+    // Behind hop-by-hop and destination options (the unfragmentable part), in a VLAN tag, with padding.
+    const behind = fragments6({ payload: 100, fragmentSize: 64, ext: [hbh, dest(16)], tags: [[0x8100, 12]], padding: 7 });
+    expect(parseFrame(behind[0])).toMatchObject({ status: 'fragment', vlan: 12, payloadOffset: 18 + 40 + 8 + 16 + 8, payloadLength: 64, fragment: { offset: 0, more: true } });
+    expect(parseFrame(behind[1])).toMatchObject({ status: 'fragment', payloadLength: 108 - 64, fragment: { offset: 64, more: false } });
+    // The most a fragment may reach: byte 65535.
+    expect(parseFrame(frame6({ ext: [{ type: 44, offset: 8191 }], body: Buffer.alloc(7) }))).toMatchObject({ status: 'fragment', payloadLength: 7, fragment: { offset: 65528, more: false } });
+    // An empty last fragment is allowed (it only says where the datagram ends).
+    expect(parseFrame(frame6({ ext: [{ type: 44, offset: 10 }], body: Buffer.alloc(0) }))).toMatchObject({ status: 'fragment', payloadLength: 0, fragment: { offset: 80, more: false } });
+  });
+
+  it('passes an atomic fragment (offset 0, no more) straight through as a whole datagram', () => {
+    expect(parseFrame(frame6({ ext: [{ type: 44 }] }))).toMatchObject({ status: 'ok', family: 6, payloadOffset: 62 + 8, payloadLength: 20 });
+    expect(parseFrame(frame6({ ext: [hbh, dest(), { type: 44 }] }))).toMatchObject({ status: 'ok', payloadOffset: 62 + 24 });
+    // It counts among the extension headers: the ninth is one too many.
+    expect(parseFrame(frame6({ ext: [...Array.from({ length: 8 }, () => dest()), { type: 44 }] })).status).toBe('too_many_extension_headers');
+    expect(parseFrame(frame6({ ext: [{ type: 44 }], proto: 6 })).status).toBe('not_udp');
+    expect(parseFrame(frame6({ ext: [{ type: 44 }], udpLengthDelta: 1 })).status).toBe('bad_udp_length');
+  });
+
+  it('survives 100,000 mutations of valid IPv6 frames and fragments, never reading past the end', () => {
     let seed = 6789;
     const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
     const seen = new Map<string, number>();
-    const bases = [frame6(), frame6({ ext: [hbh, dest(16), routing] }), frame6({ tags: [[0x8100, 9]], ext: [hbh], payload: 3, padding: 20 })];
+    const bases = [frame6(), frame6({ ext: [hbh, dest(16), routing] }), frame6({ tags: [[0x8100, 9]], ext: [hbh], payload: 3, padding: 20 }), ...fragments6({ payload: 100, fragmentSize: 64, ext: [hbh] })];
     for (const valid of bases) {
       for (let i = 0; i < 20_000; i++) {
         const buf = Buffer.from(valid.subarray(0, Math.floor(rand() * (valid.length + 1))));
@@ -233,7 +268,7 @@ describe.skipIf(!built)('frame parser, IPv6', () => {
         const p = parseFrame(buf);
         expect(STATUSES).toContain(p.status);
         seen.set(p.status, (seen.get(p.status) ?? 0) + 1);
-        if (p.status === 'ok') {
+        if (p.status === 'ok' || (p.status === 'fragment' && p.family === 6)) {
           expect(p.payloadOffset! + p.payloadLength!).toBeLessThanOrEqual(buf.length);
           if (p.family === 6) expect(p.payloadOffset).toBeGreaterThanOrEqual(62);
         }
@@ -241,6 +276,208 @@ describe.skipIf(!built)('frame parser, IPv6', () => {
     }
     expect(seen.get('ok')).toBeGreaterThan(100);
     for (const status of ['truncated', 'bad_ipv6_header', 'bad_extension_header', 'not_udp', 'not_multicast']) expect(seen.get(status), status).toBeGreaterThan(0);
+  });
+});
+
+describe.skipIf(!built)('IPv6 reassembly (the forwarder\'s table, in-process)', () => {
+  const addon = built ? loadAddon() : ({} as Addon);
+  const T0 = 1_000_000; // ms: any monotonic time
+  const payloadOf = (n: number) => {
+    const b = Buffer.alloc(n);
+    for (let i = 0; i < n; i++) b[i] = (i * 7 + (i >> 8)) & 0xff;
+    return b;
+  };
+  // A datagram's fragments and the payload they carry.
+  const cut = (payload: number, fragmentSize: number, o: Parameters<typeof fragments6>[0] | Record<string, unknown> = {}) => {
+    const payloadBytes = payloadOf(payload);
+    return { payloadBytes, frames: fragments6({ payloadBytes, fragmentSize, ...o }) };
+  };
+  const feed = (r: ReturnType<typeof make>, frames: Buffer[], at = T0) => frames.map((f) => r.add(f, at));
+  const make = (o?: { slots?: number; timeoutMs?: number }) => new addon.Reassembly(o);
+
+  it('reassembles in order and keeps the first fragment\'s addresses, hop limit and traffic class', () => {
+    const r = make();
+    const { payloadBytes, frames } = cut(3000, 1232, { id: 7, src: 'fd00::7', dst: 'ff15::1:1', hopLimit: 9, trafficClass: 0xb9, srcPort: 1234, dstPort: 5000 });
+    const out = feed(r, frames);
+    expect(out.map((o) => o.result)).toEqual(['pending', 'pending', 'complete']);
+    expect(out[2].datagram).toMatchObject({ status: 'ok', length: 3008, src: 'fd00::7', dst: 'ff15::1:1', ttl: 9, tos: 0xb9, srcPort: 1234, dstPort: 5000 });
+    expect(out[2].datagram!.payload!.equals(payloadBytes)).toBe(true);
+    expect(r.stats).toEqual({ fragments: 3, reassembled: 1, reassemblyExpired: 0, reassemblyEvicted: 0, reassemblyOverlaps: 0, fragmentDuplicates: 0, open: 0, held: 0 });
+  });
+
+  it('reassembles in reverse and in any order; the hop limit is the first fragment\'s whenever it comes', () => {
+    const r = make();
+    const { payloadBytes, frames } = cut(4000, 1448, { hopLimit: 5 });
+    const reversed = feed(r, [...frames].reverse());
+    expect(reversed.map((o) => o.result)).toEqual(['pending', 'pending', 'complete']);
+    expect(reversed[2].datagram!.payload!.equals(payloadBytes)).toBe(true);
+    // The largest datagram there is (65,527 payload bytes: a 65,535-byte fragmentable part), in 54 shuffled fragments.
+    let seed = 42;
+    const rand = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    const big = cut(65527, 1232, { id: 99 });
+    const first = big.frames[0];
+    const rest = big.frames.slice(1);
+    for (let i = rest.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [rest[i], rest[j]] = [rest[j], rest[i]];
+    }
+    const shuffled = [...rest.slice(0, 20), first, ...rest.slice(20)];
+    const res = feed(r, shuffled);
+    expect(res.slice(0, -1).every((o) => o.result === 'pending')).toBe(true);
+    expect(res.at(-1)).toMatchObject({ result: 'complete', datagram: { status: 'ok', length: 65535, ttl: 7 } });
+    expect(res.at(-1)!.datagram!.payload!.equals(big.payloadBytes)).toBe(true);
+    // Hop limit and traffic class of the first fragment, not of the last to arrive.
+    const mixed = fragments6({ payload: 2000, fragmentSize: 1232, id: 5, hopLimit: 3 });
+    const firstWith9 = fragments6({ payload: 2000, fragmentSize: 1232, id: 5, hopLimit: 9, trafficClass: 4 })[0];
+    expect(r.add(firstWith9, T0).result).toBe('pending');
+    expect(r.add(mixed[1], T0)).toMatchObject({ result: 'complete', datagram: { ttl: 9, tos: 4 } });
+    expect(r.stats).toMatchObject({ fragments: 3 + 54 + 2, reassembled: 3, open: 0 });
+  });
+
+  it('keeps datagrams apart by source, destination and identification', () => {
+    const r = make();
+    const a = cut(2000, 1232, { id: 1, src: 'fd00::1' });
+    const b = cut(2000, 1232, { id: 1, src: 'fd00::2', payloadBytes: Buffer.alloc(2000, 0xaa) });
+    const c = cut(2000, 1232, { id: 1, src: 'fd00::1', dst: 'ff15::9', payloadBytes: Buffer.alloc(2000, 0xbb) });
+    const d = cut(2000, 1232, { id: 2, src: 'fd00::1', payloadBytes: Buffer.alloc(2000, 0xcc) });
+    const res = feed(r, [a.frames[0], b.frames[0], c.frames[0], d.frames[0], d.frames[1], c.frames[1], b.frames[1], a.frames[1]]);
+    expect(res.map((o) => o.result)).toEqual(['pending', 'pending', 'pending', 'pending', 'complete', 'complete', 'complete', 'complete']);
+    expect(res[4].datagram!.payload!.equals(Buffer.alloc(2000, 0xcc))).toBe(true);
+    expect(res[5].datagram).toMatchObject({ dst: 'ff15::9' });
+    expect(res[5].datagram!.payload!.equals(Buffer.alloc(2000, 0xbb))).toBe(true);
+    expect(res[6].datagram).toMatchObject({ src: 'fd00::2' });
+    expect(res[6].datagram!.payload!.equals(Buffer.alloc(2000, 0xaa))).toBe(true);
+    expect(res[7].datagram!.payload!.equals(a.payloadBytes)).toBe(true);
+  });
+
+  it('drops exact duplicates alone and keeps the datagram', () => {
+    const r = make();
+    const { payloadBytes, frames } = cut(4000, 1232);
+    const [f0, f1, f2, f3] = frames;
+    const res = feed(r, [f1, f1, f3, f3, f0, f0, f2]);
+    expect(res.map((o) => o.result)).toEqual(['pending', 'duplicate', 'pending', 'duplicate', 'pending', 'duplicate', 'complete']);
+    expect(res[6].datagram!.payload!.equals(payloadBytes)).toBe(true);
+    expect(r.stats).toMatchObject({ fragments: 7, reassembled: 1, fragmentDuplicates: 3, reassemblyOverlaps: 0 });
+    // A duplicate after completion finds no datagram: it starts one that can only expire.
+    expect(r.add(f1, T0).result).toBe('pending');
+    expect(r.expire(T0 + 1000)).toBe(1);
+  });
+
+  it('drops the whole datagram on an overlapping fragment (RFC 5722), and on one inconsistent with the last', () => {
+    const r = make({ timeoutMs: 50 });
+    const { frames } = cut(4000, 1232, { id: 3 });
+    expect(r.add(frames[0], T0).result).toBe('pending');
+    expect(r.add(frames[1], T0).result).toBe('pending');
+    // 16 bytes at 1224: its first unit is the first fragment's last.
+    const overlapping = frame6({ ext: [{ type: 44, offset: 1224 / 8, more: true, id: 3 }], body: Buffer.alloc(16) });
+    expect(r.add(overlapping, T0).result).toBe('overlap');
+    expect(r.stats).toMatchObject({ reassemblyOverlaps: 1, open: 0 });
+    // The rest of it cannot complete: its fragments start a datagram of their own, which expires.
+    expect(r.add(frames[2], T0).result).toBe('pending');
+    expect(r.add(frames[3], T0).result).toBe('pending');
+    expect(r.expire(T0 + 50)).toBe(1);
+    // Same offset, longer than the one already in: overlap, not a duplicate.
+    expect(r.add(frames[0], T0).result).toBe('pending');
+    expect(r.add(frame6({ ext: [{ type: 44, offset: 0, more: true, id: 3 }], body: Buffer.alloc(1240) }), T0).result).toBe('overlap');
+    // One fragment spanning two already in.
+    feed(r, [frames[0], frames[1]]);
+    expect(r.add(frame6({ ext: [{ type: 44, offset: 0, more: true, id: 3 }], body: Buffer.alloc(2464) }), T0).result).toBe('overlap');
+    // Two last fragments that end in different places.
+    expect(r.add(frames[3], T0).result).toBe('pending');
+    expect(r.add(frame6({ ext: [{ type: 44, offset: 3696 / 8, id: 3 }], body: Buffer.alloc(100) }), T0).result).toBe('overlap');
+    // A fragment past the last one's end.
+    expect(r.add(frames[3], T0).result).toBe('pending');
+    expect(r.add(frame6({ ext: [{ type: 44, offset: 5000 / 8, more: true, id: 3 }], body: Buffer.alloc(8) }), T0).result).toBe('overlap');
+    // A last fragment ending before data already in.
+    expect(r.add(frames[2], T0).result).toBe('pending');
+    expect(r.add(frame6({ ext: [{ type: 44, offset: 1232 / 8, id: 3 }], body: Buffer.alloc(20) }), T0).result).toBe('overlap');
+    expect(r.stats).toMatchObject({ reassemblyOverlaps: 6, reassembled: 0, open: 0 });
+  });
+
+  it('expires an incomplete datagram (missing middle) after its timeout, counted', () => {
+    const r = make();
+    const { frames } = cut(4000, 1232);
+    expect(r.add(frames[0], T0).result).toBe('pending');
+    expect(r.add(frames[2], T0 + 400).result).toBe('pending');
+    expect(r.add(frames[3], T0 + 900).result).toBe('pending');
+    expect(r.expire(T0 + 999)).toBe(0);
+    expect(r.stats).toMatchObject({ open: 1, reassemblyExpired: 0 });
+    // Timed from the first fragment: 1 s (the default).
+    expect(r.expire(T0 + 1000)).toBe(1);
+    expect(r.stats).toMatchObject({ open: 0, reassemblyExpired: 1, reassembled: 0 });
+    // The missing one, late: a datagram of its own, expired in turn by a later fragment's arrival.
+    expect(r.add(frames[1], T0 + 1001).result).toBe('pending');
+    expect(r.add(cut(100, 64, { id: 77 }).frames[0], T0 + 2001).result).toBe('pending');
+    expect(r.stats).toMatchObject({ open: 1, reassemblyExpired: 2 });
+  });
+
+  it('evicts the oldest incomplete datagram when the table is full, counted', () => {
+    const r = make({ slots: 4 });
+    const datagrams = [1, 2, 3, 4, 5].map((id) => cut(2000, 1232, { id }).frames);
+    datagrams.slice(0, 4).forEach((f, i) => expect(r.add(f[0], T0 + i).result).toBe('pending'));
+    expect(r.stats).toMatchObject({ open: 4, reassemblyEvicted: 0 });
+    // A fifth: the oldest (id 1) goes.
+    expect(r.add(datagrams[4][0], T0 + 10).result).toBe('pending');
+    expect(r.stats).toMatchObject({ open: 4, reassemblyEvicted: 1 });
+    expect(r.add(datagrams[1][1], T0 + 11).result).toBe('complete');
+    expect(r.add(datagrams[4][1], T0 + 11).result).toBe('complete');
+    // id 1's second fragment starts over (id 3, the oldest left, is not evicted: there is room).
+    expect(r.add(datagrams[0][1], T0 + 12).result).toBe('pending');
+    expect(r.add(datagrams[2][1], T0 + 12).result).toBe('complete');
+    expect(r.stats).toMatchObject({ reassembled: 3, reassemblyEvicted: 1, open: 2 });
+    // The default table: 64 datagrams at once, the 65th evicts.
+    const full = make();
+    for (let id = 0; id < 64; id++) expect(full.add(cut(2000, 1232, { id }).frames[0], T0).result).toBe('pending');
+    expect(full.stats).toMatchObject({ open: 64, reassemblyEvicted: 0 });
+    expect(full.add(cut(2000, 1232, { id: 64 }).frames[0], T0).result).toBe('pending');
+    expect(full.stats).toMatchObject({ open: 64, reassemblyEvicted: 1 });
+  });
+
+  it('reassembles odd sizes: last fragments of any length, 8-byte fragments, a 1-byte payload', () => {
+    const r = make();
+    let id = 1000;
+    for (const [payload, size] of [[1, 8], [7, 8], [8, 8], [9, 8], [100, 16], [1226, 1232], [1225, 1232], [1232 - 8, 616], [2000, 1448], [8944, 1448], [65527, 8944]]) {
+      const { payloadBytes, frames } = cut(payload, size, { id: id++ });
+      expect(frames.length, `${payload}/${size}`).toBeGreaterThan(1);
+      const res = feed(r, [...frames.slice(1), frames[0]]);
+      expect(res.at(-1)!.result, `${payload}/${size}`).toBe('complete');
+      expect(res.at(-1)!.datagram!.payload!.equals(payloadBytes), `${payload}/${size}`).toBe(true);
+    }
+    // A 65,527-byte payload in 8-byte fragments: 8,192 of them.
+    const tiny = cut(65527, 8, { id: 1 });
+    const res = feed(r, tiny.frames);
+    expect(res.at(-1)!.datagram!.payload!.equals(tiny.payloadBytes)).toBe(true);
+    expect(r.stats).toMatchObject({ reassembled: 12, reassemblyOverlaps: 0, open: 0 });
+  });
+
+  it('refuses fragments reaching past 65535 bytes or of a bad length before they take a slot', () => {
+    const r = make();
+    expect(r.add(frame6({ ext: [{ type: 44, offset: 8191, id: 1 }], body: Buffer.alloc(8) }), T0).result).toBe('bad_fragment');
+    expect(r.add(frame6({ ext: [{ type: 44, offset: 8100, more: true, id: 1 }], body: Buffer.alloc(800) }), T0).result).toBe('bad_fragment');
+    expect(r.add(frame6({ ext: [{ type: 44, offset: 1, more: true, id: 1 }], body: Buffer.alloc(12) }), T0).result).toBe('bad_fragment');
+    // Unfragmented and atomic: not for the table.
+    expect(r.add(frame6(), T0).result).toBe('ok');
+    expect(r.add(frame6({ ext: [{ type: 44 }] }), T0).result).toBe('ok');
+    expect(r.stats).toMatchObject({ fragments: 0, open: 0 });
+  });
+
+  it('checks the reassembled UDP length against the reassembled length', () => {
+    const r = make();
+    for (const [delta, id] of [[1, 1], [-1, 2], [-3008, 3], [8, 4]]) {
+      const res = feed(r, fragments6({ payload: 3000, fragmentSize: 1232, udpLengthDelta: delta, id }));
+      expect(res.at(-1)).toMatchObject({ result: 'complete', datagram: { status: 'bad_udp_length', length: 3008 } });
+      expect(res.at(-1)!.datagram!.payload).toBeUndefined();
+    }
+  });
+
+  it('checks its arguments', () => {
+    expect(() => new addon.Reassembly({ slots: 0 })).toThrow(/slots/);
+    expect(() => new addon.Reassembly({ slots: 5000 })).toThrow(/4096/);
+    expect(() => new addon.Reassembly({ timeoutMs: 0 })).toThrow(/timeoutMs/);
+    const r = make();
+    expect(() => r.add('x' as never, T0)).toThrow(TypeError);
+    expect(() => r.add(frame6(), -1)).toThrow(RangeError);
+    expect(() => r.expire(NaN)).toThrow(RangeError);
   });
 });
 

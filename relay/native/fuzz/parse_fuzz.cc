@@ -27,6 +27,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const mcr::ParseStatus status = mcr::parse_frame(data, size, &p);
   if (static_cast<size_t>(status) >= mcr::kParseStatusCount) abort();
   if (std::strcmp(mcr::status_name(status), "unknown") == 0) abort();
+  if (status == mcr::ParseStatus::fragment && p.family == 6) {
+    // An IPv6 fragment for the reassembler: its data inside the frame, inside 65535 bytes of
+    // fragmentable part, of a length the reassembler can take; UDP, to a multicast group.
+    if (p.payload_offset > size || p.payload_length > size - p.payload_offset) abort();
+    if (p.frag_offset % 8 != 0 || p.frag_offset + p.payload_length > 65535) abort();
+    if (p.frag_more && (p.payload_length == 0 || p.payload_length % 8 != 0)) abort();
+    if (p.frag_offset == 0 && !p.frag_more) abort();  // atomic: parsed through, never reported
+    if (p.frag_next != 17 || !mcr::is_multicast6(p.dst6)) abort();
+    return 0;
+  }
   if (status != mcr::ParseStatus::ok) return 0;
   // An accepted datagram: multicast, its payload after Ethernet + IP + UDP headers and inside the frame.
   const size_t ip = ip_offset(data, size);

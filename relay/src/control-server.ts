@@ -40,8 +40,10 @@ export function parseRequest(line: string): { request: Request } | { reply: Resp
   return { request: req as Request };
 }
 
-/** Requests read from one connection and not yet answered, beyond which it is not read. */
-const MAX_IN_FLIGHT = 256;
+/** Requests of one connection being handled at once; beyond it, the rest wait and it is not read. */
+const MAX_IN_FLIGHT = 512;
+/** Stands in the queue of lines for one too long to take, so its error reply keeps its place. */
+const OVERLONG = Symbol('overlong line');
 
 export class ControlServer {
   private readonly server: net.Server;
@@ -105,12 +107,33 @@ export class ControlServer {
     socket.setEncoding('utf8');
     // Replies go out in request order even when handlers finish out of order.
     let chain: Promise<void> = Promise.resolve();
-    // A client with many requests in flight, or that does not read its replies, is not read until it
-    // catches up (its requests wait in the kernel): it cannot make mcrd hold requests and replies
-    // without bound, nor slow other clients.
+    // Lines read but not started wait here: at most MAX_IN_FLIGHT requests run at once, and while
+    // any wait, or the client does not read its replies, the socket is not read (its requests wait
+    // in the kernel). A client cannot make mcrd hold requests and replies without bound, nor slow
+    // other clients.
+    const waiting: (string | typeof OVERLONG)[] = [];
+    let next = 0;
     let inFlight = 0;
+    const start = (line: string | typeof OVERLONG) => {
+      inFlight++;
+      const parsed: ReturnType<typeof parseRequest> = line === OVERLONG ? { reply: { id: null, ok: false, error: `request line longer than ${MAX_LINE_BYTES} bytes` } } : parseRequest(line);
+      const pending: Promise<Response> =
+        'reply' in parsed
+          ? Promise.resolve(parsed.reply)
+          : (async () => {
+              const { id, cmd, ...args } = parsed.request;
+              try {
+                return { id, ok: true as const, result: await this.handler(cmd, args, peer) };
+              } catch (err) {
+                return { id, ok: false as const, error: (err as Error).message };
+              }
+            })();
+      chain = chain.then(() => pending.then(reply));
+    };
     const flow = () => {
-      if (inFlight >= MAX_IN_FLIGHT || socket.writableNeedDrain) socket.pause();
+      while (next < waiting.length && inFlight < MAX_IN_FLIGHT && !socket.writableNeedDrain) start(waiting[next++]);
+      if (next === waiting.length) waiting.length = next = 0;
+      if (waiting.length || inFlight >= MAX_IN_FLIGHT || socket.writableNeedDrain) socket.pause();
       else socket.resume();
     };
     const reply = (response: Response) => {
@@ -120,29 +143,13 @@ export class ControlServer {
     };
     socket.on('drain', flow);
     const splitter = new LineSplitter(
-      (line) => {
-        inFlight++;
-        flow();
-        const parsed = parseRequest(line);
-        const pending: Promise<Response> =
-          'reply' in parsed
-            ? Promise.resolve(parsed.reply)
-            : (async () => {
-                const { id, cmd, ...args } = parsed.request;
-                try {
-                  return { id, ok: true as const, result: await this.handler(cmd, args, peer) };
-                } catch (err) {
-                  return { id, ok: false as const, error: (err as Error).message };
-                }
-              })();
-        chain = chain.then(() => pending.then(reply));
-      },
-      () => {
-        inFlight++;
-        reply({ id: null, ok: false, error: `request line longer than ${MAX_LINE_BYTES} bytes` });
-      },
+      (line) => waiting.push(line),
+      () => waiting.push(OVERLONG),
     );
-    socket.on('data', (chunk: string) => splitter.push(chunk));
+    socket.on('data', (chunk: string) => {
+      splitter.push(chunk);
+      flow();
+    });
     socket.on('error', (err) => this.log.debug(`control connection error: ${err.message}`));
     socket.on('close', () => this.connections.delete(socket));
   }

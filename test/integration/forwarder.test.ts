@@ -176,21 +176,20 @@ class Relay extends Child {
 }
 
 type StreamCounts = Record<string, { received: number; unique: number; duplicates: number; corrupt: number }>;
+type Counts6 = Record<string, { received: number; unique: number; duplicates: number; corrupt: number; ttl: number[]; tos: number[] }>;
 
-class Receiver extends Child {
-  constructor(subs: { group: string; port: number }[]) {
-    super(ns.b, 'recv.mjs', [JSON.stringify({ addr: addr.b, subs })]);
-  }
+/** A receiver child in ns B that counts per group and answers 'summary' with its counts. */
+class CountingReceiver<C> extends Child {
   async ready(): Promise<this> {
     await this.line();
     return this;
   }
-  async counts(): Promise<StreamCounts> {
+  async counts(): Promise<C> {
     this.proc.stdin.write('summary\n');
-    return (await this.line()) as StreamCounts;
+    return (await this.line()) as C;
   }
   /** Counts once nothing changed for 300 ms (the relay has drained). */
-  async settled(maxMs = 5000): Promise<StreamCounts> {
+  async settled(maxMs = 5000): Promise<C> {
     const deadline = Date.now() + maxMs;
     let last = JSON.stringify(await this.counts());
     for (;;) {
@@ -200,6 +199,20 @@ class Receiver extends Child {
       if (text === last || Date.now() > deadline) return now;
       last = text;
     }
+  }
+}
+
+/** node receiver (IPv4). */
+class Receiver extends CountingReceiver<StreamCounts> {
+  constructor(subs: { group: string; port: number }[]) {
+    super(ns.b, 'recv.mjs', [JSON.stringify({ addr: addr.b, subs })]);
+  }
+}
+
+/** python3 receiver: joined groups of either family, per group counts, TTL / hop limit and TOS / traffic class seen. */
+class Receiver6 extends CountingReceiver<Counts6> {
+  constructor(subs: { group: string; port: number }[]) {
+    super(ns.b, 'recv6.py', [JSON.stringify({ ifname: ifs.b, subs })]);
   }
 }
 
@@ -209,34 +222,6 @@ async function send(targets: { group: string; port: number; stream: number }[], 
     return (await c.line(60_000)) as { sent: number; errors: number };
   } finally {
     await c.end();
-  }
-}
-
-type Counts6 = Record<string, { received: number; unique: number; duplicates: number; corrupt: number; ttl: number[]; tos: number[] }>;
-
-/** python3 receiver in ns B: joined groups of either family, per group counts, TTL / hop limit and TOS / traffic class seen. */
-class Receiver6 extends Child {
-  constructor(subs: { group: string; port: number }[]) {
-    super(ns.b, 'recv6.py', [JSON.stringify({ ifname: ifs.b, subs })]);
-  }
-  async ready(): Promise<this> {
-    await this.line();
-    return this;
-  }
-  async counts(): Promise<Counts6> {
-    this.proc.stdin.write('summary\n');
-    return (await this.line()) as Counts6;
-  }
-  async settled(maxMs = 5000): Promise<Counts6> {
-    const deadline = Date.now() + maxMs;
-    let last = JSON.stringify(await this.counts());
-    for (;;) {
-      await sleep(300);
-      const now = await this.counts();
-      const text = JSON.stringify(now);
-      if (text === last || Date.now() > deadline) return now;
-      last = text;
-    }
   }
 }
 

@@ -3,7 +3,8 @@
 import { createPair } from '../../netns/topology.js';
 import { runGenerator } from './generator.js';
 import { startSink } from './sink.js';
-import { formatStream, type Family } from './streams.js';
+import { type Family } from './streams.js';
+import { endpoint } from '../../relay/src/rules.js';
 
 export interface CalibrationOptions {
   size: number;
@@ -24,7 +25,7 @@ export interface CalibrationOptions {
 export interface CalibrationResult { size: number; ratePps: number; streams: number; threads: number }
 
 export async function calibrate(o: CalibrationOptions): Promise<CalibrationResult> {
-  const streams = Array.from({ length: o.streams ?? 1 }, (_, i) => formatStream(o.family === 6 ? `ff15::250:${i + 1}` : `239.250.0.${i + 1}`, 5000));
+  const streams = Array.from({ length: o.streams ?? 1 }, (_, i) => endpoint(o.family === 6 ? `ff15::250:${i + 1}` : `239.250.0.${i + 1}`, 5000));
   const probeSeconds = o.probeSeconds ?? 0.5;
   // mcr-gen caps its threads at the number of streams.
   const threads = Math.min(o.threads ?? 1, streams.length);

@@ -112,15 +112,6 @@ export function ipv6Bytes(text: string): Buffer {
 
 /** Builds Ethernet [+ tags] + IPv6 [+ extension headers] + UDP + payload [+ padding]. */
 export function frame6(o: Frame6Options = {}): Buffer {
-  let payload = o.payloadBytes;
-  if (!payload) {
-    payload = Buffer.alloc(o.payload ?? 20);
-    for (let i = 0; i < payload.length; i++) payload[i] = i & 0xff;
-  }
-  const udp = Buffer.alloc(8);
-  udp.writeUInt16BE(o.srcPort ?? 40000, 0);
-  udp.writeUInt16BE(o.dstPort ?? 5000, 2);
-  udp.writeUInt16BE(8 + payload.length + (o.udpLengthDelta ?? 0), 4);
   const ext = o.ext ?? [];
   const headers = ext.map((e, i) => {
     const size = e.size ?? 8;
@@ -135,7 +126,7 @@ export function frame6(o: Frame6Options = {}): Buffer {
     }
     return h;
   });
-  const body = Buffer.concat([...headers, ...(o.body ? [o.body] : [udp, payload])]);
+  const body = Buffer.concat([...headers, o.body ?? udpDatagram6(o)]);
   const ip = Buffer.alloc(40);
   const tc = o.trafficClass ?? 0;
   ip.writeUInt32BE((((o.version ?? 6) & 0xf) << 28 | (tc & 0xff) << 20 | ((o.flowLabel ?? 0) & 0xfffff)) >>> 0, 0);

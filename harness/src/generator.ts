@@ -57,7 +57,7 @@ export type Fault = `${'dup' | 'swap' | 'reorder' | 'corrupt' | 'skip'}:${number
 
 export interface GenOptions {
   interface: string;
-  /** "G:P" per stream, IPv6 as "[G]:P" (formatStream); one family per run; stream ids are positions from 1. */
+  /** "G:P" per stream, IPv6 as "[G]:P" (endpoint); one family per run; stream ids are positions from 1. */
   streams: string[];
   /** Per-stream packets/s (0 = as fast as possible; mcr-gen's default 1000). */
   rate?: number;

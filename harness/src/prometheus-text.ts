@@ -1,19 +1,34 @@
-// Reading the Prometheus text format mcrd serves: a family's samples summed over their labels.
-// (Exposition format: `name{labels} value [timestamp]`, comments start with '#'.)
+// Reading the Prometheus text format mcrd serves (`name{labels} value [timestamp]`, comments
+// start with '#'): its samples, and a family's samples summed.
+
+export interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Every sample line of a text exposition; throws on a line that is neither a sample nor a comment. */
+export function parseSamples(text: string): Sample[] {
+  return text
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => {
+      // Greedy labels: a label value may hold '}'.
+      const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)(?: -?\d+)?$/.exec(l);
+      if (!m) throw new Error(`not a sample line: ${l}`);
+      const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
+      return { name: m[1], labels, value: Number(m[3]) };
+    });
+}
+
+/** Sum of a family's samples whose labels include `where`; undefined when there is none. */
+export function sumSamples(all: Sample[], name: string, where: Record<string, string> = {}): number | undefined {
+  const hits = all.filter((s) => s.name === name && Object.entries(where).every(([k, v]) => s.labels[k] === v));
+  return hits.length ? hits.reduce((n, s) => n + s.value, 0) : undefined;
+}
 
 /** For each family name, the sum of its samples in `text` (0 when it has none). */
 export function sumFamilies<K extends string>(text: string, families: Record<K, string>): Record<K, number> {
-  const wanted = new Map(Object.entries(families).map(([key, name]) => [name as string, key as K]));
-  const sums = Object.fromEntries(Object.keys(families).map((k) => [k, 0])) as Record<K, number>;
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const name = /^[A-Za-z_:][A-Za-z0-9_:]*/.exec(line)?.[0];
-    const key = name === undefined ? undefined : wanted.get(name);
-    if (key === undefined) continue;
-    // The value follows the closing brace of the labels (which may hold spaces), or the name.
-    const rest = line.slice(line.lastIndexOf('}') + 1 || name!.length).trim().split(/\s+/)[0];
-    const value = Number(rest);
-    if (Number.isFinite(value)) sums[key] += value;
-  }
-  return sums;
+  const all = parseSamples(text);
+  return Object.fromEntries(Object.entries(families).map(([key, name]) => [key, sumSamples(all, name as string) ?? 0])) as Record<K, number>;
 }

@@ -40,7 +40,7 @@ export interface SinkSummary {
 
 export interface SinkOptions {
   interface: string;
-  /** "G:P" per stream, IPv6 as "[G]:P" (formatStream); one family per run. */
+  /** "G:P" per stream, IPv6 as "[G]:P" (endpoint); one family per run. */
   streams: string[];
   runId: number;
   /** Stop after this long without packets, once traffic began (mcr-sink's default 2000). */

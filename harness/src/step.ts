@@ -13,7 +13,8 @@ import { measure } from './measure.js';
 import { aggregate, type ContenderRun, type IgmpObservation } from './result.js';
 import { startSink } from './sink.js';
 import { startTimeline, type Timeline, type TimelineSample } from './timeline.js';
-import { formatStream, planStreams, type Family } from './streams.js';
+import { planStreams, type Family } from './streams.js';
+import { endpoint } from '../../relay/src/rules.js';
 
 export interface StepOptions {
   contender: Contender;
@@ -115,7 +116,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
     let samples: TimelineSample[] | undefined;
     try {
       igmp = await observeJoins(chain, plans.map((p) => p.inGroup));
-      const sinkStreams = plans.map((p) => (contender.rewrites ? formatStream(p.outGroup, p.outPort) : formatStream(p.inGroup, p.inPort)));
+      const sinkStreams = plans.map((p) => (contender.rewrites ? endpoint(p.outGroup, p.outPort) : endpoint(p.inGroup, p.inPort)));
       const sendSeconds = (o.count + o.warmup) / Math.max(o.ratePps, 1);
       const sink = await startSink(chain.sink.ns, {
         interface: chain.sink.ifname,
@@ -143,7 +144,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
           threads: o.threads,
           ttl: o.ttl,
           tos: o.tos,
-          ...streamArg(plans.map((p) => formatStream(p.inGroup, p.inPort)), path.join(o.logDir, 'gen-streams.txt')),
+          ...streamArg(plans.map((p) => endpoint(p.inGroup, p.inPort)), path.join(o.logDir, 'gen-streams.txt')),
         });
         fault = await faultDone;
         samples = await timeline?.stop();

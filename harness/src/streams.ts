@@ -44,11 +44,6 @@ export function planStreams(n: number, family: Family = 4): StreamPlan[] {
   }));
 }
 
-/** "239.1.0.1:5000" or "[ff15::1:1]:5000" (brackets, as in URLs): what mcr-gen and mcr-sink take. */
-export function formatStream(group: string, port: number): string {
-  return group.includes(':') ? `[${group}]:${port}` : `${group}:${port}`;
-}
-
 /** The family of an address: 6 when it holds a colon. */
 export function familyOf(address: string): Family {
   return address.includes(':') ? 6 : 4;

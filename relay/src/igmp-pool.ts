@@ -12,6 +12,7 @@
 // neither a leave nor a join.
 import { readFileSync } from 'node:fs';
 import type { Logger } from './log.js';
+import { addressFamily } from './rules.js';
 
 export interface IgmpOps {
   igmpOpenSocket(family?: 4 | 6): number;
@@ -70,8 +71,7 @@ export type WantedGroups = Map<string, Set<string>>;
 
 interface HelperSocket { fd: number; family: 4 | 6; groups: Set<string> }
 
-/** IPv6 addresses have colons, IPv4 ones never. */
-const familyOf = (group: string): 4 | 6 => (group.includes(':') ? 6 : 4);
+const familyOf = (group: string): 4 | 6 => (addressFamily(group) === 6 ? 6 : 4);
 interface Trouble { attempts: number; error: string; timer?: NodeJS.Timeout }
 
 function readSysctl(file: string, fallback: number): number {

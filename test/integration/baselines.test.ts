@@ -11,7 +11,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { $ } from 'zx';
-import { udpSocketCount, multicastRoutes } from '../../harness/src/contenders/procnet.js';
+import { udpInDatagrams, udpSocketCount, multicastRoutes } from '../../harness/src/contenders/procnet.js';
 import { frame } from '../../harness/src/frames.js';
 import { runGenerator } from '../../harness/src/generator.js';
 import { startSink } from '../../harness/src/sink.js';
@@ -103,13 +103,6 @@ function withHeaderChecksum(f: Buffer): Buffer {
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >> 16);
   f.writeUInt16BE(~sum & 0xffff, ip + 10);
   return f;
-}
-
-/** Datagrams the relay namespace's UDP sockets took (Udp InDatagrams of /proc/net/snmp). */
-async function udpInDatagrams(ns: string): Promise<number> {
-  const lines = (await $`ip netns exec ${ns} cat /proc/net/snmp`).stdout.split('\n').filter((l) => l.startsWith('Udp:'));
-  const [names, values] = lines.map((l) => l.split(/\s+/));
-  return Number(values[names.indexOf('InDatagrams')]);
 }
 
 describe.skipIf(reason)('baselines with VLAN-tagged frames on the parent interface', () => {

@@ -12,11 +12,12 @@ import { createPair, type Pair } from '../../netns/topology.js';
 import { runGenerator } from '../../harness/src/generator.js';
 import { startMcrd, type RunningMcrd } from '../../harness/src/mcrd.js';
 import { startSink } from '../../harness/src/sink.js';
-import { formatStream, planStreams } from '../../harness/src/streams.js';
+import { planStreams } from '../../harness/src/streams.js';
+import { endpoint } from '../../relay/src/rules.js';
 import type { ChainOptions } from '../../netns/topology.js';
 import { announceSkip, skipReason } from './env.js';
 import { injectFrames } from './inject.js';
-import { frame } from '../../harness/src/frames.js';
+import { frame, ipv6Bytes } from '../../harness/src/frames.js';
 import { ruleFor, startRig, type Rig } from './relay-rig.js';
 
 const reason = skipReason();
@@ -191,8 +192,8 @@ describe.skipIf(reason)('IPv6', () => {
     const [input] = planStreams(1, from);
     const [output] = planStreams(1, to);
     await rig.mcrd.client.request('add', { rule: { inputInterface: c.relayIn.ifname, inputGroup: input.inGroup, inputPort: input.inPort, outputs: [{ group: output.outGroup, port: output.outPort, interface: c.relayOut.ifname }] } });
-    const sink = await startSink(c.sink.ns, { interface: c.sink.ifname, streams: [formatStream(output.outGroup, output.outPort)], runId, idleTimeoutMs: 1000, maxWaitMs: 20_000 });
-    const sent = await runGenerator(c.gen.ns, { interface: c.gen.ifname, streams: [formatStream(input.inGroup, input.inPort)], rate: 1000, count: 1000, size: 256, ttl: 9, tos: 0xb9, runId });
+    const sink = await startSink(c.sink.ns, { interface: c.sink.ifname, streams: [endpoint(output.outGroup, output.outPort)], runId, idleTimeoutMs: 1000, maxWaitMs: 20_000 });
+    const sent = await runGenerator(c.gen.ns, { interface: c.gen.ifname, streams: [endpoint(input.inGroup, input.inPort)], rate: 1000, count: 1000, size: 256, ttl: 9, tos: 0xb9, runId });
     return { sent: sent.totalSent, got: (await sink.done).streams[0], input: input.inGroup };
   }
 
@@ -200,8 +201,8 @@ describe.skipIf(reason)('IPv6', () => {
     const { sent, got, input } = await across(6, 6, 91);
     expect(sent).toBe(1000);
     expect(got).toMatchObject({ unique: 1000, duplicates: 0, corrupted: 0, ttl: { min: 8, max: 8 }, tos: { min: 0xb9, max: 0xb9 } });
-    // /proc/net/igmp6 prints the group as 32 hex digits: ff15::1:1 -> ff150000000000000000000000010001.
-    expect((await $`ip netns exec ${rig!.chain.relayIn.ns} cat /proc/net/igmp6`).stdout).toContain(expandIpv6(input));
+    // /proc/net/igmp6 prints the group as its 32 hex digits: ff15::1:1 -> ff150000000000000000000000010001.
+    expect((await $`ip netns exec ${rig!.chain.relayIn.ns} cat /proc/net/igmp6`).stdout).toContain(ipv6Bytes(input).toString('hex'));
   });
 
   it.each([
@@ -221,8 +222,8 @@ describe.skipIf(reason)('IPv6', () => {
     const plans = planStreams(streams, 6);
     for (const p of plans) await rig.mcrd.client.request('add', { rule: ruleFor(c, p) });
     const count = 1000;
-    const sink = await startSink(c.sink.ns, { interface: c.sink.ifname, streams: plans.map((p) => formatStream(p.outGroup, p.outPort)), runId, idleTimeoutMs: 1000, maxWaitMs: 20_000 });
-    const sent = await runGenerator(c.gen.ns, { interface: c.gen.ifname, streams: plans.map((p) => formatStream(p.inGroup, p.inPort)), rate: 1000, count, size, ttl: 9, runId });
+    const sink = await startSink(c.sink.ns, { interface: c.sink.ifname, streams: plans.map((p) => endpoint(p.outGroup, p.outPort)), runId, idleTimeoutMs: 1000, maxWaitMs: 20_000 });
+    const sent = await runGenerator(c.gen.ns, { interface: c.gen.ifname, streams: plans.map((p) => endpoint(p.inGroup, p.inPort)), rate: 1000, count, size, ttl: 9, runId });
     const got = (await sink.done).streams;
     const stats = await rig.mcrd.client.request<Stats & { workers: WorkerCounts[] }>('stats');
     const sum = (key: keyof NonNullable<WorkerCounts['stats']>) => stats.workers.reduce((n, w) => n + (w.stats?.[key] ?? 0), 0);
@@ -255,11 +256,3 @@ describe.skipIf(reason)('IPv6', () => {
     expect(sum('fragments')).toBe(0); // one frame each: nothing to reassemble
   });
 });
-
-/** The 32 hex digits of an IPv6 address, as /proc/net/igmp6 prints it. */
-function expandIpv6(address: string): string {
-  const [head, tail = ''] = address.split('::');
-  const words = (s: string) => (s ? s.split(':') : []);
-  const missing = 8 - words(head).length - words(tail).length;
-  return [...words(head), ...Array(missing).fill('0'), ...words(tail)].map((w) => w.padStart(4, '0')).join('');
-}

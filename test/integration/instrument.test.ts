@@ -3,21 +3,15 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { $ } from 'zx';
 import { createPair, type Pair } from '../../netns/topology.js';
 import { runGenerator, type GenOptions } from '../../harness/src/generator.js';
 import { measure } from '../../harness/src/measure.js';
 import { startSink } from '../../harness/src/sink.js';
+import { udpInDatagrams } from '../../harness/src/contenders/procnet.js';
 import { announceSkip, skipReason } from './env.js';
 
 const reason = skipReason();
 announceSkip('instrument integration', reason);
-
-async function udpInDatagrams(ns: string): Promise<number> {
-  const lines = (await $`ip netns exec ${ns} cat /proc/net/snmp`).stdout.split('\n').filter((l) => l.startsWith('Udp:'));
-  const [names, values] = lines.map((l) => l.trim().split(/\s+/));
-  return Number(values[names.indexOf('InDatagrams')]);
-}
 
 describe.skipIf(reason)('instrument over a veth pair', () => {
   let pair: Pair;

@@ -8,7 +8,7 @@ import { GEN_BIN, SINK_BIN } from '../../harness/src/binaries.js';
 import { runGenerator, type GenOptions } from '../../harness/src/generator.js';
 import { measure } from '../../harness/src/measure.js';
 import { startSink } from '../../harness/src/sink.js';
-import { formatStream } from '../../harness/src/streams.js';
+import { endpoint } from '../../relay/src/rules.js';
 import { announceSkip, skipReason } from './env.js';
 
 const reason = skipReason();
@@ -37,7 +37,7 @@ describe.skipIf(reason)('instrument over IPv6', () => {
     return { gen: g, sink: await sink.done };
   }
 
-  const three = ['ff15::9:1', 'ff15::9:2', 'ff15::9:3'].map((g) => formatStream(g, 6000));
+  const three = ['ff15::9:1', 'ff15::9:2', 'ff15::9:3'].map((g) => endpoint(g, 6000));
 
   it('counts every packet once, agrees with the kernel (Udp6InDatagrams), and reports hop limit and traffic class', async () => {
     expect(three[0]).toBe('[ff15::9:1]:6000');

@@ -15,6 +15,7 @@ import { planStreams } from '../../harness/src/streams.js';
 import type { RuleWithStats } from '../../relay/src/supervisor.js';
 import { announceSkip, skipReason } from './env.js';
 import { ruleFor, startRig, traffic, type Rig } from './relay-rig.js';
+import { parseSamples, sumSamples } from '../../harness/src/prometheus-text.js';
 
 const PROMETHEUS = '/usr/bin/prometheus';
 // The relay namespace is created for this test: nothing else listens there, every port is free.
@@ -34,31 +35,6 @@ describe('--metrics-listen validation', () => {
     expect(r.stderr).toMatch(message);
   });
 });
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-/** The samples of a text exposition (enough of the format for the test to read its own numbers). */
-function samples(text: string): Sample[] {
-  return text
-    .split('\n')
-    .filter((l) => l && !l.startsWith('#'))
-    .map((l) => {
-      const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(l);
-      if (!m) throw new Error(`not a sample line: ${l}`);
-      const labels = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
-      return { name: m[1], labels, value: Number(m[3]) };
-    });
-}
-
-/** Sum of a family's samples whose labels include `where`; undefined when there is none. */
-function sum(all: Sample[], name: string, where: Record<string, string> = {}): number | undefined {
-  const hits = all.filter((s) => s.name === name && Object.entries(where).every(([k, v]) => s.labels[k] === v));
-  return hits.length ? hits.reduce((n, s) => n + s.value, 0) : undefined;
-}
 
 const reason = skipReason();
 announceSkip('metrics integration', reason);
@@ -89,28 +65,28 @@ describe.skipIf(reason)('metrics of a running mcrd', () => {
   it('serves the counters of mcrctl stats, per rule, output and worker', async () => {
     const r = await metrics();
     expect(r.status).toBe(200);
-    const all = samples(r.body);
+    const all = parseSamples(r.body);
     const stats = await rig.mcrd.client.request<{ rules: RuleWithStats[]; totals: Record<string, number>; igmp: Record<string, number> }>('stats');
     expect(gen.totalSent).toBe(2 * COUNT);
     for (const rule of stats.rules) {
       const stream = sink.streams.find((s) => `s${s.stream}` === rule.name);
       expect(rule.packets, rule.name).toBe(COUNT);
-      expect(sum(all, 'mcr_rule_packets_total', { rule_name: rule.name! }), rule.name).toBe(rule.packets);
-      expect(sum(all, 'mcr_output_packets_total', { rule_name: rule.name! }), rule.name).toBe(stream?.received);
-      expect(sum(all, 'mcr_rule_state', { rule_name: rule.name!, state: 'forwarding' })).toBe(1);
-      expect(sum(all, 'mcr_rule_state', { rule_name: rule.name!, state: 'waiting' })).toBe(0);
+      expect(sumSamples(all, 'mcr_rule_packets_total', { rule_name: rule.name! }), rule.name).toBe(rule.packets);
+      expect(sumSamples(all, 'mcr_output_packets_total', { rule_name: rule.name! }), rule.name).toBe(stream?.received);
+      expect(sumSamples(all, 'mcr_rule_state', { rule_name: rule.name!, state: 'forwarding' })).toBe(1);
+      expect(sumSamples(all, 'mcr_rule_state', { rule_name: rule.name!, state: 'waiting' })).toBe(0);
     }
     // Two workers, each with its own series.
     expect(new Set(all.filter((s) => s.name === 'mcr_worker_received_frames_total').map((s) => s.labels.worker))).toEqual(new Set(['0', '1']));
-    expect(sum(all, 'mcr_worker_received_frames_total')).toBe(stats.totals.rx);
-    expect(sum(all, 'mcr_worker_sent_datagrams_total')).toBe(stats.totals.tx);
-    expect(sum(all, 'mcr_igmp_active_groups')).toBe(2);
-    expect(sum(all, 'mcr_igmp_joins_succeeded_total')).toBe(stats.igmp.succeeded);
+    expect(sumSamples(all, 'mcr_worker_received_frames_total')).toBe(stats.totals.rx);
+    expect(sumSamples(all, 'mcr_worker_sent_datagrams_total')).toBe(stats.totals.tx);
+    expect(sumSamples(all, 'mcr_igmp_active_groups')).toBe(2);
+    expect(sumSamples(all, 'mcr_igmp_joins_succeeded_total')).toBe(stats.igmp.succeeded);
     // Counters that must be 0 are there, and 0: an absent series would pass a "no drops" alert silently.
-    expect(sum(all, 'mcr_worker_dropped_frames_total', { reason: 'bad_ihl' })).toBe(0);
-    expect(sum(all, 'mcr_worker_ingress_drops_total')).toBe(0);
-    expect(sum(all, 'mcr_output_errors_total')).toBe(0);
-    expect(sum(all, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(sumSamples(all, 'mcr_worker_dropped_frames_total', { reason: 'bad_ihl' })).toBe(0);
+    expect(sumSamples(all, 'mcr_worker_ingress_drops_total')).toBe(0);
+    expect(sumSamples(all, 'mcr_output_errors_total')).toBe(0);
+    expect(sumSamples(all, 'process_resident_memory_bytes')).toBeGreaterThan(0);
   });
 
   it('answers 404 outside /metrics', async () => {

@@ -6,7 +6,7 @@ import { $ } from 'zx';
 import { createChain, type Chain, type Host } from '../../netns/topology.js';
 import { runGenerator } from '../../harness/src/generator.js';
 import { startSink } from '../../harness/src/sink.js';
-import { formatStream } from '../../harness/src/streams.js';
+import { endpoint } from '../../relay/src/rules.js';
 import { announceSkip, skipReason } from './env.js';
 
 const reason = skipReason(['bridge']);
@@ -54,12 +54,12 @@ describe.skipIf(reason)('IPv6 on the chain', () => {
     expect(chain.segment!.settledMs).toBeGreaterThan(0);
     const [joined, other] = ['ff15::1:1', 'ff15::1:2'];
     // A receiver in the relay's namespace joins one group with MLD, as the relay would.
-    const sink = await startSink(chain.relayIn.ns, { interface: chain.relayIn.ifname, streams: [formatStream(joined, 5000)], runId: 67, idleTimeoutMs: 500, maxWaitMs: 30_000 });
+    const sink = await startSink(chain.relayIn.ns, { interface: chain.relayIn.ifname, streams: [endpoint(joined, 5000)], runId: 67, idleTimeoutMs: 500, maxWaitMs: 30_000 });
     const seen = await chain.segment!.waitForJoins([joined], 5000);
     expect(seen.has(joined)).toBe(true);
     expect(seen.has(other)).toBe(false);
     const before = await rxPackets(chain.relayIn);
-    const gen = await runGenerator(chain.gen.ns, { interface: chain.gen.ifname, streams: [joined, other].map((g) => formatStream(g, 5000)), rate: 1000, count: 300, runId: 67 });
+    const gen = await runGenerator(chain.gen.ns, { interface: chain.gen.ifname, streams: [joined, other].map((g) => endpoint(g, 5000)), rate: 1000, count: 300, runId: 67 });
     const got = await sink.done;
     const arrived = (await rxPackets(chain.relayIn)) - before;
     expect(gen.streams.map((s) => s.sent)).toEqual([300, 300]);

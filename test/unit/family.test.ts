@@ -2,7 +2,8 @@
 // written for mcr-gen/mcr-sink, and that a run is never compared with a baseline of the other family.
 import { describe, expect, it } from 'vitest';
 import { baselineFromResult, evaluateGates, loadGateFile, parameterDifferences } from '../../harness/src/gate.js';
-import { familyOf, formatStream, planStreams } from '../../harness/src/streams.js';
+import { familyOf, planStreams } from '../../harness/src/streams.js';
+import { endpoint } from '../../relay/src/rules.js';
 import { sampleResult } from './sample-result.js';
 
 describe('IPv6 stream plan', () => {
@@ -18,8 +19,8 @@ describe('IPv6 stream plan', () => {
   });
 
   it('writes IPv6 streams in brackets for the CLIs, IPv4 as before', () => {
-    expect(formatStream('ff15::1:1', 5000)).toBe('[ff15::1:1]:5000');
-    expect(formatStream('239.1.0.1', 5000)).toBe('239.1.0.1:5000');
+    expect(endpoint('ff15::1:1', 5000)).toBe('[ff15::1:1]:5000');
+    expect(endpoint('239.1.0.1', 5000)).toBe('239.1.0.1:5000');
     expect([familyOf('ff15::1:1'), familyOf('239.1.0.1')]).toEqual([6, 4]);
   });
 });

@@ -56,7 +56,11 @@ async function kernelFeatures(): Promise<Feature[]> {
     }
   };
   try {
-    if (!(await attempt('network namespaces', async () => (await $`ip netns add ${ns}`, `ip netns add ${ns}`)))) return features;
+    const created = await attempt('network namespaces', async () => {
+      await $`ip netns add ${ns}`;
+      return `ip netns add ${ns}`;
+    });
+    if (!created) return features;
     const veth = await attempt('veth pairs', async () => {
       await $`ip -n ${ns} link add mcrsa type veth peer name mcrsb`;
       await $`ip -n ${ns} link set mcrsa up`;

@@ -22,6 +22,13 @@ export async function udpSocketDrops(ns: string, port: number, family: Family = 
   return (await udpSockets(ns, port, family)).reduce((sum, s) => sum + s.drops, 0);
 }
 
+/** UDP datagrams the kernel handed to sockets in a namespace so far (Udp InDatagrams of /proc/net/snmp). */
+export async function udpInDatagrams(ns: string): Promise<number> {
+  const lines = (await $`ip netns exec ${ns} cat /proc/net/snmp`).stdout.split('\n').filter((l) => l.startsWith('Udp:'));
+  const [names, values] = lines.map((l) => l.trim().split(/\s+/));
+  return Number(values[names.indexOf('InDatagrams')]);
+}
+
 /** The ifindex of an interface inside a namespace. */
 export async function interfaceIndex(ns: string, ifname: string): Promise<number> {
   const { stdout } = await $`ip -n ${ns} -j link show ${ifname}`;

@@ -45,10 +45,10 @@ function plan(streams: number, options: ScenarioOptions): StepPlan[] {
 
 const round = (n: number) => Math.round(n * 10) / 10;
 
-function checksFor(step: StepResult, run: ContenderRun): Check[] {
+function checksFor(step: StepResult, run: ContenderRun, repeated: boolean): Check[] {
   const fault = run.fault;
   if (!fault || !run.aggregate || !run.streams) return [];
-  const base = { scenario: 'faults', step: step.step, contender: run.series };
+  const base = { scenario: 'faults', step: step.step, contender: run.series, ...(repeated ? { repetition: run.repetition } : {}) };
   const streamOutage = (n: number) => run.streams!.find((s) => s.stream === n);
   const d = fault.detail;
   if (run.contender !== 'relay') {
@@ -91,5 +91,6 @@ export const faults: Scenario = {
   presentation: { xTitle: 'fault', xLog: false, charts: ['outage', 'attribution'] },
   estimateRuns: (n, options) => countRuns(plan(n, options), options.repetitions),
   run: (n, ctx) => runPlans(plan(n, ctx.options), ctx),
-  checks: (steps) => steps.flatMap((step) => step.runs.flatMap((run) => checksFor(step, run))),
+  // Every repetition is checked on its own, and names itself when there are several.
+  checks: (steps, options) => steps.flatMap((step) => step.runs.flatMap((run) => checksFor(step, run, options.repetitions > 1))),
 };

@@ -6,6 +6,8 @@ export interface Check {
   step: string;
   contender: string;
   stream?: number;
+  /** The repetition the value comes from, when a step ran more than once. */
+  repetition?: number;
   metric: string;
   value: number;
   limit: string;
@@ -35,7 +37,7 @@ export function verdictOf(checks: Check[]): 'pass' | 'fail' {
 }
 
 export function describeCheck(c: Check): string {
-  const where = [c.scenario, `step ${c.step}`, c.contender, c.stream === undefined ? undefined : `stream ${c.stream}`].filter(Boolean).join(' / ');
+  const where = [c.scenario, `step ${c.step}`, c.contender, c.stream === undefined ? undefined : `stream ${c.stream}`, c.repetition === undefined ? undefined : `repetition ${c.repetition}`].filter(Boolean).join(' / ');
   const status = c.advisory ? 'INFO' : c.pass ? 'PASS' : 'FAIL';
   return `${status} ${c.name}: ${where}: ${c.metric} = ${c.value} (limit ${c.limit}${c.advisory ? ', not gated' : ''})`;
 }

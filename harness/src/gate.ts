@@ -8,7 +8,7 @@ import { projectRoot } from '../../relay/src/native.js';
 import { checkAtLeast, checkAtMost, type Check } from './checks.js';
 import { compareSamples, samplesOf, type MetricKey, type Samples } from './compare.js';
 import type { RunResult } from './result.js';
-import { medianRows, toRows, type Row } from './report/rows.js';
+import { medianRows, repetitionGroups, toRows, type Row } from './report/rows.js';
 import { summarizeSearches } from './searches.js';
 import { median } from './stats.js';
 
@@ -124,27 +124,40 @@ function requiredChecks(result: RunResult): Check[] {
   );
 }
 
-/** The snooping bridge must have seen the relay join every input group (a view from outside the relay). */
+/** The snooping bridge must have seen the relay join every input group (a view from outside the relay), in every repetition. */
 function igmpChecks(result: RunResult): Check[] {
-  return result.steps.flatMap((step) =>
-    step.runs
-      .filter((r) => r.contender === 'relay' && !r.control && r.igmp)
-      .map((r) => ({ ...checkAtLeast({ name: 'relay IGMP joins seen by the snooping bridge', scenario: result.scenario, step: step.step, contender: r.series, metric: 'groups joined', value: r.igmp!.joined }, r.igmp!.groups) })),
-  );
+  return result.steps.flatMap((step) => {
+    const runs = step.runs.filter((r) => r.contender === 'relay' && !r.control && r.igmp);
+    const repeated = (series: string) => runs.filter((r) => r.series === series).length > 1;
+    return runs.map((r) => ({
+      ...checkAtLeast({ name: 'relay IGMP joins seen by the snooping bridge', scenario: result.scenario, step: step.step, contender: r.series, ...(repeated(r.series) ? { repetition: r.repetition } : {}), metric: 'groups joined', value: r.igmp!.joined }, r.igmp!.groups),
+    }));
+  });
 }
 
-function absoluteChecks(result: RunResult, r: Row, gates: GateFile): Check[] {
-  const base = (metric: string, value: number) => ({ name: '', scenario: result.scenario, step: r.step, contender: r.series, metric, value });
+/**
+ * Zero-tolerance limits hold in every repetition, never in the median (which would let duplicates
+ * in one repetition of three pass): each check reads the worst repetition and names it.
+ */
+function absoluteChecks(result: RunResult, repetitions: Row[], gates: GateFile): Check[] {
   const a = gates.absolute;
-  const checks: Check[] = [
-    { ...checkAtLeast(base('packets sent', r.sent), 1), name: 'generator sent traffic' },
-    { ...checkAtMost(base('duplicates', r.duplicates), a.relayMaxDuplicates), name: 'relay duplication' },
-    { ...checkAtMost(base('misdelivered', r.misdelivered), a.relayMaxMisdelivered), name: 'relay misdelivery' },
-    { ...checkAtMost(base('corrupted', r.corrupted), a.relayMaxCorrupted), name: 'relay corruption' },
+  type Limit = { atMost: number } | { atLeast: number };
+  const check = (name: string, metric: string, rows: Row[], pick: (r: Row) => number, limit: Limit): Check[] => {
+    if (rows.length === 0) return [];
+    const worse = 'atMost' in limit ? (x: number, y: number) => x > y : (x: number, y: number) => x < y;
+    const worst = rows.reduce((w, r) => (worse(pick(r), pick(w)) ? r : w));
+    const base = { name, scenario: result.scenario, step: worst.step, contender: worst.series, ...(repetitions.length > 1 ? { repetition: worst.repetition } : {}), metric, value: pick(worst) };
+    return ['atMost' in limit ? checkAtMost(base, limit.atMost) : checkAtLeast(base, limit.atLeast)];
+  };
+  const gatedLoss = repetitions.filter((r) => !r.exemptFromLoss);
+  return [
+    ...check('generator sent traffic', 'packets sent', repetitions, (r) => r.sent, { atLeast: 1 }),
+    ...check('relay duplication', 'duplicates', repetitions, (r) => r.duplicates, { atMost: a.relayMaxDuplicates }),
+    ...check('relay misdelivery', 'misdelivered', repetitions, (r) => r.misdelivered, { atMost: a.relayMaxMisdelivered }),
+    ...check('relay corruption', 'corrupted', repetitions, (r) => r.corrupted, { atMost: a.relayMaxCorrupted }),
+    ...check('relay loss', 'loss %', gatedLoss, (r) => round(r.lossPct), { atMost: a.relayMaxLossPct }),
+    ...check('relay reordering (hash fanout)', 'reordered', gatedLoss.filter((r) => r.fanout === 'hash'), (r) => r.reordered, { atMost: a.relayMaxReorderedWithHashFanout }),
   ];
-  if (!r.exemptFromLoss) checks.push({ ...checkAtMost(base('loss %', round(r.lossPct)), a.relayMaxLossPct), name: 'relay loss' });
-  if (r.fanout === 'hash' && !r.exemptFromLoss) checks.push({ ...checkAtMost(base('reordered', r.reordered), a.relayMaxReorderedWithHashFanout), name: 'relay reordering (hash fanout)' });
-  return checks;
 }
 
 function ratioChecks(result: RunResult, r: Row, socat: Row | undefined, gates: GateFile): Check[] {
@@ -212,13 +225,14 @@ function regressionChecks(result: RunResult, baseline: Baseline, gates: GateFile
 }
 
 export function evaluateGates(result: RunResult, gates: GateFile, baseline?: Baseline): Check[] {
+  const isRelay = (r: Row) => r.contender === 'relay' && !r.control;
+  const relayRepetitions = repetitionGroups(toRows(result).filter(isRelay));
+  // Performance figures are medians over the repetitions; zero-tolerance limits are not.
   const rows = medianRows(toRows(result));
-  const relayRows = rows.filter((r) => r.contender === 'relay' && !r.control);
+  const relayRows = rows.filter(isRelay);
   const checks: Check[] = [...requiredChecks(result), ...igmpChecks(result)];
-  for (const r of relayRows) {
-    checks.push(...absoluteChecks(result, r, gates));
-    checks.push(...ratioChecks(result, r, rows.find((s) => s.step === r.step && s.contender === 'socat'), gates));
-  }
+  for (const repetitions of relayRepetitions) checks.push(...absoluteChecks(result, repetitions, gates));
+  for (const r of relayRows) checks.push(...ratioChecks(result, r, rows.find((s) => s.step === r.step && s.contender === 'socat'), gates));
   checks.push(...ndrChecks(result, gates));
   if (relayRows.length === 0) {
     checks.push({ name: 'relay results', scenario: result.scenario, step: '-', contender: 'relay', metric: 'relay runs evaluated', value: 0, limit: '>= 1', pass: false });

@@ -1,6 +1,6 @@
 // Reports, gates and comparisons computed from result.json alone.
 import { describe, expect, it } from 'vitest';
-import { verdictOf } from '../../harness/src/checks.js';
+import { describeCheck, verdictOf } from '../../harness/src/checks.js';
 import { compareRuns } from '../../harness/src/compare.js';
 import { benchmarkEntries } from '../../harness/src/export/benchmark.js';
 import { junitXml } from '../../harness/src/export/junit.js';
@@ -26,6 +26,20 @@ describe('gates', () => {
     expect(failed.map((c) => c.name)).toEqual(expect.arrayContaining(['relay loss', 'relay duplication']));
     expect(failed.find((c) => c.name === 'relay loss')).toMatchObject({ scenario: 'multi-stream', step: '1', contender: 'relay', metric: 'loss %', value: 1, limit: '<= 0.1' });
     expect(junitXml(sampleResult({ lost: 10 }), failed)).toMatch(/<failure message="FAIL relay loss: multi-stream \/ step 1 \/ relay: loss % = 1 \(limit &lt;= 0.1\)"/);
+  });
+
+  it('hold every zero-tolerance limit in every repetition, naming the one that broke it', () => {
+    const oneOfThree = (figures: Parameters<typeof sampleResult>[0]) => failures(evaluateGates(sampleResult({}, { repetitions: 3, relayInRepetition: { repetition: 2, figures } }), gates));
+    // The median of 0, 3, 0 duplicates is 0: a gate on the median would pass this run.
+    const dup = oneOfThree({ duplicates: 3 });
+    expect(dup.map((c) => `${c.name} ${c.step}`)).toEqual(['relay duplication 1', 'relay duplication 2', 'relay duplication 5']);
+    expect(describeCheck(dup[0])).toBe('FAIL relay duplication: multi-stream / step 1 / relay / repetition 2: duplicates = 3 (limit <= 0)');
+    const lost = oneOfThree({ lost: 1000 });
+    expect(lost.filter((c) => c.name === 'relay loss').map((c) => [c.repetition, c.value])).toEqual([[2, 100], [2, 100], [2, 100]]);
+    expect(oneOfThree({ misdelivered: 1 }).map((c) => c.name)).toContain('relay misdelivery');
+    expect(oneOfThree({ reordered: 1 }).map((c) => c.name)).toContain('relay reordering (hash fanout)');
+    expect(oneOfThree({ igmpJoined: 0 }).find((c) => c.name.includes('IGMP'))).toMatchObject({ repetition: 2, value: 0 });
+    expect(failures(evaluateGates(sampleResult({}, { repetitions: 3 }), gates))).toEqual([]);
   });
 
   it('fail a run with no relay results, and one whose required contender was skipped', () => {

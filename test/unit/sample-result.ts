@@ -51,6 +51,8 @@ export interface SampleOptions {
   /** Contenders that were skipped instead of run. */
   skipped?: ContenderName[];
   required?: ContenderName[];
+  /** The relay's figures in one repetition only (the others keep the default ones). */
+  relayInRepetition?: { repetition: number; figures: SampleFigures };
 }
 
 export function sampleResult(relay: SampleFigures = {}, options: SampleOptions = {}): RunResult {
@@ -62,7 +64,8 @@ export function sampleResult(relay: SampleFigures = {}, options: SampleOptions =
       Array.from({ length: options.repetitions ?? 1 }, (_, rep): ContenderRun => {
         const base = { contender, series: contender, repetition: rep + 1, sinkJoined: contender === 'kernel' ? ('inputs' as const) : ('outputs' as const), params: { streams: n, workers: 2, fanout: 'hash' } };
         if (options.skipped?.includes(contender)) return { ...base, status: 'skipped', reason: `${contender} not found` };
-        const figures: SampleFigures = contender === 'relay' ? relay : { latencyUs: contender === 'kernel' ? 15 : 30 + rep * (options.jitter ?? 0), cpuPerStream: 0.2, sent: relay.sent };
+        const relayHere = options.relayInRepetition?.repetition === rep + 1 ? options.relayInRepetition.figures : relay;
+        const figures: SampleFigures = contender === 'relay' ? relayHere : { latencyUs: contender === 'kernel' ? 15 : 30 + rep * (options.jitter ?? 0), cpuPerStream: 0.2, sent: relay.sent };
         const streams = Array.from({ length: n }, (_, i) => stream(i + 1, figures));
         const cpu = contender === 'kernel' ? null : (figures.cpuPerStream ?? 0.05) * n;
         return {

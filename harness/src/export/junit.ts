@@ -8,7 +8,7 @@ export function junitXml(result: RunResult, checks: Check[]): string {
   const failures = checks.filter((c) => !c.pass && !c.advisory).length;
   const cases = checks
     .map((c) => {
-      const name = esc(`${c.name}: step ${c.step} ${c.contender}${c.stream === undefined ? '' : ` stream ${c.stream}`} ${c.metric}`);
+      const name = esc(`${c.name}: step ${c.step} ${c.contender}${c.stream === undefined ? '' : ` stream ${c.stream}`}${c.repetition === undefined ? '' : ` repetition ${c.repetition}`} ${c.metric}`);
       const open = `    <testcase classname="mcr.${esc(result.scenario)}" name="${name}"`;
       if (c.advisory) return `${open}><system-out>${esc(describeCheck(c))}</system-out></testcase>`;
       return c.pass ? `${open}/>` : `${open}><failure message="${esc(describeCheck(c))}"/></testcase>`;

@@ -83,14 +83,19 @@ export function toRows(result: RunResult): Row[] {
 }
 
 
-/** One row per (step, series): the median over repetitions of each numeric metric. */
-export function medianRows(rows: Row[]): Row[] {
+/** The rows of each (step, series), one per repetition, in the order the steps first appear. */
+export function repetitionGroups(rows: Row[]): Row[][] {
   const groups = new Map<string, Row[]>();
   for (const r of rows) {
     const key = `${r.step}|${r.series}`;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
-  return [...groups.values()].map((group) => {
+  return [...groups.values()];
+}
+
+/** One row per (step, series): the median over repetitions of each numeric metric. */
+export function medianRows(rows: Row[]): Row[] {
+  return repetitionGroups(rows).map((group) => {
     const first = group[0];
     const m = (pick: (r: Row) => number) => median(group.map(pick));
     const known = (pick: (r: Row) => number | null) => {

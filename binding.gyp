@@ -15,6 +15,8 @@
         "relay/native/rules.cc",
         "relay/native/ingress.cc",
         "relay/native/egress.cc",
+        "relay/native/headers.cc",
+        "relay/native/link_facts.cc",
         "relay/native/forwarder.cc",
         "relay/native/igmp.cc",
         "relay/native/links.cc",

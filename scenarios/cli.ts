@@ -9,7 +9,7 @@ import { DEFAULT_GATE_FILE, evaluateGates, loadBaseline, loadGateFile } from '..
 import { TOPOLOGIES, type Family, type Topology } from '../netns/topology.js';
 import { terminalSummary } from '../harness/src/report/markdown.js';
 import { renderReport } from '../harness/src/report/render.js';
-import { FANOUT_MODES, INGRESS_MODES, type IngressMode } from '../relay/src/native.js';
+import { EGRESS_MODES, FANOUT_MODES, INGRESS_MODES, type EgressMode, type IngressMode } from '../relay/src/native.js';
 import { SCENARIOS } from './registry.js';
 import { PreflightError, runScenario } from './run.js';
 import { positiveInt } from '../harness/src/cli/args.js';
@@ -53,6 +53,7 @@ const program = new Command('scenario')
   .option('--workers <n>', 'relay workers (multi-stream)', positiveInt('--workers'), 2)
   .addOption(new Option('--fanout <mode>', 'relay fanout mode (multi-stream)').choices(FANOUT_MODES as string[]).default('hash'))
   .addOption(new Option('--ingress <path>', 'relay receive path: ring (TPACKET_V2 frames), blocks (TPACKET_V3) or mmsg (recvmmsg)').choices(INGRESS_MODES as string[]).default('ring'))
+  .addOption(new Option('--egress <path>', "relay send path: frames (built by the relay on an AF_PACKET socket) or udp (UDP sockets through the IP stack)").choices(EGRESS_MODES as string[]).default('frames'))
   .option('--streams <n>', 'streams (multi-worker)', positiveInt('--streams'), 4)
   .option('--contenders <list>', 'comma-separated: relay,socat,kernel', contenderList, [...CONTENDER_NAMES])
   .option('--repetitions <n>', 'repeat each step; reports quote the median', positiveInt('--repetitions'), 1)
@@ -124,6 +125,7 @@ Exit status: 0 checks passed, 1 a check failed, 2 could not run.`,
       workers: o.workers as number,
       fanout: o.fanout as string,
       ingress: o.ingress as IngressMode,
+      egress: o.egress as EgressMode,
       streams: o.streams as number,
       contenders,
       require: required,

@@ -88,6 +88,7 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
           workers: plan.workers,
           fanout: plan.fanout,
           ingress: options.ingress,
+          egress: options.egress,
           bridge: options.bridge,
           mtu: options.mtu,
           topology: options.topology,

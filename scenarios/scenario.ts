@@ -5,7 +5,7 @@ import type { ContenderName, Impairments } from '../harness/src/contenders/types
 import type { FaultPlan } from '../harness/src/faults.js';
 import type { Presentation, SearchResult, StepResult } from '../harness/src/result.js';
 import type { Family, Topology } from '../netns/topology.js';
-import type { IngressMode } from '../relay/src/native.js';
+import type { EgressMode, IngressMode } from '../relay/src/native.js';
 
 export interface ScenarioOptions {
   ratePps: number;
@@ -17,6 +17,7 @@ export interface ScenarioOptions {
   workers: number;
   fanout: string;
   ingress: IngressMode;
+  egress: EgressMode;
   streams: number;
   contenders: ContenderName[];
   /** Contenders the gate requires in every step (a skipped or failed one fails it). */

@@ -79,7 +79,7 @@ export interface Baseline {
  * the relay's configuration and impairments, which are what the regression gate judges. The rest
  * define the load.
  */
-const MAY_DIFFER_FROM_BASELINE = new Set(['repetitions', 'contenders', 'require', 'maxLossPct', 'workers', 'fanout', 'ingress', 'impairments']);
+const MAY_DIFFER_FROM_BASELINE = new Set(['repetitions', 'contenders', 'require', 'maxLossPct', 'workers', 'fanout', 'ingress', 'egress', 'impairments']);
 
 /** Parameters newer than some baselines, with the value a run without them had (IPv4 before --family). */
 const IMPLIED_PARAMETERS: Record<string, unknown> = { family: 4 };

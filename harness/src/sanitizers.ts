@@ -22,7 +22,7 @@ export interface FuzzTarget {
 
 export const FUZZ_TARGETS: FuzzTarget[] = [
   { name: 'parse', sources: ['relay/native/parse.cc'] },
-  { name: 'rules', sources: ['relay/native/rules.cc', 'relay/native/egress.cc', 'relay/native/parse.cc'] },
+  { name: 'rules', sources: ['relay/native/rules.cc', 'relay/native/egress.cc', 'relay/native/headers.cc', 'relay/native/link_facts.cc', 'relay/native/parse.cc'] },
   { name: 'reassembly', sources: ['relay/native/reassembly.cc', 'relay/native/parse.cc'] },
 ];
 

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { $ } from 'zx';
 import { createChain, type Chain, type Topology } from '../../netns/topology.js';
 import type { Contender, Impairments, RunningContender } from './contenders/types.js';
-import type { IngressMode } from '../../relay/src/native.js';
+import type { EgressMode, IngressMode } from '../../relay/src/native.js';
 import { injectFault, type FaultPlan, type FaultRecord } from './faults.js';
 import { runGenerator } from './generator.js';
 import { measure } from './measure.js';
@@ -40,6 +40,7 @@ export interface StepOptions {
   workers: number;
   fanout: string;
   ingress: IngressMode;
+  egress: EgressMode;
   bridge: boolean;
   mtu?: number;
   /** IP TTL and TOS the generator sends with (defaults 8 and 0). */
@@ -89,7 +90,7 @@ async function injectDuring(plan: FaultPlan, chain: Chain, running: RunningConte
 export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
   const { contender } = o;
   const params = {
-    streams: o.streams, workers: o.workers, fanout: o.fanout, ingress: o.ingress, topology: o.topology, ratePps: o.ratePps, count: o.count, size: o.size, warmup: o.warmup, threads: o.threads, mtu: o.mtu ?? 1500, ttl: o.ttl ?? 8, tos: o.tos ?? 0,
+    streams: o.streams, workers: o.workers, fanout: o.fanout, ingress: o.ingress, egress: o.egress, topology: o.topology, ratePps: o.ratePps, count: o.count, size: o.size, warmup: o.warmup, threads: o.threads, mtu: o.mtu ?? 1500, ttl: o.ttl ?? 8, tos: o.tos ?? 0,
     egressLimit: o.impairments.egressLimit ?? null, noIgmp: o.impairments.noIgmp ?? false, relayCpuLimit: o.impairments.relayCpuLimit ?? null,
   };
   const base = { contender: contender.name, series: o.series, ...(o.control ? { control: o.control } : {}), ...(o.exemptFromLoss ? { exemptFromLoss: o.exemptFromLoss } : {}), repetition: o.repetition, sinkJoined: contender.rewrites ? ('outputs' as const) : ('inputs' as const), params };
@@ -105,7 +106,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
     if (o.impairments.egressLimit) {
       await $`ip netns exec ${chain.relayOut.ns} tc qdisc add dev ${chain.relayOut.ifname} root tbf rate ${o.impairments.egressLimit} burst 16kbit latency 20ms`;
     }
-    const running = await contender.start({ chain, streams: plans, logDir: o.logDir, workers: o.workers, fanout: o.fanout, ingress: o.ingress, impairments: o.impairments });
+    const running = await contender.start({ chain, streams: plans, logDir: o.logDir, workers: o.workers, fanout: o.fanout, ingress: o.ingress, egress: o.egress, impairments: o.impairments });
     let report;
     let gen;
     let sinkSummary;

@@ -200,8 +200,14 @@ class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
       if (mib < 1 || mib > 4096) throw Napi::RangeError::New(env, "Forwarder options: ringMiB " + std::to_string(mib) + " out of range (1-4096)");
       options.ring_mib = static_cast<size_t>(mib);
     }
+    mcr::EgressKind egress = mcr::EgressKind::frames;
+    Napi::Value egress_value = o.Get("egress");
+    if (!egress_value.IsUndefined()) {
+      std::string mode = egress_value.IsString() ? egress_value.As<Napi::String>().Utf8Value() : "";
+      if (!mcr::parse_egress_kind(mode, &egress)) throw Napi::TypeError::New(env, "Forwarder options: egress must be 'frames' or 'udp'");
+    }
     try {
-      forwarder_ = std::make_unique<Forwarder>(options);
+      forwarder_ = std::make_unique<Forwarder>(options, egress);
     } catch (const std::exception& e) {
       throw Napi::Error::New(env, e.what());
     }
@@ -263,6 +269,7 @@ class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
     out.Set("tx", static_cast<double>(c.tx));
     out.Set("txErrors", static_cast<double>(c.tx_errors));
     out.Set("txMessages", static_cast<double>(c.tx_messages));
+    out.Set("txNoSource", static_cast<double>(c.tx_no_source));
     out.Set("ttlExpired", static_cast<double>(c.ttl_expired));
     out.Set("fragments", static_cast<double>(c.fragments));
     out.Set("reassembled", static_cast<double>(c.reassembled));

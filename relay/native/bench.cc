@@ -144,7 +144,7 @@ class BatchBench : public Napi::ObjectWrap<BatchBench> {
     const uint32_t per_batch = positive_arg(info, 1, "BatchBench.run: perBatch", mcr::EgressBatch::kCapacity);
     uint64_t sent = 0, errors = 0, messages = 0;
     for (uint32_t b = 0; b < batches; ++b) {
-      for (uint32_t i = 0; i < per_batch; ++i) batch_->add(socket_->fd(), dests_[i % dests_.size()], payload_.data(), payload_.size(), &counters_, 8, 0);
+      for (uint32_t i = 0; i < per_batch; ++i) batch_->add(socket_.get(), dests_[i % dests_.size()], payload_.data(), payload_.size(), &counters_, 8, 0, 5000);
       sent += batch_->flush(&errors, &messages);
     }
     return Napi::Number::New(info.Env(), static_cast<double>(sent));

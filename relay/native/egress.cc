@@ -1,5 +1,6 @@
 #include "egress.h"
 
+#include <net/ethernet.h>
 #include <net/if.h>
 #include <netinet/udp.h>
 #include <poll.h>
@@ -9,7 +10,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <random>
 #include <stdexcept>
+
+#include "headers.h"
+#include "link_facts.h"
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
@@ -23,7 +28,14 @@ std::runtime_error sock_error(const std::string& what, const std::string& ifname
 }
 }  // namespace
 
-EgressSocket::EgressSocket(const std::string& ifname, unsigned ifindex, int family) : family_(family) {
+bool parse_egress_kind(const std::string& text, EgressKind* out) {
+  if (text == "frames") *out = EgressKind::frames;
+  else if (text == "udp") *out = EgressKind::udp;
+  else return false;
+  return true;
+}
+
+EgressSocket::EgressSocket(const std::string& ifname, unsigned ifindex, int family, EgressKind kind) : family_(family), ifindex_(ifindex), link_(std::make_unique<LinkFacts>()) {
   if (family != AF_INET && family != AF_INET6) throw std::runtime_error("egress socket on " + ifname + ": address family " + std::to_string(family) + " is neither IPv4 nor IPv6");
   const bool v6 = family == AF_INET6;
   fd_ = ::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -48,20 +60,63 @@ EgressSocket::EgressSocket(const std::string& ifname, unsigned ifindex, int fami
     if (setsockopt(fd_, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0) {
       setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     }
+    if (kind == EgressKind::frames) open_frames(ifname);
   } catch (...) {
     ::close(fd_);
+    if (frame_fd_ >= 0) ::close(frame_fd_);
     throw;
   }
 }
 
-EgressSocket::~EgressSocket() {
-  if (fd_ >= 0) ::close(fd_);
+void EgressSocket::open_frames(const std::string& ifname) {
+  std::string error;
+  if (!read_link_facts(ifindex_, link_.get(), &error)) throw std::runtime_error("egress frames on " + ifname + ": " + error);
+  if (!link_->ethernet) return;  // tun and other non-Ethernet links: the UDP socket sends
+  // Protocol 0: the socket sends only, it is handed no received frame.
+  frame_fd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (frame_fd_ < 0) throw sock_error("AF_PACKET socket (needs CAP_NET_RAW)", ifname);
+  // Frames carry a virtio header: the checksum is left to the device (or the kernel) and runs of
+  // equal datagrams are cut into segments there, as UDP GSO does on the IP path.
+  int one = 1;
+  if (setsockopt(frame_fd_, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0) throw sock_error("PACKET_VNET_HDR", ifname);
+  frame_address_.sll_family = AF_PACKET;
+  frame_address_.sll_ifindex = static_cast<int>(ifindex_);
+  if (::bind(frame_fd_, reinterpret_cast<const sockaddr*>(&frame_address_), sizeof frame_address_) < 0) throw sock_error("bind AF_PACKET", ifname);
+  frame_address_.sll_protocol = htons(family_ == AF_INET6 ? ETHERTYPE_IPV6 : ETHERTYPE_IP);
+  int sndbuf = 4 << 20;
+  if (setsockopt(frame_fd_, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0) {
+    setsockopt(frame_fd_, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+  }
+  ip_id_ = static_cast<uint16_t>(std::random_device{}());  // like the kernel: not guessable from 0
 }
 
-void EgressBatch::add(int fd, const Destination& dest, const uint8_t* data, size_t length, OutputCounters* counters, uint8_t ttl, uint8_t tos) {
-  if (count_ == kCapacity) return;  // callers flush when full(); never overrun
-  entries_[count_] = Entry{fd, dest, data, length, counters, ttl, tos};
+void EgressSocket::refresh() {
+  if (frame_fd_ < 0) return;
+  LinkFacts facts;
+  std::string error;
+  if (read_link_facts(ifindex_, &facts, &error) && facts.ethernet) *link_ = facts;
+}
+
+EgressSocket::~EgressSocket() {
+  if (fd_ >= 0) ::close(fd_);
+  if (frame_fd_ >= 0) ::close(frame_fd_);
+}
+
+bool EgressBatch::add(EgressSocket* socket, const Destination& dest, const uint8_t* data, size_t length, OutputCounters* counters, uint8_t ttl, uint8_t tos, uint16_t source_port) {
+  if (count_ == kCapacity) return true;  // callers flush when full(); never overrun
+  const uint8_t* source = nullptr;
+  const bool v6 = dest.sa.sa_family == AF_INET6;
+  if (socket->frames()) {
+    const LinkFacts& link = socket->link();
+    // A datagram too big for one frame goes to the UDP socket, which fragments it.
+    if (length + kUdpHeader + (v6 ? kIpv6Header : kIpv4Header) <= link.mtu) {
+      source = v6 ? ipv6_source_for(link, dest.v6.sin6_addr.s6_addr) : link.has_source4 ? reinterpret_cast<const uint8_t*>(&link.source4) : nullptr;
+      if (!source) return false;
+    }
+  }
+  entries_[count_] = Entry{socket, source ? socket->frame_fd() : socket->fd(), source, dest, data, length, counters, ttl, tos, source_port};
   ++count_;
+  return true;
 }
 
 bool same_destination(const Destination& a, const Destination& b) {
@@ -78,7 +133,55 @@ namespace {
 // segment bigger than the path MTU, a kernel without UDP_SEGMENT): send its datagrams one by one.
 bool gso_refused(int err) { return err == EINVAL || err == EIO || err == EOPNOTSUPP || err == ENOPROTOOPT; }
 
+// The header PACKET_VNET_HDR reads before each frame (struct virtio_net_hdr; linux/virtio_net.h
+// does not compile as C++, a member is named 'class', and older copies lack GSO_UDP_L4). Host
+// byte order: packet sockets use the legacy little-endian layout on little-endian hosts.
+struct VirtioNetHeader {
+  uint8_t flags;
+  uint8_t gso_type;
+  uint16_t hdr_len;      // Ethernet, IP and UDP headers
+  uint16_t gso_size;     // payload bytes per segment
+  uint16_t csum_start;   // where the UDP header starts
+  uint16_t csum_offset;  // where its checksum field is, from there
+};
+constexpr uint8_t kVirtioNeedsChecksum = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
+constexpr uint8_t kVirtioGsoUdpL4 = 5;       // VIRTIO_NET_HDR_GSO_UDP_L4 (Linux 5.18 and later)
+
 }  // namespace
+
+// A frame: iov[0] takes the head (virtio header, then Ethernet, IP and UDP headers), iov[1..]
+// hold the datagram(s). The device, or the kernel when it cannot, finishes the UDP checksum
+// (NEEDS_CSUM) and cuts a run into segments (GSO_UDP_L4), fixing each one's lengths, checksums
+// and IPv4 identification.
+void EgressBatch::fill_frame(mmsghdr* m, iovec* iov, size_t segments, Head* head, const Entry& e, uint16_t gso_size) {
+  size_t payload = 0;
+  for (size_t k = 1; k <= segments; ++k) payload += iov[k].iov_len;
+  UdpHeaderFields f;
+  f.source = e.source;
+  f.source_port = e.source_port;
+  f.ttl = e.ttl;
+  f.tos = e.tos;
+  f.ip_id = e.dest.sa.sa_family == AF_INET ? e.socket->take_ip_ids(segments) : 0;
+  f.payload_length = payload;
+  const size_t headers = write_udp_headers(head->bytes + kVirtioHeader, e.socket->link().mac, e.dest, f);
+  VirtioNetHeader v{};
+  v.flags = kVirtioNeedsChecksum;
+  v.csum_start = static_cast<uint16_t>(udp_offset(e.dest));
+  v.csum_offset = 6;  // offsetof(udphdr, check)
+  v.hdr_len = static_cast<uint16_t>(headers);
+  if (gso_size) {
+    v.gso_type = kVirtioGsoUdpL4;
+    v.gso_size = gso_size;
+  }
+  static_assert(sizeof v == kVirtioHeader, "the virtio header is 10 bytes");
+  std::memcpy(head->bytes, &v, sizeof v);
+  iov[0] = iovec{head->bytes, kVirtioHeader + headers};
+  std::memset(m, 0, sizeof *m);
+  m->msg_hdr.msg_name = const_cast<sockaddr_ll*>(&e.socket->frame_address());
+  m->msg_hdr.msg_namelen = sizeof(sockaddr_ll);
+  m->msg_hdr.msg_iov = iov;
+  m->msg_hdr.msg_iovlen = segments + 1;
+}
 
 void EgressBatch::fill(mmsghdr* m, iovec* iov, size_t segments, Control* control, const Entry& e, uint16_t gso_size) {
   std::memset(m, 0, sizeof *m);
@@ -108,19 +211,26 @@ void EgressBatch::fill(mmsghdr* m, iovec* iov, size_t segments, Control* control
   }
 }
 
+void EgressBatch::fill_message(size_t n, size_t first_iov, size_t segments, const Entry& e, uint16_t gso_size) {
+  if (e.source) fill_frame(&msgs_[n], &iovs_[first_iov - 1], segments, &heads_[n], e, gso_size);
+  else fill(&msgs_[n], &iovs_[first_iov], segments, &controls_[n], e, gso_size);
+}
+
 // Collects, from entry head on, the datagrams of head's flow (same socket, destination, TTL and
 // TOS) that can travel as one GSO message: equal lengths, but for a shorter last one, within the
 // kernel's limits. Looks at most kLookahead entries ahead, so a batch of many interleaved flows
 // costs O(n) rather than O(n^2). Marks them done and returns how many (1: a plain datagram).
 size_t EgressBatch::gather(size_t head, size_t first_iov) {
   const Entry& h = entries_[head];
-  const bool mergeable = gso_ && h.length <= (h.dest.sa.sa_family == AF_INET6 ? kMaxSegmentBytes6 : kMaxSegmentBytes);
+  // A frame fits its link's MTU by construction (add()). A UDP datagram is held to Ethernet's, and
+  // one that took the UDP socket because it fits no frame is to be fragmented: GSO cannot.
+  const bool mergeable = gso_ && (h.source || (!h.socket->frames() && h.length <= (h.dest.sa.sa_family == AF_INET6 ? kMaxSegmentBytes6 : kMaxSegmentBytes)));
   size_t segments = 0;
   size_t bytes = 0;
   const size_t end = std::min(count_, head + kLookahead);
   for (size_t i = head; i < end; ++i) {
     const Entry& e = entries_[i];
-    if (done_[i] || e.fd != h.fd || !same_destination(e.dest, h.dest) || e.ttl != h.ttl || e.tos != h.tos) continue;
+    if (done_[i] || e.fd != h.fd || !same_destination(e.dest, h.dest) || e.ttl != h.ttl || e.tos != h.tos || e.source_port != h.source_port) continue;
     if (segments > 0 && (!mergeable || e.length > h.length || segments == kMaxSegments || bytes + e.length > kMaxGsoBytes)) break;
     done_[i] = true;
     iovs_[first_iov + segments] = iovec{const_cast<uint8_t*>(e.data), e.length};
@@ -162,12 +272,13 @@ uint64_t EgressBatch::flush(uint64_t* errors, uint64_t* messages) {
     size_t iov = 0;
     for (size_t head = first; head < count_; ++head) {
       if (done_[head] || entries_[head].fd != fd) continue;
-      const size_t segments = gather(head, iov);
       const Entry& h = entries_[head];
-      fill(&msgs_[n], &iovs_[iov], segments, &controls_[n], h, segments > 1 ? static_cast<uint16_t>(h.length) : 0);
-      first_iov_[n] = iov;
+      const size_t datagrams = iov + (h.source ? 1 : 0);  // a frame's head comes first
+      const size_t segments = gather(head, datagrams);
+      fill_message(n, datagrams, segments, h, segments > 1 ? static_cast<uint16_t>(h.length) : 0);
+      first_iov_[n] = datagrams;
       segments_[n] = segments;
-      iov += segments;
+      iov = datagrams + segments;
       ++n;
     }
     // Nonblocking sends. When the socket buffer or the device queue is full (EAGAIN, ENOBUFS)
@@ -183,15 +294,19 @@ uint64_t EgressBatch::flush(uint64_t* errors, uint64_t* messages) {
       }
       const int err = r < 0 ? errno : EIO;
       if (err == EINTR) continue;
-      if (segments_[off] > 1 && gso_refused(err)) {
-        // This path takes no GSO: from now on neither does the batch; this message goes datagram
-        // by datagram.
-        gso_ = false;
+      if (segments_[off] > 1 && (gso_refused(err) || err == EMSGSIZE)) {
+        // This path takes no GSO: from now on neither does the batch. Or its segments are bigger
+        // than the path's MTU (EMSGSIZE): one by one, the kernel fragments them. Either way this
+        // message goes datagram by datagram.
+        if (err != EMSGSIZE) gso_ = false;
         for (size_t k = 0; k < segments_[off]; ++k) {
           const size_t i = index_[first_iov_[off] + k];
           mmsghdr one;
+          iovec two[2] = {{}, iovs_[first_iov_[off] + k]};  // a frame's head, its datagram
+          Head head;
           Control control;
-          fill(&one, &iovs_[first_iov_[off] + k], 1, &control, entries_[i], 0);
+          if (entries_[i].source) fill_frame(&one, two, 1, &head, entries_[i], 0);
+          else fill(&one, &two[1], 1, &control, entries_[i], 0);
           if (::sendmsg(fd, &one.msg_hdr, MSG_DONTWAIT) >= 0) {
             credit(i);
             ++*messages;

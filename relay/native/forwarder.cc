@@ -9,6 +9,9 @@ namespace mcr {
 
 namespace {
 constexpr int kPollMs = 100;  // how quickly stop() is noticed when idle
+// How often the output links' MAC, MTU and addresses are read again: a change is followed within
+// this (the operator's "within 1 s"), at a cost of a few system calls per link per period.
+constexpr uint64_t kLinkRefreshNs = 250'000'000;
 
 // The reassembler's clock: CLOCK_MONOTONIC_COARSE is read in the vDSO (no system call) and ticks
 // every few milliseconds, plenty for a 1 s timeout.
@@ -19,7 +22,7 @@ uint64_t monotonic_ns() {
 }
 }  // namespace
 
-Forwarder::Forwarder(const IngressOptions& options) : ingress_(options), table_(std::make_shared<Table>()) {}
+Forwarder::Forwarder(const IngressOptions& options, EgressKind egress) : ingress_(options), builder_(egress), table_(std::make_shared<Table>()) {}
 
 Forwarder::~Forwarder() { stop(); }
 
@@ -64,7 +67,12 @@ inline __attribute__((always_inline)) void Forwarder::forward(const RuleEntry* r
     }
     const uint8_t tos = out.dscp < 0 ? p.tos : static_cast<uint8_t>((out.dscp << 2) | (p.tos & 3));
     if (batch_.full()) flush();
-    batch_.add(out.socket->fd(), out.dest, payload, p.payload_length, out.counters, static_cast<uint8_t>(ttl), tos);
+    if (!batch_.add(out.socket.get(), out.dest, payload, p.payload_length, out.counters, static_cast<uint8_t>(ttl), tos, p.src_port)) {
+      // The output link has no address of the group's family: nothing is sent from a wrong one.
+      relaxed_add(out.counters->errors, 1);
+      relaxed_add(tx_errors_, 1);
+      relaxed_add(tx_no_source_, 1);
+    }
   }
 }
 
@@ -150,7 +158,12 @@ void Forwarder::loop() {
         },
         [&] { flush(); });
     // Incomplete IPv6 datagrams time out even when no fragment comes to notice it.
-    if (reassembler_.open() > 0) reassembler_.expire(monotonic_ns());
+    const uint64_t now = monotonic_ns();
+    if (reassembler_.open() > 0) reassembler_.expire(now);
+    if (now - links_read_ns_ >= kLinkRefreshNs) {
+      links_read_ns_ = now;
+      for (const auto& socket : std::atomic_load(&table_)->sockets) socket->refresh();
+    }
   }
 }
 
@@ -176,6 +189,7 @@ ForwarderCounters Forwarder::counters() {
   c.tx = tx_.load(std::memory_order_relaxed);
   c.tx_errors = tx_errors_.load(std::memory_order_relaxed);
   c.tx_messages = tx_messages_.load(std::memory_order_relaxed);
+  c.tx_no_source = tx_no_source_.load(std::memory_order_relaxed);
   const ReassemblyCounters& r = reassembler_.counters();
   c.fragments = r.fragments.load(std::memory_order_relaxed);
   c.reassembled = r.reassembled.load(std::memory_order_relaxed);

@@ -17,7 +17,7 @@
 namespace mcr {
 
 struct ForwarderCounters {
-  uint64_t rx = 0, matched = 0, unmatched = 0, malformed = 0, kernel_drops = 0, ring_freezes = 0, tx = 0, tx_errors = 0, tx_messages = 0, ttl_expired = 0, vlan_tagged = 0;
+  uint64_t rx = 0, matched = 0, unmatched = 0, malformed = 0, kernel_drops = 0, ring_freezes = 0, tx = 0, tx_errors = 0, tx_messages = 0, tx_no_source = 0, ttl_expired = 0, vlan_tagged = 0;
   uint64_t dropped[kParseStatusCount] = {};  // malformed frames by ParseStatus ('ok' stays 0)
   // IPv6 reassembly (reassembly.h): fragments taken, datagrams completed, incomplete datagrams
   // expired or evicted, datagrams dropped for overlapping fragments, exact duplicates dropped.
@@ -35,7 +35,7 @@ struct RuleStatsSnapshot {
 
 class Forwarder {
  public:
-  explicit Forwarder(const IngressOptions& options);
+  Forwarder(const IngressOptions& options, EgressKind egress);
   ~Forwarder();
 
   int fanout_id() const { return ingress_.fanout_id(); }
@@ -58,6 +58,7 @@ class Forwarder {
   Ingress ingress_;
   TableBuilder builder_;
   std::shared_ptr<const Table> table_;  // accessed with std::atomic_load/atomic_store
+  uint64_t links_read_ns_ = 0;          // when the egress links' facts were last read
   std::thread thread_;
   std::atomic<bool> running_{false};
   EgressBatch batch_;
@@ -68,7 +69,7 @@ class Forwarder {
   std::mutex stats_mutex_;
   KernelStats kernel_total_;
   // Written by the forwarding thread only; read by stats().
-  std::atomic<uint64_t> rx_{0}, matched_{0}, unmatched_{0}, malformed_{0}, tx_{0}, tx_errors_{0}, tx_messages_{0}, ttl_expired_{0}, vlan_tagged_{0};
+  std::atomic<uint64_t> rx_{0}, matched_{0}, unmatched_{0}, malformed_{0}, tx_{0}, tx_errors_{0}, tx_messages_{0}, tx_no_source_{0}, ttl_expired_{0}, vlan_tagged_{0};
   std::atomic<uint64_t> dropped_[kParseStatusCount] = {};
 };
 

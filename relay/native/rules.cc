@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 
+#include <algorithm>
 #include <iterator>
 #include <stdexcept>
 
@@ -128,9 +129,10 @@ std::shared_ptr<const Table> TableBuilder::build(const std::vector<RuleSpec>& sp
         const auto key = std::make_pair(ifindex, out_group.family);
         std::shared_ptr<EgressSocket> sock = sockets_[key].lock();
         if (!sock) {
-          sock = std::make_shared<EgressSocket>(o.ifname, ifindex, out_group.family);
+          sock = std::make_shared<EgressSocket>(o.ifname, ifindex, out_group.family, egress_);
           sockets_[key] = sock;
         }
+        if (std::find(table->sockets.begin(), table->sockets.end(), sock) == table->sockets.end()) table->sockets.push_back(sock);
         out.socket = sock;
       }
       out.counters = rc->outputs[i].get();

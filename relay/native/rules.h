@@ -128,6 +128,8 @@ struct Table {
     auto it = rules6.find(key6(group, port));
     return it == rules6.end() ? nullptr : &it->second;
   }
+  // Every egress socket the outputs use, once: the forwarding thread refreshes their link facts.
+  std::vector<std::shared_ptr<EgressSocket>> sockets;
   size_t size() const { return rules.size() + by_source.size() + rules6.size() + by_source6.size(); }
   template <typename Visit>
   void for_each(Visit&& visit) const {
@@ -142,6 +144,7 @@ struct Table {
 // so a swap neither resets counters nor reopens sockets.
 class TableBuilder {
  public:
+  explicit TableBuilder(EgressKind egress = EgressKind::udp) : egress_(egress) {}
   // Throws std::invalid_argument naming the rule and field for bad input.
   std::shared_ptr<const Table> build(const std::vector<RuleSpec>& specs);
 
@@ -149,6 +152,7 @@ class TableBuilder {
   // Egress sockets by (output ifindex, address family), shared between rules and table versions.
   // Keyed by ifindex, not name: an interface deleted and re-created under the same name gets a new socket.
   std::map<std::pair<unsigned, int>, std::weak_ptr<EgressSocket>> sockets_;
+  EgressKind egress_;
   std::map<std::string, std::shared_ptr<RuleCounters>> counters_;
 };
 

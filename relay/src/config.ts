@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import JSON5 from 'json5';
-import { FANOUT_MODES, INGRESS_MODES, type FanoutMode, type IngressMode } from './native.js';
+import { EGRESS_MODES, FANOUT_MODES, INGRESS_MODES, type EgressMode, type FanoutMode, type IngressMode } from './native.js';
 import type { LogFormat } from './log.js';
 import { DEFAULT_SOCKET_PATH } from './protocol.js';
 
@@ -11,6 +11,7 @@ export interface DaemonConfig {
   workers: number;
   fanout: FanoutMode;
   ingress: IngressMode;
+  egress: EgressMode;
   /** Receive ring per worker, MiB. */
   ringMiB: number;
   interfaces: string[];
@@ -40,6 +41,7 @@ export const DEFAULTS: DaemonConfig = {
   workers: 1,
   fanout: 'hash',
   ingress: 'ring',
+  egress: 'frames',
   ringMiB: 64,
   interfaces: [],
   statsInterval: 10_000,
@@ -84,6 +86,7 @@ function check(config: DaemonConfig, where: string): DaemonConfig {
   if (!Number.isInteger(config.workers) || config.workers < 1 || config.workers > 64) throw bad(`workers must be an integer from 1 to 64 (got ${String(config.workers)})`);
   if (!FANOUT_MODES.includes(config.fanout)) throw bad(`fanout must be one of ${FANOUT_MODES.join(', ')} (got ${String(config.fanout)})`);
   if (!INGRESS_MODES.includes(config.ingress)) throw bad(`ingress must be one of ${INGRESS_MODES.join(', ')} (got ${String(config.ingress)})`);
+  if (!EGRESS_MODES.includes(config.egress)) throw bad(`egress must be one of ${EGRESS_MODES.join(', ')} (got ${String(config.egress)})`);
   if (!Number.isInteger(config.ringMiB) || config.ringMiB < 1 || config.ringMiB > 4096) throw bad(`ring size must be 1 to 4096 MiB (got ${String(config.ringMiB)})`);
   if (!Array.isArray(config.interfaces) || config.interfaces.some((i) => typeof i !== 'string')) throw bad('interfaces must be a list of names');
   if (!Number.isInteger(config.statsInterval) || config.statsInterval < 0) throw bad(`stats interval must be a whole number of ms, 0 to disable (got ${String(config.statsInterval)})`);

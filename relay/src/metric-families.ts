@@ -84,6 +84,7 @@ export const COUNTERS: Family[] = [
   workerCounter('tx', 'sent_datagrams', 'Datagrams sent on outputs.'),
   workerCounter('txMessages', 'send_messages', "Messages that carried them: fewer than datagrams when a flow's run went as one GSO message."),
   workerCounter('txErrors', 'send_errors', 'Datagrams whose send failed (output interface gone, buffer full, ...).'),
+  workerCounter('txNoSource', 'send_no_source', 'Output copies not sent because the output interface has no address of their family to send frames from (also counted in send_errors).'),
   workerCounter('ttlExpired', 'ttl_expired', "Output copies not sent because the packet's TTL ran out."),
   workerCounter('fragments', 'ipv6_fragments', 'IPv6 fragments taken by the worker\'s reassembler (the kernel reassembles IPv4 ones before fanout).'),
   workerCounter('reassembled', 'reassembled_datagrams', 'IPv6 datagrams reassembled from fragments (then looked up like any datagram).'),

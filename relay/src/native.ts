@@ -9,6 +9,9 @@ export const FANOUT_MODES: readonly FanoutMode[] = ['hash', 'cpu', 'lb', 'rollov
 /** Receive path: TPACKET_V3 block ring, or recvmmsg batches. */
 export type IngressMode = 'ring' | 'blocks' | 'mmsg';
 export const INGRESS_MODES: readonly IngressMode[] = ['ring', 'blocks', 'mmsg'];
+/** Send path: frames built by the relay on an AF_PACKET socket (Ethernet outputs), or UDP sockets through the IP stack. */
+export type EgressMode = 'frames' | 'udp';
+export const EGRESS_MODES: readonly EgressMode[] = ['frames', 'udp'];
 
 /** Why the parser dropped a frame; each is a key of ForwarderStats.dropped (beside 'vlan_tagged'). */
 export const PARSE_DROP_REASONS = [
@@ -101,8 +104,10 @@ export interface ForwarderOptions {
   fanout: FanoutMode;
   /** -1: ask the kernel for a free id (PACKET_FANOUT_FLAG_UNIQUEID; it may hand out 0); otherwise join this group. */
   fanoutId: number;
-  /** Receive path: TPACKET_V3 ring (default) or recvmmsg batches. */
+  /** Receive path: TPACKET_V2 frame ring (default), TPACKET_V3 block ring or recvmmsg batches. */
   ingress?: IngressMode;
+  /** Send path (default frames). */
+  egress?: EgressMode;
   /** TPACKET_V3 ring size in MiB (default 64). */
   ringMiB?: number;
 }
@@ -122,6 +127,8 @@ export interface ForwarderStats extends ReassemblyStats {
   txErrors: number;
   /** Messages that carried the datagrams sent: fewer than tx when runs of a flow went as GSO messages. */
   txMessages: number;
+  /** Output copies not sent as frames because the output link has no address of their family (also in txErrors). */
+  txNoSource: number;
   /** Output copies not sent because the packet's TTL ran out (input TTL <= 1, or fixed 0). */
   ttlExpired: number;
   /** Frames dropped by reason: every PARSE_DROP_REASONS class, and vlan_tagged (another VLAN's, seen on its parent). */

@@ -4,7 +4,7 @@
 import { ChangeQueue, type ChangeJob } from './change-queue.js';
 import { IgmpPool, membershipKey, type IgmpOps, type IgmpPolicy, type Membership, type WantedGroups } from './igmp-pool.js';
 import type { Logger } from './log.js';
-import type { FanoutMode, IngressMode, NativeRule, RuleStats } from './native.js';
+import type { EgressMode, FanoutMode, IngressMode, NativeRule, RuleStats } from './native.js';
 import type { PeerCredentials as Peer } from './control-server.js';
 import { COMMANDS } from './protocol.js';
 import { addRule, applyBatch, mergeConfigRules, removeRule, type ApplyResult, type ConfigMerge } from './changes.js';
@@ -18,6 +18,7 @@ export interface SupervisorOptions {
   workers: number;
   fanout: FanoutMode;
   ingress: IngressMode;
+  egress: EgressMode;
   ringMiB: number;
   interfaces: string[];
   /** Join input groups with IGMP (default true). */
@@ -72,6 +73,7 @@ export class Supervisor {
       workersPerInterface: options.workers,
       fanout: options.fanout,
       ingress: options.ingress,
+      egress: options.egress,
       ringMiB: options.ringMiB,
       runAs: options.runAs,
       log: options.log,
@@ -184,7 +186,8 @@ export class Supervisor {
       throw err;
     }
     for (const rule of after.list()) for (const o of rule.outputs) if (!this.outputs.has(o.interface)) this.outputs.set(o.interface, this.options.interfaceIndex(o.interface));
-    this.neighbours.check(new Set(after.list().flatMap((rule) => rule.outputs.map((o) => o.group))).size);
+    // Frames (the default egress) make no neighbour entries; only the IP stack's path does.
+    if (this.options.egress === 'udp') this.neighbours.check(new Set(after.list().flatMap((rule) => rule.outputs.map((o) => o.group))).size);
   }
 
   addRule(spec: unknown, peer?: Peer): Promise<Rule> {
@@ -280,7 +283,7 @@ export class Supervisor {
 
   async stats(): Promise<{ workers: WorkerStats[]; rules: RuleWithStats[]; igmp: ReturnType<IgmpPool['stats']> & { enabled: boolean }; totals: Record<string, number>; dropped: Record<string, number> }> {
     const workers = await this.pool.stats();
-    const totals: Record<string, number> = { rx: 0, matched: 0, unmatched: 0, malformed: 0, kernelDrops: 0, ringFreezes: 0, tx: 0, txErrors: 0, txMessages: 0, ttlExpired: 0, fragments: 0, reassembled: 0, reassemblyExpired: 0, reassemblyEvicted: 0, reassemblyOverlaps: 0, fragmentDuplicates: 0 };
+    const totals: Record<string, number> = { rx: 0, matched: 0, unmatched: 0, malformed: 0, kernelDrops: 0, ringFreezes: 0, tx: 0, txErrors: 0, txMessages: 0, txNoSource: 0, ttlExpired: 0, fragments: 0, reassembled: 0, reassemblyExpired: 0, reassemblyEvicted: 0, reassemblyOverlaps: 0, fragmentDuplicates: 0 };
     const dropped: Record<string, number> = {};
     const perRule = new Map<string, RuleStats[]>();
     for (const w of workers) {

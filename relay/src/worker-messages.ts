@@ -1,5 +1,5 @@
 // Messages between mcrd and its worker processes (Node IPC channel).
-import type { FanoutMode, ForwarderStats, IngressMode, NativeRule } from './native.js';
+import type { EgressMode, FanoutMode, ForwarderStats, IngressMode, NativeRule } from './native.js';
 
 export interface WorkerConfig {
   interface: string;
@@ -7,6 +7,7 @@ export interface WorkerConfig {
   fanout: FanoutMode;
   fanoutId: number;
   ingress: IngressMode;
+  egress: EgressMode;
   ringMiB: number;
 }
 

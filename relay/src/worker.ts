@@ -12,7 +12,7 @@ function main(): void {
   let forwarder: Forwarder;
   try {
     const addon = loadAddon();
-    forwarder = new addon.Forwarder({ interface: config.interface, fanout: config.fanout, fanoutId: config.fanoutId, ingress: config.ingress, ringMiB: config.ringMiB });
+    forwarder = new addon.Forwarder({ interface: config.interface, fanout: config.fanout, fanoutId: config.fanoutId, ingress: config.ingress, egress: config.egress, ringMiB: config.ringMiB });
     forwarder.start();
   } catch (err) {
     send({ type: 'fatal', error: (err as Error).message });

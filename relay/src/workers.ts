@@ -3,7 +3,7 @@
 // A worker that dies is restarted with backoff and gets the interface's current rules back.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { FanoutMode, ForwarderStats, IngressMode, NativeRule } from './native.js';
+import type { EgressMode, FanoutMode, ForwarderStats, IngressMode, NativeRule } from './native.js';
 import type { Logger } from './log.js';
 import { setprivArgs, type RunAs } from './privileges.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './worker-messages.js';
@@ -20,6 +20,7 @@ export interface WorkerPoolOptions {
   workersPerInterface: number;
   fanout: FanoutMode;
   ingress: IngressMode;
+  egress: EgressMode;
   ringMiB: number;
   log: Logger;
   /** Run workers as this user with only CAP_NET_RAW, through setpriv at this path; undefined: as mcrd's own user. */
@@ -150,6 +151,7 @@ export class WorkerPool {
       fanout: this.options.fanout,
       fanoutId,
       ingress: this.options.ingress,
+      egress: this.options.egress,
       ringMiB: this.options.ringMiB,
     };
     const runAs = this.options.runAs;

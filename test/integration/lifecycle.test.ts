@@ -12,6 +12,7 @@ import { runGenerator } from '../../harness/src/generator.js';
 import { startSink } from '../../harness/src/sink.js';
 import { planStreams } from '../../harness/src/streams.js';
 import type { RuleWithState } from '../../relay/src/supervisor.js';
+import { capture } from './capture.js';
 import { announceSkip, skipReason } from './env.js';
 import { ruleFor, startRig, traffic, type Rig } from './relay-rig.js';
 
@@ -203,23 +204,8 @@ describe.skipIf(reason)('state file and config reload', () => {
 
 /** IGMPv3 state-change records tcpdump saw for `group`: 'to_ex' = join, 'to_in' = leave. */
 async function captureIgmp(ns: string, ifname: string): Promise<{ stop(): Promise<string[]> }> {
-  const child = nsSpawn(ns, 'tcpdump', ['-i', ifname, '-n', '-l', '-v', 'igmp'], { reject: false, buffer: true });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('tcpdump did not start within 10 s')), 10_000);
-    child.stderr?.on('data', (chunk: Buffer) => {
-      if (!chunk.toString().includes('listening on')) return;
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-  return {
-    async stop() {
-      await sleep(300);
-      child.kill('SIGINT');
-      const r = await child;
-      return String(r.stdout).split('\n').filter((l) => /gaddr/.test(l));
-    },
-  };
+  const running = await capture(ns, ifname, ['-v', 'igmp']);
+  return { stop: async () => (await running.stop()).filter((l) => /gaddr/.test(l)) };
 }
 
 describe.skipIf(reason)('IGMP robustness', () => {

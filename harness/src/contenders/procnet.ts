@@ -22,11 +22,25 @@ export async function udpSocketDrops(ns: string, port: number, family: Family = 
   return (await udpSockets(ns, port, family)).reduce((sum, s) => sum + s.drops, 0);
 }
 
-/** UDP datagrams the kernel handed to sockets in a namespace so far (Udp InDatagrams of /proc/net/snmp). */
-export async function udpInDatagrams(ns: string): Promise<number> {
+/** A UDP counter of a namespace so far: /proc/net/snmp's Udp line (IPv4), /proc/net/snmp6's Udp6 one. */
+async function udpCounter(ns: string, name: string, family: Family): Promise<number> {
+  if (family === 6) {
+    const line = (await $`ip netns exec ${ns} cat /proc/net/snmp6`).stdout.split('\n').find((l) => l.startsWith(`Udp6${name} `));
+    return Number(line?.trim().split(/\s+/)[1]);
+  }
   const lines = (await $`ip netns exec ${ns} cat /proc/net/snmp`).stdout.split('\n').filter((l) => l.startsWith('Udp:'));
   const [names, values] = lines.map((l) => l.trim().split(/\s+/));
-  return Number(values[names.indexOf('InDatagrams')]);
+  return Number(values[names.indexOf(name)]);
+}
+
+/** UDP datagrams the kernel handed to sockets in a namespace so far (Udp InDatagrams). */
+export function udpInDatagrams(ns: string, family: Family = 4): Promise<number> {
+  return udpCounter(ns, 'InDatagrams', family);
+}
+
+/** UDP datagrams a namespace dropped for a bad checksum so far (InCsumErrors). */
+export function udpChecksumErrors(ns: string, family: Family = 4): Promise<number> {
+  return udpCounter(ns, 'InCsumErrors', family);
 }
 
 /** The ifindex of an interface inside a namespace. */

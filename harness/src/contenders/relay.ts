@@ -60,8 +60,8 @@ export const relayContender: Contender = {
     if (!existsSync(path.join(projectRoot, 'dist', 'relay', 'src', 'cli', 'mcrd.js'))) return { ok: false, reason: "compiled mcrd missing: run 'npm run build:ts'" };
     return { ok: true };
   },
-  async start({ chain, streams, logDir, workers, fanout, ingress, impairments }: StartOptions): Promise<RunningContender> {
-    const args = ['--workers', String(workers), '--fanout', fanout, '--ingress', ingress, '--interface', chain.relayIn.ifname, '--stats-interval', '0', '--state-file', path.join(logDir, 'mcrd-state.json'), '--metrics-listen', METRICS_ADDRESS];
+  async start({ chain, streams, logDir, workers, fanout, ingress, egress, impairments }: StartOptions): Promise<RunningContender> {
+    const args = ['--workers', String(workers), '--fanout', fanout, '--ingress', ingress, '--egress', egress, '--interface', chain.relayIn.ifname, '--stats-interval', '0', '--state-file', path.join(logDir, 'mcrd-state.json'), '--metrics-listen', METRICS_ADDRESS];
     if (impairments.noIgmp) args.push('--no-igmp');
     const launch = (n: number) => startMcrd(chain.relayIn.ns, path.join(logDir, 'mcrd.sock'), args, path.join(logDir, n ? `mcrd-${n}.log` : 'mcrd.log'));
     let mcrd = await launch(0);

@@ -4,7 +4,7 @@ import type { Chain } from '../../../netns/topology.js';
 import type { FaultDetail, FaultPlan } from '../faults.js';
 import type { StreamPlan } from '../streams.js';
 import type { Resources } from './resources.js';
-import type { IngressMode } from '../../../relay/src/native.js';
+import type { EgressMode, IngressMode } from '../../../relay/src/native.js';
 
 export type ContenderName = 'relay' | 'socat' | 'kernel';
 export const CONTENDER_NAMES: readonly ContenderName[] = ['relay', 'socat', 'kernel'];
@@ -56,6 +56,8 @@ export interface StartOptions {
   fanout: string;
   /** Relay receive path. */
   ingress: IngressMode;
+  /** Relay send path. */
+  egress: EgressMode;
   impairments: Impairments;
 }
 

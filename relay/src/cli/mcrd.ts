@@ -6,7 +6,7 @@ import { createLogger, type Logger } from '../log.js';
 import { findSetpriv, lookupGroup, lookupUser, unreadableBy } from '../privileges.js';
 import { workerScript } from '../workers.js';
 import { MetricsServer } from '../metrics.js';
-import { FANOUT_MODES, INGRESS_MODES, addonPath, loadAddon, type FanoutMode } from '../native.js';
+import { EGRESS_MODES, FANOUT_MODES, INGRESS_MODES, addonPath, loadAddon, type FanoutMode } from '../native.js';
 import { Supervisor, type SupervisorOptions } from '../supervisor.js';
 import { VERSION } from '../version.js';
 
@@ -31,6 +31,7 @@ const program = new Command('mcrd')
   .option('-w, --workers <n>', 'worker processes per ingress interface (default 1)', integer('--workers'))
   .addOption(new Option('-f, --fanout <mode>', "PACKET_FANOUT mode; 'none' = every worker sees every packet (negative control) (default hash)").choices(FANOUT_MODES as string[]))
   .addOption(new Option('--ingress <path>', 'receive path: ring (TPACKET_V2 frames: a wake-up per packet at low rates, batches at high ones), blocks (TPACKET_V3, wakes per filled block or 1 ms), mmsg (recvmmsg) (default ring)').choices(INGRESS_MODES as string[]))
+  .addOption(new Option('--egress <path>', 'send path: frames (Ethernet frames built by the relay on an AF_PACKET socket: no ARP/ND entry per output group; non-Ethernet outputs and datagrams bigger than the MTU still go by UDP) or udp (UDP sockets through the IP stack) (default frames)').choices(EGRESS_MODES as string[]))
   .option('--ring-size <mib>', 'receive ring per worker in MiB (default 64)', integer('--ring-size'))
   .option('-i, --interface <name...>', 'ingress interfaces to start workers on now (others start with their first rule)')
   .option('-c, --config <file>', 'JSON5 config file; flags override it')
@@ -60,6 +61,7 @@ function configFrom(opts: Record<string, any>): DaemonConfig {
     workers: opts.workers,
     fanout: opts.fanout as FanoutMode | undefined,
     ingress: opts.ingress,
+    egress: opts.egress,
     ringMiB: opts.ringSize,
     interfaces: opts.interface,
     statsInterval: opts.statsInterval,
@@ -135,6 +137,7 @@ async function main(): Promise<void> {
     workers: config.workers,
     fanout: config.fanout,
     ingress: config.ingress,
+    egress: config.egress,
     ringMiB: config.ringMiB,
     interfaces: config.interfaces,
     joinGroups: config.igmp,
@@ -169,7 +172,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT', 0));
   reloadOnHangup(opts.config, supervisor, log);
 
-  log.info(`mcrd ${VERSION} starting`, { pid: process.pid, workers: config.workers, fanout: config.fanout, ingress: config.ingress, igmp: config.igmp });
+  log.info(`mcrd ${VERSION} starting`, { pid: process.pid, workers: config.workers, fanout: config.fanout, ingress: config.ingress, egress: config.egress, igmp: config.igmp });
   if (!config.igmp) log.warn('IGMP disabled (--no-igmp): input groups are not joined; traffic arrives only where memberships are static upstream');
   let statsTimer: NodeJS.Timeout | undefined;
   try {

@@ -29,7 +29,7 @@
     {
       "target_name": "mcr-gen",
       "type": "executable",
-      "sources": ["harness/native/gen.cc", "harness/native/payload.cc"]
+      "sources": ["harness/native/gen.cc", "harness/native/payload.cc", "relay/native/headers.cc", "relay/native/link_facts.cc"]
     },
     {
       "target_name": "mcr-sink",

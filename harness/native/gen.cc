@@ -1,6 +1,8 @@
 // mcr-gen: paced multicast traffic for many streams from one process, every packet carrying the
 // MCR payload (run id, stream, sequence, CLOCK_MONOTONIC send time, check).
 #include <errno.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -15,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "../../relay/native/headers.h"
+#include "../../relay/native/link_facts.h"
 #include "common.h"
 #include "payload.h"
 
@@ -39,6 +43,11 @@ const char* kUsage = R"(mcr-gen: send paced, sequence-numbered multicast test tr
                            the streams' family
   --run-id N               run id written into every packet (default 1)
   --batch N                sendmmsg batch size, 1..256 (default 32)
+  --packet                 send Ethernet frames built here on an AF_PACKET socket (the group's MAC,
+                           the interface's MAC and address or --source, UDP checksum computed),
+                           instead of through the IP stack: the kernel makes no neighbour entry per
+                           group, which at thousands of groups costs every sender on the host.
+                           Each datagram must fit one frame (--size up to the MTU's room).
   --warmup N               packets per stream sent first, flagged warm-up (default 0)
   --threads N              sender threads, 1..16 (default 1), capped at the number of streams.
                            Stream s (from 0) is sent by thread s % N over its own socket; each thread
@@ -83,6 +92,7 @@ struct Config {
   int ttl = 8;
   int tos = 0;
   uint32_t run_id = 1;
+  bool packet = false;  // --packet: frames on an AF_PACKET socket
   Fault fault = Fault::none;
   uint64_t fault_k = 0;
 };
@@ -144,6 +154,45 @@ int open_socket_v6(const Config& c) {
   return fd;
 }
 
+// --packet: what every frame shares: the socket bound to the interface, its MAC and the source
+// address (--source, or the interface's own: its IPv4 address, its IPv6 address for the group's scope).
+struct FrameSource {
+  int fd = -1;
+  sockaddr_ll to{};
+  LinkFacts link;
+  uint8_t address[16] = {};
+};
+
+FrameSource open_frames(const Config& c) {
+  FrameSource f;
+  std::string error;
+  const unsigned ifindex = interface_index(c.ifname);
+  if (!read_link_facts(ifindex, &f.link, &error)) die("--packet: " + error);
+  if (!f.link.ethernet) die("--packet: " + c.ifname + " is not an Ethernet interface");
+  const bool v6 = c.family == AF_INET6;
+  const size_t room = f.link.mtu - kUdpHeader - (v6 ? kIpv6Header : kIpv4Header);
+  if (c.size > room) die("--packet: --size " + std::to_string(c.size) + " does not fit one frame on " + c.ifname + " (MTU " + std::to_string(f.link.mtu) + ": at most " + std::to_string(room) + ")");
+  if (!c.source.empty()) {
+    if (inet_pton(c.family, c.source.c_str(), f.address) != 1) die("--source " + c.source + ": not an " + (v6 ? "IPv6" : "IPv4") + " address (the streams' family)");
+  } else if (v6) {
+    const uint8_t* a = ipv6_source_for(f.link, c.streams.front().addr.v6.sin6_addr.s6_addr);
+    if (!a) die("--packet: " + c.ifname + " has no IPv6 address to send from");
+    std::memcpy(f.address, a, 16);
+  } else {
+    if (!f.link.has_source4) die("--packet: " + c.ifname + " has no IPv4 address to send from");
+    std::memcpy(f.address, &f.link.source4, 4);
+  }
+  f.fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);  // protocol 0: sends only
+  if (f.fd < 0) die(std::string("--packet: AF_PACKET socket: ") + std::strerror(errno));
+  f.to.sll_family = AF_PACKET;
+  f.to.sll_ifindex = static_cast<int>(ifindex);
+  if (bind(f.fd, reinterpret_cast<const sockaddr*>(&f.to), sizeof f.to) < 0) die("--packet: bind to " + c.ifname + ": " + std::strerror(errno));
+  f.to.sll_protocol = htons(v6 ? ETHERTYPE_IPV6 : ETHERTYPE_IP);
+  int sndbuf = 4 << 20;
+  if (setsockopt(f.fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0) setsockopt(f.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+  return f;
+}
+
 int open_socket(const Config& c) {
   const int fd = c.family == AF_INET6 ? open_socket_v6(c) : open_socket_v4(c);
   int sndbuf = 4 << 20;
@@ -159,9 +208,10 @@ class Sender {
   Sender(const Config& c, std::vector<StreamState>& state, size_t first, size_t step)
       : c_(c), state_(state), first_(first), step_(step),
         n_((c.streams.size() - first + step - 1) / step),
-        fd_(open_socket(c)), namelen_(c.streams.front().addr_len),
-        // Room for a batch plus the extra copies a dup fault adds.
-        buffers_(c.batch * 2 * c.size), msgs_(c.batch * 2), iovs_(c.batch * 2), owner_(c.batch * 2), kind_(c.batch * 2) {}
+        frames_(c.packet ? open_frames(c) : FrameSource{}), fd_(c.packet ? frames_.fd : open_socket(c)), namelen_(c.streams.front().addr_len),
+        // Room for a batch plus the extra copies a dup fault adds (and, for frames, their headers).
+        buffers_(c.batch * 2 * c.size), msgs_(c.batch * 2), iovs_(c.batch * 2 * 2), owner_(c.batch * 2), kind_(c.batch * 2),
+        headers_(c.packet ? c.batch * 2 * kMaxHeaders : 0) {}
   ~Sender() { close(fd_); }
   Sender(const Sender&) = delete;
   Sender& operator=(const Sender&) = delete;
@@ -174,10 +224,12 @@ class Sender {
  private:
   uint64_t seq_at(uint64_t j) const;
   void send(size_t m);
+  void frame(size_t k);
 
   const Config& c_;
   std::vector<StreamState>& state_;
   const size_t first_, step_, n_;
+  const FrameSource frames_;
   const int fd_;
   const socklen_t namelen_;  // every stream is of one family
   std::vector<uint8_t> buffers_;
@@ -185,6 +237,8 @@ class Sender {
   std::vector<iovec> iovs_;
   std::vector<uint32_t> owner_;
   std::vector<Slot> kind_;
+  std::vector<uint8_t> headers_;  // --packet: each message's Ethernet, IP and UDP headers
+  uint16_t ip_id_ = 0;
 };
 
 // Position j of a stream's measured packets -> the sequence number sent there (swap fault).
@@ -262,11 +316,37 @@ void Sender::run(uint64_t t0) {
   }
 }
 
+// --packet: message k as a frame: its headers (checksum over the payload as written) and payload.
+void Sender::frame(size_t k) {
+  Destination to;
+  std::memcpy(&to, &c_.streams[owner_[k]].addr, sizeof to);
+  UdpHeaderFields f;
+  f.source = frames_.address;
+  f.source_port = c_.streams[owner_[k]].port;
+  f.ttl = static_cast<uint8_t>(c_.ttl);
+  f.tos = static_cast<uint8_t>(c_.tos);
+  f.ip_id = ip_id_++;
+  f.payload_length = c_.size;
+  uint8_t* headers = &headers_[k * kMaxHeaders];
+  const size_t length = write_udp_headers(headers, frames_.link.mac, to, f);
+  iovs_[2 * k] = iovec{headers, length};
+  iovs_[2 * k + 1] = iovec{&buffers_[k * c_.size], c_.size};
+  finish_udp_checksum(headers, length, &iovs_[2 * k + 1], 1);
+  msgs_[k].msg_hdr.msg_name = const_cast<sockaddr_ll*>(&frames_.to);
+  msgs_[k].msg_hdr.msg_namelen = sizeof frames_.to;
+  msgs_[k].msg_hdr.msg_iov = &iovs_[2 * k];
+  msgs_[k].msg_hdr.msg_iovlen = 2;
+}
+
 // Hands the m queued messages to the kernel and counts each as accepted or refused.
 void Sender::send(size_t m) {
   for (size_t k = 0; k < m; ++k) {
-    iovs_[k] = iovec{&buffers_[k * c_.size], c_.size};
     std::memset(&msgs_[k], 0, sizeof msgs_[k]);
+    if (c_.packet) {
+      frame(k);
+      continue;
+    }
+    iovs_[k] = iovec{&buffers_[k * c_.size], c_.size};
     msgs_[k].msg_hdr.msg_name = const_cast<sockaddr*>(&c_.streams[owner_[k]].addr.sa);  // only read on send
     msgs_[k].msg_hdr.msg_namelen = namelen_;
     msgs_[k].msg_hdr.msg_iov = &iovs_[k];
@@ -332,6 +412,7 @@ int main(int argc, char** argv) {
     else if (a == "--run-id") c.run_id = static_cast<uint32_t>(parse_number(a, next(), 0, 4294967295.0));
     else if (a == "--batch") c.batch = static_cast<size_t>(parse_number(a, next(), 1, 256));
     else if (a == "--warmup") c.warmup = static_cast<uint64_t>(parse_number(a, next(), 0, 1e9));
+    else if (a == "--packet") c.packet = true;
     else if (a == "--threads") threads = static_cast<size_t>(parse_number(a, next(), 1, 16));
     else if (a == "--fault") {
       if (!v) die("--fault needs KIND:K");

@@ -86,6 +86,8 @@ export interface GenOptions {
   threads?: number;
   /** A file holding the streams, one G:P per line (written by the caller), instead of --streams. */
   streamsFile?: string;
+  /** Frames built by mcr-gen on an AF_PACKET socket (--packet): no neighbour entry per group on the host. */
+  packet?: boolean;
   /** Aborting stops the generator early (SIGTERM); it still reports what it sent. */
   signal?: AbortSignal;
 }
@@ -105,6 +107,7 @@ export function generatorArgs(o: GenOptions): string[] {
   if (o.batch) args.push('--batch', String(o.batch));
   if (o.fault) args.push('--fault', o.fault);
   if (o.threads !== undefined && o.threads > 1) args.push('--threads', String(o.threads));
+  if (o.packet) args.push('--packet');
   return args;
 }
 

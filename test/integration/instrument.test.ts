@@ -7,7 +7,8 @@ import { createPair, type Pair } from '../../netns/topology.js';
 import { runGenerator, type GenOptions } from '../../harness/src/generator.js';
 import { measure } from '../../harness/src/measure.js';
 import { startSink } from '../../harness/src/sink.js';
-import { udpInDatagrams } from '../../harness/src/contenders/procnet.js';
+import { $ } from 'zx';
+import { udpChecksumErrors, udpInDatagrams } from '../../harness/src/contenders/procnet.js';
 import { announceSkip, skipReason } from './env.js';
 
 const reason = skipReason();
@@ -112,6 +113,17 @@ describe.skipIf(reason)('instrument over a veth pair', () => {
     const lost = measure(gen, sink).reduce((n, r) => n + r.lost, 0);
     expect(gen.faults.skip).toBe(150);
     expect(lost).toBe(gen.faults.skip);
+  });
+
+  it('--packet: frames built by the generator arrive whole with checksums the receiver verifies, TTL and TOS, and leave no neighbour entry', async () => {
+    const groups = Array.from({ length: 20 }, (_, i) => `239.9.1.${i + 1}:6000`);
+    const errorsBefore = await udpChecksumErrors(pair.sink.ns);
+    const { gen, sink } = await roundTrip(groups, { packet: true, ttl: 5, tos: 185, size: 511, count: 500 });
+    for (const r of measure(gen, sink)) expect(r).toMatchObject({ sent: 500, unique: 500, lost: 0, duplicates: 0, corrupted: 0 });
+    for (const s of sink.streams) expect(s).toMatchObject({ ttl: { min: 5, max: 5 }, tos: { min: 185, max: 185 } });
+    expect(await udpChecksumErrors(pair.sink.ns)).toBe(errorsBefore);
+    const neighbours = (await $`ip -n ${pair.gen.ns} -4 neigh show nud all dev ${pair.gen.ifname}`).stdout;
+    expect(neighbours).not.toMatch(/^239\.9\.1\./m);
   });
 
   it('1000 streams in one generator and one sink', async () => {

@@ -8,17 +8,14 @@ import { GEN_BIN, SINK_BIN } from '../../harness/src/binaries.js';
 import { runGenerator, type GenOptions } from '../../harness/src/generator.js';
 import { measure } from '../../harness/src/measure.js';
 import { startSink } from '../../harness/src/sink.js';
+import { udpChecksumErrors, udpInDatagrams } from '../../harness/src/contenders/procnet.js';
 import { endpoint } from '../../relay/src/rules.js';
 import { announceSkip, skipReason } from './env.js';
 
 const reason = skipReason();
 announceSkip('instrument IPv6 integration', reason);
 
-/** Udp6InDatagrams of /proc/net/snmp6 in a namespace: what the kernel handed to UDPv6 sockets. */
-async function udp6InDatagrams(ns: string): Promise<number> {
-  const line = (await $`ip netns exec ${ns} cat /proc/net/snmp6`).stdout.split('\n').find((l) => l.startsWith('Udp6InDatagrams'));
-  return Number(line!.trim().split(/\s+/)[1]);
-}
+const udp6InDatagrams = (ns: string) => udpInDatagrams(ns, 6);
 
 describe.skipIf(reason)('instrument over IPv6', () => {
   let pair: Pair;
@@ -67,6 +64,14 @@ describe.skipIf(reason)('instrument over IPv6', () => {
     const { gen, sink } = await roundTrip(three, { fault: 'skip:20', count: 1000 });
     expect(gen.faults.skip).toBe(150);
     expect(measure(gen, sink).reduce((n, r) => n + r.lost, 0)).toBe(150);
+  });
+
+  it('--packet: frames built by the generator (source: the link\'s global address) arrive whole with checksums the receiver verifies', async () => {
+    const errorsBefore = await udpChecksumErrors(pair.sink.ns, 6);
+    const { gen, sink } = await roundTrip(three, { packet: true, ttl: 5, tos: 185, size: 511, count: 500 });
+    for (const r of measure(gen, sink)) expect(r).toMatchObject({ sent: 500, unique: 500, lost: 0, duplicates: 0, corrupted: 0 });
+    for (const s of sink.streams) expect(s).toMatchObject({ ttl: { min: 5, max: 5 }, tos: { min: 185, max: 185 } });
+    expect(await udpChecksumErrors(pair.sink.ns, 6)).toBe(errorsBefore);
   });
 
   it('carries datagrams larger than the MTU (IPv6 fragments) whole', async () => {

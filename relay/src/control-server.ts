@@ -3,7 +3,7 @@
 import { chmodSync, chownSync, existsSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import type { Logger } from './log.js';
-import { LineSplitter, MAX_LINE_BYTES, type Request, type RequestId, type Response } from './protocol.js';
+import { LineSplitter, encodeLine, overLimit, type Request, type RequestId, type Response } from './protocol.js';
 
 /** Who is at the other end of a connection (SO_PEERCRED). */
 export interface PeerCredentials { pid: number; uid: number; gid: number }
@@ -104,7 +104,6 @@ export class ControlServer {
     this.connections.add(socket);
     const peer = this.peerOf(socket);
     this.log.debug('control connection', { ...peer });
-    socket.setEncoding('utf8');
     // Replies go out in request order even when handlers finish out of order.
     let chain: Promise<void> = Promise.resolve();
     // Lines read but not started wait here: at most MAX_IN_FLIGHT requests run at once, and while
@@ -116,7 +115,7 @@ export class ControlServer {
     let inFlight = 0;
     const start = (line: string | typeof OVERLONG) => {
       inFlight++;
-      const parsed: ReturnType<typeof parseRequest> = line === OVERLONG ? { reply: { id: null, ok: false, error: `request line longer than ${MAX_LINE_BYTES} bytes` } } : parseRequest(line);
+      const parsed: ReturnType<typeof parseRequest> = line === OVERLONG ? { reply: { id: null, ok: false, error: overLimit('request') } } : parseRequest(line);
       const pending: Promise<Response> =
         'reply' in parsed
           ? Promise.resolve(parsed.reply)
@@ -138,20 +137,33 @@ export class ControlServer {
     };
     const reply = (response: Response) => {
       inFlight--;
-      if (!socket.destroyed) socket.write(JSON.stringify(response) + '\n');
+      if (!socket.destroyed) socket.write(this.serialize(response, peer) + '\n');
       flow();
     };
     socket.on('drain', flow);
     const splitter = new LineSplitter(
       (line) => waiting.push(line),
-      () => waiting.push(OVERLONG),
+      () => {
+        this.log.warn(`control request refused: ${overLimit('request')}`, { ...peer });
+        waiting.push(OVERLONG);
+      },
     );
-    socket.on('data', (chunk: string) => {
+    socket.on('data', (chunk: Buffer) => {
       splitter.push(chunk);
       flow();
     });
     socket.on('error', (err) => this.log.debug(`control connection error: ${err.message}`));
     socket.on('close', () => this.connections.delete(socket));
+  }
+
+  /** The reply's line; one the client could not take becomes an error naming the limit. */
+  private serialize(response: Response, peer?: PeerCredentials): string {
+    try {
+      return encodeLine('reply', response);
+    } catch (err) {
+      this.log.warn(`control reply refused: ${(err as Error).message}`, { ...peer });
+      return JSON.stringify({ id: response.id, ok: false, error: (err as Error).message });
+    }
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { parseRequest } from '../../relay/src/control-server.js';
+import { ControlServer, parseRequest } from '../../relay/src/control-server.js';
+import { ControlClient } from '../../relay/src/control-client.js';
+import { createLogger } from '../../relay/src/log.js';
 import { LineSplitter, MAX_LINE_BYTES } from '../../relay/src/protocol.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULTS, loadConfigFile, resolveConfig } from '../../relay/src/config.js';
@@ -31,6 +34,64 @@ describe('line splitter', () => {
     const s = new LineSplitter((l) => lines.push(l), () => lines.push('OVERFLOW'));
     s.push(`${'x'.repeat(MAX_LINE_BYTES + 1)}\n{"ok":1}\n`);
     expect(lines).toEqual(['OVERFLOW', '{"ok":1}']);
+  });
+
+  it('counts bytes, not characters, and joins a character split across chunks', () => {
+    const lines: string[] = [];
+    const s = new LineSplitter((l) => lines.push(l), () => lines.push('OVERFLOW'));
+    s.push(`${'é'.repeat(MAX_LINE_BYTES / 2 + 1)}\n`); // 2 bytes each
+    const bytes = Buffer.from('"né"\n');
+    s.push(bytes.subarray(0, 3)); // '"n' and the first byte of 'é'
+    s.push(bytes.subarray(3));
+    expect(lines).toEqual(['OVERFLOW', '"né"']);
+  });
+});
+
+describe('lines over the limit, both ways', () => {
+  const socketPath = () => path.join(mkdtempSync(path.join(os.tmpdir(), 'mcr-protocol-')), 'c.sock');
+  const quiet = createLogger('text', 'error', () => undefined);
+
+  it('a reply or a request too long is an error naming the limit, and the connection goes on', async () => {
+    const big = 'x'.repeat(MAX_LINE_BYTES);
+    const where = socketPath();
+    const server = new ControlServer(where, async (cmd, args) => (cmd === 'big' ? { big } : { echo: args }), quiet);
+    await server.listen();
+    const client = await ControlClient.connect(where);
+    try {
+      await expect(client.request('big')).rejects.toThrow(/^reply line \(\d+ bytes\) longer than the control protocol's limit of 67108864 bytes \(64 MiB\)$/);
+      await expect(client.request('echo', { big })).rejects.toThrow(/^request line \(\d+ bytes\) longer than the control protocol's limit of 67108864 bytes \(64 MiB\)$/);
+      expect(await client.request('echo', { n: 1 })).toEqual({ echo: { n: 1 } });
+    } finally {
+      client.close();
+      await server.close();
+    }
+  });
+
+  it('a reply the client cannot read, or one without an id, settles the request it answers, in order', async () => {
+    // An mcrd of the 1 MiB limit answered an apply of 10,000 rules with the first reply (no id to go
+    // by): the client dropped it and waited forever. The third is a reply over the limit.
+    const replies = ['{"id":null,"ok":false,"error":"request line longer than 1048576 bytes"}', '{"id":2,"ok":true,"result":2}', `"${'x'.repeat(MAX_LINE_BYTES)}"`, '{"id":4,"ok":true,"result":4}'];
+    const where = socketPath();
+    const server = net.createServer((s) => {
+      let n = 0;
+      s.on('data', (chunk) => {
+        for (const _ of chunk.toString().matchAll(/\n/g)) s.write(`${replies[n++]}\n`);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(where, resolve));
+    const client = await ControlClient.connect(where);
+    try {
+      const settled = await Promise.allSettled(['apply', 'ping', 'stats', 'ping'].map((cmd) => client.request(cmd)));
+      expect(settled).toMatchObject([
+        { status: 'rejected', reason: { message: 'request line longer than 1048576 bytes' } },
+        { status: 'fulfilled', value: 2 },
+        { status: 'rejected', reason: { message: "reply line longer than the control protocol's limit of 67108864 bytes (64 MiB)" } },
+        { status: 'fulfilled', value: 4 },
+      ]);
+    } finally {
+      client.close();
+      server.close();
+    }
   });
 });
 

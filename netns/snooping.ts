@@ -25,6 +25,10 @@ import type { Family } from './topology.js';
 /** Query response interval, centiseconds: how long the bridge floods after its querier starts. */
 const QUERY_RESPONSE_CS = 50;
 const SETTLE_TIMEOUT_MS = 15_000;
+// Groups the bridge can snoop: past mcast_hash_max (default 4096) it stops snooping and floods
+// every group. The multi-stream ladder goes to 10,000 groups; the next power of two leaves room
+// for the link-local groups every host joins.
+const MCAST_HASH_MAX = 16384;
 /** A group nobody joins, per family: while probes to it still reach the relay's port, the bridge floods. */
 const CANARY_GROUP: Record<Family, string> = { 4: '239.255.77.1', 6: 'ff15::77:1' };
 const PROBES = 20;
@@ -77,7 +81,7 @@ async function floods(ns: string, bridge: string, relayPort: string, sourceAddr:
  * `family` (IGMP and MLD querier start together; only the family a run sends is probed).
  */
 export async function makeSnooping(ns: string, bridge: string, relayPort: string, sourceAddrs: Record<Family, string>, family: Family = 4): Promise<SnoopingSegment> {
-  await $`ip -n ${ns} link set ${bridge} type bridge mcast_snooping 1 mcast_query_use_ifaddr 1 mcast_query_response_interval ${String(QUERY_RESPONSE_CS)}`;
+  await $`ip -n ${ns} link set ${bridge} type bridge mcast_snooping 1 mcast_query_use_ifaddr 1 mcast_query_response_interval ${String(QUERY_RESPONSE_CS)} mcast_hash_max ${String(MCAST_HASH_MAX)}`;
   await $`ip netns exec ${ns} bridge link set dev ${relayPort} mcast_flood off`;
   const started = Date.now();
   await $`ip -n ${ns} link set ${bridge} type bridge mcast_querier 1`;

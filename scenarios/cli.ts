@@ -47,6 +47,8 @@ const program = new Command('scenario')
   .argument('<name>', `scenario: ${Object.keys(SCENARIOS).join(', ')}`)
   .argument('[N]', `size: ${Object.values(SCENARIOS).map((s) => `${s.name}: ${s.argName} (default ${s.defaultSize}, at most ${s.maxSize})`).join('; ')}`)
   .option('--rate <pps>', 'packets per second per stream', positiveInt('--rate'), 1000)
+  .option('--aggregate-rate <pps>', 'multi-stream: packets per second over all of a step\'s streams instead of --rate, and --count is then the step\'s total (one load at every step: cost per packet against the number of groups)', positiveInt('--aggregate-rate'))
+  .option('--steps <list>', 'multi-stream: only these stream counts, e.g. 10,1000,10000 (each at most N)', (v) => v.split(',').map((x) => positiveInt('--steps')(x)))
   .option('--count <n>', 'measured packets per stream (after warm-up)', positiveInt('--count'), 2000)
   .option('--size <bytes>', 'UDP payload bytes (40-1472); throughput takes a list, e.g. 64,512,1024,1472', sizeList, [512])
   .option('--warmup <n>', 'warm-up packets per stream, excluded from the counts', positiveInt('--warmup', 0), 50)
@@ -87,6 +89,7 @@ const program = new Command('scenario')
 Examples:
   npm run scenario multi-stream -- 10
   npm run scenario multi-stream -- 200 --contenders relay
+  npm run scenario multi-stream -- 10000 --steps 10,10000 --aggregate-rate 100000 --count 500000 --contenders relay
   npm run scenario multi-stream -- 2 --family 6             # IPv6: ff15:: groups, MLD joins
   npm run scenario multi-worker -- 2 --streams 8
   npm run scenario throughput -- 4 --threads 2 --repetitions 3
@@ -119,6 +122,8 @@ Exit status: 0 checks passed, 1 a check failed, 2 could not run.`,
     if (notRun.length) throw new InvalidArgumentError(`--require names ${notRun.join(', ')}, which --contenders leaves out`);
     const options: ScenarioOptions = {
       ratePps: o.rate as number,
+      ...(o.aggregateRate === undefined ? {} : { aggregateRatePps: o.aggregateRate as number }),
+      ...(o.steps === undefined ? {} : { steps: o.steps as number[] }),
       count: o.count as number,
       size: (o.size as number[])[0],
       sizes: o.size as number[],

@@ -10,7 +10,7 @@ import { checkAtLeast, checkAtMost, type Check } from '../harness/src/checks.js'
 import type { FaultKind, FaultPlan } from '../harness/src/faults.js';
 import { LINK_FAULTS } from '../harness/src/faults.js';
 import type { ContenderRun, StepResult } from '../harness/src/result.js';
-import { countRuns, runPlans, SEARCH_OPTIONS, type Scenario, type ScenarioOptions, type StepPlan } from './scenario.js';
+import { countRuns, runPlans, LADDER_OPTIONS, SEARCH_OPTIONS, type Scenario, type ScenarioOptions, type StepPlan } from './scenario.js';
 
 /** Traffic before the fault, and in all: long enough for a 1 s fault and a 1 s recovery. */
 const FAULT_AT_SECONDS = 1.5;
@@ -83,7 +83,7 @@ function checksFor(step: StepResult, run: ContenderRun, repeated: boolean): Chec
 
 export const faults: Scenario = {
   name: 'faults',
-  ignores: { streams: 'its streams are N', fanout: 'it runs the default hash fanout', ...SEARCH_OPTIONS },
+  ignores: { streams: 'its streams are N', fanout: 'it runs the default hash fanout', ...SEARCH_OPTIONS , ...LADDER_OPTIONS },
   summary: 'worker kill, supervisor restart, link flap, link re-creation and rule churn under traffic; outage from sequence gaps',
   argName: 'streams',
   defaultSize: 4,

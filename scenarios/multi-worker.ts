@@ -2,7 +2,7 @@
 // With fanout no packet may arrive twice; without it every worker forwards every packet.
 import { checkAtLeast, type Check } from '../harness/src/checks.js';
 import type { StepResult } from '../harness/src/result.js';
-import { countRuns, runPlans, SEARCH_OPTIONS, type Scenario, type ScenarioOptions, type StepPlan } from './scenario.js';
+import { countRuns, runPlans, LADDER_OPTIONS, SEARCH_OPTIONS, type Scenario, type ScenarioOptions, type StepPlan } from './scenario.js';
 
 export const WORKER_FANOUTS = ['hash', 'cpu', 'lb', 'none'] as const;
 const CONTROL = "fanout 'none': every worker sees every packet (the duplication bug, kept as a negative control)";
@@ -31,7 +31,7 @@ function plan(n: number, options: ScenarioOptions): StepPlan[] {
 
 export const multiWorker: Scenario = {
   name: 'multi-worker',
-  ignores: { workers: 'it runs 1 to N workers (N)', fanout: 'it runs every fanout mode', ...SEARCH_OPTIONS },
+  ignores: { workers: 'it runs 1 to N workers (N)', fanout: 'it runs every fanout mode', ...SEARCH_OPTIONS , ...LADDER_OPTIONS },
   summary: "workers 1..N for fanout hash, cpu, lb and 'none' (negative control); duplication and per-worker share",
   argName: 'workers',
   defaultSize: 2,

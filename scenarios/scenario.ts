@@ -9,6 +9,10 @@ import type { EgressMode, IngressMode } from '../relay/src/native.js';
 
 export interface ScenarioOptions {
   ratePps: number;
+  /** multi-stream: packets/s over all of a step's streams, instead of ratePps per stream (one aggregate rate for every step). */
+  aggregateRatePps?: number;
+  /** multi-stream: only these stream counts of the ladder (each at most N). */
+  steps?: number[];
   count: number;
   /** UDP payload bytes: the first of `sizes`. */
   size: number;
@@ -83,6 +87,8 @@ export interface ScenarioContext {
 
 /** Options only throughput's search uses: every other scenario refuses them. */
 export const SEARCH_OPTIONS: Record<string, string> = { trialSeconds: 'only throughput searches', resolution: 'only throughput searches' };
+/** Options of multi-stream's ladder alone. */
+export const LADDER_OPTIONS: Record<string, string> = { aggregateRate: "only multi-stream's steps share one total rate", steps: "only multi-stream's ladder has steps to choose" };
 
 export interface Scenario {
   name: string;

@@ -5,7 +5,7 @@
 import { checkAtMost, type Check } from '../harness/src/checks.js';
 import type { StepResult } from '../harness/src/result.js';
 import type { TimelineSample } from '../harness/src/timeline.js';
-import { runPlans, SEARCH_OPTIONS, type Scenario, type ScenarioOptions, type StepPlan } from './scenario.js';
+import { runPlans, LADDER_OPTIONS, SEARCH_OPTIONS, type Scenario, type ScenarioOptions, type StepPlan } from './scenario.js';
 
 export const DEFAULT_SOAK_SECONDS = 60;
 /** Memory may settle during the first tenth of the run; after that it must stay within this. */
@@ -55,7 +55,7 @@ function checks(steps: StepResult[], options: ScenarioOptions): Check[] {
 
 export const soak: Scenario = {
   name: 'soak',
-  ignores: { count: 'it sends for --duration', streams: 'its streams are N', ...SEARCH_OPTIONS },
+  ignores: { count: 'it sends for --duration', streams: 'its streams are N', ...SEARCH_OPTIONS , ...LADDER_OPTIONS },
   summary: 'one long run (--duration, default 60 s) with the relay\'s RSS, open fds, CPU and the sink\'s loss sampled over time',
   argName: 'streams',
   defaultSize: 1,

@@ -5,7 +5,7 @@
 // the rate asked in the deciding trial.
 import type { ContenderName } from '../harness/src/contenders/types.js';
 import type { SearchResult } from '../harness/src/result.js';
-import type { Scenario, ScenarioContext, StepPlan } from './scenario.js';
+import { LADDER_OPTIONS, type Scenario, type ScenarioContext, type StepPlan } from './scenario.js';
 
 export const PDR_LOSS_PCT = 0.1;
 const FALLBACK_CEILING_PPS = 100_000;
@@ -91,7 +91,7 @@ export async function search(ctx: ScenarioContext, n: number, contender: Contend
 
 export const throughput: Scenario = {
   name: 'throughput',
-  ignores: { rate: 'its search chooses the rates', count: 'each trial sends for --trial-seconds', streams: 'its streams are N' },
+  ignores: { rate: 'its search chooses the rates', count: 'each trial sends for --trial-seconds', streams: 'its streams are N' , ...LADDER_OPTIONS },
   summary: `per contender, binary search for NDR (0 loss) and PDR (≤ ${PDR_LOSS_PCT}% loss) over N streams, from the calibrated ceiling down`,
   argName: 'streams',
   defaultSize: 4,

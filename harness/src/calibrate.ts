@@ -1,7 +1,7 @@
 // The instrument's own ceiling: the highest rate generator -> sink sustains with zero loss straight
 // over one veth pair. Results near this rate measure the instrument, not the contender.
 import { createPair } from '../../netns/topology.js';
-import { runGenerator } from './generator.js';
+import { fitsOneFrame, runGenerator } from './generator.js';
 import { startSink } from './sink.js';
 import { type Family } from './streams.js';
 import { endpoint } from '../../relay/src/rules.js';
@@ -38,7 +38,8 @@ export async function calibrate(o: CalibrationOptions): Promise<CalibrationResul
       const sink = await startSink(pair.sink.ns, { interface: pair.sink.ifname, streams, runId, idleTimeoutMs: 300, maxWaitMs: 60_000 });
       const perStream = aggregatePps / streams.length;
       const count = aggregatePps > 0 ? Math.max(100, Math.round(perStream * probeSeconds)) : 200_000;
-      const gen = await runGenerator(pair.gen.ns, { interface: pair.gen.ifname, streams, rate: perStream, count, size: o.size, runId, warmup: 0, threads });
+      const packet = fitsOneFrame(o.size, o.mtu ?? 1500, o.family ?? 4); // as the scenarios send
+      const gen = await runGenerator(pair.gen.ns, { interface: pair.gen.ifname, streams, rate: perStream, count, size: o.size, runId, warmup: 0, threads, packet });
       const got = await sink.done;
       const unique = got.streams.reduce((n, s) => n + s.unique, 0);
       const lost = gen.totalSent - unique + gen.streams.reduce((n, s) => n + s.errorCount, 0);

@@ -92,6 +92,16 @@ export interface GenOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * Whether a datagram of `size` payload bytes fits one frame on a link of `mtu`: then the harness
+ * sends it with --packet, so the instrument adds no neighbour entry per group to the host's one
+ * table (at thousands of groups that would cost every sender on the host, the contenders included);
+ * bigger ones go through the IP stack, which fragments them.
+ */
+export function fitsOneFrame(size: number, mtu: number, family: 4 | 6): boolean {
+  return size + 8 + (family === 6 ? 40 : 20) <= mtu;
+}
+
 export function generatorArgs(o: GenOptions): string[] {
   const args = ['--interface', o.interface, '--run-id', String(o.runId)];
   if (o.aggregateRate !== undefined) args.push('--aggregate-rate', String(o.aggregateRate));

@@ -72,6 +72,8 @@ export interface ContenderRun {
   status: 'ok' | 'skipped' | 'failed';
   /** Why it was skipped or failed (with the install hint when something is missing). */
   reason?: string;
+  /** Skipped because the machine's kernel lacks what the contender is (e.g. no multicast routing): nothing to install. */
+  kernelLacks?: boolean;
   repetition: number;
   /** Which groups the sink joined: the outputs, or the inputs for a contender that cannot rewrite. */
   sinkJoined: 'outputs' | 'inputs';

@@ -8,7 +8,7 @@ import { createChain, type Chain, type Topology } from '../../netns/topology.js'
 import type { Contender, Impairments, RunningContender } from './contenders/types.js';
 import type { EgressMode, IngressMode } from '../../relay/src/native.js';
 import { injectFault, type FaultPlan, type FaultRecord } from './faults.js';
-import { runGenerator } from './generator.js';
+import { fitsOneFrame, runGenerator } from './generator.js';
 import { measure } from './measure.js';
 import { aggregate, type ContenderRun, type IgmpObservation } from './result.js';
 import { startSink } from './sink.js';
@@ -94,8 +94,8 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
     egressLimit: o.impairments.egressLimit ?? null, noIgmp: o.impairments.noIgmp ?? false, relayCpuLimit: o.impairments.relayCpuLimit ?? null,
   };
   const base = { contender: contender.name, series: o.series, ...(o.control ? { control: o.control } : {}), ...(o.exemptFromLoss ? { exemptFromLoss: o.exemptFromLoss } : {}), repetition: o.repetition, sinkJoined: contender.rewrites ? ('outputs' as const) : ('inputs' as const), params };
-  const availability = await contender.available();
-  if (!availability.ok) return { ...base, status: 'skipped', reason: availability.reason };
+  const availability = await contender.available(o.family ?? 4);
+  if (!availability.ok) return { ...base, status: 'skipped', reason: availability.reason, ...(availability.kernelLacks ? { kernelLacks: true } : {}) };
 
   mkdirSync(o.logDir, { recursive: true });
   const family = o.family ?? 4;
@@ -145,6 +145,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
           threads: o.threads,
           ttl: o.ttl,
           tos: o.tos,
+          packet: fitsOneFrame(o.size, o.mtu ?? 1500, o.family ?? 4),
           ...streamArg(plans.map((p) => endpoint(p.inGroup, p.inPort)), path.join(o.logDir, 'gen-streams.txt')),
         });
         fault = await faultDone;

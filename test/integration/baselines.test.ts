@@ -17,11 +17,13 @@ import { runGenerator } from '../../harness/src/generator.js';
 import { startSink } from '../../harness/src/sink.js';
 import { nsSpawn } from '../../netns/spawn.js';
 import { createChain, createPair, type Chain, type Pair } from '../../netns/topology.js';
-import { announceSkip, skipReason } from './env.js';
+import { announceSkip, noMulticastRouting, skipReason } from './env.js';
 import { injectFrames } from './inject.js';
 
 const reason = skipReason(['socat', 'smcrouted']);
 announceSkip('baselines with source-specific multicast', reason);
+const noRouting = noMulticastRouting();
+announceSkip('the kernel-routing baselines', noRouting);
 
 const GROUP = '232.1.1.1';
 const PORT = 5000;
@@ -75,7 +77,7 @@ describe.skipIf(reason)('baselines with source-specific multicast (two sources, 
     expect(await twoSources(c, `239.2.0.1:${PORT}`)).toEqual({ unique: 1000, foreign });
   });
 
-  it.each([
+  it.skipIf(noRouting).each([
     ['an (S,G) route and a source-specific join', `mroute from IF source 10.251.1.2 group ${GROUP} to OUT\nmgroup from IF source 10.251.1.2 group ${GROUP}`, 0],
     ['a (*,G) route (control)', `mroute from IF group ${GROUP} to OUT\nmgroup from IF group ${GROUP}`, 1000],
   ])('kernel routing (smcroute), %s', async (_what, routes, foreign) => {
@@ -124,7 +126,7 @@ describe.skipIf(reason)('baselines with VLAN-tagged frames on the parent interfa
     expect({ tagged: afterTagged - before, untagged: (await udpInDatagrams(c.relayIn.ns)) - afterTagged }).toEqual({ tagged: 0, untagged: 100 });
   });
 
-  it('kernel routing (smcroute): forwards none of the tagged frames, all of the untagged ones', async () => {
+  it.skipIf(noRouting)('kernel routing (smcroute): forwards none of the tagged frames, all of the untagged ones', async () => {
     const c = (chain = await createChain({ forwarding: true }));
     const dir = mkdtempSync(path.join(os.tmpdir(), 'mcr-vlan-'));
     const conf = path.join(dir, 'smcroute.conf');

@@ -24,6 +24,15 @@ export function skipReason(needs: string[] = []): string | undefined {
   return undefined;
 }
 
+/**
+ * Why the kernel contender cannot run on this machine's kernel (built without multicast routing:
+ * no forwarding cache file), or undefined when it can. Nothing to install: tests skip its part and say so.
+ */
+export function noMulticastRouting(family: 4 | 6 = 4): string | undefined {
+  const cache = family === 6 ? '/proc/net/ip6_mr_cache' : '/proc/net/ip_mr_cache';
+  return existsSync(cache) ? undefined : `this kernel has no IPv${family} multicast routing (${cache} missing)`;
+}
+
 export function announceSkip(suite: string, reason: string | undefined): void {
   if (reason) console.warn(`SKIPPED ${suite}: ${reason}`);
 }

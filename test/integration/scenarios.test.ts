@@ -6,10 +6,12 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../../harness/src/result.js';
 import { projectRoot } from '../../relay/src/native.js';
-import { announceSkip, skipReason } from './env.js';
+import { announceSkip, noMulticastRouting, skipReason } from './env.js';
 
 const reason = skipReason(['socat', 'smcrouted']);
 announceSkip('scenario integration', reason);
+const noRouting = noMulticastRouting();
+announceSkip('the kernel contender in the scenario tests (expected skipped, reported, not failed)', noRouting);
 
 const SMALL = ['--count', '500', '--rate', '1000', '--warmup', '20', '--quiet'];
 
@@ -32,7 +34,10 @@ describe.skipIf(reason)('scenarios', () => {
     expect(result.steps.map((s) => s.step)).toEqual(['1', '2']);
     for (const step of result.steps) {
       expect(step.runs.map((r) => r.contender).sort()).toEqual(['kernel', 'relay', 'socat']);
-      for (const run of step.runs) {
+      const kernelRun = step.runs.find((r) => r.contender === 'kernel')!;
+      if (noRouting) expect(kernelRun).toMatchObject({ status: 'skipped', kernelLacks: true });
+      const ran = step.runs.filter((r) => !(noRouting && r.contender === 'kernel'));
+      for (const run of ran) {
         expect(run.status, `${step.step} ${run.contender}: ${run.reason}`).toBe('ok');
         expect(run.aggregate!.sent).toBe(500 * Number(step.step));
       }
@@ -41,7 +46,7 @@ describe.skipIf(reason)('scenarios', () => {
       // Nothing lost: the delivered rate over the measured window is the offered rate.
       expect(relay.aggregate!.deliveredPps).toBeCloseTo(relay.aggregate!.offeredPps, 6);
       // The snooping bridge saw every contender join every input group before traffic started.
-      for (const run of step.runs) expect(run.igmp, run.contender).toMatchObject({ groups: Number(step.step), joined: Number(step.step) });
+      for (const run of ran) expect(run.igmp, run.contender).toMatchObject({ groups: Number(step.step), joined: Number(step.step) });
       expect(relay.report!.commands[0]).toContain('mcrd.js');
       expect(step.runs.find((r) => r.contender === 'kernel')!.sinkJoined).toBe('inputs');
     }
@@ -124,7 +129,10 @@ describe.skipIf(reason)('scenarios', () => {
     const g = await gate(dir);
     expect(g.exitCode).toBe(1);
     expect(String(g.stdout)).toMatch(/FAIL relay NDR vs socat: throughput \/ step NDR 512B \/ relay: NDR relay\/socat = 0\.\d+ \(limit >= 1\)/);
-  }, 300_000);
+    // The budget: at 1% of this machine's CPU the relay forwards under 2,000 packets/s, so the
+    // search halves from the instrument's ceiling (~480,000) through about 10 trials of ~40 s each
+    // (most of it the starved workers answering the closing stats and stop), then socat's.
+  }, 720_000);
 
   it('the gate fails a run without relay results instead of passing 0/0', async () => {
     const { exitCode, dir } = await scenario(['multi-stream', '1', '--contenders', 'socat', ...SMALL]);

@@ -1,21 +1,24 @@
 // The kernel's own multicast forwarding, configured with smcroute static (S,G) routes: IPv4
 // multicast routing, or IPv6 (CONFIG_IPV6_MROUTE, /proc/net/ip6_mr_cache) for IPv6 streams, with
 // MLD joins. The kernel cannot rewrite group or port: the sink joins the input groups for this contender.
-import { createWriteStream, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nsSpawn } from '../../../netns/spawn.js';
 import { sysctl } from '../../../netns/sysctl.js';
 import { commandExists } from './which.js';
 import { multicastRoutes } from './procnet.js';
-import { familyOf } from '../streams.js';
+import { familyOf, type Family } from '../streams.js';
 import type { Availability, Contender, ContenderReport, RunningContender, StartOptions } from './types.js';
 
 export const kernelContender: Contender = {
   name: 'kernel',
   rewrites: false,
   needsForwarding: true,
-  async available(): Promise<Availability> {
+  async available(family: Family): Promise<Availability> {
+    // The multicast forwarding cache's file exists only in a kernel built with multicast routing.
+    const [cache, option] = family === 6 ? ['/proc/net/ip6_mr_cache', 'CONFIG_IPV6_MROUTE'] : ['/proc/net/ip_mr_cache', 'CONFIG_IP_MROUTE'];
+    if (!existsSync(cache)) return { ok: false, kernelLacks: true, reason: `this kernel has no IPv${family} multicast routing (${option} is not set; ${cache} is missing): kernel routing cannot be measured on this machine` };
     return (await commandExists('smcrouted')) ? { ok: true } : { ok: false, reason: 'smcrouted not found: apt-get install smcroute' };
   },
   async start({ chain, streams, logDir }: StartOptions): Promise<RunningContender> {

@@ -2,7 +2,7 @@
 // output interface: the relay (mcrd), socat, or the kernel's own multicast routing.
 import type { Chain } from '../../../netns/topology.js';
 import type { FaultDetail, FaultPlan } from '../faults.js';
-import type { StreamPlan } from '../streams.js';
+import type { Family, StreamPlan } from '../streams.js';
 import type { Resources } from './resources.js';
 import type { EgressMode, IngressMode } from '../../../relay/src/native.js';
 
@@ -65,6 +65,8 @@ export interface Availability {
   ok: boolean;
   /** Why not, and how to get it. */
   reason?: string;
+  /** Not ok because this machine's kernel lacks what the contender is (nothing to install): the gate reports it, it does not fail the run for it. */
+  kernelLacks?: boolean;
 }
 
 export interface Contender {
@@ -73,6 +75,6 @@ export interface Contender {
   rewrites: boolean;
   /** Settings for the relay namespace this contender needs (e.g. forwarding for the kernel). */
   needsForwarding: boolean;
-  available(): Promise<Availability>;
+  available(family: Family): Promise<Availability>;
   start(options: StartOptions): Promise<RunningContender>;
 }

@@ -158,7 +158,7 @@ program
               ),
             ),
         '',
-        `Dropped: ttl_expired=${r.totals.ttlExpired ?? 0} ${Object.entries(r.dropped ?? {}).map(([why, n]) => `${why}=${n}`).join(' ')}`,
+        `Dropped: ttl_expired=${r.totals.ttlExpired ?? 0} no_source=${r.totals.txNoSource ?? 0} ${Object.entries(r.dropped ?? {}).map(([why, n]) => `${why}=${n}`).join(' ')}`,
         `IPv6 reassembly: ${REASSEMBLY.map(([key, label]) => `${label}=${r.totals[key] ?? 0}`).join(' ')}`,
         `IGMP: attempted=${r.igmp.attempted} succeeded=${r.igmp.succeeded} failed=${r.igmp.failed} active_groups=${r.igmp.activeGroups} helper_sockets=${r.igmp.sockets} leaves=${r.igmp.leaves} joining=${r.igmp.joining} leaving=${r.igmp.leaving}`,
       ].join('\n'),

@@ -5,7 +5,7 @@ import { CONTENDER_NAMES, type ContenderName } from '../harness/src/contenders/t
 import { describeCheck, gatedTally, verdictOf } from '../harness/src/checks.js';
 import { parseCpuLimit } from '../harness/src/cpu-limit.js';
 import { writeGateFiles } from '../harness/src/export/gate-files.js';
-import { DEFAULT_GATE_FILE, evaluateGates, loadBaseline, loadGateFile } from '../harness/src/gate.js';
+import { DEFAULT_GATE_FILE, gateRun, loadGateFile } from '../harness/src/gate.js';
 import { TOPOLOGIES, type Family, type Topology } from '../netns/topology.js';
 import { terminalSummary } from '../harness/src/report/markdown.js';
 import { renderReport } from '../harness/src/report/render.js';
@@ -158,8 +158,7 @@ Exit status: 0 checks passed, 1 a check failed, 2 could not run.`,
       const { result, dir } = await runScenario(scenario, n, options, command, Boolean(o.quiet));
       let verdict = result.verdict;
       if (o.gate) {
-        const baseline = loadBaseline(result.scenario);
-        const checks = evaluateGates(result, loadGateFile(typeof o.gate === 'string' ? o.gate : undefined), baseline);
+        const { checks, baseline } = gateRun(result, loadGateFile(typeof o.gate === 'string' ? o.gate : undefined));
         writeGateFiles(dir, result, checks, baseline?.runId ?? null);
         for (const c of checks.filter((x) => !x.pass || x.advisory)) console.error(describeCheck(c));
         verdict = verdictOf(checks);

@@ -2,6 +2,7 @@
 // the sink counted, ratios to socat measured in the same run (stable on a noisy machine), the
 // IGMP joins a snooping bridge saw, and regression against a committed baseline within the noise
 // the repetitions show. Exporters (JUnit, benchmark files) live in export/.
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../../relay/src/native.js';
@@ -99,18 +100,41 @@ export function baselineFromResult(result: RunResult): Baseline {
   return { schema: 'mcr-baseline', scenario: result.scenario, runId: result.runId, command: result.command, parameters: result.parameters, samples };
 }
 
-export function baselinePath(scenario: string): string {
-  return path.join(BASELINE_DIR, `${scenario}.json`);
+/** The load a run was made under: its parameters but those a baseline may differ in, as canonical text. */
+function loadText(parameters: Record<string, unknown>): string {
+  const load = { ...IMPLIED_PARAMETERS, ...parameters };
+  return JSON.stringify(Object.keys(load).filter((k) => !MAY_DIFFER_FROM_BASELINE.has(k)).sort().map((k) => [k, load[k]]));
 }
 
-export function loadBaseline(scenario: string): Baseline | undefined {
-  const file = baselinePath(scenario);
+/**
+ * One baseline per load: results/baselines/<scenario>/<N>-<hash of the load>.json, so a run is
+ * compared with the baseline of its own load, whatever other loads have one.
+ */
+export function baselinePath(result: Pick<RunResult, 'scenario' | 'parameters'>, dir = BASELINE_DIR): string {
+  const hash = createHash('sha256').update(loadText(result.parameters)).digest('hex').slice(0, 10);
+  return path.join(dir, result.scenario, `${String(result.parameters.n ?? 'run')}-${hash}.json`);
+}
+
+/** The baseline made under this run's load, if one was committed. */
+export function loadBaseline(result: Pick<RunResult, 'scenario' | 'parameters'>, dir = BASELINE_DIR): Baseline | undefined {
+  const file = baselinePath(result, dir);
   if (!existsSync(file)) return undefined;
   const value = JSON.parse(readFileSync(file, 'utf8')) as Baseline;
   if (value.schema !== 'mcr-baseline' || typeof value.parameters !== 'object' || value.parameters === null) {
     throw new Error(`${file}: not an MCR baseline of this version; re-create it with npm run gate -- <run> --update-baseline`);
   }
   return value;
+}
+
+/** The gates and, when `compare`, the regression against the baseline of the run's load (or an INFO line saying it has none). */
+export function gateRun(result: RunResult, gates: GateFile, compare = true, dir = BASELINE_DIR): { checks: Check[]; baseline?: Baseline } {
+  const baseline = compare ? loadBaseline(result, dir) : undefined;
+  return { baseline, checks: [...evaluateGates(result, gates, baseline), ...(compare && !baseline ? [noBaselineCheck(result, dir)] : [])] };
+}
+
+/** Reported when a run's load has no baseline: the absolute gates still apply; nothing to compare. */
+function noBaselineCheck(result: Pick<RunResult, 'scenario' | 'parameters' | 'runId'>, dir: string): Check {
+  return { name: 'regression', scenario: result.scenario, step: '-', contender: 'relay', metric: `no baseline for this load (${path.relative(projectRoot, baselinePath(result, dir))}); make one from a passing run with npm run gate -- results/${result.runId} --update-baseline`, value: 0, limit: 'none', pass: true, advisory: true };
 }
 
 const round = (n: number) => Math.round(n * 1000) / 1000;

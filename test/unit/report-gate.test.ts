@@ -1,10 +1,13 @@
 // Reports, gates and comparisons computed from result.json alone.
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeCheck, verdictOf } from '../../harness/src/checks.js';
 import { compareRuns } from '../../harness/src/compare.js';
 import { benchmarkEntries } from '../../harness/src/export/benchmark.js';
 import { junitXml } from '../../harness/src/export/junit.js';
-import { baselineFromResult, evaluateGates, loadGateFile } from '../../harness/src/gate.js';
+import { baselineFromResult, baselinePath, evaluateGates, gateRun, loadGateFile } from '../../harness/src/gate.js';
 import { buildCharts } from '../../harness/src/report/charts.js';
 import { renderHtml } from '../../harness/src/report/html.js';
 import { renderMarkdown } from '../../harness/src/report/markdown.js';
@@ -88,6 +91,27 @@ describe('gates', () => {
     const other = failures(evaluateGates({ ...sampleResult(), parameters: { n: 5, ratePps: 5000 } }, gates, baseline));
     expect(other).toHaveLength(1);
     expect(other[0].metric).toMatch(/ratePps: undefined → 5000.*--update-baseline/);
+  });
+
+  it('keep one baseline per load: a run is compared with its own load\'s, and a load without one is said so while the absolute gates still apply', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mcr-baselines-'));
+    const made = { ...sampleResult({}, { repetitions: 3 }), parameters: { n: 5, ratePps: 1000, repetitions: 3 } };
+    const file = baselinePath(made, dir);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify(baselineFromResult(made)));
+    expect(file).toMatch(/multi-stream\/5-[0-9a-f]{10}\.json$/);
+    // Same load, other repetitions and relay settings: the same baseline.
+    const same = gateRun({ ...sampleResult(), parameters: { n: 5, ratePps: 1000, repetitions: 1, egress: 'udp' } }, gates, true, dir);
+    expect(same.baseline?.runId).toBe('sample-run');
+    expect(same.checks.some((c) => c.name.startsWith('regression: '))).toBe(true);
+    // Another load (a user's multi-stream -- 5 at 5000/s): no baseline, said once as INFO, verdict from the absolute gates.
+    const other = gateRun({ ...sampleResult(), parameters: { n: 5, ratePps: 5000, repetitions: 1 } }, gates, true, dir);
+    expect(other.baseline).toBeUndefined();
+    const info = other.checks.filter((c) => c.name === 'regression');
+    expect(info).toHaveLength(1);
+    expect(describeCheck(info[0])).toMatch(/^INFO regression: .*no baseline for this load .*npm run gate -- results\/sample-run --update-baseline/);
+    expect(verdictOf(other.checks)).toBe('pass');
+    expect(verdictOf(gateRun({ ...sampleResult({ duplicates: 1 }), parameters: { n: 5, ratePps: 5000 } }, gates, true, dir).checks)).toBe('fail');
   });
 
   it('take an NDR lower than the baseline as a regression only when the instrument did not set it', () => {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { describeCheck, gatedTally, verdictOf } from '../checks.js';
 import { writeGateFiles } from '../export/gate-files.js';
-import { baselineFromResult, baselinePath, DEFAULT_GATE_FILE, evaluateGates, loadBaseline, loadGateFile } from '../gate.js';
+import { baselineFromResult, baselinePath, DEFAULT_GATE_FILE, gateRun, loadGateFile } from '../gate.js';
 import { readResult } from '../result.js';
 
 const program = new Command('gate')
@@ -12,24 +12,24 @@ const program = new Command('gate')
   .argument('<run-dir>', 'results/<run-id>')
   .option('--gates <file>', 'gate file', DEFAULT_GATE_FILE)
   .option('--no-baseline', 'skip the regression checks')
-  .option('--update-baseline', 'store this run as results/baselines/<scenario>.json (after it passes the gates other than regression)')
+  .option('--update-baseline', "store this run as its load's baseline, results/baselines/<scenario>/<N>-<load hash>.json (after it passes the gates other than regression)")
   .addHelpText('after', '\nExit status: 0 pass, 1 a gate failed (or none could be evaluated), 2 could not evaluate.')
   .action((dir: string, o: { gates: string; baseline: boolean; updateBaseline?: boolean }) => {
     const runDir = dir.replace(/\/result\.json$/, '');
     const result = readResult(runDir);
     // A run that becomes the baseline is not compared with the one it replaces (which may have been
     // made with other parameters, or by an older version).
-    const baseline = o.baseline && !o.updateBaseline ? loadBaseline(result.scenario) : undefined;
-    const checks = evaluateGates(result, loadGateFile(o.gates), baseline);
+    const { checks, baseline } = gateRun(result, loadGateFile(o.gates), o.baseline && !o.updateBaseline);
     writeGateFiles(runDir, result, checks, baseline?.runId ?? null);
     for (const c of checks) if (!c.pass || c.advisory) console.log(describeCheck(c));
     const verdict = verdictOf(checks);
     const { passed, total } = gatedTally(checks);
     console.log(`gate ${verdict.toUpperCase()}: ${result.scenario} ${result.runId}: ${passed}/${total} checks passed${baseline ? ` (baseline ${baseline.runId})` : ' (no baseline)'}`);
     if (verdict === 'pass' && o.updateBaseline) {
-      mkdirSync(path.dirname(baselinePath(result.scenario)), { recursive: true });
-      writeFileSync(baselinePath(result.scenario), JSON.stringify(baselineFromResult(result), null, 2) + '\n');
-      console.log(`baseline written: ${baselinePath(result.scenario)}`);
+      const file = baselinePath(result);
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, JSON.stringify(baselineFromResult(result), null, 2) + '\n');
+      console.log(`baseline written: ${file}`);
     }
     process.exit(verdict === 'pass' ? 0 : 1);
   });

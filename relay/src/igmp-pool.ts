@@ -69,7 +69,11 @@ export type Membership = { state: 'joined' } | { state: 'joining' | 'failed'; er
 /** Interface name -> memberships (membershipKey) wanted there. */
 export type WantedGroups = Map<string, Set<string>>;
 
-interface HelperSocket { fd: number; family: 4 | 6; groups: Set<string> }
+/**
+ * A helper socket: its memberships, and per group what it holds of it ('any' source, or how many
+ * sources), so whether it can take one more is a lookup, not a scan of its memberships.
+ */
+interface HelperSocket { fd: number; family: 4 | 6; groups: Set<string>; held: Map<string, 'any' | number> }
 
 const familyOf = (group: string): 4 | 6 => (addressFamily(group) === 6 ? 6 : 4);
 interface Trouble { attempts: number; error: string; timer?: NodeJS.Timeout }
@@ -96,6 +100,9 @@ export function readMaxSources(family: 4 | 6 = 4): number {
 
 export class IgmpPool {
   private readonly sockets = new Map<string, HelperSocket[]>();
+  /** key(iface, membership) -> the helper holding it: finding a membership's socket is a lookup at 10,000 groups. */
+  private readonly owners = new Map<string, HelperSocket>();
+  private active = 0;
   private readonly counters = { attempted: 0, succeeded: 0, failed: 0, leaves: 0 };
   private wanted: WantedGroups = new Map();
   private readonly trouble = new Map<string, Trouble>();
@@ -110,19 +117,35 @@ export class IgmpPool {
   ) {}
 
   /** Whether the helper can take this membership: room for its group, no clash of kinds, room for its source. */
-  private canHold(helper: HelperSocket, key: string): boolean {
-    const { group, source } = parseKey(key);
+  private canHold(helper: HelperSocket, membership: string): boolean {
+    const { group, source } = parseKey(membership);
     if (helper.family !== familyOf(group)) return false;
-    const held = [...helper.groups].map(parseKey);
-    const same = held.filter((m) => m.group === group);
-    const groups = new Set(held.map((m) => m.group));
-    if (!groups.has(group) && groups.size >= this.perSocket) return false;
-    if (!source) return same.length === 0;
-    return same.every((m) => m.source !== undefined) && same.length < this.sourcesPerGroup[helper.family];
+    const held = helper.held.get(group);
+    if (held === undefined) return helper.held.size < this.perSocket;
+    return source !== undefined && held !== 'any' && held < this.sourcesPerGroup[helper.family];
   }
 
-  private owner(iface: string, group: string): HelperSocket | undefined {
-    return this.sockets.get(iface)?.find((s) => s.groups.has(group));
+  private hold(iface: string, helper: HelperSocket, membership: string): void {
+    const { group, source } = parseKey(membership);
+    const held = helper.held.get(group);
+    helper.held.set(group, source === undefined ? 'any' : (typeof held === 'number' ? held : 0) + 1);
+    helper.groups.add(membership);
+    this.owners.set(key(iface, membership), helper);
+    this.active++;
+  }
+
+  private release(iface: string, helper: HelperSocket, membership: string): void {
+    const { group, source } = parseKey(membership);
+    const held = helper.held.get(group);
+    if (source === undefined || held === 'any' || held === undefined || held <= 1) helper.held.delete(group);
+    else helper.held.set(group, held - 1);
+    helper.groups.delete(membership);
+    this.owners.delete(key(iface, membership));
+    this.active--;
+  }
+
+  private owner(iface: string, membership: string): HelperSocket | undefined {
+    return this.owners.get(key(iface, membership));
   }
 
   private isJoined(iface: string, group: string): boolean {
@@ -134,9 +157,7 @@ export class IgmpPool {
   }
 
   private activeGroups(): number {
-    let n = 0;
-    for (const list of this.sockets.values()) for (const s of list) n += s.groups.size;
-    return n;
+    return this.active;
   }
 
   /** Makes the memberships follow `wanted`: joins what is missing, (delayed) leaves what is not wanted. */
@@ -201,12 +222,15 @@ export class IgmpPool {
     if (this.isJoined(iface, group)) return;
     this.counters.attempted++;
     const list = this.sockets.get(iface) ?? [];
-    let helper = list.find((s) => this.canHold(s, group));
+    // The newest socket first: joins fill sockets in order, so it is the one with room but for the
+    // first join after it filled (then the others are scanned, and one opens if none has room).
+    const newest = list[list.length - 1];
+    let helper = newest && this.canHold(newest, group) ? newest : list.find((s) => this.canHold(s, group));
     let opened = false;
     try {
       if (!helper) {
         const family = familyOf(parseKey(group).group);
-        helper = { fd: this.ops.igmpOpenSocket(family), family, groups: new Set() };
+        helper = { fd: this.ops.igmpOpenSocket(family), family, groups: new Set(), held: new Map() };
         opened = true;
       }
       const m = parseKey(group);
@@ -224,7 +248,7 @@ export class IgmpPool {
       this.sockets.set(iface, list);
       this.log.info(`Created helper socket for interface ${iface}`, { fd: helper.fd, sockets: list.length });
     }
-    helper.groups.add(group);
+    this.hold(iface, helper, group);
     this.counters.succeeded++;
     this.log.info(`IGMP join successful: ${describe(group)} on ${iface} (total groups: ${this.activeGroups()})`);
   }
@@ -257,12 +281,13 @@ export class IgmpPool {
       this.log.warn(`IGMP leave ${describe(group)} on ${iface} failed: ${(err as Error).message}`);
     }
     this.counters.leaves++;
-    helper.groups.delete(group);
+    this.release(iface, helper, group);
     this.log.info(`Left multicast group: ${describe(group)} on ${iface}`);
     if (helper.groups.size === 0) this.closeHelper(iface, helper);
   }
 
   private closeHelper(iface: string, helper: HelperSocket): void {
+    for (const m of [...helper.groups]) this.release(iface, helper, m);
     this.ops.igmpClose(helper.fd);
     const rest = (this.sockets.get(iface) ?? []).filter((s) => s !== helper);
     if (rest.length) this.sockets.set(iface, rest);

@@ -45,6 +45,19 @@ describe('IGMP pool', () => {
     expect(pool.stats()).toMatchObject({ activeGroups: 4, sockets: 3 });
   });
 
+  it('10,000 groups: 20 to a socket, each joined once; leaving half frees their sockets and keeps the count', () => {
+    const { ops, calls } = recorder();
+    const pool = new IgmpPool(ops, quiet, { retries: 0, retryIntervalMs: 10, leaveDelayMs: 0 }, 20, { 4: 10, 6: 64 });
+    const groups = Array.from({ length: 10000 }, (_, i) => `239.${1 + Math.floor(i / 250)}.0.${(i % 250) + 1}`);
+    pool.sync(want(...groups));
+    expect(pool.stats()).toMatchObject({ attempted: 10000, succeeded: 10000, activeGroups: 10000, sockets: 500 });
+    expect(new Set(calls).size).toBe(10000);
+    pool.sync(want(...groups.slice(0, 5000)));
+    expect(pool.stats()).toMatchObject({ activeGroups: 5000, sockets: 250, leaves: 5000 });
+    expect(groups.slice(0, 5000).every((g) => pool.membership('eth0', g)?.state === 'joined')).toBe(true);
+    expect(pool.membership('eth0', groups[9999])).toBeUndefined();
+  });
+
   it('leave delay: removed and wanted again within it, nothing is sent; otherwise one leave, and the empty socket closes', async () => {
     const { ops, calls } = recorder();
     const pool = new IgmpPool(ops, quiet, { retries: 0, retryIntervalMs: 10, leaveDelayMs: 50 }, 20, { 4: 10, 6: 64 });

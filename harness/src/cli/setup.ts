@@ -25,6 +25,7 @@ const NEEDS: { command: string; pkg: string; for: string }[] = [
   { command: 'prometheus', pkg: 'prometheus', for: 'the metrics scrape test' },
   { command: 'promtool', pkg: 'prometheus', for: 'the metrics lint' },
   { command: 'clang++', pkg: 'clang', for: 'npm run fuzz, npm run test:sanitized' },
+  { command: 'systemd-analyze', pkg: 'systemd', for: "the service unit's verification test" },
 ];
 /** A file rather than a command: clang's sanitizer runtime. */
 const ASAN_RUNTIME = { pkg: 'libclang-rt-14-dev', for: "clang's ASan runtime (npm run test:sanitized)" };

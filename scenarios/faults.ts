@@ -56,9 +56,10 @@ function checksFor(step: StepResult, run: ContenderRun, repeated: boolean): Chec
   }
   switch (fault.kind) {
     case 'worker-kill': {
+      const carried = checkAtLeast({ ...base, name: 'the killed worker carried streams', metric: 'streams carried', value: (d.killedStreams as number[]).length }, 1);
       const killed = (d.killedStreams as number[]).map((n) => checkAtMost({ ...base, name: "killed worker's streams resume", stream: n, metric: 'outage ms', value: round(streamOutage(n)?.outageMs ?? Infinity) }, LIMITS.killedWorkerOutageMs));
       const others = (d.otherStreams as number[]).map((n) => checkAtMost({ ...base, name: "other workers' streams see no gap", stream: n, metric: 'missing packets in a row', value: streamOutage(n)?.longestGap ?? Infinity }, 0));
-      return [...killed, ...others];
+      return [carried, ...killed, ...others];
     }
     case 'supervisor-restart':
       return [

@@ -22,6 +22,8 @@ describe('faults checks', () => {
     expect(failing([faultStep('worker-kill', { longestGap: 0 }, detail)])).toEqual([]);
     expect(failing([faultStep('worker-kill', { longestGap: 4 }, detail)])).toEqual(["other workers' streams see no gap #2"]);
     expect(failing([faultStep('worker-kill', { longestGap: 600 }, detail)])).toEqual(["killed worker's streams resume #1", "other workers' streams see no gap #2"]);
+    // A killed worker that carried nothing would make "streams resume" check nothing: that fails too.
+    expect(failing([faultStep('worker-kill', { longestGap: 0 }, { ...detail, killedStreams: [], otherStreams: [1, 2] })])).toEqual(['the killed worker carried streams']);
   });
 
   it('supervisor restart: rules not restored, or a second gap, fail', () => {

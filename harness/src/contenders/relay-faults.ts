@@ -22,19 +22,24 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>): Prom
   }
 }
 
-/** SIGKILL worker #0 of the input interface; the streams it carried and those it did not. */
+/**
+ * SIGKILL the worker carrying the most streams (the kernel's flow hash may leave one with none, and
+ * killing that one would test nothing); the streams it carried and those it did not.
+ */
 async function killWorker(mcrd: RunningMcrd): Promise<FaultDetail> {
   const stats = await mcrd.client.request<{ workers: WorkerStats[]; rules: RuleWithStats[] }>('stats');
-  const victim = stats.workers.find((w) => w.index === 0 && w.pid !== null);
-  if (!victim?.pid || !victim.stats) throw new Error('worker-kill: no running worker #0');
+  const carriedBy = (w: WorkerStats) => w.stats?.rules.filter((r) => r.packets > 0).length ?? 0;
+  const victim = stats.workers.filter((w) => w.pid !== null && w.stats).sort((a, b) => carriedBy(b) - carriedBy(a))[0];
+  if (!victim?.pid || !victim.stats) throw new Error('worker-kill: no running worker');
+  if (carriedBy(victim) === 0) throw new Error('worker-kill: no worker carries a stream yet');
   const nameOf = new Map(stats.rules.map((r) => [r.id, r]));
   const carried = new Set(victim.stats.rules.filter((r) => r.packets > 0).map((r) => streamOf(nameOf.get(r.id) ?? {})));
   const all = stats.rules.map(streamOf);
   const killedAt = Date.now();
   process.kill(victim.pid, 'SIGKILL');
-  await until('worker-kill: worker #0 running again', async () => {
+  await until(`worker-kill: worker #${victim.index} running again`, async () => {
     const { workers } = await mcrd.client.request<{ workers: WorkerInfo[] }>('workers');
-    const w = workers.find((x) => x.index === 0);
+    const w = workers.find((x) => x.index === victim.index && x.interface === victim.interface);
     return w && w.state === 'running' && w.pid !== victim.pid ? w : undefined;
   });
   return { killedPid: victim.pid, killedStreams: all.filter((s) => carried.has(s)), otherStreams: all.filter((s) => !carried.has(s)), restartedMs: Date.now() - killedAt };

@@ -92,6 +92,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
   const params = {
     streams: o.streams, workers: o.workers, fanout: o.fanout, ingress: o.ingress, egress: o.egress, topology: o.topology, ratePps: o.ratePps, count: o.count, size: o.size, warmup: o.warmup, threads: o.threads, mtu: o.mtu ?? 1500, ttl: o.ttl ?? 8, tos: o.tos ?? 0,
     egressLimit: o.impairments.egressLimit ?? null, noIgmp: o.impairments.noIgmp ?? false, relayCpuLimit: o.impairments.relayCpuLimit ?? null,
+    duplicatesInRepetition: o.impairments.duplicatesInRepetition ?? null, crossWire: o.impairments.crossWire ?? false,
   };
   const base = { contender: contender.name, series: o.series, ...(o.control ? { control: o.control } : {}), ...(o.exemptFromLoss ? { exemptFromLoss: o.exemptFromLoss } : {}), repetition: o.repetition, sinkJoined: contender.rewrites ? ('outputs' as const) : ('inputs' as const), params };
   const availability = await contender.available(o.family ?? 4);
@@ -146,6 +147,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
           ttl: o.ttl,
           tos: o.tos,
           packet: fitsOneFrame(o.size, o.mtu ?? 1500, o.family ?? 4),
+          ...(o.impairments.duplicatesInRepetition === o.repetition ? { fault: 'dup:100' } : {}),
           ...streamArg(plans.map((p) => endpoint(p.inGroup, p.inPort)), path.join(o.logDir, 'gen-streams.txt')),
         });
         fault = await faultDone;

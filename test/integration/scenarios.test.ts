@@ -134,6 +134,20 @@ describe.skipIf(reason)('scenarios', () => {
     // (most of it the starved workers answering the closing stats and stop), then socat's.
   }, 720_000);
 
+  it('duplicates in one repetition of three fail the duplication gate, naming it; a cross-wired rule fails the misdelivery gate', async () => {
+    const dup = await scenario(['multi-stream', '1', '--contenders', 'relay', '--repetitions', '3', '--inject-duplicates', '2', ...SMALL]);
+    expect(dup.exitCode).toBe(1);
+    expect(dup.result.steps[0].runs.map((r) => r.aggregate!.duplicates)).toEqual([0, 5, 0]); // the median is 0
+    const g = await gate(dup.dir);
+    expect(g.exitCode).toBe(1);
+    expect(String(g.stdout)).toContain('FAIL relay duplication: multi-stream / step 1 / relay / repetition 2: duplicates = 5 (limit <= 0)');
+    const wired = await scenario(['multi-stream', '2', '--steps', '2', '--contenders', 'relay', '--cross-wire', ...SMALL]);
+    expect(wired.exitCode).toBe(1);
+    const w = await gate(wired.dir);
+    expect(w.exitCode).toBe(1);
+    expect(String(w.stdout)).toContain('FAIL relay misdelivery: multi-stream / step 2 / relay: misdelivered = 500 (limit <= 0)');
+  });
+
   it('the gate fails a run without relay results instead of passing 0/0', async () => {
     const { exitCode, dir } = await scenario(['multi-stream', '1', '--contenders', 'socat', ...SMALL]);
     expect(exitCode).toBe(1);

@@ -8,7 +8,7 @@ import { createCpuLimit, type CpuLimit } from '../cpu-limit.js';
 import { startMcrd } from '../mcrd.js';
 import { nsFetch } from '../ns-fetch.js';
 import { sumFamilies } from '../prometheus-text.js';
-import { familyOf } from '../streams.js';
+import { familyOf, type StreamPlan } from '../streams.js';
 import { relayFaults } from './relay-faults.js';
 import { treeResources } from './resources.js';
 import { treeCpuSeconds } from './cpu.js';
@@ -75,7 +75,9 @@ export const relayContender: Contender = {
         cpuLimit.addTree(mcrd.pid);
         commands.push(`# impairment: mcrd and its workers limited to ${Math.round(impairments.relayCpuLimit * 100)}% of a CPU (cgroup ${cpuLimit.path})`);
       }
-      const rules = streams.map((s) => ({ name: `s${s.stream}`, inputInterface: chain.relayIn.ifname, inputGroup: s.inGroup, inputPort: s.inPort, outputs: [{ group: s.outGroup, port: s.outPort, interface: chain.relayOut.ifname }] }));
+      // --cross-wire: stream 1 goes out to stream 2's group (the misdelivery gate's negative control).
+      const outputOf = (s: StreamPlan) => (impairments.crossWire && s.stream === 1 && streams.length > 1 ? streams[1] : s);
+      const rules = streams.map((s) => ({ name: `s${s.stream}`, inputInterface: chain.relayIn.ifname, inputGroup: s.inGroup, inputPort: s.inPort, outputs: [{ group: outputOf(s).outGroup, port: outputOf(s).outPort, interface: chain.relayOut.ifname }] }));
       await mcrd.client.request('apply', { add: rules });
       writeFileSync(path.join(logDir, 'rules.json'), JSON.stringify(rules, null, 1));
       commands.push(`mcrctl --socket ${mcrd.socketPath} apply -f ${path.join(logDir, 'rules.json')}   # ${rules.length} rules as one change`);

@@ -45,6 +45,10 @@ export interface Impairments {
   noIgmp?: boolean;
   /** CPU fraction the relay's processes may use, through a cgroup (relay only), e.g. 0.25. */
   relayCpuLimit?: number;
+  /** The generator duplicates every 100th packet in this repetition only (all contenders): the duplication gate must fail it. */
+  duplicatesInRepetition?: number;
+  /** The relay's rule for stream 1 sends to stream 2's output group (relay only): the misdelivery gate must fail it. */
+  crossWire?: boolean;
 }
 
 export interface StartOptions {

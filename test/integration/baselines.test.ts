@@ -72,8 +72,8 @@ describe.skipIf(reason)('baselines with source-specific multicast (two sources, 
     const c = (chain = await createChain());
     await $`ip -n ${c.gen.ns} addr add ${OTHER_SOURCE}/24 dev ${c.gen.ifname}`;
     child = nsSpawn(c.relayIn.ns, 'socat', ['-u', `UDP4-RECV:${PORT},bind=${GROUP},reuseaddr,${membership}`, `UDP4-DATAGRAM:239.2.0.1:${PORT},ip-multicast-if=${c.relayOut.addr},ip-multicast-ttl=8,ip-multicast-loop=0`], { reject: false });
-    const exited = child.then((r) => `socat exited ${r.exitCode}: ${String(r.stderr).trim()}`);
-    await Promise.race([until('socat to bind', async () => (await udpSocketCount(c.relayIn.ns, PORT)) >= 1), exited.then((why) => Promise.reject(new Error(why)))]);
+    const exited = child.then((r: { exitCode?: number; stderr?: unknown }) => `socat exited ${r.exitCode}: ${String(r.stderr).trim()}`);
+    await Promise.race([until('socat to bind', async () => (await udpSocketCount(c.relayIn.ns, PORT)) >= 1), exited.then((why: string) => Promise.reject(new Error(why)))]);
     expect(await twoSources(c, `239.2.0.1:${PORT}`)).toEqual({ unique: 1000, foreign });
   });
 
@@ -154,11 +154,11 @@ describe.skipIf(reason)('two socat feeding each other', () => {
         children.push(nsSpawn(host.ns, 'socat', ['-u', `UDP4-RECV:${PORT},bind=${from},reuseaddr,ip-add-membership=${from}:${host.ifname}`, `UDP4-DATAGRAM:${to}:${PORT},ip-multicast-if=${host.addr},ip-multicast-ttl=8,ip-multicast-loop=0`], { reject: false }));
         await until(`socat in ${host.ns} to bind`, async () => (await udpSocketCount(host.ns, PORT)) >= 1);
       }
-      const before = await Promise.all([pair.gen.ns, pair.sink.ns].map(udpInDatagrams));
+      const before = await Promise.all([pair.gen.ns, pair.sink.ns].map((ns) => udpInDatagrams(ns)));
       // One packet of G1 with TTL 8, sent from B's side: A picks it up.
       await runGenerator(pair.sink.ns, { interface: pair.sink.ifname, streams: [`239.77.0.1:${PORT}`], rate: 10, count: 1, size: 100, ttl: 8, runId: 83 });
       await sleep(1000);
-      const after = await Promise.all([pair.gen.ns, pair.sink.ns].map(udpInDatagrams));
+      const after = await Promise.all([pair.gen.ns, pair.sink.ns].map((ns) => udpInDatagrams(ns)));
       const received = after[0] - before[0] + after[1] - before[1];
       // The relay's own test: 8 hops, then it expires. Here: still going after a second.
       console.log(`two socat feeding each other: ${received} datagrams received in 1 s from one packet`);

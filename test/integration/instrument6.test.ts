@@ -2,7 +2,6 @@
 // over IPv4, hop limit and traffic class reported where TTL and TOS are, a mix of families refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
-import { $ } from 'zx';
 import { createPair, type Pair } from '../../netns/topology.js';
 import { GEN_BIN, SINK_BIN } from '../../harness/src/binaries.js';
 import { runGenerator, type GenOptions } from '../../harness/src/generator.js';

@@ -81,7 +81,7 @@ function chartRuns(dom: string, metric: string): { runs: Set<string>; points: nu
   const figure = new RegExp(`<figure class="trend" data-metric="${metric}"[^>]*data-runs="(\\d+)"[^>]*>([\\s\\S]*?)</figure>`).exec(dom);
   expect(figure, `a ${metric} chart`).not.toBeNull();
   const labels = [...figure![2].matchAll(/<path aria-label="([^"]*)" role="graphics-symbol" aria-roledescription="point"/g)].map((m) => m[1]);
-  return { runs: new Set(labels.map((l) => /; run (\S+),/.exec(l)?.[1])), points: labels.length, declaredRuns: Number(figure![1]) };
+  return { runs: new Set(labels.map((l) => /; run (\S+),/.exec(l)?.[1] ?? '')), points: labels.length, declaredRuns: Number(figure![1]) };
 }
 
 describe('publish-results refuses what it cannot publish (exit 2)', () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadAddon, projectRoot, type Addon } from '../../relay/src/native.js';
-import { fragments6, frame, frame6, udpDatagram6 } from '../../harness/src/frames.js';
+import { fragments6, frame, frame6 } from '../../harness/src/frames.js';
 
 const built = existsSync(path.join(projectRoot, 'build', 'Release', 'mcr.node'));
 if (!built) console.warn('SKIPPED parser tests: build/Release/mcr.node missing (run npm install)');
@@ -288,7 +288,7 @@ describe.skipIf(!built)('IPv6 reassembly (the forwarder\'s table, in-process)', 
     return b;
   };
   // A datagram's fragments and the payload they carry.
-  const cut = (payload: number, fragmentSize: number, o: Parameters<typeof fragments6>[0] | Record<string, unknown> = {}) => {
+  const cut = (payload: number, fragmentSize: number, o: Partial<Omit<Parameters<typeof fragments6>[0], 'fragmentSize'>> = {}) => {
     const payloadBytes = payloadOf(payload);
     return { payloadBytes, frames: fragments6({ payloadBytes, fragmentSize, ...o }) };
   };
@@ -488,7 +488,7 @@ describe.skipIf(!built)('addon argument checking', () => {
   const good = { interface: 'lo', fanout: 'hash', fanoutId: -1 };
 
   it('parseFrame rejects non-Buffers with a TypeError', () => {
-    const parse = addon.parseFrame as unknown as (...x: unknown[]) => unknown;
+    const parse = addon.parseFrame as unknown as (...x: unknown[]) => { status: string };
     for (const bad of ['nope', 42, null, undefined, {}, [1, 2, 3], new ArrayBuffer(64)]) expect(() => parse(bad)).toThrow(TypeError);
     expect(() => parse()).toThrow(TypeError);
     expect(parse(Buffer.alloc(0))).toEqual({ status: 'truncated' });

@@ -32,7 +32,7 @@ describe('gates', () => {
   });
 
   it('hold every zero-tolerance limit in every repetition, naming the one that broke it', () => {
-    const oneOfThree = (figures: Parameters<typeof sampleResult>[0]) => failures(evaluateGates(sampleResult({}, { repetitions: 3, relayInRepetition: { repetition: 2, figures } }), gates));
+    const oneOfThree = (figures: NonNullable<Parameters<typeof sampleResult>[0]>) => failures(evaluateGates(sampleResult({}, { repetitions: 3, relayInRepetition: { repetition: 2, figures } }), gates));
     // The median of 0, 3, 0 duplicates is 0: a gate on the median would pass this run.
     const dup = oneOfThree({ duplicates: 3 });
     expect(dup.map((c) => `${c.name} ${c.step}`)).toEqual(['relay duplication 1', 'relay duplication 2', 'relay duplication 5']);

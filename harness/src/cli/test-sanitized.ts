@@ -2,7 +2,7 @@
 // build of the addon. Every process of the run (vitest, mcrd, its workers) loads that build
 // (MCR_ADDON) with clang's runtime preloaded; any sanitizer report from any of them, even one a
 // test survived (a worker that died and was restarted), fails the run.
-import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { execa } from 'execa';
@@ -35,6 +35,8 @@ const program = new Command('test:sanitized')
     const reports = path.join(sanitizedDir, 'reports');
     rmSync(reports, { recursive: true, force: true });
     mkdirSync(reports, { recursive: true });
+    // mcrd's workers run as nobody: they must be able to write their reports here too (sticky, like /tmp).
+    chmodSync(reports, 0o1777);
     const env = {
       MCR_ADDON: addon,
       LD_PRELOAD: await asanRuntime(),

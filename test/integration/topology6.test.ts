@@ -7,10 +7,12 @@ import { createChain, type Chain, type Host } from '../../netns/topology.js';
 import { runGenerator } from '../../harness/src/generator.js';
 import { startSink } from '../../harness/src/sink.js';
 import { endpoint } from '../../relay/src/rules.js';
-import { announceSkip, skipReason } from './env.js';
+import { announceSkip, noMulticastRouting, skipReason } from './env.js';
 
 const reason = skipReason(['bridge']);
 announceSkip('IPv6 topology integration', reason);
+const noRouting = noMulticastRouting(6);
+announceSkip('the IPv6 multicast routing table check', noRouting);
 
 interface AddrInfo { family: string; local: string; prefixlen: number; tentative?: boolean; dadfailed?: boolean }
 
@@ -47,7 +49,8 @@ describe.skipIf(reason)('IPv6 on the chain', () => {
     expect((await $`ip -n ${chain.sink.ns} -6 route get ${chain.gen.addr6}`).stdout).toContain(`via ${chain.relayOut.addr6} dev ${chain.sink.ifname}`);
     // IPv6 multicast forwarding for the kernel contender: the sysctl and the kernel's IPv6 mroute table.
     expect((await $`ip netns exec ${chain.relayIn.ns} sysctl -n net.ipv6.conf.all.forwarding`).stdout.trim()).toBe('1');
-    expect((await $`ip netns exec ${chain.relayIn.ns} cat /proc/net/ip6_mr_cache`).stdout).toMatch(/^Group/);
+    // (on a kernel built without it there is no table to see: said at the top, not failed)
+    if (!noRouting) expect((await $`ip netns exec ${chain.relayIn.ns} cat /proc/net/ip6_mr_cache`).stdout).toMatch(/^Group/);
   });
 
   it('the snooping bridge lists an MLD join behind the relay port, delivers that group in full and floods no other', async () => {

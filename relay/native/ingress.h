@@ -96,7 +96,8 @@ class Ingress {
   // Arrival rate over the current window decides between waking per frame and napping.
   uint64_t window_start_ns_ = 0;
   uint64_t window_frames_ = 0;
-  uint64_t nap_ns_ = 0;  // 0: not busy, wake per frame
+  uint64_t nap_ns_ = 0;  // the mean nap per empty ring; 0: wake per frame
+  uint64_t nap_credit_ns_ = 0;  // naps shorter than the minimum accrue here until one is due
   bool napped_ = false;
   // recvmmsg buffers
   uint8_t* buffers_ = nullptr;

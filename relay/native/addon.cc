@@ -204,7 +204,7 @@ class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
     Napi::Value egress_value = o.Get("egress");
     if (!egress_value.IsUndefined()) {
       std::string mode = egress_value.IsString() ? egress_value.As<Napi::String>().Utf8Value() : "";
-      if (!mcr::parse_egress_kind(mode, &egress)) throw Napi::TypeError::New(env, "Forwarder options: egress must be 'frames' or 'udp'");
+      if (!mcr::parse_egress_kind(mode, &egress)) throw Napi::TypeError::New(env, "Forwarder options: egress must be 'frames', 'frames-direct' or 'udp'");
     }
     try {
       forwarder_ = std::make_unique<Forwarder>(options, egress);

@@ -30,6 +30,7 @@ std::runtime_error sock_error(const std::string& what, const std::string& ifname
 
 bool parse_egress_kind(const std::string& text, EgressKind* out) {
   if (text == "frames") *out = EgressKind::frames;
+  else if (text == "frames-direct") *out = EgressKind::frames_direct;
   else if (text == "udp") *out = EgressKind::udp;
   else return false;
   return true;
@@ -60,7 +61,7 @@ EgressSocket::EgressSocket(const std::string& ifname, unsigned ifindex, int fami
     if (setsockopt(fd_, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0) {
       setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     }
-    if (kind == EgressKind::frames) open_frames(ifname);
+    if (kind != EgressKind::udp) open_frames(ifname, kind == EgressKind::frames_direct);
   } catch (...) {
     ::close(fd_);
     if (frame_fd_ >= 0) ::close(frame_fd_);
@@ -68,7 +69,7 @@ EgressSocket::EgressSocket(const std::string& ifname, unsigned ifindex, int fami
   }
 }
 
-void EgressSocket::open_frames(const std::string& ifname) {
+void EgressSocket::open_frames(const std::string& ifname, bool bypass_qdisc) {
   std::string error;
   if (!read_link_facts(ifindex_, link_.get(), &error)) throw std::runtime_error("egress frames on " + ifname + ": " + error);
   if (!link_->ethernet) return;  // tun and other non-Ethernet links: the UDP socket sends
@@ -79,6 +80,7 @@ void EgressSocket::open_frames(const std::string& ifname) {
   // equal datagrams are cut into segments there, as UDP GSO does on the IP path.
   int one = 1;
   if (setsockopt(frame_fd_, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0) throw sock_error("PACKET_VNET_HDR", ifname);
+  if (bypass_qdisc && setsockopt(frame_fd_, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) < 0) throw sock_error("PACKET_QDISC_BYPASS", ifname);
   frame_address_.sll_family = AF_PACKET;
   frame_address_.sll_ifindex = static_cast<int>(ifindex_);
   if (::bind(frame_fd_, reinterpret_cast<const sockaddr*>(&frame_address_), sizeof frame_address_) < 0) throw sock_error("bind AF_PACKET", ifname);

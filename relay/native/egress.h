@@ -37,8 +37,9 @@ inline socklen_t destination_length(const Destination& d) { return d.sa.sa_famil
 bool same_destination(const Destination& a, const Destination& b);
 
 // frames: Ethernet frames built by the relay on an AF_PACKET socket: no neighbour (ARP/ND) entry
-// per output group, the qdisc still in the path. udp: datagrams through the IP stack.
-enum class EgressKind { frames, udp };
+// per output group, the qdisc still in the path. frames_direct: the same handed straight to the
+// device (PACKET_QDISC_BYPASS: no qdisc, so no tc shaping either). udp: datagrams through the IP stack.
+enum class EgressKind { frames, frames_direct, udp };
 bool parse_egress_kind(const std::string& text, EgressKind* out);
 
 struct LinkFacts;
@@ -72,7 +73,7 @@ class EgressSocket {
   }
 
  private:
-  void open_frames(const std::string& ifname);
+  void open_frames(const std::string& ifname, bool bypass_qdisc);
   int fd_ = -1;
   int family_ = AF_INET;
   unsigned ifindex_ = 0;

@@ -9,9 +9,12 @@ export const FANOUT_MODES: readonly FanoutMode[] = ['hash', 'cpu', 'lb', 'rollov
 /** Receive path: TPACKET_V3 block ring, or recvmmsg batches. */
 export type IngressMode = 'ring' | 'blocks' | 'mmsg';
 export const INGRESS_MODES: readonly IngressMode[] = ['ring', 'blocks', 'mmsg'];
-/** Send path: frames built by the relay on an AF_PACKET socket (Ethernet outputs), or UDP sockets through the IP stack. */
-export type EgressMode = 'frames' | 'udp';
-export const EGRESS_MODES: readonly EgressMode[] = ['frames', 'udp'];
+/**
+ * Send path: frames built by the relay on an AF_PACKET socket (Ethernet outputs), the same past
+ * the qdisc (PACKET_QDISC_BYPASS: tc shaping no longer applies), or UDP sockets through the IP stack.
+ */
+export type EgressMode = 'frames' | 'frames-direct' | 'udp';
+export const EGRESS_MODES: readonly EgressMode[] = ['frames', 'frames-direct', 'udp'];
 
 /** Why the parser dropped a frame; each is a key of ForwarderStats.dropped (beside 'vlan_tagged'). */
 export const PARSE_DROP_REASONS = [

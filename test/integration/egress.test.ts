@@ -76,6 +76,21 @@ describe.skipIf(reason)('frames egress', () => {
     expect(await groupNeighbours(rig!.chain.relayOut.ns, rig!.chain.relayOut.ifname)).toBe(20);
   });
 
+  it('--egress frames-direct hands frames past the qdisc: a tc shaper that frames (the default) obey no longer applies', async () => {
+    const shaped = async (egress: string, runId: number) => {
+      const plans = await withRules(['--workers', '1', '--egress', egress], 1);
+      const c = rig!.chain;
+      await $`ip netns exec ${c.relayOut.ns} tc qdisc add dev ${c.relayOut.ifname} root tbf rate 1mbit burst 16kbit latency 20ms`;
+      const got = (await burst(plans, { runId, count: 2000, rate: 2000, size: 1000 }))[0].unique;
+      await rig!.destroy();
+      rig = undefined;
+      return got;
+    };
+    // 16 Mbit/s offered into a 1 Mbit/s shaper: most is dropped there, unless the qdisc is bypassed.
+    expect(await shaped('frames', 70)).toBeLessThan(1000);
+    expect(await shaped('frames-direct', 71)).toBe(2000);
+  });
+
   it.each([4, 6] as const)('IPv%i checksums are right where the device leaves them to software (tx offload off), odd lengths and GSO runs included', async (family) => {
     const plans = await withRules(['--workers', '1'], 2, family);
     const c = rig!.chain;

@@ -147,7 +147,9 @@ struct VirtioNetHeader {
   uint16_t csum_offset;  // where its checksum field is, from there
 };
 constexpr uint8_t kVirtioNeedsChecksum = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
-constexpr uint8_t kVirtioGsoUdpL4 = 5;       // VIRTIO_NET_HDR_GSO_UDP_L4 (Linux 5.18 and later)
+// VIRTIO_NET_HDR_GSO_UDP_L4: packet sockets take it from Linux 6.2 on; an older kernel refuses the
+// superframe (EINVAL) and the batch goes on a frame per datagram (gso_refused).
+constexpr uint8_t kVirtioGsoUdpL4 = 5;
 
 }  // namespace
 

@@ -144,11 +144,15 @@ const round = (n: number) => Math.round(n * 1000) / 1000;
  * be (no multicast routing built in) is reported, not failed: nothing could make it run here.
  */
 function requiredChecks(result: RunResult): Check[] {
-  return result.steps.flatMap((step) =>
-    step.runs
-      .filter((r) => result.required.includes(r.contender) && r.status !== 'ok')
-      .map((r) => ({ name: `required contender ${r.status}`, scenario: result.scenario, step: step.step, contender: r.series, metric: `${r.status}: ${r.reason ?? ''}`.trim(), value: 1, limit: '0', pass: false, ...(r.kernelLacks ? { advisory: true } : {}) })),
-  );
+  return result.steps.flatMap((step) => {
+    // One line per contender and reason in a step, its value the repetitions that missed it so.
+    const missed = new Map<string, { run: (typeof step.runs)[number]; times: number }>();
+    for (const r of step.runs.filter((x) => result.required.includes(x.contender) && x.status !== 'ok')) {
+      const k = `${r.series}|${r.status}|${r.reason}`;
+      missed.set(k, { run: r, times: (missed.get(k)?.times ?? 0) + 1 });
+    }
+    return [...missed.values()].map(({ run: r, times }) => ({ name: `required contender ${r.status}`, scenario: result.scenario, step: step.step, contender: r.series, metric: `${r.status}: ${r.reason ?? ''}`.trim(), value: times, limit: '0', pass: false, ...(r.kernelLacks ? { advisory: true } : {}) }));
+  });
 }
 
 /** The snooping bridge must have seen the relay join every input group (a view from outside the relay), in every repetition. */

@@ -52,6 +52,9 @@ describe('gates', () => {
     expect(verdictOf([])).toBe('fail'); // nothing evaluated is not a pass
     const noSocat = sampleResult({}, { skipped: ['socat'], required: ['relay', 'socat'] });
     expect(failures(evaluateGates(noSocat, gates)).map((c) => `${c.name} ${c.step}`)).toEqual(['required contender skipped 1', 'required contender skipped 2', 'required contender skipped 5']);
+    // Skipped in each of three repetitions for one reason: one line per step, counting them.
+    const thrice = sampleResult({}, { skipped: ['socat'], required: ['relay', 'socat'], repetitions: 3 });
+    expect(failures(evaluateGates(thrice, gates)).map((c) => `${c.step}: ${c.value}`)).toEqual(['1: 3', '2: 3', '5: 3']);
     expect(verdictOf(evaluateGates(sampleResult({}, { skipped: ['socat'] }), gates))).toBe('pass'); // socat not required
   });
 

@@ -9,7 +9,7 @@ import { DEFAULT_GATE_FILE, gateRun, loadGateFile } from '../harness/src/gate.js
 import { TOPOLOGIES, type Family, type Topology } from '../netns/topology.js';
 import { terminalSummary } from '../harness/src/report/markdown.js';
 import { renderReport } from '../harness/src/report/render.js';
-import { EGRESS_MODES, FANOUT_MODES, INGRESS_MODES, type EgressMode, type IngressMode } from '../relay/src/native.js';
+import { EGRESS_MODES, FANOUT_MODES, INGRESS_MODES, type EgressMode, type IngressMode } from '../relay/src/api.js';
 import { SCENARIOS } from './registry.js';
 import { PreflightError, runScenario } from './run.js';
 import { positiveInt } from '../harness/src/cli/args.js';

@@ -17,7 +17,7 @@ import { newRunId, runDir, writeResult, type Calibration, type RunResult, type S
 import { evaluateGates, loadGateFile } from '../harness/src/gate.js';
 import { verdictOf } from '../harness/src/checks.js';
 import { runContenderStep } from '../harness/src/step.js';
-import { projectRoot } from '../relay/src/native.js';
+import { projectRoot } from '../relay/src/api.js';
 import type { Scenario, ScenarioOptions, StepPlan } from './scenario.js';
 
 const CONTENDERS: Record<ContenderName, Contender> = { relay: relayContender, socat: socatContender, kernel: kernelContender };

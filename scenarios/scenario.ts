@@ -5,7 +5,7 @@ import type { ContenderName, Impairments } from '../harness/src/contenders/types
 import type { FaultPlan } from '../harness/src/faults.js';
 import type { Presentation, SearchResult, StepResult } from '../harness/src/result.js';
 import type { Family, Topology } from '../netns/topology.js';
-import type { EgressMode, IngressMode } from '../relay/src/native.js';
+import type { EgressMode, IngressMode } from '../relay/src/api.js';
 
 export interface ScenarioOptions {
   ratePps: number;

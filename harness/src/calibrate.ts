@@ -4,7 +4,7 @@ import { createPair } from '../../netns/topology.js';
 import { fitsOneFrame, runGenerator } from './generator.js';
 import { startSink } from './sink.js';
 import { type Family } from './streams.js';
-import { endpoint } from '../../relay/src/rules.js';
+import { endpoint } from '../../relay/src/api.js';
 
 export interface CalibrationOptions {
   size: number;

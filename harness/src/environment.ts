@@ -2,8 +2,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { projectRoot } from '../../relay/src/native.js';
-import { VERSION } from '../../relay/src/version.js';
+import { projectRoot, VERSION } from '../../relay/src/api.js';
 import { $ } from 'zx';
 import { createPair } from '../../netns/topology.js';
 

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { projectRoot } from '../../relay/src/native.js';
+import { projectRoot } from '../../relay/src/api.js';
 import { checkAtLeast, checkAtMost, type Check } from './checks.js';
 import { compareSamples, samplesOf, type MetricKey, type Samples } from './compare.js';
 import type { RunResult } from './result.js';

@@ -2,8 +2,7 @@
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ControlClient } from '../../relay/src/control-client.js';
-import { projectRoot } from '../../relay/src/native.js';
+import { ControlClient, projectRoot } from '../../relay/src/api.js';
 import { nsSpawn } from '../../netns/spawn.js';
 
 export const MCRD = path.join(projectRoot, 'bin', 'mcrd.js');

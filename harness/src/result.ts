@@ -2,7 +2,7 @@
 // read only this file.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { projectRoot } from '../../relay/src/native.js';
+import { projectRoot } from '../../relay/src/api.js';
 import type { CalibrationResult } from './calibrate.js';
 import type { Check } from './checks.js';
 import type { ContenderName, ContenderReport } from './contenders/types.js';

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { $ } from 'zx';
 import { createChain, type Chain, type Topology } from '../../netns/topology.js';
 import type { Contender, Impairments, RunningContender } from './contenders/types.js';
-import type { EgressMode, IngressMode } from '../../relay/src/native.js';
+import { type EgressMode, endpoint, type IngressMode } from '../../relay/src/api.js';
 import { injectFault, type FaultPlan, type FaultRecord } from './faults.js';
 import { fitsOneFrame, runGenerator } from './generator.js';
 import { measure } from './measure.js';
@@ -14,7 +14,6 @@ import { aggregate, type ContenderRun, type IgmpObservation } from './result.js'
 import { startSink } from './sink.js';
 import { startTimeline, type Timeline, type TimelineSample } from './timeline.js';
 import { planStreams, type Family } from './streams.js';
-import { endpoint } from '../../relay/src/rules.js';
 
 export interface StepOptions {
   contender: Contender;

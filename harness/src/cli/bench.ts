@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { Bench } from 'tinybench';
-import { loadAddon, projectRoot } from '../../../relay/src/native.js';
+import { loadAddon, projectRoot } from '../../../relay/src/api.js';
 import { positiveInt } from './args.js';
 import { frame } from '../frames.js';
 

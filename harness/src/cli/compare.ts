@@ -1,6 +1,6 @@
 // npm run compare -- <run-a> <run-b>
 import { Command } from 'commander';
-import { renderTable } from '../../../relay/src/table.js';
+import { renderTable } from '../../../relay/src/api.js';
 import { compareRuns } from '../compare.js';
 import { readResult } from '../result.js';
 

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { $, within } from 'zx';
-import { projectRoot } from '../../../relay/src/native.js';
+import { projectRoot } from '../../../relay/src/api.js';
 import { commandExists } from '../contenders/which.js';
 import { asanRuntime } from '../sanitizers.js';
 

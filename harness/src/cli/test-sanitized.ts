@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { execa } from 'execa';
 import { asanRuntime, buildSanitizedAddon, requireClang, sanitizedDir } from '../sanitizers.js';
-import { projectRoot } from '../../../relay/src/native.js';
+import { projectRoot } from '../../../relay/src/api.js';
 
 /**
  * The tests that drive the addon: in-process (unit, forwarder) and through mcrd's workers

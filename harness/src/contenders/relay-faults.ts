@@ -1,8 +1,7 @@
 // Faults only the relay can take: a worker killed, the supervisor killed and restarted from its
 // state file, rules changed at a steady rate beside the traffic.
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RuleWithStats } from '../../../relay/src/supervisor.js';
-import type { WorkerInfo, WorkerStats } from '../../../relay/src/workers.js';
+import type { RuleWithStats, WorkerInfo, WorkerStats } from '../../../relay/src/api.js';
 import type { FaultDetail, FaultPlan } from '../faults.js';
 import type { RunningMcrd } from '../mcrd.js';
 import { type Family } from '../streams.js';

@@ -1,9 +1,7 @@
 // The relay under test: mcrd in the relay namespace, rules added over its control socket.
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { addonPath, projectRoot } from '../../../relay/src/native.js';
-import type { RuleWithStats } from '../../../relay/src/supervisor.js';
-import type { WorkerStats } from '../../../relay/src/workers.js';
+import { addonPath, projectRoot, type RuleWithStats, type WorkerStats } from '../../../relay/src/api.js';
 import { createCpuLimit, type CpuLimit } from '../cpu-limit.js';
 import { startMcrd } from '../mcrd.js';
 import { nsFetch } from '../ns-fetch.js';

@@ -4,7 +4,7 @@ import type { Chain } from '../../../netns/topology.js';
 import type { FaultDetail, FaultPlan } from '../faults.js';
 import type { Family, StreamPlan } from '../streams.js';
 import type { Resources } from './resources.js';
-import type { EgressMode, IngressMode } from '../../../relay/src/native.js';
+import type { EgressMode, IngressMode } from '../../../relay/src/api.js';
 
 export type ContenderName = 'relay' | 'socat' | 'kernel';
 export const CONTENDER_NAMES: readonly ContenderName[] = ['relay', 'socat', 'kernel'];

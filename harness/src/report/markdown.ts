@@ -1,7 +1,7 @@
 // report.md: tables a person can paste into an issue or a README.
 import { describeCheck, gatedTally } from '../checks.js';
 import type { RunResult } from '../result.js';
-import { renderTable } from '../../../relay/src/table.js';
+import { renderTable } from '../../../relay/src/api.js';
 import { medianRows, toRows } from './rows.js';
 import { summarizeSearches } from '../searches.js';
 

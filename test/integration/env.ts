@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { MFC_FILE } from '../../harness/src/contenders/procnet.js';
 import { projectRoot } from '../../relay/src/native.js';
 
 function has(cmd: string): boolean {
@@ -29,7 +30,7 @@ export function skipReason(needs: string[] = []): string | undefined {
  * no forwarding cache file), or undefined when it can. Nothing to install: tests skip its part and say so.
  */
 export function noMulticastRouting(family: 4 | 6 = 4): string | undefined {
-  const cache = family === 6 ? '/proc/net/ip6_mr_cache' : '/proc/net/ip_mr_cache';
+  const { path: cache } = MFC_FILE[family];
   return existsSync(cache) ? undefined : `this kernel has no IPv${family} multicast routing (${cache} missing)`;
 }
 

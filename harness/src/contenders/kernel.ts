@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { nsSpawn } from '../../../netns/spawn.js';
 import { sysctl } from '../../../netns/sysctl.js';
 import { commandExists } from './which.js';
-import { multicastRoutes } from './procnet.js';
+import { MFC_FILE, multicastRoutes } from './procnet.js';
 import { familyOf, type Family } from '../streams.js';
 import type { Availability, Contender, ContenderReport, RunningContender, StartOptions } from './types.js';
 
@@ -17,7 +17,7 @@ export const kernelContender: Contender = {
   needsForwarding: true,
   async available(family: Family): Promise<Availability> {
     // The multicast forwarding cache's file exists only in a kernel built with multicast routing.
-    const [cache, option] = family === 6 ? ['/proc/net/ip6_mr_cache', 'CONFIG_IPV6_MROUTE'] : ['/proc/net/ip_mr_cache', 'CONFIG_IP_MROUTE'];
+    const { path: cache, option } = MFC_FILE[family];
     if (!existsSync(cache)) return { ok: false, kernelLacks: true, reason: `this kernel has no IPv${family} multicast routing (${option} is not set; ${cache} is missing): kernel routing cannot be measured on this machine` };
     return (await commandExists('smcrouted')) ? { ok: true } : { ok: false, reason: 'smcrouted not found: apt-get install smcroute' };
   },

@@ -62,9 +62,15 @@ function compactIpv6(full: string): string {
   return new URL(`http://[${full}]/`).hostname.slice(1, -1);
 }
 
-/** The kernel's multicast forwarding cache (resolved routes with their packet counters): ip_mr_cache, or ip6_mr_cache for IPv6. */
+/** The kernel's multicast forwarding cache file: present only in a kernel built with multicast routing. */
+export const MFC_FILE: Record<Family, { path: string; option: string }> = {
+  4: { path: '/proc/net/ip_mr_cache', option: 'CONFIG_IP_MROUTE' },
+  6: { path: '/proc/net/ip6_mr_cache', option: 'CONFIG_IPV6_MROUTE' },
+};
+
+/** The kernel's multicast forwarding cache (resolved routes with their packet counters). */
 export async function multicastRoutes(ns: string, family: Family = 4): Promise<MfcEntry[]> {
-  const { stdout } = await $`ip netns exec ${ns} cat ${family === 6 ? '/proc/net/ip6_mr_cache' : '/proc/net/ip_mr_cache'}`;
+  const { stdout } = await $`ip netns exec ${ns} cat ${MFC_FILE[family].path}`;
   const address = family === 6 ? compactIpv6 : hexToIp;
   // Both: group origin iif packets bytes wrong oifs... (unresolved entries have fewer columns).
   return stdout

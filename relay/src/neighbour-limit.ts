@@ -1,7 +1,7 @@
 // The kernel keeps a neighbour (ARP) entry for every multicast group a host sends to, in one table
 // shared by every network namespace. Past net.ipv4.neigh.default.gc_thresh2 entries it collects
 // and re-creates them on the send path, under a lock every sender shares: measured at 1000 output
-// groups, 2 neighbour allocations per packet and p50 latency 23 ms instead of 0.2 ms (README,
+// groups, 2 neighbour allocations per packet and p50 latency 23 ms instead of 0.2 ms (docs/measured-figures.md,
 // "where the time goes at 1000 streams"). mcrd says so once when its output groups cross it.
 import { readFileSync } from 'node:fs';
 import type { Logger } from './log.js';

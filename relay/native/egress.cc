@@ -13,6 +13,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "clock.h"
 #include "headers.h"
 #include "link_facts.h"
 
@@ -99,6 +100,18 @@ void EgressSocket::refresh() {
   if (read_link_facts(ifindex_, &facts, &error) && facts.ethernet) *link_ = facts;
 }
 
+// 1 ms: while an output has no address, at most a thousand reads of its link per second, a few
+// system calls each, and none once it has one.
+constexpr uint64_t kMissRereadNs = 1'000'000;
+
+bool EgressSocket::refresh_after_miss() {
+  const uint64_t now = coarse_monotonic_ns();
+  if (now - miss_read_ns_ < kMissRereadNs) return false;
+  miss_read_ns_ = now;
+  refresh();
+  return true;
+}
+
 EgressSocket::~EgressSocket() {
   if (fd_ >= 0) ::close(fd_);
   if (frame_fd_ >= 0) ::close(frame_fd_);
@@ -112,7 +125,9 @@ bool EgressBatch::add(EgressSocket* socket, const Destination& dest, const uint8
     const LinkFacts& link = socket->link();
     // A datagram too big for one frame goes to the UDP socket, which fragments it.
     if (length + kUdpHeader + (v6 ? kIpv6Header : kIpv4Header) <= link.mtu) {
-      source = v6 ? ipv6_source_for(link, dest.v6.sin6_addr.s6_addr) : link.has_source4 ? reinterpret_cast<const uint8_t*>(&link.source4) : nullptr;
+      auto pick = [&] { return v6 ? ipv6_source_for(link, dest.v6.sin6_addr.s6_addr) : link.has_source4 ? reinterpret_cast<const uint8_t*>(&link.source4) : nullptr; };
+      source = pick();
+      if (!source && socket->refresh_after_miss()) source = pick();
       if (!source) return false;
     }
   }

@@ -65,6 +65,10 @@ class EgressSocket {
   // Re-reads the link's MAC, MTU and addresses (the forwarding thread, between batches); the last
   // facts stay when the interface cannot be read (gone: its sends fail and are counted).
   void refresh();
+  // An output whose link has no address of its family re-reads the link when a packet comes for
+  // it, at most once a millisecond (egress.cc): an address just added is used from the next packet on,
+  // not a refresh period later. Returns true when it read.
+  bool refresh_after_miss();
   // IPv4 identifications for n datagrams (consecutive, as the kernel's segmentation numbers them).
   uint16_t take_ip_ids(size_t n) {
     const uint16_t id = ip_id_;
@@ -81,6 +85,7 @@ class EgressSocket {
   sockaddr_ll frame_address_{};
   std::unique_ptr<LinkFacts> link_;
   uint16_t ip_id_ = 0;
+  uint64_t miss_read_ns_ = 0;
 };
 
 // Collects datagrams for one receive batch and flushes them with one sendmmsg per socket.

@@ -1,8 +1,8 @@
 #include "forwarder.h"
 
 #include <sys/prctl.h>
-#include <time.h>
 
+#include "clock.h"
 #include "parse.h"
 
 namespace mcr {
@@ -13,13 +13,6 @@ constexpr int kPollMs = 100;  // how quickly stop() is noticed when idle
 // this (the operator's "within 1 s"), at a cost of a few system calls per link per period.
 constexpr uint64_t kLinkRefreshNs = 250'000'000;
 
-// The reassembler's clock: CLOCK_MONOTONIC_COARSE is read in the vDSO (no system call) and ticks
-// every few milliseconds, plenty for a 1 s timeout.
-uint64_t monotonic_ns() {
-  timespec t{};
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
-  return static_cast<uint64_t>(t.tv_sec) * 1000000000ull + static_cast<uint64_t>(t.tv_nsec);
-}
 }  // namespace
 
 Forwarder::Forwarder(const IngressOptions& options, EgressKind egress) : ingress_(options), builder_(egress), table_(std::make_shared<Table>()) {}
@@ -112,7 +105,7 @@ __attribute__((noinline)) void Forwarder::handle_fragment(const uint8_t* frame, 
     return;
   }
   Reassembled d;
-  if (reassembler_.add(p, frame + p.payload_offset, monotonic_ns(), &d) != Reassembler::Result::complete) return;
+  if (reassembler_.add(p, frame + p.payload_offset, coarse_monotonic_ns(), &d) != Reassembler::Result::complete) return;
   ParsedPacket q;
   const ParseStatus status = reassembled_udp(d, &q);
   if (status != ParseStatus::ok) {
@@ -158,7 +151,7 @@ void Forwarder::loop() {
         },
         [&] { flush(); });
     // Incomplete IPv6 datagrams time out even when no fragment comes to notice it.
-    const uint64_t now = monotonic_ns();
+    const uint64_t now = coarse_monotonic_ns();
     if (reassembler_.open() > 0) reassembler_.expire(now);
     if (now - links_read_ns_ >= kLinkRefreshNs) {
       links_read_ns_ = now;

@@ -7,13 +7,14 @@
 #include <net/if.h>
 #include <poll.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+
+#include "clock.h"
 
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING 23
@@ -72,12 +73,6 @@ uint64_t nap_for_rate(uint64_t frames, uint64_t elapsed_ns) {
 // interface to take it, one the kernel would mark PACKET_OTHERHOST a moment later.
 bool foreign(const void* sll) { return static_cast<const sockaddr_ll*>(sll)->sll_pkttype == PACKET_OTHERHOST; }
 bool tagged(uint32_t status, uint32_t tci) { return (status & TP_STATUS_VLAN_VALID) != 0 && (tci & 0x0fff) != 0; }
-
-uint64_t monotonic_ns() {
-  timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return static_cast<uint64_t>(t.tv_sec) * 1000000000u + static_cast<uint64_t>(t.tv_nsec);
-}
 
 // Classic BPF over the Ethernet frame: not our own transmission (pkt_type != PACKET_OUTGOING,
 // which also covers kernels without PACKET_IGNORE_OUTGOING), then IPv4 UDP to 224.0.0.0/4, or IPv6

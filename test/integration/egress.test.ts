@@ -106,7 +106,7 @@ describe.skipIf(reason)('frames egress', () => {
     expect((await totals()).txErrors).toBe(0);
   });
 
-  it('follows the output link within a second: address removed (nothing sent, counted) and back, MTU lowered, MAC changed, down and up', async () => {
+  it('follows the output link within a second: address removed (nothing sent, counted) and back (at once), MTU lowered, MAC changed, down and up', async () => {
     const plans = await withRules(['--workers', '1'], 1);
     const c = rig!.chain;
     const out = (cmd: string) => $`ip -n ${c.relayOut.ns} ${cmd.split(' ')}`;
@@ -118,8 +118,8 @@ describe.skipIf(reason)('frames egress', () => {
     expect((await burst(plans, { runId: 65 }))[0].unique).toBe(0);
     expect(await wire.stop()).toEqual([]); // no frame from a wrong (or no) source
     expect((await totals()).txNoSource).toBe(200);
+    // An address added is used from the next packet on, not a refresh period later.
     await out(`addr add ${c.relayOut.addr}/24 dev ${c.relayOut.ifname}`);
-    await settle();
     expect((await burst(plans, { runId: 66 }))[0].unique).toBe(200);
 
     // A datagram that no longer fits one frame goes through the UDP socket and is fragmented.

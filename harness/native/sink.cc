@@ -31,7 +31,8 @@ const char* kUsage = R"(mcr-sink: receive MCR test traffic and account for every
   --progress MS            every MS print PROGRESS {"t":s,"received":n,"unique":n,"expected":n} on
                            stderr (expected: sum of the highest sequence number + 1 per stream)
 Prints READY on stderr once joined and one JSON summary line on stdout at the end
-(after the idle timeout, --max-wait, or SIGINT/SIGTERM). "ttl" and "tos" report what arrived:
+(after the idle timeout, --max-wait, or SIGINT/SIGTERM). "firstArrivalNs" and "lastArrivalNs"
+are the CLOCK_MONOTONIC ns of a stream's first and last packet (0: none). "ttl" and "tos" report what arrived:
 the IPv4 TTL and TOS byte, or the IPv6 hop limit and traffic class.
 )";
 
@@ -42,6 +43,9 @@ constexpr uint64_t kMaxSeq = 1ull << 31;  // beyond this a sequence number is no
 struct Stream {
   uint64_t received = 0, unique = 0, duplicates = 0, reordered = 0, corrupted = 0, warmup = 0, misdelivered = 0;
   int64_t max_seq = -1;
+  // CLOCK_MONOTONIC ns of the first and last packet of the run for this stream (warm-up and
+  // duplicates included; 0: none): when a group started and stopped arriving (join/leave delay).
+  uint64_t first_arrival = 0, last_arrival = 0;
   // IP TTL and TOS (IPv6: hop limit and traffic class) the datagrams arrived with.
   int ttl_min = 256, ttl_max = -1, tos_min = 256, tos_max = -1;
   std::vector<uint64_t> seen;  // bitmap by sequence number
@@ -250,6 +254,8 @@ int main(int argc, char** argv) {
           }
           if (p.stream == 0 || p.stream > streams.size() || p.seq >= kMaxSeq) { ++unknown; continue; }
           Stream& st = streams[p.stream - 1];
+          if (!st.first_arrival) st.first_arrival = arrival;
+          st.last_arrival = arrival;
           if (p.flags & kFlagWarmup) { ++st.warmup; continue; }
           ++st.received;
           if (ttl >= 0) st.ttl_min = std::min(st.ttl_min, ttl), st.ttl_max = std::max(st.ttl_max, ttl);
@@ -285,7 +291,7 @@ int main(int argc, char** argv) {
     out += (s ? "," : "") + std::string("{\"stream\":") + std::to_string(s + 1) + ",\"group\":\"" + json_escape(addrs[s].group) + "\",\"port\":" + std::to_string(addrs[s].port) +
            ",\"received\":" + std::to_string(st.received) + ",\"unique\":" + std::to_string(st.unique) + ",\"duplicates\":" + std::to_string(st.duplicates) +
            ",\"reordered\":" + std::to_string(st.reordered) + ",\"corrupted\":" + std::to_string(st.corrupted) + ",\"maxSeq\":" + std::to_string(st.max_seq) +
-           ",\"warmup\":" + std::to_string(st.warmup) + ",\"misdelivered\":" + std::to_string(st.misdelivered) + ",\"overflowDrops\":" + std::to_string(sockets[s].overflow) + ",\"gaps\":" + std::to_string(gap_runs) + ",\"longestGap\":" + std::to_string(longest_gap) +
+           ",\"warmup\":" + std::to_string(st.warmup) + ",\"misdelivered\":" + std::to_string(st.misdelivered) + ",\"overflowDrops\":" + std::to_string(sockets[s].overflow) + ",\"firstArrivalNs\":" + std::to_string(st.first_arrival) + ",\"lastArrivalNs\":" + std::to_string(st.last_arrival) + ",\"gaps\":" + std::to_string(gap_runs) + ",\"longestGap\":" + std::to_string(longest_gap) +
            (st.ttl_max < 0 ? std::string() : ",\"ttl\":{\"min\":" + std::to_string(st.ttl_min) + ",\"max\":" + std::to_string(st.ttl_max) + "}") +
            (st.tos_max < 0 ? std::string() : ",\"tos\":{\"min\":" + std::to_string(st.tos_min) + ",\"max\":" + std::to_string(st.tos_max) + "}") +
            ",\"latencyNs\":" + lat + "}";

@@ -19,6 +19,12 @@ export interface SinkStreamSummary {
   /** Packets of this stream that arrived on another stream's socket (cross-talk). */
   misdelivered: number;
   overflowDrops: number;
+  /**
+   * CLOCK_MONOTONIC ns (the generator's and the harness's clock too) of the stream's first and
+   * last packet of the run, warm-up and duplicates included; 0 when none arrived.
+   */
+  firstArrivalNs: number;
+  lastArrivalNs: number;
   /** Runs of missing sequence numbers up to maxSeq, and the longest one, in packets. */
   gaps: number;
   longestGap: number;

@@ -168,6 +168,8 @@ export class ControlServer {
 
   async close(): Promise<void> {
     for (const socket of this.connections) socket.destroy();
+    // Only the path this server listened on is its to remove (a failed start must not unlink another's).
+    if (!this.server.listening) return;
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     if (existsSync(this.path)) unlinkSync(this.path);
   }

@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfigFile, parseListenAddress, resolveConfig, type DaemonConfig } from '../config.js';
 import { ControlServer } from '../control-server.js';
 import { createLogger, type Logger } from '../log.js';
+import { lockBeside } from '../instance-lock.js';
 import { findSetpriv, lookupGroup, lookupUser, unreadableBy } from '../privileges.js';
 import { workerScript } from '../workers.js';
 import { MetricsServer } from '../metrics.js';
@@ -123,6 +124,14 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const log = createLogger(config.logFormat, opts.logLevel);
+  // Before anything is touched: a second mcrd on the same socket or state file leaves both alone.
+  try {
+    await lockBeside(config.controlSocket, 'control socket');
+    if (config.stateFile) await lockBeside(config.stateFile, 'state file');
+  } catch (err) {
+    console.error(`mcrd: ${(err as Error).message}`);
+    process.exit(1);
+  }
   const addon = loadAddon();
   let runAs: SupervisorOptions['runAs'];
   let controlGid: number | undefined;

@@ -1,4 +1,5 @@
 import { faults } from './faults.js';
+import { joinLeave } from './join-leave.js';
 import { multiStream } from './multi-stream.js';
 import { multiWorker } from './multi-worker.js';
 import type { Scenario } from './scenario.js';
@@ -11,4 +12,5 @@ export const SCENARIOS: Record<string, Scenario> = {
   throughput,
   faults,
   soak,
+  'join-leave': joinLeave,
 };

@@ -72,7 +72,7 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
       for (const name of plan.contenders) {
         progress.update(`step ${plan.step}: ${name}${options.repetitions > 1 ? ` (repetition ${repetition})` : ''}`);
         const relay = name === 'relay';
-        const run = await runContenderStep({
+        const run = await (plan.runner ?? runContenderStep)({
           contender: CONTENDERS[name],
           series: relay && plan.relaySeries ? plan.relaySeries : name,
           control: relay ? plan.relayControl : undefined,

@@ -3,7 +3,8 @@
 import type { Check } from '../harness/src/checks.js';
 import type { ContenderName, Impairments } from '../harness/src/contenders/types.js';
 import type { FaultPlan } from '../harness/src/faults.js';
-import type { Presentation, SearchResult, StepResult } from '../harness/src/result.js';
+import type { ContenderRun, Presentation, SearchResult, StepResult } from '../harness/src/result.js';
+import type { StepOptions } from '../harness/src/step.js';
 import type { Family, Topology } from '../netns/topology.js';
 import type { EgressMode, IngressMode } from '../relay/src/api.js';
 
@@ -73,6 +74,8 @@ export interface StepPlan {
   fault?: FaultPlan;
   /** Sample the contender's resources and the sink's counts this often (soak). */
   sampleSeconds?: number;
+  /** Runs each contender instead of the standard step (join-leave measures its own way); same options. */
+  runner?: (o: StepOptions) => Promise<ContenderRun>;
 }
 
 export interface ScenarioContext {

@@ -8,6 +8,7 @@ import type { Check } from './checks.js';
 import type { ContenderName, ContenderReport } from './contenders/types.js';
 import type { Environment } from './environment.js';
 import type { FaultRecord } from './faults.js';
+import type { JoinLeaveRecord } from './join-leave-record.js';
 import type { TimelineSample } from './timeline.js';
 import { lossPercent, type StreamRecord } from './measure.js';
 import { median } from './stats.js';
@@ -83,6 +84,8 @@ export interface ContenderRun {
   fault?: FaultRecord;
   /** Resources and sink counts sampled during the traffic, if the step asked for it (soak). */
   timeline?: TimelineSample[];
+  /** Group join and leave delay (join-leave scenario): per group and as a distribution. */
+  joinLeave?: JoinLeaveRecord;
   streams?: StreamRecord[];
   report?: ContenderReport;
   params: Record<string, unknown>;

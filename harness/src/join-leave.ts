@@ -1,0 +1,147 @@
+// One contender's group join delay and group leave delay (RFC 3918) on the snooping topology, with
+// the traffic already flowing upstream for every group:
+//   join:  request (timed) -> first packet of each group at the sink;
+//   leave: removal or stop (timed) -> the last packet of each group on the contender's input link,
+//          which shows when the bridge stopped sending it (the upstream bandwidth freed).
+// The generator, the sink, the tap and this process read one CLOCK_MONOTONIC.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createChain, type Chain } from '../../netns/topology.js';
+import { endpoint } from '../../relay/src/api.js';
+import { bridgeLeaveTimers } from './bridge-timers.js';
+import { fitsOneFrame, runGenerator, type GenSummary } from './generator.js';
+import { startInputTap } from './input-tap.js';
+import { joinLeaveSide, type JoinLeaveSide } from './join-leave-contenders.js';
+import { distribution, joinDelays, leaveDelays, type JoinMeasurement, type LeaveMeasurement } from './join-leave-record.js';
+import { measure } from './measure.js';
+import { aggregate, type ContenderRun, type IgmpObservation } from './result.js';
+import { startSink, type RunningSink, type SinkSummary } from './sink.js';
+import type { StepOptions } from './step.js';
+import { planStreams, type StreamPlan } from './streams.js';
+
+export interface JoinLeavePlan {
+  /** mcrd --igmp-leave-delay for this run (relay only; 0: none). */
+  leaveDelayMs: number;
+}
+
+/** The generator starts sending ~1 ms after it starts (mcr-gen); this covers starting the process. */
+const FLOWING_MS = 300;
+/** After the join is acknowledged, how long the sink is watched: beyond the join gate's 1000 ms so a p99 near it is measured, not cut off. */
+const JOIN_WATCH_MS = 2000;
+/** The tap listens this long before the removal, so every group's packets before it are seen. */
+const TAP_LEAD_MS = 200;
+/** After the configured leave delay and the bridge's last-member time: room to see a late stop (and one that never comes). */
+const LEAVE_MARGIN_MS = 1000;
+/** mcr-gen sends this long at most; it is stopped as soon as both measurements are done. */
+const GEN_SECONDS = 3600;
+const INLINE_STREAMS = 50;
+
+const nowNs = () => Number(process.hrtime.bigint());
+const since = (ns: number) => Math.round((nowNs() - ns) / 1e3) / 1e3;
+
+function streamList(list: string[], file: string): { streams: string[]; streamsFile?: string } {
+  if (list.length <= INLINE_STREAMS) return { streams: list };
+  writeFileSync(file, list.join('\n') + '\n');
+  return { streams: list, streamsFile: file };
+}
+
+interface Traffic { sink: RunningSink; gen: Promise<GenSummary>; abort: AbortController }
+
+async function startTraffic(o: StepOptions, chain: Chain, plans: StreamPlan[], rewrites: boolean): Promise<Traffic> {
+  const sinkStreams = plans.map((p) => (rewrites ? endpoint(p.outGroup, p.outPort) : endpoint(p.inGroup, p.inPort)));
+  // Silence before the join is the measurement, not the end of traffic: the sink runs until stopped.
+  const sink = await startSink(chain.sink.ns, { interface: chain.sink.ifname, runId: o.runId, idleTimeoutMs: 3_600_000, maxWaitMs: 3_600_000, ...streamList(sinkStreams, path.join(o.logDir, 'sink-streams.txt')) });
+  const abort = new AbortController();
+  const gen = runGenerator(chain.gen.ns, {
+    interface: chain.gen.ifname, rate: o.ratePps, duration: GEN_SECONDS, size: o.size, runId: o.runId, warmup: 0, threads: o.threads, ttl: o.ttl, tos: o.tos,
+    packet: fitsOneFrame(o.size, o.mtu ?? 1500, o.family ?? 4), signal: abort.signal,
+    ...streamList(plans.map((p) => endpoint(p.inGroup, p.inPort)), path.join(o.logDir, 'gen-streams.txt')),
+  });
+  gen.catch(() => undefined); // awaited at the end
+  await sleep(FLOWING_MS);
+  return { sink, gen, abort };
+}
+
+async function timed(request: () => Promise<string>): Promise<{ what: string; requestNs: number; acknowledgedMs: number }> {
+  const requestNs = nowNs();
+  const what = await request();
+  return { what, requestNs, acknowledgedMs: since(requestNs) };
+}
+
+async function measureLeave(o: StepOptions, chain: Chain, side: JoinLeaveSide, plan: JoinLeavePlan, contender: string): Promise<LeaveMeasurement> {
+  const segment = chain.segment!;
+  const bridge = await bridgeLeaveTimers(segment.ns, segment.bridge, segment.relayPort);
+  const configuredDelayMs = contender === 'relay' ? plan.leaveDelayMs : 0;
+  const tap = await startInputTap(chain.relayIn.ns, chain.relayIn.ifname, o.runId);
+  await sleep(TAP_LEAD_MS);
+  const { what, requestNs, acknowledgedMs } = await timed(() => side.leave());
+  const windowMs = acknowledgedMs + configuredDelayMs + bridge.lastMemberTimeMs + LEAVE_MARGIN_MS;
+  await sleep(Math.max(0, windowMs - since(requestNs)));
+  const endNs = nowNs();
+  const tapped = await tap.stop();
+  const gapMs = 1000 / o.ratePps;
+  const streams = planStreams(o.streams, o.family ?? 4);
+  const perGroupMs = leaveDelays(streams.map((s) => tapped.streams.get(s.stream)?.lastTxNs), requestNs, endNs, gapMs);
+  return {
+    request: what, requestNs, acknowledgedMs, windowMs, configuredDelayMs, bridge, perGroupMs, distribution: distribution(perGroupMs),
+    neverSeen: streams.filter((s) => !tapped.streams.has(s.stream)).length, resolutionMs: gapMs, tapDrops: tapped.droppedByKernel, tapCommand: tapped.command,
+  };
+}
+
+function joinMeasurement(sink: SinkSummary, join: Awaited<ReturnType<typeof timed>>, windowMs: number, ratePps: number): JoinMeasurement {
+  const first = sink.streams.map((s) => s.firstArrivalNs);
+  const perGroupMs = joinDelays(first, join.requestNs, windowMs);
+  return {
+    request: join.what, requestNs: join.requestNs, acknowledgedMs: join.acknowledgedMs, windowMs, perGroupMs, distribution: distribution(perGroupMs),
+    arrivedBeforeRequest: first.filter((t) => t > 0 && t < join.requestNs).length, resolutionMs: 1000 / ratePps,
+  };
+}
+
+/** Join, then leave, on one fresh snooping topology; the ContenderRun carries both in joinLeave. */
+export async function runJoinLeave(o: StepOptions, plan: JoinLeavePlan): Promise<ContenderRun> {
+  const { contender } = o;
+  const params = { streams: o.streams, ratePps: o.ratePps, size: o.size, workers: o.workers, fanout: o.fanout, ingress: o.ingress, egress: o.egress, topology: o.topology, leaveDelayMs: contender.name === 'relay' ? plan.leaveDelayMs : 0, noIgmp: o.impairments.noIgmp ?? false };
+  const base = { contender: contender.name, series: o.series, exemptFromLoss: 'join/leave delay: a group is not forwarded before its join nor after its leave, by design', repetition: o.repetition, sinkJoined: contender.rewrites ? ('outputs' as const) : ('inputs' as const), params };
+  const availability = await contender.available(o.family ?? 4);
+  if (!availability.ok) return { ...base, status: 'skipped', reason: availability.reason, ...(availability.kernelLacks ? { kernelLacks: true } : {}) };
+  if (o.topology !== 'snooping') return { ...base, status: 'failed', reason: 'join and leave delay need --topology snooping: on plain veth every group arrives unasked' };
+  mkdirSync(o.logDir, { recursive: true });
+  const plans = planStreams(o.streams, o.family ?? 4);
+  let chain: Chain | undefined;
+  try {
+    chain = await createChain({ forwarding: contender.needsForwarding, bridge: o.bridge, topology: 'snooping', mtu: o.mtu, family: o.family ?? 4 });
+    const side = await joinLeaveSide({ contender, chain, streams: plans, logDir: o.logDir, workers: o.workers, fanout: o.fanout, ingress: o.ingress, egress: o.egress, impairments: o.impairments, leaveDelayMs: plan.leaveDelayMs });
+    return { ...base, ...(await measureBoth(o, chain, side, plan, plans)) };
+  } catch (err) {
+    return { ...base, status: 'failed', reason: (err as Error).message };
+  } finally {
+    await chain?.destroy();
+  }
+}
+
+async function measureBoth(o: StepOptions, chain: Chain, side: JoinLeaveSide, plan: JoinLeavePlan, plans: StreamPlan[]): Promise<Pick<ContenderRun, 'status' | 'aggregate' | 'igmp' | 'streams' | 'report' | 'joinLeave'>> {
+  let traffic: Traffic | undefined;
+  try {
+    traffic = await startTraffic(o, chain, plans, o.contender.rewrites);
+    const join = await timed(() => side.join());
+    await sleep(JOIN_WATCH_MS);
+    const windowMs = since(join.requestNs);
+    const joined = await chain.segment!.joinedGroups();
+    const igmp: IgmpObservation = { groups: plans.length, joined: plans.filter((p) => joined.has(p.inGroup)).length, waitedMs: Math.round(windowMs), bridgeSettledMs: chain.segment!.settledMs };
+    const leave = await measureLeave(o, chain, side, plan, o.contender.name);
+    traffic.abort.abort();
+    const gen = await traffic.gen;
+    const sink = await traffic.sink.stop();
+    const report = await side.finish();
+    writeFileSync(path.join(o.logDir, 'generator.json'), JSON.stringify(gen, null, 2));
+    writeFileSync(path.join(o.logDir, 'sink.json'), JSON.stringify(sink, null, 2));
+    const records = measure(gen, sink, { ingressDrops: report.ingressDrops, egressErrors: report.egressErrors });
+    const joinLeave = { join: joinMeasurement(sink, join, windowMs, o.ratePps), leave };
+    return { status: 'ok', aggregate: aggregate(records, gen.measuredSeconds, null), igmp, streams: records, report: { ...report, commands: [...report.commands, leave.tapCommand] }, joinLeave };
+  } finally {
+    traffic?.abort.abort();
+    await traffic?.sink.stop().catch(() => undefined);
+    await side.finish().catch(() => undefined);
+  }
+}

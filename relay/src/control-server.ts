@@ -81,11 +81,18 @@ export class ControlServer {
     } finally {
       process.umask(umask);
     }
+    let mode = '0600';
     if (this.access.gid !== undefined) {
-      chownSync(this.path, process.getuid?.() ?? 0, this.access.gid);
-      chmodSync(this.path, 0o660);
+      // Without CAP_CHOWN (a unit that bounds it away) the socket stays its owner's alone: served, and said.
+      try {
+        chownSync(this.path, process.getuid?.() ?? 0, this.access.gid);
+        chmodSync(this.path, 0o660);
+        mode = `0660 gid ${this.access.gid}`;
+      } catch (err) {
+        this.log.error(`--control-group: the control socket cannot be given to gid ${this.access.gid} (${(err as Error).message}; mcrd needs CAP_CHOWN): it stays 0600, for its owner only`);
+      }
     }
-    this.log.info(`control socket listening on ${this.path}`, { mode: this.access.gid === undefined ? '0600' : `0660 gid ${this.access.gid}` });
+    this.log.info(`control socket listening on ${this.path}`, { mode });
   }
 
   /** SO_PEERCRED of the connection; node keeps the fd on its internal pipe handle. */

@@ -13,8 +13,13 @@ const program = new Command('publish-results')
 The site is self-contained: charts are SVG drawn at build time (vega-lite), no script, nothing
 fetched; open OUT_DIR/index.html from disk or serve the folder as it is. Each run's figures come
 from its benchmark.json (written by --gate or npm run gate) or, without one, are computed from
-result.json by the same exporter. Copied per run: report.html, report.md, the charts and the gate
-files (junit.xml, gate.json, benchmark*.json); result.json and logs/ stay in the results folder.
+result.json by the same exporter.
+
+Safe whatever the results folder holds: every value from result.json is HTML-escaped, each run's
+report.html, report.md and charts are rendered afresh from its result.json (the run's own files
+are not copied), every page carries a Content-Security-Policy allowing no script and no loads,
+and links are relative with each path segment percent-encoded. Copied per run: only gate.json and
+benchmark*.json; junit.xml, result.json and logs/ stay in the results folder.
 
 Exit status: 0 written (the last line on stdout is the index's path), 2 nothing written: no
 results folder, no readable run in it, or OUT_DIR inside a run, equal to the results folder, or

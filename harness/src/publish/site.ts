@@ -6,6 +6,10 @@ import { Progress } from '../progress.js';
 import { GENERATOR, readRuns, runIndexHtml, type IndexedRun } from '../report/run-index.js';
 import { escapeHtml } from '../report/html.js';
 import { copyRunReport } from './copy-run.js';
+import { withCsp } from './csp.js';
+import { siteHref } from './href.js';
+import { trendFileName } from './file-name.js';
+import { printable } from './printable.js';
 import { runBenchmark } from './run-benchmark.js';
 import { groupByLoad } from './loads.js';
 import type { TrendRun } from './trend-data.js';
@@ -41,12 +45,10 @@ function checkOutput(from: string, out: string): void {
   if (!published) throw new PublishInputError(`OUT_DIR ${out} is not empty and holds no site published before: choose a new or empty directory`);
 }
 
-const fileName = (scenario: string) => `${scenario.replace(/[^A-Za-z0-9_-]/g, '_')}.html`;
-
 export async function publishSite({ from, out, quiet = false }: PublishOptions): Promise<Published> {
   if (!existsSync(from) || !statSync(from).isDirectory()) throw new PublishInputError(`no results directory at ${from} (--from names the folder holding results/<run-id>/ directories)`);
   checkOutput(from, out);
-  const say = (line: string) => quiet || process.stderr.write(`${line}\n`);
+  const say = (line: string) => quiet || process.stderr.write(`${printable(line)}\n`);
   const runs = readRuns(from, (dir, why) => say(`skipping ${dir}: ${why}`));
   if (runs.length === 0) throw new PublishInputError(`no runs in ${from}: no directory there holds a readable result.json (run a scenario first, or point --from at another results folder)`);
 
@@ -60,11 +62,11 @@ export async function publishSite({ from, out, quiet = false }: PublishOptions):
   const progress = new Progress(runs.length + scenarios.length, quiet);
   const trendRuns: TrendRun[] = [];
   for (const run of runs) {
-    progress.update(`copying ${run.dir}`);
-    const { rendered } = await copyRunReport(path.join(from, run.dir), path.join(out, 'runs', run.dir), run.result);
-    if (rendered) progress.note(`${run.dir}: no report.html; rendered one from result.json`);
+    progress.update(printable(`copying ${run.dir}`));
+    const { failed } = await copyRunReport(path.join(from, run.dir), path.join(out, 'runs', run.dir), run.result);
+    if (failed) progress.note(printable(`${run.dir}: no report: its result.json could not be rendered (${failed})`));
     const bench = runBenchmark(path.join(from, run.dir), run.result);
-    if (bench.note) progress.note(`${run.dir}: ${bench.note}`);
+    if (bench.note) progress.note(printable(`${run.dir}: ${bench.note}`));
     trendRuns.push({ dir: run.dir, result: run.result, entries: bench.entries, source: bench.source });
     progress.tick();
   }
@@ -72,25 +74,25 @@ export async function publishSite({ from, out, quiet = false }: PublishOptions):
   const trendPages: string[] = [];
   const trendLinks: string[] = [];
   for (const scenario of scenarios) {
-    progress.update(`trends of ${scenario}`);
+    progress.update(printable(`trends of ${scenario}`));
     const own = trendRuns.filter((r) => r.result.scenario === scenario);
     const loads = groupByLoad(own);
-    const file = path.join(out, 'trends', fileName(scenario));
+    const file = path.join(out, 'trends', trendFileName(scenario));
     writeFileSync(file, await trendPageHtml(scenario, own, {
       index: '../index.html',
-      report: (run) => `../runs/${encodeURIComponent(run.dir)}/report.html`,
+      report: (run) => siteHref('..', 'runs', run.dir, 'report.html'),
     }));
     trendPages.push(file);
-    trendLinks.push(`<li><a href="trends/${encodeURIComponent(fileName(scenario))}">${escapeHtml(scenario)}</a>: ${own.length} run${own.length === 1 ? '' : 's'} under ${loads.length} load${loads.length === 1 ? '' : 's'} (the most runs under one: ${loads[0].runs.length})</li>`);
+    trendLinks.push(`<li><a href="${escapeHtml(siteHref('trends', trendFileName(scenario)))}">${escapeHtml(scenario)}</a>: ${own.length} run${own.length === 1 ? '' : 's'} under ${loads.length} load${loads.length === 1 ? '' : 's'} (the most runs under one: ${loads[0].runs.length})</li>`);
     progress.tick();
   }
   progress.finish();
 
   const index = path.join(out, 'index.html');
-  writeFileSync(index, runIndexHtml(runs, {
+  writeFileSync(index, withCsp(runIndexHtml(runs, {
     title: 'MCR published results',
-    reportHref: (run: IndexedRun) => `runs/${encodeURIComponent(run.dir)}/report.html`,
+    reportHref: (run: IndexedRun) => siteHref('runs', run.dir, 'report.html'),
     preamble: `<h2>Trends across runs</h2>\n<ul id="trends">\n${trendLinks.join('\n')}\n</ul>\n<h2>Runs</h2>`,
-  }));
+  })));
   return { index, runs: runs.length, trendPages };
 }

@@ -4,6 +4,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import { renderSvg } from '../report/charts.js';
 import { escapeHtml, STYLE } from '../report/html.js';
 import { shortCommit, startedText } from '../report/run-index.js';
+import { CSP_META } from './csp.js';
 import { groupByLoad, type Load } from './loads.js';
 import { runsWithPoints, scenarioTrends, type TrendMetric, type TrendRun } from './trend-data.js';
 
@@ -37,7 +38,7 @@ function titledPoints(svg: string): string {
 
 export async function trendChart(m: TrendMetric): Promise<string> {
   const svg = titledPoints(await renderSvg(trendSpec(m)));
-  return `<figure class="trend" data-metric="${escapeHtml(m.metric)}" data-unit="${escapeHtml(m.unit)}" data-runs="${runsWithPoints(m)}" data-points="${m.points.length}">${svg}</figure>`;
+  return `<figure class="trend" data-metric="${escapeHtml(m.metric)}" data-unit="${escapeHtml(m.unit)}" data-runs="${escapeHtml(runsWithPoints(m))}" data-points="${escapeHtml(m.points.length)}">${svg}</figure>`;
 }
 
 export interface TrendPageLinks {
@@ -47,7 +48,7 @@ export interface TrendPageLinks {
 
 function runsTable(runs: TrendRun[], links: TrendPageLinks): string {
   const ordered = [...runs].sort((a, b) => a.result.startedAt.localeCompare(b.result.startedAt) || a.dir.localeCompare(b.dir));
-  const rows = ordered.map((run) => `<tr><td><a href="${escapeHtml(links.report(run))}">${escapeHtml(run.dir)}</a></td><td>${escapeHtml(startedText(run.result))}</td><td><code>${escapeHtml(shortCommit(run.result))}</code></td><td class="${run.result.verdict}">${run.result.verdict.toUpperCase()}</td><td>${escapeHtml(run.source)}</td><td><code>${escapeHtml(run.result.command)}</code></td></tr>`);
+  const rows = ordered.map((run) => `<tr><td><a href="${escapeHtml(links.report(run))}">${escapeHtml(run.dir)}</a></td><td>${escapeHtml(startedText(run.result))}</td><td><code>${escapeHtml(shortCommit(run.result))}</code></td><td class="${escapeHtml(run.result.verdict)}">${escapeHtml(String(run.result.verdict).toUpperCase())}</td><td>${escapeHtml(run.source)}</td><td><code>${escapeHtml(run.result.command)}</code></td></tr>`);
   return `<table class="runs">
 <tr><th>run</th><th>started (UTC)</th><th>commit</th><th>verdict</th><th>figures from</th><th>command</th></tr>
 ${rows.join('\n')}
@@ -73,7 +74,7 @@ export async function trendPageHtml(scenario: string, runs: TrendRun[], links: T
   const ordered = [...runs].sort((a, b) => a.result.startedAt.localeCompare(b.result.startedAt) || a.dir.localeCompare(b.dir));
   const loads = groupByLoad(ordered);
   const sections = await Promise.all(loads.map((load, i) => loadSection(scenario, load, i + 1, links)));
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>MCR trends: ${escapeHtml(scenario)}</title>
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8">${CSP_META}<title>MCR trends: ${escapeHtml(scenario)}</title>
 <style>${STYLE}
 .trend{overflow-x:auto;max-width:100%}table.runs td:last-child{text-align:left}summary h2{display:inline}details.load{margin:1.5em 0}</style></head><body>
 <p><a href="${escapeHtml(links.index)}">← all runs</a></p>

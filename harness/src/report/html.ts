@@ -4,9 +4,14 @@ import type { RunResult } from '../result.js';
 import type { Chart } from './charts.js';
 import { summaryTable, throughputTable, workerShareTable } from './markdown.js';
 
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+/**
+ * The one escape for every value that goes into a page, as text or a quoted attribute. It takes
+ * any value: result.json is data from test machines, and a field typed number may hold a string.
+ */
+export function escapeHtml(value: unknown): string {
+  return String(value).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 }
+
 
 export const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
@@ -28,7 +33,7 @@ export function renderHtml(result: RunResult, charts: Chart[]): string {
 <html lang="en"><head><meta charset="utf-8"><title>MCR ${escapeHtml(result.scenario)} ${escapeHtml(result.runId)}</title>
 <style>${STYLE}</style></head><body>
 <h1>MCR ${escapeHtml(result.scenario)} — ${escapeHtml(result.runId)}</h1>
-<p class="${result.verdict}">Verdict: ${result.verdict.toUpperCase()} (${gatedTally(result.checks).passed}/${gatedTally(result.checks).total} gated checks passed)</p>
+<p class="${escapeHtml(result.verdict)}">Verdict: ${escapeHtml(String(result.verdict).toUpperCase())} (${gatedTally(result.checks).passed}/${gatedTally(result.checks).total} gated checks passed)</p>
 <p>Command: <code>${escapeHtml(result.command)}</code><br>Topology: ${escapeHtml(result.topology)}${result.topology === 'snooping' ? ' (a snooping bridge delivers a group only while the contender has joined it)' : ' (veth: every frame arrives, joined or not)'}, IPv${escapeHtml(String(result.parameters.family ?? 4))}${result.parameters.family === 6 ? ' (MLD joins)' : ''}<br>Started ${escapeHtml(result.startedAt)}, finished ${escapeHtml(result.finishedAt)}.</p>
 <h2>Results (median over repetitions)</h2>
 ${htmlTable(headers, rows)}
@@ -41,11 +46,11 @@ ${(() => {
     return shares.rows.length ? `<p>Each relay worker's share of the packets it received:</p>\n${htmlTable(shares.headers, shares.rows)}` : '';
   })()}
 <div class="charts">
-${charts.map((c) => `<figure id="chart-${c.id}">${c.svg}</figure>`).join('\n')}
+${charts.map((c) => `<figure id="chart-${escapeHtml(c.id)}">${c.svg}</figure>`).join('\n')}
 </div>
 <h2>Checks</h2><ul>${checks || '<li>none</li>'}</ul>
 <h2>Instrument</h2>
-<p>${result.calibration ? `Calibration ceiling (generator → sink over one veth pair, zero loss): ${result.calibration.ratePps.toLocaleString('en-US')} packets/s at ${result.calibration.size}-byte payloads.` : 'Calibration: not run for this result.'}</p>
+<p>${result.calibration ? `Calibration ceiling (generator → sink over one veth pair, zero loss): ${escapeHtml(result.calibration.ratePps.toLocaleString('en-US'))} packets/s at ${escapeHtml(result.calibration.size)}-byte payloads.` : 'Calibration: not run for this result.'}</p>
 <h2>Parameters</h2>
 ${htmlTable(['parameter', 'value'], Object.entries(result.parameters).map(([k, v]) => [k, JSON.stringify(v)]))}
 <h2>Environment</h2>

@@ -61,7 +61,7 @@ export interface IndexPage {
 }
 
 export function runIndexHtml(runs: IndexedRun[], page: IndexPage): string {
-  const verdict = (v: 'pass' | 'fail' | undefined) => (v ? `<td class="${v}">${v.toUpperCase()}</td>` : '<td>-</td>');
+  const verdict = (v: unknown) => (v ? `<td class="${escapeHtml(v)}">${escapeHtml(String(v).toUpperCase())}</td>` : '<td>-</td>');
   const rows = runs.map((run) => {
     const r = run.result;
     const relay = r.steps.flatMap((s) => s.runs.filter((x) => x.contender === 'relay' && x.aggregate));
@@ -74,9 +74,9 @@ export function runIndexHtml(runs: IndexedRun[], page: IndexPage): string {
       `<td><code>${escapeHtml(shortCommit(r))}</code></td>`,
       verdict(r.verdict),
       verdict(run.gate),
-      `<td>${r.steps.length}</td>`,
-      `<td>${relay.length ? worstLoss.toFixed(3) : '-'}</td>`,
-      `<td>${relay.length ? dups : '-'}</td>`,
+      `<td>${escapeHtml(r.steps.length)}</td>`,
+      `<td>${relay.length ? escapeHtml(worstLoss.toFixed(3)) : '-'}</td>`,
+      `<td>${relay.length ? escapeHtml(dups) : '-'}</td>`,
     ];
     return `<tr data-run="${escapeHtml(run.dir)}">${cells.join('')}</tr>`;
   });

@@ -1,7 +1,9 @@
 // mcrd's rule table on disk (--state-file), so a restart or a crash loses no acknowledged change.
-// Saved atomically before a change is acknowledged: written to a temporary file, fsync'd, renamed
-// over the old one, and the directory fsync'd, so a reader sees the old table or the new one.
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+// Saved atomically before a change is acknowledged: written whole to a temporary file (short writes
+// continued, a full disk an error), fsync'd, renamed over the old one, and the directory fsync'd,
+// so a reader sees the old table or the new one. saveState throws only while the old file still
+// stands, so the caller's undo always leaves memory and disk alike.
+import fs from 'node:fs';
 import path from 'node:path';
 import { validateRuleSpec, type Rule } from './rules.js';
 
@@ -15,22 +17,80 @@ interface StateDocument {
   rules: Rule[];
 }
 
-export function saveState(file: string, rules: Rule[]): void {
-  const doc: StateDocument = { format: STATE_FORMAT, version: STATE_VERSION, savedAt: new Date().toISOString(), rules };
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, JSON.stringify(doc, null, 1) + '\n');
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+/** Where the state file's warnings go (mcrd sets its logger); stderr until then. */
+let warn = (message: string) => console.error(`mcrd: ${message}`);
+export function setStateFileWarnings(log: { warn(message: string): void }): void {
+  warn = (message) => log.warn(message);
+}
+
+/** The system calls saveState makes, replaceable by tests (short writes, failing fsync). */
+export type StateIo = Pick<typeof fs, 'openSync' | 'writeSync' | 'fsyncSync' | 'closeSync' | 'renameSync' | 'unlinkSync'>;
+
+const temporaryPrefix = (file: string) => `${path.basename(file)}.tmp-`;
+
+/** Writes all of data: write(2) may take less (a nearly full disk), so it goes on from there. */
+function writeAll(io: StateIo, fd: number, data: Buffer): void {
+  for (let done = 0; done < data.length; ) {
+    const n = io.writeSync(fd, data, done, data.length - done);
+    if (n <= 0) throw new Error(`write returned ${n} with ${data.length - done} bytes left`);
+    done += n;
   }
-  renameSync(tmp, file);
-  const dir = openSync(path.dirname(path.resolve(file)), 'r');
+}
+
+export function saveState(file: string, rules: Rule[], io: StateIo = fs): void {
+  const doc: StateDocument = { format: STATE_FORMAT, version: STATE_VERSION, savedAt: new Date().toISOString(), rules };
+  const tmp = path.join(path.dirname(file), `${temporaryPrefix(file)}${process.pid}`);
   try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
+    const fd = io.openSync(tmp, 'w', 0o600);
+    try {
+      writeAll(io, fd, Buffer.from(JSON.stringify(doc, null, 1) + '\n'));
+      io.fsyncSync(fd);
+    } finally {
+      io.closeSync(fd);
+    }
+    io.renameSync(tmp, file);
+  } catch (err) {
+    // The old file stands: nothing of this attempt may stay behind on a disk that is full.
+    try {
+      io.unlinkSync(tmp);
+    } catch {
+      // never created, or already renamed
+    }
+    throw err;
+  }
+  // From here the file holds the new table, so the change stands. A directory fsync that fails
+  // makes it less sure to outlive a power cut, but throwing would have mcrd undo in memory a
+  // table the disk keeps (and show it at the next start): said, not undone.
+  try {
+    const dir = io.openSync(path.dirname(path.resolve(file)), 'r');
+    try {
+      io.fsyncSync(dir);
+    } finally {
+      io.closeSync(dir);
+    }
+  } catch (err) {
+    warn(`state file ${file} written, but its directory could not be synced (${(err as Error).message}): the change stands, and may not survive a power cut`);
+  }
+}
+
+/** Removes temporary files an mcrd that died while saving left beside `file` (only the lock holder calls this). */
+function removeLeftovers(file: string): void {
+  const dir = path.dirname(path.resolve(file));
+  const prefix = temporaryPrefix(file);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !/^\d+$/.test(name.slice(prefix.length))) continue;
+    try {
+      fs.unlinkSync(path.join(dir, name));
+      warn(`state file ${file}: removed ${name}, left by an mcrd that stopped while saving`);
+    } catch (err) {
+      warn(`state file ${file}: cannot remove leftover ${name}: ${(err as Error).message}`);
+    }
   }
 }
 
@@ -39,13 +99,14 @@ export function saveState(file: string, rules: Rule[]): void {
  * file and the first problem for anything else: a state file is used whole or not at all.
  */
 export function loadState(file: string): Rule[] | undefined {
-  if (!existsSync(file)) return undefined;
+  removeLeftovers(file);
+  if (!fs.existsSync(file)) return undefined;
   const refuse = (why: string): never => {
     throw new Error(`state file ${file}: ${why}; refusing to start with part of it (repair it, or move it away to start empty)`);
   };
   let doc: Partial<StateDocument>;
   try {
-    doc = JSON.parse(readFileSync(file, 'utf8')) as Partial<StateDocument>;
+    doc = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<StateDocument>;
   } catch (err) {
     return refuse(`unreadable (${(err as Error).message})`);
   }

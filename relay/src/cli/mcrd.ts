@@ -8,6 +8,7 @@ import { findSetpriv, lookupGroup, lookupUser, unreadableBy } from '../privilege
 import { workerScript } from '../workers.js';
 import { MetricsServer } from '../metrics.js';
 import { EGRESS_MODES, FANOUT_MODES, INGRESS_MODES, addonPath, loadAddon, type FanoutMode } from '../native.js';
+import { setStateFileWarnings } from '../state-file.js';
 import { Supervisor, type SupervisorOptions } from '../supervisor.js';
 import { VERSION } from '../version.js';
 
@@ -132,6 +133,7 @@ async function main(): Promise<void> {
     console.error(`mcrd: ${(err as Error).message}`);
     process.exit(1);
   }
+  setStateFileWarnings(log);
   const addon = loadAddon();
   let runAs: SupervisorOptions['runAs'];
   let controlGid: number | undefined;

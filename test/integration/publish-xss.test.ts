@@ -127,6 +127,10 @@ describe.skipIf(!chromium)('a published site runs no script from the results it 
       'gate.json': JSON.stringify({ verdict: payload('gate-verdict'), checks: [] }),
     });
 
+    // A result the renderer cannot draw (a number that is null): its report is a page saying so.
+    const broken = { ...(structuredClone(paths) as object), ...fixed, calibration: { size: 1, ratePps: null, streams: 1, threads: 1 } };
+    writeRun(results, `broken-"'><i onmouseover=${mark('broken-dir')}>`, broken);
+
     const site = path.join(tmp, 'site');
     const out = await execa(process.execPath, [CLI, site, '--from', results], { reject: false, cwd: projectRoot });
     expect(out.exitCode, out.stderr).toBe(0);
@@ -138,7 +142,10 @@ describe.skipIf(!chromium)('a published site runs no script from the results it 
     const pages = files.filter((f) => /\.(html?|svg|xml|xhtml)$/i.test(f));
     expect(pages).toContain('index.html');
     expect(pages.filter((f) => f.startsWith('trends/')).length).toBeGreaterThanOrEqual(1);
-    expect(pages.filter((f) => f.endsWith('/report.html')).length).toBe(2);
+    expect(pages.filter((f) => f.endsWith('/report.html')).length).toBe(3);
+    expect(out.stderr).toMatch(/broken-.*no report: its result\.json could not be rendered/);
+    // GitHub Pages serves the site as it is, not through Jekyll (which would render report.md).
+    expect(files).toContain('.nojekyll');
 
     const profile = path.join(tmp, 'profile');
     const escaped: string[] = [];
@@ -172,6 +179,9 @@ describe.skipIf(!chromium)('a published site runs no script from the results it 
     const someReport = pages.find((p) => p.startsWith('runs/javascript') && p.endsWith('/report.html'))!;
     expect([...tagsOn(someReport)]).toEqual(expect.arrayContaining(['some.verdict', 'calibration-ratePps', 'calibration-size', 'some.command']));
     expect(shown.get(someReport)).toContain('<figure id="chart-loss">');
+    const brokenReport = pages.find((p) => p.startsWith('runs/broken-') && p.endsWith('/report.html'))!;
+    expect(shown.get(brokenReport)).toContain('could not be rendered');
+    expect(shown.get(brokenReport)).toContain('broken-&quot;&#39;&gt;&lt;i onmouseover=');
     // The run's own report.html, charts and junit.xml were not published: the site's are rendered.
     for (const page of pages) expect(shown.get(page), page).not.toContain('copied-');
     expect(pages.filter((p) => p.endsWith('junit.xml'))).toEqual([]);

@@ -58,6 +58,9 @@ export async function publishSite({ from, out, quiet = false }: PublishOptions):
   rmSync(path.join(out, 'runs'), { recursive: true, force: true });
   rmSync(path.join(out, 'trends'), { recursive: true, force: true });
   mkdirSync(path.join(out, 'trends'), { recursive: true });
+  // Served by GitHub Pages, the site is taken as it is: without this, Jekyll would turn each
+  // report.md into HTML (its optional-front-matter plugin), raw markup from result.json and all.
+  writeFileSync(path.join(out, '.nojekyll'), '');
 
   const progress = new Progress(runs.length + scenarios.length, quiet);
   const trendRuns: TrendRun[] = [];

@@ -20,7 +20,9 @@
         "relay/native/forwarder.cc",
         "relay/native/igmp.cc",
         "relay/native/links.cc",
-        "relay/native/napi_rules.cc"
+        "relay/native/napi_rules.cc",
+        "relay/native/napi_steering.cc",
+        "relay/native/steering.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_CPP_EXCEPTIONS", "NAPI_VERSION=8"],

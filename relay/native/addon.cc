@@ -15,6 +15,7 @@
 #include "igmp.h"
 #include "links.h"
 #include "napi_rules.h"
+#include "napi_steering.h"
 #include "parse.h"
 #include "reassembly.h"
 
@@ -172,7 +173,9 @@ class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Forwarder",
                        {InstanceAccessor<&ForwarderWrap::FanoutId>("fanoutId"), InstanceMethod<&ForwarderWrap::Start>("start"),
-                        InstanceMethod<&ForwarderWrap::Join>("join"),
+                        InstanceMethod<&ForwarderWrap::Join>("join"), InstanceMethod<&ForwarderWrap::Steer>("steer"),
+                        InstanceMethod<&ForwarderWrap::Hold>("hold"), InstanceMethod<&ForwarderWrap::Release>("release"),
+                        InstanceMethod<&ForwarderWrap::Barrier>("barrier"),
                         InstanceMethod<&ForwarderWrap::SetRules>("setRules"), InstanceMethod<&ForwarderWrap::Stats>("stats"),
                         InstanceMethod<&ForwarderWrap::Stop>("stop")});
   }
@@ -185,7 +188,7 @@ class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
     options.ifname = string_field(o, "interface", "Forwarder options");
     if (options.ifname.empty() || options.ifname.size() >= IF_NAMESIZE) throw Napi::TypeError::New(env, "Forwarder options: bad interface name '" + options.ifname + "'");
     std::string fanout = string_field(o, "fanout", "Forwarder options");
-    if (!mcr::parse_fanout_mode(fanout, &options.fanout)) throw Napi::TypeError::New(env, "Forwarder options: fanout '" + fanout + "' is not one of hash, cpu, lb, rollover, none");
+    if (!mcr::parse_fanout_mode(fanout, &options.fanout)) throw Napi::TypeError::New(env, "Forwarder options: fanout '" + fanout + "' is not one of hash, kernel-hash, cpu, lb, rollover, none");
     int id = int_field(o, "fanoutId", "Forwarder options", -1, true);
     if (id < -1 || id > 0xffff) throw Napi::RangeError::New(env, "Forwarder options: fanoutId " + std::to_string(id) + " out of range (-1 for a new group, or 0-65535)");
     options.fanout_id = id;
@@ -240,6 +243,32 @@ class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
     }
     return Napi::Number::New(info.Env(), f.fanout_id());
   }
+
+  Napi::Value Steer(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const std::vector<uint8_t> owners = mcr::steering_owners(info.Length() > 0 ? info[0] : env.Undefined(), "steer(owners)");
+    try {
+      get(env).steer(owners);
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, e.what());
+    }
+    return env.Undefined();
+  }
+
+  static int timeout_arg(const Napi::CallbackInfo& info, const char* fn) {
+    const double ms = info.Length() > 0 && info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+    if (!(ms >= 0 && ms <= 60000)) throw Napi::TypeError::New(info.Env(), std::string(fn) + "(timeoutMs): a number of milliseconds, 0-60000");
+    return static_cast<int>(ms);
+  }
+
+  Napi::Value Hold(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), get(info.Env()).hold(timeout_arg(info, "hold"))); }
+
+  Napi::Value Release(const Napi::CallbackInfo& info) {
+    get(info.Env()).release();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Barrier(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), get(info.Env()).barrier(timeout_arg(info, "barrier"))); }
 
   Napi::Value SetRules(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -481,6 +510,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("interfaceIndex", Napi::Function::New<InterfaceIndex>(env, "interfaceIndex"));
   RegisterBench(env, exports);
   mcr::RegisterRuleLookup(env, exports);
+  mcr::RegisterSteering(env, exports);
   return exports;
 }
 

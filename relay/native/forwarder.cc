@@ -30,8 +30,70 @@ void Forwarder::start() {
 }
 
 void Forwarder::stop() {
-  running_.store(false);
+  {
+    std::lock_guard<std::mutex> lock(control_mutex_);
+    running_.store(false);
+    control_pending_.store(true);
+  }
+  control_cv_.notify_all();
+  ingress_.wake();
   if (thread_.joinable()) thread_.join();
+}
+
+bool Forwarder::hold(int timeout_ms) {
+  std::unique_lock<std::mutex> lock(control_mutex_);
+  hold_requested_ = true;
+  control_pending_.store(true);
+  ingress_.wake();
+  return control_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return parked_ || !running_.load(); });
+}
+
+void Forwarder::release() {
+  {
+    std::lock_guard<std::mutex> lock(control_mutex_);
+    hold_requested_ = false;
+  }
+  control_cv_.notify_all();
+}
+
+bool Forwarder::barrier(int timeout_ms) {
+  std::unique_lock<std::mutex> lock(control_mutex_);
+  const uint64_t request = ++barrier_requested_;
+  control_pending_.store(true);
+  ingress_.wake();
+  return control_cv_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return barrier_passed_ >= request || !running_.load(); });
+}
+
+// The forwarding thread, between batches: takes a new barrier's measure, parks while held.
+void Forwarder::serve_control() {
+  std::unique_lock<std::mutex> lock(control_mutex_);
+  control_pending_.store(false);
+  if (barrier_requested_ != barrier_serving_) {
+    // A newer request supersedes an older one still armed: its target covers the older's frames.
+    barrier_serving_ = barrier_requested_;
+    barrier_target_rx_ = rx_.load(std::memory_order_relaxed) + ingress_.ready_frames();
+    barrier_since_ns_ = coarse_monotonic_ns();
+    barrier_armed_ = true;
+  }
+  if (hold_requested_ && running_.load()) {
+    parked_ = true;
+    control_cv_.notify_all();
+    control_cv_.wait(lock, [&] { return !hold_requested_ || !running_.load(); });
+    parked_ = false;
+  }
+}
+
+// After a read: has every frame the barrier counted been forwarded (the read's batch is flushed)?
+void Forwarder::check_barrier(bool received) {
+  constexpr uint64_t kSettleNs = 2'000'000;
+  const bool passed = ingress_.counts_frames() ? rx_.load(std::memory_order_relaxed) >= barrier_target_rx_ : !received && coarse_monotonic_ns() - barrier_since_ns_ >= kSettleNs;
+  if (!passed) return;
+  barrier_armed_ = false;
+  {
+    std::lock_guard<std::mutex> lock(control_mutex_);
+    barrier_passed_ = barrier_serving_;
+  }
+  control_cv_.notify_all();
 }
 
 void Forwarder::set_rules(const std::vector<RuleSpec>& specs) {
@@ -140,16 +202,24 @@ void Forwarder::loop() {
   // The ring's naps are tens of microseconds: the default 50 us of timer slack would double them.
   prctl(PR_SET_TIMERSLACK, 1000UL);
   while (running_.load(std::memory_order_relaxed)) {
+    if (control_pending_.load(std::memory_order_relaxed)) {
+      serve_control();
+      if (!running_.load(std::memory_order_relaxed)) break;
+      if (barrier_armed_) check_barrier(false);  // nothing waited: passed at once
+    }
+    const uint64_t rx_before = rx_.load(std::memory_order_relaxed);
     // One table per batch, loaded when the batch has arrived (not before the wait, or a rule
     // acknowledged during the wait would miss the batch): a swap never applies mid-batch.
     std::shared_ptr<const Table> table;
+    // While a barrier is armed, waits are short: the block ring and recvmmsg pass it on a read that finds nothing.
     ingress_.receive(
-        kPollMs,
+        barrier_armed_ ? 1 : kPollMs,
         [&](const uint8_t* frame, size_t length, bool foreign) {
           if (!table) table = std::atomic_load(&table_);
           handle(frame, length, foreign, *table);
         },
         [&] { flush(); });
+    if (barrier_armed_) check_barrier(rx_.load(std::memory_order_relaxed) != rx_before);
     // Incomplete IPv6 datagrams time out even when no fragment comes to notice it.
     const uint64_t now = coarse_monotonic_ns();
     if (reassembler_.open() > 0) reassembler_.expire(now);

@@ -1,6 +1,7 @@
 // One worker's data plane: ingress socket, rule table, egress sockets, and the forwarding thread.
 #pragma once
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -43,6 +44,19 @@ class Forwarder {
   void join() { ingress_.join(); }
   void start();
   void stop();
+
+  // Changing the fanout group under traffic without loss or reordering (the supervisor's
+  // protocol, relay/src/scaling.ts, puts them in order):
+  // steer: hash mode, the group's bucket table (steering.h); any member sets it for all.
+  void steer(const std::vector<uint8_t>& owners) { ingress_.steer(owners); }
+  // hold: the thread sends the batch in hand, then stops reading; frames wait in the ring.
+  // Returns once it has stopped (false: not within timeout_ms). release: it reads again.
+  bool hold(int timeout_ms);
+  void release();
+  // Returns once every frame waiting in the ring when it was called has been forwarded (false:
+  // not within timeout_ms). For the block ring and recvmmsg, which cannot count what waits:
+  // once a read found nothing 2 ms after the call (a block is handed over within 1 ms).
+  bool barrier(int timeout_ms);
   // Builds a new table from specs and publishes it; the thread picks it up at its next batch.
   void set_rules(const std::vector<RuleSpec>& specs);
   ForwarderCounters counters();
@@ -54,6 +68,8 @@ class Forwarder {
   void handle_fragment(const uint8_t* frame, const ParsedPacket& p, bool foreign, const Table& table);
   void forward(const RuleEntry* rule, const ParsedPacket& p, const uint8_t* payload);
   void flush();
+  void serve_control();
+  void check_barrier(bool received);
 
   Ingress ingress_;
   TableBuilder builder_;
@@ -66,6 +82,15 @@ class Forwarder {
   // its bytes is flushed (flush() releases it).
   Reassembler reassembler_;
   bool in_datagram_ = false;  // forwarding a reassembled datagram: flush() keeps its slot
+  // hold / barrier requests from the JS thread, served by the forwarding thread between batches.
+  std::mutex control_mutex_;
+  std::condition_variable control_cv_;
+  std::atomic<bool> control_pending_{false};  // the thread's cheap test; set under control_mutex_
+  bool hold_requested_ = false, parked_ = false;
+  uint64_t barrier_requested_ = 0, barrier_passed_ = 0;  // request numbers, under control_mutex_
+  // The forwarding thread's view of the barrier it is working on.
+  uint64_t barrier_serving_ = 0, barrier_target_rx_ = 0, barrier_since_ns_ = 0;
+  bool barrier_armed_ = false;
   std::mutex stats_mutex_;
   KernelStats kernel_total_;
   // Written by the forwarding thread only; read by stats().

@@ -6,6 +6,7 @@
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <stdexcept>
 
 #include "clock.h"
+#include "steering.h"
 
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING 23
@@ -120,7 +122,8 @@ sock_filter kDropAll[] = {
 
 int fanout_type(FanoutMode mode) {
   switch (mode) {
-    case FanoutMode::hash: return PACKET_FANOUT_HASH;
+    case FanoutMode::hash: return PACKET_FANOUT_CBPF;  // until steered, member 0 takes everything
+    case FanoutMode::kernel_hash: return PACKET_FANOUT_HASH;
     case FanoutMode::cpu: return PACKET_FANOUT_CPU;
     case FanoutMode::lb: return PACKET_FANOUT_LB;
     case FanoutMode::rollover: return PACKET_FANOUT_ROLLOVER;
@@ -143,6 +146,7 @@ bool parse_ingress_kind(const std::string& text, IngressKind* out) {
 
 bool parse_fanout_mode(const std::string& text, FanoutMode* out) {
   if (text == "hash") *out = FanoutMode::hash;
+  else if (text == "kernel-hash") *out = FanoutMode::kernel_hash;
   else if (text == "cpu") *out = FanoutMode::cpu;
   else if (text == "lb") *out = FanoutMode::lb;
   else if (text == "rollover") *out = FanoutMode::rollover;
@@ -164,6 +168,8 @@ Ingress::Ingress(const IngressOptions& options) : ifname_(options.ifname) {
   // (kDropAll) until join(): a worker takes part only once its rules are loaded.
   fd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
   if (fd_ < 0) fail("AF_PACKET socket (needs CAP_NET_RAW)");
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) fail("eventfd");
   sock_fprog drop_all{static_cast<unsigned short>(sizeof kDropAll / sizeof kDropAll[0]), kDropAll};
   if (setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &drop_all, sizeof drop_all) < 0) fail("SO_ATTACH_FILTER (drop all until joined)");
   int one = 1;
@@ -278,6 +284,8 @@ Ingress::~Ingress() { release(); }
 void Ingress::release() {
   if (ring_) munmap(ring_, ring_size_);
   if (fd_ >= 0) ::close(fd_);
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+  wake_fd_ = -1;
   delete[] buffers_;
   delete[] names_;
   delete[] controls_;
@@ -294,9 +302,40 @@ void Ingress::release() {
   fd_ = -1;
 }
 
+void Ingress::steer(const std::vector<uint8_t>& owners) {
+  if (fanout_ != FanoutMode::hash) throw std::runtime_error("steering on " + ifname_ + ": only the 'hash' fanout mode is steered");
+  std::vector<sock_filter> program;
+  std::string error;
+  if (!steering_program(owners, &program, &error)) throw std::runtime_error("steering on " + ifname_ + ": " + error);
+  sock_fprog fprog{static_cast<unsigned short>(program.size()), program.data()};
+  // The kernel swaps the program and waits out every packet still being steered by the old one
+  // (synchronize_net) before it returns.
+  if (setsockopt(fd_, SOL_PACKET, PACKET_FANOUT_DATA, &fprog, sizeof fprog) < 0) {
+    throw std::runtime_error("PACKET_FANOUT_DATA (steering program, " + std::to_string(program.size()) + " instructions) on " + ifname_ + " failed: " + std::strerror(errno));
+  }
+}
+
+size_t Ingress::ready_frames() const {
+  if (kind_ != IngressKind::frames) return 0;
+  size_t n = 0;
+  for (size_t index = frame_index_; n < frame_count_ && frame_ready(index); index = (index + 1) % frame_count_) ++n;
+  return n;
+}
+
+void Ingress::wake() {
+  const uint64_t one = 1;
+  if (::write(wake_fd_, &one, sizeof one) < 0) {}  // a full counter already wakes
+}
+
 bool Ingress::wait(int timeout_ms) {
-  pollfd p{fd_, POLLIN, 0};
-  if (::poll(&p, 1, timeout_ms) <= 0) return false;
+  pollfd ps[2] = {{fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+  pollfd& p = ps[0];
+  if (::poll(ps, 2, timeout_ms) <= 0) return false;
+  if (ps[1].revents & POLLIN) {
+    uint64_t count;
+    if (::read(wake_fd_, &count, sizeof count) < 0) {}  // cleared either way
+    if (!(p.revents & POLLIN)) return false;
+  }
   if (p.revents & POLLERR) {
     // A pending socket error (e.g. ENETDOWN when the link goes down) keeps POLLERR raised until
     // read: clear it, and wait out the timeout so a down link does not turn into a busy loop.

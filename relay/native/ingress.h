@@ -10,10 +10,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace mcr {
 
-enum class FanoutMode { hash, cpu, lb, rollover, none };
+// hash: each flow stays on one worker, steered by the relay's bucket table (steering.h), so a
+// change of workers moves only the flows it must. kernel_hash: the kernel's own flow hash, which
+// re-deals most flows whenever the group changes (kept to measure that against).
+enum class FanoutMode { hash, kernel_hash, cpu, lb, rollover, none };
 bool parse_fanout_mode(const std::string& text, FanoutMode* out);
 
 // frames: TPACKET_V2 ring, woken per frame at low rates, napping between batches at high ones.
@@ -56,6 +60,17 @@ class Ingress {
   // bound but drops every frame. Throws with the step, interface and errno text.
   void join();
 
+  // hash mode: steers the group's flows by `owners` (steering.h), for every member at once; the
+  // kernel has stopped using the previous table when this returns. Throws with context.
+  void steer(const std::vector<uint8_t>& owners);
+
+  // Frames ready in the ring now, from the next one to read (the frame ring; 0 for the others).
+  size_t ready_frames() const;
+  bool counts_frames() const { return kind_ == IngressKind::frames; }
+
+  // Ends a wait in receive() at once (any thread).
+  void wake();
+
   // Waits up to timeout_ms for frames and calls visit(frame, length, foreign) for each one
   // received (foreign: the kernel marked it PACKET_OTHERHOST, e.g. a VLAN's frame on its parent),
   // then done() while the frames are still valid (before ring memory is handed back).
@@ -79,6 +94,7 @@ class Ingress {
   bool nap_instead_of_poll();
 
   int fd_ = -1;
+  int wake_fd_ = -1;  // eventfd: wake() ends a wait
   int fanout_id_ = -1;
   FanoutMode fanout_ = FanoutMode::hash;
   int fanout_request_ = -1;  // -1: ask for a new unique group

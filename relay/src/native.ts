@@ -3,8 +3,13 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export type FanoutMode = 'hash' | 'cpu' | 'lb' | 'rollover' | 'none';
-export const FANOUT_MODES: readonly FanoutMode[] = ['hash', 'cpu', 'lb', 'rollover', 'none'];
+/**
+ * hash: each flow stays on one worker, steered by mcrd's bucket table, and workers come and go
+ * without loss or reordering (scaling.ts). kernel-hash: the kernel's own flow hash (a change of
+ * workers re-deals most flows). The others spread packets, not flows.
+ */
+export type FanoutMode = 'hash' | 'kernel-hash' | 'cpu' | 'lb' | 'rollover' | 'none';
+export const FANOUT_MODES: readonly FanoutMode[] = ['hash', 'kernel-hash', 'cpu', 'lb', 'rollover', 'none'];
 
 /** Receive path: TPACKET_V3 block ring, or recvmmsg batches. */
 export type IngressMode = 'ring' | 'blocks' | 'mmsg';
@@ -150,6 +155,13 @@ export interface Forwarder {
   join(): number;
   /** Replace the whole rule table; the forwarding thread picks it up without pausing. Throws on bad input. */
   setRules(rules: NativeRule[]): void;
+  /** hash mode: the group's steering table (steering.ts), for every member; the kernel no longer uses the old one when it returns. */
+  steer(owners: readonly number[]): void;
+  /** The thread sends the batch in hand and stops reading (frames wait in the ring); false if not within timeoutMs. */
+  hold(timeoutMs: number): boolean;
+  release(): void;
+  /** Returns once every frame waiting in the ring at the call has been forwarded; false if not within timeoutMs. */
+  barrier(timeoutMs: number): boolean;
   stats(): ForwarderStats;
   stop(): void;
 }
@@ -206,6 +218,9 @@ export interface Addon {
   peerCredentials(fd: number): { pid: number; uid: number; gid: number };
   /** ifindex for a name, 0 when the interface does not exist. */
   interfaceIndex(name: string): number;
+  /** The steering bucket of a flow, as the kernel computes it in 'hash' mode (IPv6: addresses only). */
+  steeringBucket(source: string, group: string, sourcePort: number, port: number): number;
+  readonly steeringBuckets: number;
   /** The native rule table alone (tests): built like Forwarder.setRules (same errors), asked which rule a datagram matches. */
   RuleLookup: new (rules: NativeRule[]) => RuleLookup;
   /**

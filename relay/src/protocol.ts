@@ -3,7 +3,7 @@
 // Response: {"id": <same>, "ok": true, "result": {...}} | {"id": <same>, "ok": false, "error": "<message>"}
 // Replies come in request order; the error for a line mcrd could not read as a request has id null.
 
-export const COMMANDS = ['ping', 'version', 'add', 'remove', 'apply', 'list', 'stats', 'workers'] as const;
+export const COMMANDS = ['ping', 'version', 'add', 'remove', 'apply', 'list', 'stats', 'workers', 'set-workers'] as const;
 
 export type RequestId = string | number | null;
 

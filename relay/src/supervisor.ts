@@ -12,6 +12,7 @@ import { RuleTable, describeInput, diffTables, endpoint, type Rule } from './rul
 import { loadState, saveState } from './state-file.js';
 import { NeighbourWarning, neighbourThreshold } from './neighbour-limit.js';
 import { WorkerPool, type WorkerPoolOptions, type WorkerStats } from './workers.js';
+import type { ScalingEvent } from './scaling.js';
 import { VERSION } from './version.js';
 
 export interface SupervisorOptions {
@@ -212,6 +213,17 @@ export class Supervisor {
     );
   }
 
+  /** Changes an input interface's worker count while traffic flows (workers.ts setWorkers). */
+  async setWorkers(iface: unknown, count: unknown, peer?: Peer): Promise<{ interface: string; before: number; after: number; events: ScalingEvent[] }> {
+    if (typeof iface !== 'string' || !this.exists(iface)) throw new Error(`set-workers: unknown interface ${JSON.stringify(iface)}`);
+    if (typeof count !== 'number') throw new Error(`set-workers: count must be a number, not ${JSON.stringify(count)}`);
+    const result = await this.pool.setWorkers(iface, count);
+    const moved = result.events.reduce((n, e) => n + e.moved, 0);
+    const held = Math.max(0, ...result.events.map((e) => e.heldMs));
+    this.options.log.info(`workers of ${iface}: ${result.before} -> ${result.after}${byWhom(peer)}; ${moved} of 256 flow buckets moved, readers held at most ${held.toFixed(1)} ms`);
+    return { interface: iface, ...result };
+  }
+
   /** SIGHUP: the config file's rules again, as one change. */
   reloadConfig(specs: unknown[]): Promise<ConfigMerge> {
     return this.queue.change(
@@ -328,6 +340,8 @@ export class Supervisor {
         return this.stats();
       case 'workers':
         return { workers: this.pool.describe() };
+      case 'set-workers':
+        return this.setWorkers(args.interface, args.count, peer);
       default:
         throw new Error(`unknown command '${cmd}' (known: ${COMMANDS.join(', ')})`);
     }

@@ -18,6 +18,9 @@ export type ToWorker =
   | { type: 'stats'; seq: number }
   /** Rules are loaded: join the fanout group (the ack carries its id). */
   | { type: 'join'; seq: number }
+  /** Scaling (scaling.ts): the group's steering table; stop reading / read again; forward what waits. */
+  | { type: 'steer'; seq: number; owners: number[] }
+  | { type: 'hold' | 'release' | 'barrier'; seq: number }
   | { type: 'stop' };
 
 export type FromWorker =

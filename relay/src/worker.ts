@@ -7,6 +7,25 @@ function send(message: FromWorker): void {
   process.send?.(message);
 }
 
+/** A batch in hand takes microseconds; a wait in poll ends at once (the forwarder wakes it). */
+const HOLD_TIMEOUT_MS = 1000;
+/** A full 64 MiB ring (32,768 frames) is forwarded in well under this. */
+const BARRIER_TIMEOUT_MS = 2000;
+
+/** Acknowledges a request, with the error it threw if any. */
+function answer(seq: number, act: () => void): void {
+  try {
+    act();
+    send({ type: 'ack', seq });
+  } catch (err) {
+    send({ type: 'ack', seq, error: (err as Error).message });
+  }
+}
+
+function check(ok: boolean, otherwise: string): void {
+  if (!ok) throw new Error(otherwise);
+}
+
 function main(): void {
   const config = JSON.parse(process.argv[2] ?? '{}') as WorkerConfig;
   let forwarder: Forwarder;
@@ -57,6 +76,18 @@ function main(): void {
         } catch (err) {
           send({ type: 'ack', seq: message.seq, error: (err as Error).message });
         }
+        break;
+      case 'steer':
+        answer(message.seq, () => forwarder.steer(message.owners));
+        break;
+      case 'hold':
+        answer(message.seq, () => check(forwarder.hold(HOLD_TIMEOUT_MS), `the forwarding thread did not stop reading within ${HOLD_TIMEOUT_MS} ms`));
+        break;
+      case 'release':
+        answer(message.seq, () => forwarder.release());
+        break;
+      case 'barrier':
+        answer(message.seq, () => check(forwarder.barrier(BARRIER_TIMEOUT_MS), `what waited in the ring was not forwarded within ${BARRIER_TIMEOUT_MS} ms`));
         break;
       case 'stop':
         shutdown();

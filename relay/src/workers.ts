@@ -1,12 +1,16 @@
 // Worker processes: N per ingress interface, all in one PACKET_FANOUT group per interface.
 // The first worker of an interface asks the kernel for a unique group id; the others join it.
 // A worker that dies is restarted with backoff and gets the interface's current rules back.
+// The count changes at runtime (setWorkers): workers join and leave the group one at a time,
+// through scaling.ts, so that in 'hash' mode nothing is lost or reordered.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { EgressMode, FanoutMode, ForwarderStats, IngressMode, NativeRule } from './native.js';
 import type { Logger } from './log.js';
 import { setprivArgs, type RunAs } from './privileges.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './worker-messages.js';
+import { admit, bucketsByMember, retire, type FanoutMembers, type Member, type ScalingEvent } from './scaling.js';
+import { MAX_MEMBERS, withMemberGone, type Owners } from './steering.js';
 
 const WORKER_SCRIPT = fileURLToPath(new URL('./worker.js', import.meta.url));
 const REPLY_TIMEOUT_MS = 5000;
@@ -32,6 +36,8 @@ export interface WorkerPoolOptions {
 export interface WorkerInfo {
   interface: string;
   index: number;
+  /** 'hash' mode: steering buckets (of 256) whose flows this worker takes. */
+  buckets?: number;
   pid: number | null;
   state: 'starting' | 'running' | 'restarting' | 'stopped';
   restarts: number;
@@ -50,7 +56,7 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-class WorkerHandle {
+class WorkerHandle implements Member {
   child: ChildProcess | null = null;
   state: WorkerInfo['state'] = 'starting';
   restarts = 0;
@@ -59,6 +65,20 @@ class WorkerHandle {
   private readonly pending = new Map<number, Pending>();
 
   constructor(readonly iface: string, readonly index: number) {}
+
+  get name(): string {
+    return `worker ${this.iface}#${this.index}`;
+  }
+
+  async ask(type: 'hold' | 'release' | 'barrier'): Promise<void> {
+    const ack = await this.request((seq) => ({ type, seq }));
+    if (ack.type === 'ack' && ack.error) throw new Error(`${this.name}: ${type}: ${ack.error}`);
+  }
+
+  async steer(owners: Owners): Promise<void> {
+    const ack = await this.request((seq) => ({ type: 'steer', seq, owners: [...owners] }));
+    if (ack.type === 'ack' && ack.error) throw new Error(`${this.name}: steering: ${ack.error}`);
+  }
 
   /** Sends a request and resolves with the reply carrying the same seq. */
   request(make: (seq: number) => ToWorker): Promise<FromWorker> {
@@ -93,11 +113,22 @@ class WorkerHandle {
   }
 }
 
-interface InterfaceGroup {
+interface InterfaceGroup extends FanoutMembers<WorkerHandle> {
   fanoutId: number;
+  /** Every worker of the interface: members, and those restarting. */
   workers: WorkerHandle[];
   /** Resolves once every worker of the interface started at least once. */
   ready: Promise<void>;
+  /** Joins and leaves of the group, one at a time (the supervisor mirrors the kernel's order). */
+  lane: Promise<unknown>;
+  nextIndex: number;
+}
+
+/** Runs job after every job queued on the group before it. */
+function inLane<T>(group: InterfaceGroup, job: () => Promise<T>): Promise<T> {
+  const run = group.lane.then(job, job);
+  group.lane = run.catch(() => undefined);
+  return run;
 }
 
 /** The worker script, for checks that its user can read it. */
@@ -106,6 +137,8 @@ export const workerScript = WORKER_SCRIPT;
 export class WorkerPool {
   private readonly interfaces = new Map<string, InterfaceGroup>();
   private stopping = false;
+  /** Worker counts set at runtime (setWorkers), per interface; others have workersPerInterface. */
+  private readonly targets = new Map<string, number>();
   /** Bumped by every rule change, so a starting worker can tell its table went stale. */
   private rulesVersion = 0;
 
@@ -119,8 +152,7 @@ export class WorkerPool {
   ensureInterface(iface: string): Promise<void> {
     let group = this.interfaces.get(iface);
     if (!group) {
-      const created: InterfaceGroup = { fanoutId: -1, workers: [], ready: Promise.resolve() };
-      for (let i = 0; i < this.options.workersPerInterface; i++) created.workers.push(new WorkerHandle(iface, i));
+      const created: InterfaceGroup = { fanoutId: -1, workers: [], members: [], owners: [], steered: this.options.fanout === 'hash', ready: Promise.resolve(), lane: Promise.resolve(), nextIndex: 0 };
       created.ready = this.startGroup(iface, created).catch((err) => {
         if (this.interfaces.get(iface) === created) this.interfaces.delete(iface);
         for (const w of created.workers) this.kill(w);
@@ -132,19 +164,96 @@ export class WorkerPool {
     return group.ready;
   }
 
+  /** Workers wanted on the interface. */
+  workersFor(iface: string): number {
+    return this.targets.get(iface) ?? this.options.workersPerInterface;
+  }
+
+  private newHandle(group: InterfaceGroup, iface: string): WorkerHandle {
+    const worker = new WorkerHandle(iface, group.nextIndex++);
+    group.workers.push(worker);
+    return worker;
+  }
+
   private async startGroup(iface: string, group: InterfaceGroup): Promise<void> {
-    const [first, ...rest] = group.workers;
-    group.fanoutId = await this.spawn(first, -1);
+    const first = this.newHandle(group, iface);
+    await this.boot(first, -1);
+    await inLane(group, () => this.enter(group, first));
     if (this.options.fanout === 'none') {
       this.options.log.warn(`fanout 'none' on ${iface}: every worker sees every packet (duplication negative control)`);
     } else {
       this.options.log.info(`PACKET_FANOUT group ID: ${group.fanoutId}`, { interface: iface, mode: this.options.fanout });
     }
-    await Promise.all(rest.map((w) => this.spawn(w, group.fanoutId)));
+    await this.grow(group, iface, this.workersFor(iface) - 1);
   }
 
-  /** Forks the worker, waits for 'ready', loads its rules. Resolves with the fanout id it uses. */
-  private spawn(worker: WorkerHandle, fanoutId: number): Promise<number> {
+  /** Boots `count` more workers side by side, then lets them into the group one at a time. */
+  private async grow(group: InterfaceGroup, iface: string, count: number): Promise<ScalingEvent[]> {
+    const added = Array.from({ length: count }, () => this.newHandle(group, iface));
+    const booted = await Promise.allSettled(added.map((w) => this.boot(w, group.fanoutId)));
+    const failed = booted.findIndex((r) => r.status === 'rejected');
+    if (failed >= 0) {
+      for (const w of added) await this.kill(w);
+      group.workers = group.workers.filter((w) => !added.includes(w));
+      throw (booted[failed] as PromiseRejectedResult).reason;
+    }
+    const events: ScalingEvent[] = [];
+    for (const w of added) events.push(await inLane(group, () => this.enter(group, w)));
+    return events;
+  }
+
+  /**
+   * Sets the interface's worker count while traffic flows; resolves once the new set forwards.
+   * Before the interface has workers, it is the count they start with.
+   */
+  async setWorkers(iface: string, count: number): Promise<{ before: number; after: number; events: ScalingEvent[] }> {
+    if (!Number.isInteger(count) || count < 1 || count > MAX_MEMBERS) throw new Error(`worker count ${count}: 1 to ${MAX_MEMBERS} (a fanout group's size, and one byte in its steering table)`);
+    const before = this.workersFor(iface);
+    this.targets.set(iface, count);
+    const group = this.interfaces.get(iface);
+    if (!group) return { before, after: count, events: [] };
+    await group.ready;
+    const events: ScalingEvent[] = [];
+    const have = group.workers.length;
+    if (count > have) events.push(...(await this.grow(group, iface, count - have)));
+    for (let n = group.workers.length; n > count; n--) events.push(await inLane(group, () => this.shrink(group)));
+    return { before, after: count, events };
+  }
+
+  /** One worker fewer: one that is restarting if any (it holds no flows), else the group's last member. */
+  private async shrink(group: InterfaceGroup): Promise<ScalingEvent> {
+    const idle = group.workers.find((w) => !group.members.includes(w));
+    if (idle) {
+      group.workers = group.workers.filter((w) => w !== idle);
+      await this.kill(idle);
+      return { member: idle.name, moved: 0, heldMs: 0 };
+    }
+    const leaving = group.members.at(-1);
+    const event = await retire(group, (w) => this.kill(w));
+    group.workers = group.workers.filter((w) => w !== leaving);
+    return event;
+  }
+
+  /** Joins a booted worker to the fanout group and gives it its share of the flows; ends it if that fails. */
+  private async enter(group: InterfaceGroup, worker: WorkerHandle): Promise<ScalingEvent> {
+    try {
+      const fanoutId = await this.join(worker);
+      if (group.fanoutId < 0) group.fanoutId = fanoutId;
+      // Running from the join on: rule changes reach it from now (join() caught up with earlier ones).
+      worker.state = 'running';
+      worker.startedAt = new Date();
+      const event = await admit(group, worker);
+      this.options.log.info(`${worker.name} running`, { pid: worker.child?.pid, fanoutId, ...(group.steered ? { buckets: bucketsByMember(group).get(worker) } : {}) });
+      return event;
+    } catch (err) {
+      this.lost(worker);
+      await this.kill(worker);
+      throw err;
+    }
+  }
+
+  /** Forks the worker, waits for 'ready' and loads its rules; it joins the group later (enter). */
+  private boot(worker: WorkerHandle, fanoutId: number): Promise<void> {
     const config: WorkerConfig = {
       interface: worker.iface,
       index: worker.index,
@@ -160,28 +269,25 @@ export class WorkerPool {
     const child = fork(WORKER_SCRIPT, [JSON.stringify(config)], { ...launcher, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     worker.child = child;
     worker.state = 'starting';
-    const name = `worker ${worker.iface}#${worker.index}`;
+    const name = worker.name;
+    // A signal mcrd may not send (EPERM under a narrow capability set) is reported here, not thrown.
+    child.on('error', (err) => this.options.log.error(`${name} (pid ${child.pid}): ${err.message}`));
 
-    return new Promise<number>((resolve, reject) => {
-      let started = false;
+    return new Promise<void>((resolve, reject) => {
+      let booted = false;
       child.on('message', (message: FromWorker) => {
         if (message.type === 'fatal') {
           this.options.log.error(`${name} failed to start: ${message.error}`);
-          if (!started) reject(new Error(`${name}: ${message.error}`));
+          if (!booted) reject(new Error(`${name}: ${message.error}`));
         } else if (message.type === 'ready') {
-          // Rules first, then the fanout group: a worker joining the group takes flows over at
+          // Rules first, then the fanout group: a worker joining the group may take flows at
           // once, and without its table it would drop their packets.
-          this.loadAndJoin(worker)
-            .then((ack) => {
-              started = true;
-              worker.state = 'running';
-              worker.startedAt = new Date();
-              this.options.log.info(`${name} running`, { pid: child.pid, fanoutId: ack.fanoutId });
-              resolve(ack.fanoutId ?? -1);
+          this.loadTable(worker)
+            .then(() => {
+              booted = true;
+              resolve();
             })
-            .catch((err: Error) => {
-              if (!started) reject(new Error(`${name}: ${err.message}`));
-            });
+            .catch((err: Error) => reject(new Error(`${name}: ${err.message}`)));
         } else {
           worker.settle(message);
         }
@@ -189,26 +295,43 @@ export class WorkerPool {
       child.on('exit', (code, signal) => {
         worker.failAll(`${name} exited`);
         worker.child = null;
-        if (!started) {
+        if (!booted) {
           reject(new Error(`${name} exited during start (code ${code}, signal ${signal})`));
           return;
         }
         if (this.stopping || worker.state === 'stopped') return;
         this.options.log.error(`${name} (pid ${child.pid}) died (code ${code}, signal ${signal}); restarting`);
+        this.lost(worker);
         this.scheduleRestart(worker);
       });
     });
   }
 
-  /** Loads the table, joins the fanout group, and reloads if a change came meanwhile. */
-  private async loadAndJoin(worker: WorkerHandle): Promise<{ fanoutId?: number }> {
-    await this.loadTable(worker);
+  /** Joins the fanout group, catching up with a rule change that came meanwhile; resolves with the group id. */
+  private async join(worker: WorkerHandle): Promise<number> {
     const version = this.rulesVersion;
     const ack = await worker.request((seq) => ({ type: 'join', seq }));
-    if (ack.type !== 'ack' || ack.error) throw new Error(`joining the fanout group: ${ack.type === 'ack' ? ack.error : 'no answer'}`);
+    if (ack.type !== 'ack' || ack.error) throw new Error(`${worker.name}: joining the fanout group: ${ack.type === 'ack' ? ack.error : 'no answer'}`);
     // Changes skip workers that are not running yet: catch up before being marked running.
     if (this.rulesVersion !== version) await this.loadTable(worker);
-    return ack;
+    return ack.fanoutId ?? -1;
+  }
+
+  /**
+   * A member's socket closed without notice (its process died): the kernel moved the group's last
+   * member into its place. Mirror that at once, and steer the dead one's flows to the others.
+   */
+  private lost(worker: WorkerHandle): void {
+    const group = this.interfaces.get(worker.iface);
+    const at = group?.members.indexOf(worker) ?? -1;
+    if (!group || at < 0) return;
+    const count = group.members.length;
+    group.members[at] = group.members[count - 1];
+    group.members.pop();
+    if (!group.steered || group.members.length === 0) return;
+    group.owners = withMemberGone(group.owners, count, at);
+    const owners = group.owners;
+    void inLane(group, () => group.members[0].steer(owners)).catch((err: Error) => this.options.log.error(`steering ${worker.iface} after ${worker.name} died: ${err.message}`));
   }
 
   /** Loads the whole table into a starting worker, again if a change raced with the load. */
@@ -229,11 +352,13 @@ export class WorkerPool {
     worker.restarts++;
     setTimeout(() => {
       const group = this.interfaces.get(worker.iface);
-      if (this.stopping || !group) return;
-      this.spawn(worker, group.fanoutId).catch((err: Error) => {
-        this.options.log.error(`restart of worker ${worker.iface}#${worker.index} failed: ${err.message}`);
-        if (!this.stopping) this.scheduleRestart(worker);
-      });
+      if (this.stopping || !group || !group.workers.includes(worker)) return; // interface gone, or scaled down meanwhile
+      this.boot(worker, group.fanoutId)
+        .then(() => inLane(group, () => this.enter(group, worker)))
+        .catch((err: Error) => {
+          this.options.log.error(`restart of ${worker.name} failed: ${err.message}`);
+          if (!this.stopping && group.workers.includes(worker)) this.scheduleRestart(worker);
+        });
     }, delay).unref();
   }
 
@@ -270,10 +395,12 @@ export class WorkerPool {
   describe(): WorkerInfo[] {
     const out: WorkerInfo[] = [];
     for (const [iface, group] of this.interfaces) {
+      const buckets = group.steered ? bucketsByMember(group) : undefined;
       for (const w of group.workers) {
         out.push({
           interface: iface,
           index: w.index,
+          ...(buckets ? { buckets: buckets.get(w) ?? 0 } : {}),
           pid: w.child?.pid ?? null,
           state: w.state,
           restarts: w.restarts,
@@ -307,6 +434,7 @@ export class WorkerPool {
     const child = worker.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
     return new Promise((resolve) => {
+      // child.kill() reports a signal it may not send (EPERM) as an 'error' event (logged in boot).
       const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
       child.once('exit', () => {
         clearTimeout(timer);

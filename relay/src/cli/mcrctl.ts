@@ -76,10 +76,10 @@ const REASSEMBLY: [keyof ReassemblyStats, string][] = [
 function workersTable(workers: (WorkerInfo | WorkerStats)[]): string {
   if (workers.length === 0) return 'no workers (they start with the first rule on an interface, or with --interface)';
   return renderTable(
-    ['INTERFACE', '#', 'PID', 'STATE', 'RESTARTS', 'FANOUT ID', 'RX', 'MATCHED', 'TX', 'TX MSGS', 'DROPS', 'TX ERR'],
+    ['INTERFACE', '#', 'PID', 'STATE', 'RESTARTS', 'FANOUT ID', 'BUCKETS', 'RX', 'MATCHED', 'TX', 'TX MSGS', 'DROPS', 'TX ERR'],
     workers.map((w) => {
       const s = 'stats' in w ? w.stats : undefined;
-      return [w.interface, w.index, w.pid ?? '-', w.state, w.restarts, w.fanoutId, s?.rx ?? '-', s?.matched ?? '-', s?.tx ?? '-', s?.txMessages ?? '-', s?.kernelDrops ?? '-', s?.txErrors ?? '-'];
+      return [w.interface, w.index, w.pid ?? '-', w.state, w.restarts, w.fanoutId, w.buckets ?? '-', s?.rx ?? '-', s?.matched ?? '-', s?.tx ?? '-', s?.txMessages ?? '-', s?.kernelDrops ?? '-', s?.txErrors ?? '-'];
     }),
   );
 }
@@ -165,7 +165,21 @@ program
     ),
   );
 
-program.command('workers').description('worker processes').action(() => call<{ workers: WorkerInfo[] }>('workers', {}, (r) => workersTable(r.workers)));
+const workers = program
+  .command('workers')
+  .description("worker processes (BUCKETS: the share of flows each takes in 'hash' mode, of 256)")
+  .action(() => call<{ workers: WorkerInfo[] }>('workers', {}, (r) => workersTable(r.workers)));
+workers
+  .command('set <count>')
+  .description("set an interface's worker count while traffic flows (answered once the new set forwards; in 'hash' mode nothing is lost or reordered)")
+  .requiredOption('--interface <if>', 'input interface whose workers to add or stop')
+  .action((count: string, o: { interface: string }) => {
+    const n = Number(count);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`worker count '${count}' is not a whole number of at least 1`);
+    return call<{ interface: string; before: number; after: number; events: { member: string; moved: number; heldMs: number }[] }>('set-workers', { interface: o.interface, count: n }, (r) =>
+      [`${r.interface}: ${r.before} -> ${r.after} workers`, ...r.events.map((e) => `  ${e.member}: ${e.moved} of 256 buckets moved, readers held ${e.heldMs.toFixed(1)} ms`)].join('\n'),
+    );
+  });
 program.command('ping').description('check that mcrd answers').action(() => call('ping', {}, () => 'pong'));
 program.command('version').description("mcrd's version").action(() => call<{ version: string; pid: number }>('version', {}, (r) => `mcrd ${r.version} (pid ${r.pid})`));
 

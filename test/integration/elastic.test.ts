@@ -1,0 +1,94 @@
+// Elastic workers: the fanout group's steering table puts each flow where mcrd says, and workers
+// added and stopped while traffic flows ('mcrctl workers set') lose, duplicate and reorder nothing.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runGenerator } from '../../harness/src/generator.js';
+import { startSink } from '../../harness/src/sink.js';
+import { planStreams } from '../../harness/src/streams.js';
+import { loadAddon } from '../../relay/src/native.js';
+import { singleOwner, withMemberAdded } from '../../relay/src/steering.js';
+import type { WorkerStats } from '../../relay/src/workers.js';
+import { announceSkip, skipReason } from './env.js';
+import { ruleFor, startRig, type Rig } from './relay-rig.js';
+
+const reason = skipReason([]);
+announceSkip('elastic workers integration', reason);
+
+let rig: Rig | undefined;
+afterEach(async () => {
+  await rig?.destroy();
+  rig = undefined;
+});
+
+type SetReply = { before: number; after: number; events: { member: string; moved: number; heldMs: number }[] };
+
+describe.skipIf(reason)('elastic workers', () => {
+  it("steers each flow to the worker its bucket names (IPv6: by addresses), and 'workers' shows each one's share", async () => {
+    rig = await startRig(['--workers', '3'], { family: 6 });
+    const c = rig.chain;
+    const plans = planStreams(24, 6);
+    const { added } = await rig.mcrd.client.request<{ added: { id: string; name?: string }[] }>('apply', { add: plans.map((s) => ruleFor(c, s)) });
+    const ids = new Map(added.map((r) => [r.name, r.id]));
+    // Workers join in index order: the table is the one steering.ts builds for three appended members.
+    const owners = withMemberAdded(withMemberAdded(singleOwner(), 1), 2);
+    const described = (await rig.mcrd.client.request<{ workers: WorkerStats[] }>('workers')).workers;
+    expect(described.map((w) => w.buckets)).toEqual([0, 1, 2].map((m) => owners.filter((o) => o === m).length));
+
+    const sink = await startSink(c.sink.ns, { interface: c.sink.ifname, streams: plans.map((p) => `[${p.outGroup}]:${p.outPort}`), runId: 71, idleTimeoutMs: 800, maxWaitMs: 30_000 });
+    await runGenerator(c.gen.ns, { interface: c.gen.ifname, streams: plans.map((p) => `[${p.inGroup}]:${p.inPort}`), rate: 200, count: 100, size: 200, runId: 71 });
+    expect((await sink.done).streams.every((s) => s.unique === 100 && s.duplicates === 0)).toBe(true);
+
+    const workers = (await rig.mcrd.client.request<{ workers: WorkerStats[] }>('stats')).workers;
+    const addon = loadAddon();
+    for (const s of plans) {
+      const expected = owners[addon.steeringBucket(c.gen.addr6, s.inGroup, 0, 0)];
+      const packets = workers.map((w) => w.stats!.rules.find((r) => r.id === ids.get(`s${s.stream}`))?.packets ?? 0);
+      expect(packets.flatMap((n, worker) => (n > 0 ? [worker] : [])), `stream ${s.stream} (${s.inGroup})`).toEqual([expected]);
+    }
+    // The table spreads these 24 flows over all three workers (else the test above proves little).
+    expect(new Set(plans.map((s) => owners[addon.steeringBucket(c.gen.addr6, s.inGroup, 0, 0)])).size).toBe(3);
+  });
+
+  /** 16 streams at 500/s each for 5 s, and the worker count set to each of `counts` in turn 0.6 s apart. */
+  async function scaleUnderTraffic(fanout: string, counts: number[], runId: number) {
+    rig = await startRig(['--workers', '1', '--fanout', fanout]);
+    const c = rig.chain;
+    const plans = planStreams(16);
+    await rig.mcrd.client.request('apply', { add: plans.map((s) => ruleFor(c, s)) });
+    const sink = await startSink(c.sink.ns, { interface: c.sink.ifname, streams: plans.map((p) => `${p.outGroup}:${p.outPort}`), runId, idleTimeoutMs: 1500, maxWaitMs: 60_000 });
+    const gen = runGenerator(c.gen.ns, { interface: c.gen.ifname, streams: plans.map((p) => `${p.inGroup}:${p.inPort}`), rate: 500, count: PER_STREAM, size: 256, runId });
+    const steps: SetReply[] = [];
+    for (const n of counts) {
+      await sleep(600);
+      steps.push(await rig.mcrd.client.request<SetReply>('set-workers', { interface: c.relayIn.ifname, count: n }));
+    }
+    await gen;
+    return { steps, streams: (await sink.done).streams };
+  }
+  const PER_STREAM = 2500;
+
+  it("workers set 1 -> 4 -> 2 -> 3 -> 1 while 16 streams flow: every packet arrives once and in order, and each step reports what it moved", async () => {
+    const { steps, streams } = await scaleUnderTraffic('hash', [4, 2, 3, 1], 72);
+    expect(steps.map((s) => [s.before, s.after])).toEqual([[1, 4], [4, 2], [2, 3], [3, 1]]);
+    expect(steps.map((s) => s.events.length)).toEqual([3, 2, 1, 2]);
+    for (const s of steps) for (const e of s.events) expect(e.moved, e.member).toBeGreaterThan(0);
+    expect(streams.map((s) => ({ unique: s.unique, duplicates: s.duplicates, reordered: s.reordered }))).toEqual(streams.map(() => ({ unique: PER_STREAM, duplicates: 0, reordered: 0 })));
+    const workers = (await rig!.mcrd.client.request<{ workers: WorkerStats[] }>('workers')).workers;
+    expect(workers.map((w) => [w.state, w.buckets])).toEqual([['running', 256]]);
+  });
+
+  it('the control: the same steps with the kernel\'s own hash (kernel-hash) lose packets, those a leaving worker had not read', async () => {
+    const { steps, streams } = await scaleUnderTraffic('kernel-hash', [4, 2, 3, 1], 73);
+    expect(steps.map((s) => s.after)).toEqual([4, 2, 3, 1]);
+    expect(streams.reduce((n, s) => n + PER_STREAM - s.unique, 0)).toBeGreaterThan(0);
+  });
+
+  it('refuses a count out of range and an unknown interface, naming them', async () => {
+    rig = await startRig(['--workers', '1']);
+    const set = (args: Record<string, unknown>) => rig!.mcrd.client.request('set-workers', args);
+    await expect(set({ interface: rig.chain.relayIn.ifname, count: 0 })).rejects.toThrow(/worker count 0: 1 to 256/);
+    await expect(set({ interface: rig.chain.relayIn.ifname, count: 257 })).rejects.toThrow(/worker count 257: 1 to 256/);
+    await expect(set({ interface: 'nosuch0', count: 2 })).rejects.toThrow(/unknown interface "nosuch0"/);
+    await expect(set({ interface: rig.chain.relayIn.ifname, count: '2' })).rejects.toThrow(/count must be a number/);
+  });
+});

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { projectRoot } from '../../relay/src/api.js';
 import { checkAtLeast, checkAtMost, type Check } from './checks.js';
 import { compareSamples, samplesOf, type MetricKey, type Samples } from './compare.js';
+import { joinLeaveChecks } from './join-leave-gates.js';
 import type { RunResult } from './result.js';
 import { medianRows, repetitionGroups, toRows, type Row } from './report/rows.js';
 import { summarizeSearches } from './searches.js';
@@ -265,6 +266,7 @@ export function evaluateGates(result: RunResult, gates: GateFile, baseline?: Bas
   for (const repetitions of relayRepetitions) checks.push(...absoluteChecks(result, repetitions, gates));
   for (const r of relayRows) checks.push(...ratioChecks(result, r, rows.find((s) => s.step === r.step && s.contender === 'socat'), gates));
   checks.push(...ndrChecks(result, gates));
+  checks.push(...joinLeaveChecks(result));
   if (relayRows.length === 0) {
     checks.push({ name: 'relay results', scenario: result.scenario, step: '-', contender: 'relay', metric: 'relay runs evaluated', value: 0, limit: '>= 1', pass: false });
   }

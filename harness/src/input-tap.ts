@@ -7,6 +7,8 @@ import { OFFSET, PAYLOAD_MAGIC } from './payload.js';
 
 /** Ethernet + IPv6 + UDP + the 40-byte MCR header, rounded up. */
 const SNAPLEN = 128;
+/** tcpdump's kernel buffer, KiB: with 1000 socat processes busy on 2 cores the default 2 MiB overflowed. */
+const TAP_BUFFER_KIB = 65536;
 const PCAP_HEADER = 24;
 const RECORD_HEADER = 16;
 const ETH_HEADER = 14;
@@ -77,7 +79,7 @@ function pcapReader(runId: number, streams: Map<number, TappedStream>): (chunk: 
 
 /** Starts tcpdump on ifname in ns (incoming UDP multicast only) and resolves once it listens. */
 export async function startInputTap(ns: string, ifname: string, runId: number): Promise<RunningTap> {
-  const args = ['-i', ifname, '-n', '-p', '-U', '-Q', 'in', '-s', String(SNAPLEN), '--time-stamp-precision', 'nano', '-w', '-', 'udp and (ip multicast or ip6 multicast)'];
+  const args = ['-i', ifname, '-n', '-p', '-U', '-B', String(TAP_BUFFER_KIB), '-Q', 'in', '-s', String(SNAPLEN), '--time-stamp-precision', 'nano', '-w', '-', 'udp and (ip multicast or ip6 multicast)'];
   const child = nsSpawn(ns, 'tcpdump', args, { reject: false, buffer: false, stdout: 'pipe', stderr: 'pipe' });
   const streams = new Map<number, TappedStream>();
   child.stdout?.on('data', pcapReader(runId, streams));

@@ -118,6 +118,9 @@ describe.skipIf(!chromium)('a published site runs no script from the results it 
       calibration: Record<string, unknown>;
       steps: { runs: { aggregate?: Record<string, unknown> }[] }[];
     };
+    // Keys are strings too: a parameter and a tool named as script.
+    paths.parameters = { ...paths.parameters, [payload('parameter-key')]: payload('parameter-value') };
+    paths.environment.tools = { ...paths.environment.tools, [payload('tool-key')]: null };
     numbersAsText.calibration.ratePps = payload('calibration-ratePps');
     numbersAsText.calibration.size = payload('calibration-size');
     for (const step of numbersAsText.steps) for (const r of step.runs) if (r.aggregate) r.aggregate.duplicates = payload('aggregate-duplicates');
@@ -177,7 +180,7 @@ describe.skipIf(!chromium)('a published site runs no script from the results it 
     expect([...tagsOn(someTrend!)]).toEqual(expect.arrayContaining(['some.command']));
     expect(shown.get(someTrend!)).toContain('benchmark-name');
     const someReport = pages.find((p) => p.startsWith('runs/javascript') && p.endsWith('/report.html'))!;
-    expect([...tagsOn(someReport)]).toEqual(expect.arrayContaining(['some.verdict', 'calibration-ratePps', 'calibration-size', 'some.command']));
+    expect([...tagsOn(someReport)]).toEqual(expect.arrayContaining(['some.verdict', 'calibration-ratePps', 'calibration-size', 'some.command', 'parameter-key', 'tool-key']));
     expect(shown.get(someReport)).toContain('<figure id="chart-loss">');
     const brokenReport = pages.find((p) => p.startsWith('runs/broken-') && p.endsWith('/report.html'))!;
     expect(shown.get(brokenReport)).toContain('could not be rendered');

@@ -1,7 +1,8 @@
 // mcrd --metrics-listen HOST:PORT: GET /metrics in the Prometheus text format, from a registry
 // of its own (metric-families.ts) plus prom-client's process metrics for mcrd itself.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import net from 'node:net';
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ListenAddress } from './config.js';
 import type { Logger } from './log.js';
 import { registerRelayMetrics, type RelayStats } from './metric-families.js';
@@ -14,15 +15,40 @@ const WHY: Record<string, string> = {
   EAI_AGAIN: 'host name not resolvable now',
 };
 
+/**
+ * Connections served at once; more are answered 503 and closed. Prometheus keeps one per target,
+ * so this leaves room for a few servers and people with curl while bounding what a flood costs.
+ */
+export const MAX_CONNECTIONS = 32;
+/** A request must arrive whole within this (slow clients hold no connection slot for long). */
+export const REQUEST_TIMEOUT_MS = 10_000;
+/** An idle kept-alive connection is closed after this: a scraper that went away frees its slot. */
+export const IDLE_TIMEOUT_MS = 30_000;
+
+const REFUSED = 'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: ';
+const refusal = (why: string) => `${REFUSED}${Buffer.byteLength(why)}\r\n\r\n${why}`;
+
+/** Loopback: 127.0.0.0/8, ::1, ::ffff:127.x, localhost. Anything else can be reached from elsewhere. */
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === 'localhost' || h === '::1' || /^(::ffff:)?127\./.test(h);
+}
+
 /** "127.0.0.1:9108", "[::1]:9108". */
 const formatAddress = ({ host, port }: ListenAddress) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
 
 export class MetricsServer {
   private readonly registry = new Registry();
-  private readonly server = createServer((req, res) => void this.answer(req, res));
-  /** The stats of the scrape under way; scrapes run one at a time, so each has its own. */
+  private readonly http = createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: IDLE_TIMEOUT_MS }, (req, res) => void this.answer(req, res));
+  /** Accepts connections up to MAX_CONNECTIONS and hands them to the HTTP server; refuses the rest with a 503. */
+  private readonly server = net.createServer((socket) => this.accept(socket));
+  private open = 0;
+  /** The stats of the scrape under way, shared by every family of it. */
   private snapshot: Promise<RelayStats> | undefined;
-  private scrapes: Promise<unknown> = Promise.resolve();
+  /** The text being gathered: scrapes that arrive meanwhile take it too (one stats round trip for all). */
+  private gathering: Promise<Buffer> | undefined;
+  private readonly gathers: Counter;
+  private readonly refused: Counter;
 
   constructor(
     private readonly address: ListenAddress,
@@ -30,11 +56,27 @@ export class MetricsServer {
     private readonly log: Logger,
   ) {
     registerRelayMetrics(this.registry, () => this.snapshot ?? (this.snapshot = stats()));
+    this.gathers = new Counter({ name: 'mcr_metrics_gathers_total', help: 'Stats round trips to the workers made for scrapes; scrapes that arrive while one is gathered share it.', registers: [this.registry] });
+    this.refused = new Counter({ name: 'mcr_metrics_refused_connections_total', help: `Connections answered 503 because ${MAX_CONNECTIONS} were open.`, registers: [this.registry] });
     // process_* (CPU, RSS, fds) and nodejs_* of mcrd itself (not of its workers): what a leak in
     // the supervisor would show. They are read at scrape time, except the event-loop delay
     // monitor, a timer: at prom-client's default 10 ms it cost an idle mcrd ~5 ms of CPU a
     // second (measured), at 1 s ~0.15 ms.
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 1000 });
+    this.http.on('clientError', (err, socket) => socket.destroy(err));
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.open >= MAX_CONNECTIONS) {
+      this.refused.inc();
+      socket.on('error', () => undefined);
+      socket.end(refusal(`too many connections (${MAX_CONNECTIONS} open); try again\n`));
+      socket.setTimeout(1000, () => socket.destroy());
+      return;
+    }
+    this.open++;
+    socket.once('close', () => this.open--);
+    this.http.emit('connection', socket);
   }
 
   /** Resolves once listening; rejects with the address and the reason (in use, not on this host, ...). */
@@ -46,7 +88,10 @@ export class MetricsServer {
       this.server.listen({ host: this.address.host, port: this.address.port }, () => {
         this.server.off('error', failed);
         this.server.on('error', (err) => this.log.error(`metrics server: ${err.message}`));
-        this.log.info(`metrics on http://${where}/metrics`);
+        this.log.info(`metrics on http://${where}/metrics`, { maxConnections: MAX_CONNECTIONS, requestTimeoutMs: REQUEST_TIMEOUT_MS });
+        if (!isLoopback(this.address.host)) {
+          this.log.warn(`metrics served on ${where}, not a loopback address: plain HTTP without authentication, so whoever reaches it reads every rule's name, groups and counters; bind 127.0.0.1 or a management address`);
+        }
         resolve();
       });
     });
@@ -55,21 +100,21 @@ export class MetricsServer {
   async close(): Promise<void> {
     if (!this.server.listening) return;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeAllConnections(); // a scraper's kept-alive connection must not hold up shutdown
+    this.http.closeAllConnections(); // a scraper's kept-alive connection must not hold up shutdown
     await closed;
   }
 
-  /** The metrics text; one stats request to the workers per scrape, shared by every family. */
-  render(): Promise<string> {
-    const scrape = this.scrapes.then(async () => {
-      try {
-        return await this.registry.metrics();
-      } finally {
-        this.snapshot = undefined;
-      }
+  /** The metrics text; one stats request to the workers per gathering, shared by every family and every scrape that arrives meanwhile. */
+  render(): Promise<Buffer> {
+    if (this.gathering) return this.gathering;
+    this.gathers.inc();
+    // Encoded once: every scrape sharing it writes the same bytes (not one UTF-8 copy each).
+    const gathering = this.registry.metrics().then((text) => Buffer.from(text)).finally(() => {
+      this.snapshot = undefined;
+      this.gathering = undefined;
     });
-    this.scrapes = scrape.catch(() => undefined);
-    return scrape;
+    this.gathering = gathering;
+    return gathering;
   }
 
   private async answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -89,7 +134,7 @@ export class MetricsServer {
     }
   }
 
-  private reply(res: ServerResponse, status: number, body: string): void {
+  private reply(res: ServerResponse, status: number, body: string | Buffer): void {
     res.statusCode = status;
     if (!res.hasHeader('Content-Type')) res.setHeader('Content-Type', 'text/plain; charset=utf-8');
     res.end(body);

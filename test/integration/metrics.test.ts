@@ -1,7 +1,7 @@
 // mcrd --metrics-listen: the counters of `mcrctl stats` in the Prometheus text format, checked
 // against real traffic and scraped by a real Prometheus server (Debian's `prometheus`).
 import { execa } from 'execa';
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -155,5 +155,65 @@ describe.skipIf(reason)('metrics of a running mcrd', () => {
     rig.mcrd.client.close();
     expect(await rig.mcrd.stop()).toBe(0);
     await expect(metrics()).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
+
+// 200 GETs at once, each on its own connection, from inside the namespace; counts by status.
+const FLOOD = `
+const http = require('node:http');
+const [url, n] = [process.argv[1], Number(process.argv[2])];
+const counts = {};
+let left = n;
+const done = (k) => { counts[k] = (counts[k] ?? 0) + 1; if (--left === 0) process.stdout.write(JSON.stringify(counts)); };
+for (let i = 0; i < n; i++) {
+  http.get(url, { agent: false }, (res) => { res.resume(); res.on('end', () => done(res.statusCode)); }).on('error', (e) => done(e.code ?? 'error'));
+}`;
+
+const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+
+describe.skipIf(reason)('metrics under a flood of scrapes (issue 21, item 3)', () => {
+  let rig: Rig;
+  beforeAll(async () => {
+    // Bound to every address: mcrd serves it, and warns (scraped below through 127.0.0.1).
+    rig = await startRig(['--workers', '2', '--no-igmp', '--metrics-listen', '0.0.0.0:9108']);
+  });
+  afterAll(async () => {
+    await rig?.destroy();
+    if (rig?.dir) rmSync(rig.dir, { recursive: true, force: true });
+  });
+  const rule = (i: number) => ({ name: `f${i}`, inputInterface: rig.chain.relayIn.ifname, inputGroup: `239.1.${Math.floor(i / 250)}.${(i % 250) + 1}`, inputPort: 5000, outputs: [{ group: '239.2.0.1', port: 5000 + i, interface: rig.chain.relayOut.ifname }] });
+  const counter = async (name: string) => sumSamples(parseSamples((await nsFetch(rig.chain.relayIn.ns, `http://${METRICS}/metrics`)).body), name) ?? Number.NaN;
+
+  it('200 concurrent scrapes share snapshots, over the cap get 503, rules are still added, RSS stays bounded', async () => {
+    await rig.mcrd.client.request('apply', { add: Array.from({ length: 200 }, (_, i) => rule(i)) });
+    const gathersBefore = await counter('mcr_metrics_gathers_total');
+    const rssBefore = rssKiB(rig.mcrd.pid);
+    const flood = execa('ip', ['netns', 'exec', rig.chain.relayIn.ns, process.execPath, '-e', FLOOD, `http://${METRICS}/metrics`, '200'], { timeout: 60_000 });
+    // Rules added one by one while the flood is under way; each ack's time is printed, not asserted.
+    const ackMs: number[] = [];
+    for (let i = 200; i < 220; i++) {
+      const t = performance.now();
+      await rig.mcrd.client.request('add', { rule: rule(i) });
+      ackMs.push(performance.now() - t);
+    }
+    const statuses = JSON.parse(String((await flood).stdout)) as Record<string, number>;
+    const rssAfter = rssKiB(rig.mcrd.pid);
+    const gathers = (await counter('mcr_metrics_gathers_total')) - gathersBefore - 1; // this scrape's own
+    const sorted = [...ackMs].sort((a, b) => a - b);
+    console.log(`flood: ${JSON.stringify(statuses)}; ${gathers} gathers; adds acked in median ${sorted[10].toFixed(1)} ms, max ${sorted[19].toFixed(1)} ms; mcrd RSS ${rssBefore} -> ${rssAfter} KiB`);
+
+    expect(Object.keys(statuses).sort()).toEqual(['200', '503']); // served, or refused at the cap: never reset
+    expect(statuses['200'] + statuses['503']).toBe(200);
+    // Shared snapshots: far fewer stats round trips to the workers than scrapes served.
+    expect(gathers).toBeGreaterThan(0);
+    expect(gathers).toBeLessThan(statuses['200'] / 2); // before: one each (a queue of 200 round trips)
+    expect(await counter('mcr_metrics_refused_connections_total')).toBe(statuses['503']);
+    expect((await rig.mcrd.client.request<{ rules: unknown[] }>('list')).rules).toHaveLength(220);
+    expect(rssAfter - rssBefore).toBeLessThan(64 * 1024);
+  });
+
+  it('warns that 0.0.0.0 is not a loopback address', () => {
+    const log = readdirSync(rig.dir).filter((f) => f.startsWith('mcrd-')).map((f) => readFileSync(path.join(rig.dir, f), 'utf8')).join('');
+    expect(log).toMatch(/WARN .*metrics served on 0\.0\.0\.0:9108, not a loopback address: plain HTTP without authentication/);
   });
 });

@@ -2,6 +2,7 @@
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { RunResult } from '../result.js';
+import { joinDelayCdf, leaveDelayBars } from './join-leave-charts.js';
 import { medianRows, toRows, type Row } from './rows.js';
 
 export interface Chart {
@@ -171,6 +172,8 @@ export const CHARTS: Record<string, ChartMaker> = {
   attribution: (rows) => attributionChart(rows),
   outage: (rows) => outageChart(rows),
   timeline: (_rows, _x, _log, result) => timelineChart(result),
+  'join-delay-cdf': (_rows, _x, _log, result) => joinDelayCdf(result),
+  'leave-delay': (_rows, _x, _log, result) => leaveDelayBars(result),
 };
 
 /** The charts the run's scenario declared, drawn from the medians over repetitions. */

@@ -4,6 +4,7 @@ import type { RunResult } from '../result.js';
 import { renderTable } from '../../../relay/src/api.js';
 import { medianRows, toRows } from './rows.js';
 import { summarizeSearches } from '../searches.js';
+import { joinLeaveSection } from './join-leave-table.js';
 
 const fmt = (n: number | null | undefined, digits = 0) => (n === null || n === undefined || Number.isNaN(n) ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 
@@ -80,6 +81,7 @@ export function renderMarkdown(result: RunResult, chartFiles: { id: string; titl
         ? ['NDR/PDR: the highest offered aggregate rate at which each contender lost nothing / at most the PDR tolerance, found by binary search from the calibrated ceiling down, quoted as the rate the generator achieved. "≥" marks an NDR the instrument set: nothing was lost at the ceiling, or the generator (sharing the CPUs) fell short of the rate asked.', '', mdTable(t.headers, t.rows), '']
         : [];
     })(),
+    ...joinLeaveSection(result, mdTable),
     ...(() => {
       const shares = workerShareTable(result);
       return shares.rows.length ? ["Each relay worker's share of the packets it received (relay counters; from the first repetition):", '', mdTable(shares.headers, shares.rows), ''] : [];

@@ -175,7 +175,7 @@ class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
                        {InstanceAccessor<&ForwarderWrap::FanoutId>("fanoutId"), InstanceMethod<&ForwarderWrap::Start>("start"),
                         InstanceMethod<&ForwarderWrap::Join>("join"), InstanceMethod<&ForwarderWrap::Steer>("steer"),
                         InstanceMethod<&ForwarderWrap::Hold>("hold"), InstanceMethod<&ForwarderWrap::Release>("release"),
-                        InstanceMethod<&ForwarderWrap::Barrier>("barrier"),
+                        InstanceMethod<&ForwarderWrap::Barrier>("barrier"), InstanceMethod<&ForwarderWrap::Load>("load"),
                         InstanceMethod<&ForwarderWrap::SetRules>("setRules"), InstanceMethod<&ForwarderWrap::Stats>("stats"),
                         InstanceMethod<&ForwarderWrap::Stop>("stop")});
   }
@@ -269,6 +269,16 @@ class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
   }
 
   Napi::Value Barrier(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), get(info.Env()).barrier(timeout_arg(info, "barrier"))); }
+
+  // The few counters the autoscaler reads each second, without the per-rule ones stats() builds.
+  Napi::Value Load(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const mcr::ForwarderCounters c = get(env).counters();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("rx", static_cast<double>(c.rx));
+    out.Set("kernelDrops", static_cast<double>(c.kernel_drops));
+    return out;
+  }
 
   Napi::Value SetRules(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();

@@ -5,10 +5,13 @@ import JSON5 from 'json5';
 import { EGRESS_MODES, FANOUT_MODES, INGRESS_MODES, type EgressMode, type FanoutMode, type IngressMode } from './native.js';
 import type { LogFormat } from './log.js';
 import { DEFAULT_SOCKET_PATH } from './protocol.js';
+import { MAX_MEMBERS } from './steering.js';
+import type { WorkerRange } from './autoscale.js';
 
 export interface DaemonConfig {
   controlSocket: string;
-  workers: number;
+  /** Workers per input interface: a count, or "MIN..MAX" for scaling by load (autoscale.ts). */
+  workers: number | string;
   fanout: FanoutMode;
   ingress: IngressMode;
   egress: EgressMode;
@@ -80,10 +83,26 @@ export function parseListenAddress(value: string): ListenAddress {
   return { host, port };
 }
 
+/** A worker count N (MIN = MAX = N) or "MIN..MAX"; throws saying what is wrong. */
+export function parseWorkerRange(value: unknown): WorkerRange {
+  const text = String(value);
+  const m = typeof value === 'number' ? [text, text, text] : /^(\d+)(?:\.\.(\d+))?$/.exec(text);
+  const min = Number(m?.[1]);
+  const max = Number(m?.[2] ?? m?.[1]);
+  if (!m || !Number.isInteger(min) || min < 1 || max > MAX_MEMBERS || min > max) {
+    throw new Error(`workers must be a count from 1 to ${MAX_MEMBERS} (a fanout group's size), or MIN..MAX with MIN <= MAX to scale by load (got ${text})`);
+  }
+  return { min, max };
+}
+
 function check(config: DaemonConfig, where: string): DaemonConfig {
   const bad = (what: string) => new Error(`${where}: ${what}`);
   if (typeof config.controlSocket !== 'string' || config.controlSocket === '') throw bad('controlSocket must be a path');
-  if (!Number.isInteger(config.workers) || config.workers < 1 || config.workers > 64) throw bad(`workers must be an integer from 1 to 64 (got ${String(config.workers)})`);
+  try {
+    parseWorkerRange(config.workers);
+  } catch (err) {
+    throw bad((err as Error).message);
+  }
   if (!FANOUT_MODES.includes(config.fanout)) throw bad(`fanout must be one of ${FANOUT_MODES.join(', ')} (got ${String(config.fanout)})`);
   if (!INGRESS_MODES.includes(config.ingress)) throw bad(`ingress must be one of ${INGRESS_MODES.join(', ')} (got ${String(config.ingress)})`);
   if (!EGRESS_MODES.includes(config.egress)) throw bad(`egress must be one of ${EGRESS_MODES.join(', ')} (got ${String(config.egress)})`);

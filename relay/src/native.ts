@@ -163,8 +163,12 @@ export interface Forwarder {
   /** Returns once every frame waiting in the ring at the call has been forwarded; false if not within timeoutMs. */
   barrier(timeoutMs: number): boolean;
   stats(): ForwarderStats;
+  /** rx and kernelDrops alone (cheap: no per-rule counters), for the autoscaler. */
+  load(): WorkerLoad;
   stop(): void;
 }
+
+export interface WorkerLoad { rx: number; kernelDrops: number }
 
 /** An rtnetlink link message (RTM_NEWLINK: 'added', also sent on any change; RTM_DELLINK: 'removed'). */
 export type LinkEvent = { kind: 'added' | 'removed'; index: number; name: string; up: boolean } | { kind: 'overrun' };

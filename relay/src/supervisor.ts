@@ -13,10 +13,14 @@ import { loadState, saveState } from './state-file.js';
 import { NeighbourWarning, neighbourThreshold } from './neighbour-limit.js';
 import { WorkerPool, type WorkerPoolOptions, type WorkerStats } from './workers.js';
 import type { ScalingEvent } from './scaling.js';
+import { AutoScaler, type WorkerRange } from './autoscale.js';
 import { VERSION } from './version.js';
 
 export interface SupervisorOptions {
+  /** Workers each input interface starts with. */
   workers: number;
+  /** Scale each interface's workers by load within this range (--workers MIN..MAX). */
+  autoscale?: WorkerRange;
   fanout: FanoutMode;
   ingress: IngressMode;
   egress: EgressMode;
@@ -67,6 +71,7 @@ export class Supervisor {
   /** Output interfaces in use, with the ifindex the workers' tables were built with. */
   private readonly outputs = new Map<string, number>();
   private linksQueued = false;
+  private readonly autoscaler?: AutoScaler;
 
   constructor(private readonly options: SupervisorOptions) {
     this.igmp = new IgmpPool(options.igmp, options.log, options.igmpPolicy);
@@ -82,6 +87,7 @@ export class Supervisor {
     });
     this.queue = new ChangeQueue((batch) => this.commit(batch));
     this.neighbours = new NeighbourWarning(options.log, neighbourThreshold());
+    if (options.autoscale) this.autoscaler = new AutoScaler(this.pool, options.autoscale, options.log, (iface, count, reason) => this.scale(iface, count, `autoscale: ${reason}`));
   }
 
   private exists = (name: string) => this.options.interfaceIndex(name) > 0;
@@ -101,6 +107,7 @@ export class Supervisor {
       return mergeConfigRules(table, configRules, this.exists);
     });
     for (const iface of this.options.interfaces) await this.queue.task(() => this.startInterface(iface));
+    this.autoscaler?.start();
   }
 
   private joinsGroups(): boolean {
@@ -217,10 +224,17 @@ export class Supervisor {
   async setWorkers(iface: unknown, count: unknown, peer?: Peer): Promise<{ interface: string; before: number; after: number; events: ScalingEvent[] }> {
     if (typeof iface !== 'string' || !this.exists(iface)) throw new Error(`set-workers: unknown interface ${JSON.stringify(iface)}`);
     if (typeof count !== 'number') throw new Error(`set-workers: count must be a number, not ${JSON.stringify(count)}`);
+    const range = this.options.autoscale;
+    if (range && (count < range.min || count > range.max)) throw new Error(`set-workers: ${count} is outside --workers ${range.min}..${range.max}, within which mcrd scales by load`);
+    return this.scale(iface, count, `set${byWhom(peer)}`);
+  }
+
+  /** Sets the count and logs one line: what changed, why, what it moved and how long readers waited. */
+  private async scale(iface: string, count: number, why: string): Promise<{ interface: string; before: number; after: number; events: ScalingEvent[] }> {
     const result = await this.pool.setWorkers(iface, count);
     const moved = result.events.reduce((n, e) => n + e.moved, 0);
     const held = Math.max(0, ...result.events.map((e) => e.heldMs));
-    this.options.log.info(`workers of ${iface}: ${result.before} -> ${result.after}${byWhom(peer)}; ${moved} of 256 flow buckets moved, readers held at most ${held.toFixed(1)} ms`);
+    this.options.log.info(`workers of ${iface}: ${result.before} -> ${result.after} (${why}); ${moved} of 256 flow buckets moved, readers held at most ${held.toFixed(1)} ms`);
     return { interface: iface, ...result };
   }
 
@@ -348,6 +362,7 @@ export class Supervisor {
   }
 
   async stop(): Promise<void> {
+    this.autoscaler?.stop();
     await this.queue.task(async () => {
       await this.pool.stop();
       this.igmp.leaveAll();

@@ -70,6 +70,9 @@ function main(): void {
       case 'stats':
         send({ type: 'stats', seq: message.seq, stats: forwarder.stats() });
         break;
+      case 'load':
+        send({ type: 'load', seq: message.seq, load: forwarder.load() });
+        break;
       case 'join':
         try {
           send({ type: 'ack', seq: message.seq, fanoutId: forwarder.join() });

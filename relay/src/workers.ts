@@ -5,7 +5,7 @@
 // through scaling.ts, so that in 'hash' mode nothing is lost or reordered.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { EgressMode, FanoutMode, ForwarderStats, IngressMode, NativeRule } from './native.js';
+import type { EgressMode, FanoutMode, ForwarderStats, IngressMode, NativeRule, WorkerLoad } from './native.js';
 import type { Logger } from './log.js';
 import { setprivArgs, type RunAs } from './privileges.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './worker-messages.js';
@@ -96,7 +96,7 @@ class WorkerHandle implements Member {
   }
 
   settle(message: FromWorker): void {
-    if (message.type !== 'ack' && message.type !== 'stats') return;
+    if (message.type !== 'ack' && message.type !== 'stats' && message.type !== 'load') return;
     const pending = this.pending.get(message.seq);
     if (!pending) return;
     this.pending.delete(message.seq);
@@ -427,6 +427,19 @@ export class WorkerPool {
         }
       }),
     );
+  }
+
+  /** Each running worker's pid, receive counter and kernel drops (cheap: for the autoscaler). */
+  async loads(iface: string): Promise<{ pid: number; load: WorkerLoad }[]> {
+    const group = this.interfaces.get(iface);
+    const running = group?.workers.filter((w) => w.state === 'running' && w.child?.pid) ?? [];
+    const replies = await Promise.all(running.map((w) => w.request((seq) => ({ type: 'load', seq })).catch(() => undefined)));
+    return replies.flatMap((r, i) => (r?.type === 'load' ? [{ pid: running[i].child!.pid!, load: r.load }] : []));
+  }
+
+  /** Interfaces with workers. */
+  interfacesRunning(): string[] {
+    return [...this.interfaces.keys()];
   }
 
   private kill(worker: WorkerHandle): Promise<void> {

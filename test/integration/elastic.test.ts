@@ -1,5 +1,7 @@
 // Elastic workers: the fanout group's steering table puts each flow where mcrd says, and workers
 // added and stopped while traffic flows ('mcrctl workers set') lose, duplicate and reorder nothing.
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runGenerator } from '../../harness/src/generator.js';
@@ -19,6 +21,16 @@ afterEach(async () => {
   await rig?.destroy();
   rig = undefined;
 });
+
+async function waitFor(ok: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
+    await sleep(200);
+  }
+}
+
+const mcrdLog = (r: Rig) => readdirSync(r.dir).filter((f) => f.startsWith('mcrd-')).map((f) => readFileSync(path.join(r.dir, f), 'utf8')).join('');
 
 type SetReply = { before: number; after: number; events: { member: string; moved: number; heldMs: number }[] };
 
@@ -81,6 +93,26 @@ describe.skipIf(reason)('elastic workers', () => {
     const { steps, streams } = await scaleUnderTraffic('kernel-hash', [4, 2, 3, 1], 73);
     expect(steps.map((s) => s.after)).toEqual([4, 2, 3, 1]);
     expect(streams.reduce((n, s) => n + PER_STREAM - s.unique, 0)).toBeGreaterThan(0);
+  });
+
+  it('--workers 1..2: a worker that fell behind (its ring dropped frames) brings a second one, and an idle interface goes back to one; each decision logged with its reason', async () => {
+    rig = await startRig(['--workers', '1..2', '--ring-size', '1']);
+    const c = rig.chain;
+    const plans = planStreams(4);
+    await rig.mcrd.client.request('apply', { add: plans.map((s) => ruleFor(c, s)) });
+    const workers = async () => (await rig!.mcrd.client.request<{ workers: WorkerStats[] }>('workers')).workers;
+    const [first] = await workers();
+    const gen = runGenerator(c.gen.ns, { interface: c.gen.ifname, streams: plans.map((p) => `${p.inGroup}:${p.inPort}`), rate: 1000, count: 6000, size: 256, runId: 74 });
+    await sleep(1000);
+    // 1.5 s stopped at 4000 frames/s: the 1 MiB ring (512 frames) overflows.
+    process.kill(first.pid!, 'SIGSTOP');
+    await sleep(1500);
+    process.kill(first.pid!, 'SIGCONT');
+    await gen;
+    await waitFor(async () => (await workers()).length === 2, 15_000);
+    expect(mcrdLog(rig)).toMatch(new RegExp(`workers of ${c.relayIn.ifname}: 1 -> 2 \\(autoscale: the kernel dropped \\d+ frames at the rings in the last interval\\)`));
+    await waitFor(async () => (await workers()).length === 1, 30_000);
+    expect(mcrdLog(rig)).toMatch(new RegExp(`workers of ${c.relayIn.ifname}: 2 -> 1 \\(autoscale: 1 workers would each use \\d+% of a core \\(below 35%\\) for 10 s\\)`));
   });
 
   it('refuses a count out of range and an unknown interface, naming them', async () => {

@@ -1,6 +1,6 @@
 // mcrd: the relay supervisor. Runs in the foreground, logs to stderr.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { loadConfigFile, parseListenAddress, resolveConfig, type DaemonConfig } from '../config.js';
+import { loadConfigFile, parseListenAddress, parseWorkerRange, resolveConfig, type DaemonConfig } from '../config.js';
 import { ControlServer } from '../control-server.js';
 import { createLogger, type Logger } from '../log.js';
 import { lockBeside } from '../instance-lock.js';
@@ -30,8 +30,8 @@ const program = new Command('mcrd')
   .description('MCR multicast relay daemon: receives IPv4 UDP multicast with AF_PACKET + PACKET_FANOUT and re-sends it per rule.')
   .version(VERSION)
   .option('-s, --control-socket <path>', 'Unix socket for mcrctl (default /run/mcrd.sock)')
-  .option('-w, --workers <n>', 'worker processes per ingress interface (default 1)', integer('--workers'))
-  .addOption(new Option('-f, --fanout <mode>', "PACKET_FANOUT mode; 'none' = every worker sees every packet (negative control) (default hash)").choices(FANOUT_MODES as string[]))
+  .option('-w, --workers <n|min..max>', "worker processes per ingress interface, or a range to scale by load (busy or dropping workers: one more; idle ones: one fewer; see docs/how-the-relay-works.md); 'mcrctl workers set' changes it at runtime (default 1)")
+  .addOption(new Option('-f, --fanout <mode>', "PACKET_FANOUT mode: hash (each flow on one worker, steered by mcrd: workers come and go without loss or reordering), kernel-hash (the kernel's flow hash: a change of workers loses what the leaving one had not read), cpu, lb, rollover (packets, not flows, spread), none (every worker sees every packet: the duplication negative control) (default hash)").choices(FANOUT_MODES as string[]))
   .addOption(new Option('--ingress <path>', 'receive path: ring (TPACKET_V2 frames: a wake-up per packet at low rates, batches at high ones), blocks (TPACKET_V3, wakes per filled block or 1 ms), mmsg (recvmmsg) (default ring)').choices(INGRESS_MODES as string[]))
   .addOption(new Option('--egress <path>', 'send path: frames (Ethernet frames built by the relay on an AF_PACKET socket: no ARP/ND entry per output group; non-Ethernet outputs and datagrams bigger than the MTU still go by UDP) frames-direct (the same handed straight to the device, past the qdisc: tc shaping no longer applies), or udp (UDP sockets through the IP stack) (default frames)').choices(EGRESS_MODES as string[]))
   .option('--ring-size <mib>', 'receive ring per worker in MiB (default 64)', integer('--ring-size'))
@@ -144,8 +144,10 @@ async function main(): Promise<void> {
     console.error(`mcrd: ${(err as Error).message}`);
     process.exit(2);
   }
+  const workerRange = parseWorkerRange(config.workers);
   const supervisor = new Supervisor({
-    workers: config.workers,
+    workers: workerRange.min,
+    ...(workerRange.max > workerRange.min ? { autoscale: workerRange } : {}),
     fanout: config.fanout,
     ingress: config.ingress,
     egress: config.egress,

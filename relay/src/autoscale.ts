@@ -1,0 +1,146 @@
+// Scaling by load (--workers MIN..MAX): once a second mcrd reads each interface's workers' CPU
+// (from /proc) and the frames the kernel dropped at their rings, and decides with decide():
+//  - up one worker when the ring dropped frames (the workers fell behind: act at once), or when
+//    the busiest worker used at least UP_CPU of a core for UP_AFTER seconds in a row;
+//  - down one when the interface's whole load would leave each of one worker fewer below
+//    DOWN_CPU of a core, with no drop, for DOWN_AFTER seconds in a row;
+//  - never within COOL_DOWN_MS of the last change (the new set's load takes a second to show),
+//    never beyond MIN..MAX.
+// Hysteresis: after a step up from n busy workers (n x UP_CPU) each of n + 1 still carries more
+// than DOWN_CPU, and after a step down each carries at most DOWN_CPU < UP_CPU, so a steady load
+// never flaps. One log line per decision gives its reason.
+import { readFileSync } from 'node:fs';
+import type { Logger } from './log.js';
+import type { WorkerPool } from './workers.js';
+
+export const INTERVAL_MS = 1000;
+export const UP_CPU = 0.75;
+export const UP_AFTER = 2;
+export const DOWN_CPU = 0.35;
+export const DOWN_AFTER = 10;
+export const COOL_DOWN_MS = 5000;
+/** /proc/<pid>/stat counts CPU time in USER_HZ ticks, 100 per second in Linux's ABI. */
+const TICKS_PER_SECOND = 100;
+
+export interface WorkerRange {
+  min: number;
+  max: number;
+}
+
+/** One interval of one interface. */
+export interface LoadSample {
+  workers: number;
+  /** CPU of each worker over the interval, in cores (1 = one core all the time). */
+  cpu: number[];
+  /** Frames the kernel dropped at the workers' rings over the interval. */
+  drops: number;
+}
+
+export interface ScaleState {
+  busyIntervals: number;
+  idleIntervals: number;
+  lastChangeMs: number;
+}
+
+export const initialState = (): ScaleState => ({ busyIntervals: 0, idleIntervals: 0, lastChangeMs: -Infinity });
+
+const pct = (cores: number) => `${Math.round(cores * 100)}%`;
+
+/** The rule above: the worker count to set and why, or undefined to keep it. Updates state. */
+export function decide(range: WorkerRange, state: ScaleState, sample: LoadSample, nowMs: number): { workers: number; reason: string } | undefined {
+  const n = sample.workers;
+  if (n < range.min) return { workers: range.min, reason: `below the minimum of ${range.min}` };
+  if (n > range.max) return { workers: range.max, reason: `above the maximum of ${range.max}` };
+  const busiest = Math.max(0, ...sample.cpu);
+  const total = sample.cpu.reduce((a, b) => a + b, 0);
+  state.busyIntervals = busiest >= UP_CPU ? state.busyIntervals + 1 : 0;
+  state.idleIntervals = sample.drops === 0 && n > 1 && total / (n - 1) < DOWN_CPU ? state.idleIntervals + 1 : 0;
+  if (nowMs - state.lastChangeMs < COOL_DOWN_MS) return undefined;
+  let decision: { workers: number; reason: string } | undefined;
+  if (n < range.max && sample.drops > 0) decision = { workers: n + 1, reason: `the kernel dropped ${sample.drops} frames at the rings in the last interval` };
+  else if (n < range.max && state.busyIntervals >= UP_AFTER) decision = { workers: n + 1, reason: `the busiest worker used ${pct(busiest)} of a core (at least ${pct(UP_CPU)}) for ${state.busyIntervals} s` };
+  else if (n > range.min && state.idleIntervals >= DOWN_AFTER) decision = { workers: n - 1, reason: `${n - 1} workers would each use ${pct(total / (n - 1))} of a core (below ${pct(DOWN_CPU)}) for ${state.idleIntervals} s` };
+  if (decision) {
+    state.lastChangeMs = nowMs;
+    state.busyIntervals = 0;
+    state.idleIntervals = 0;
+  }
+  return decision;
+}
+
+/** utime + stime of a process, in seconds; undefined when it is gone. */
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The name (field 2) may hold spaces and parentheses: count fields after its closing one.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND; // fields 14 and 15 of proc(5)
+  } catch {
+    return undefined;
+  }
+}
+
+/** Applies decide() to every interface with workers, once per INTERVAL_MS. */
+export class AutoScaler {
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+  private readonly states = new Map<string, ScaleState>();
+  /** Per interface, per worker pid: CPU seconds and kernel drops at the last reading. */
+  private readonly last = new Map<string, Map<number, { cpu: number; drops: number; atMs: number }>>();
+
+  constructor(
+    private readonly pool: WorkerPool,
+    private readonly range: WorkerRange,
+    private readonly log: Logger,
+    private readonly setWorkers: (iface: string, count: number, reason: string) => Promise<unknown>,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.tick(), INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.busy) return; // a scaling step still under way: this interval is not a steady one
+    this.busy = true;
+    try {
+      for (const iface of this.pool.interfacesRunning()) await this.tickInterface(iface);
+    } catch (err) {
+      this.log.error(`autoscale: ${(err as Error).message}`);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async tickInterface(iface: string): Promise<void> {
+    const loads = await this.pool.loads(iface);
+    const now = performance.now();
+    const cpu: number[] = [];
+    let drops = 0;
+    let complete = loads.length === this.pool.workersFor(iface);
+    const last = this.last.get(iface);
+    const next = new Map<number, { cpu: number; drops: number; atMs: number }>();
+    this.last.set(iface, next);
+    for (const { pid, load } of loads) {
+      const seconds = cpuSeconds(pid);
+      const before = last?.get(pid);
+      if (seconds === undefined) continue;
+      next.set(pid, { cpu: seconds, drops: load.kernelDrops, atMs: now });
+      if (!before) {
+        complete = false; // a new worker: its first interval starts now
+        continue;
+      }
+      cpu.push((seconds - before.cpu) / ((now - before.atMs) / 1000));
+      drops += load.kernelDrops - before.drops;
+    }
+    if (!complete) return;
+    let state = this.states.get(iface);
+    if (!state) this.states.set(iface, (state = initialState()));
+    const decision = decide(this.range, state, { workers: loads.length, cpu, drops }, now);
+    if (decision) await this.setWorkers(iface, decision.workers, decision.reason);
+  }
+}

@@ -4,7 +4,8 @@
 // published and every page a browser would run (.html, .svg, .xml) is opened in headless Chromium.
 // A payload that runs marks the document (data-xss) and calls a local beacon server; the test
 // asserts neither happened, that no page holds a raw <script or on...= handler, and that every
-// link stays inside the site.
+// link stays inside the site. Last, a result.json with a field of the wrong type must cost its
+// own run, not the whole publish.
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -206,4 +207,30 @@ describe.skipIf(!chromium)('a published site runs no script from the results it 
     expect(await ran('guarded.html', withCsp(injected))).toBeUndefined();
     expect(hits).toEqual([]);
   }, 120_000);
+});
+
+describe('a result.json with a field of the wrong type', () => {
+  it('is skipped with the reason; the other runs are published', async () => {
+    const results = path.join(tmp, 'wrong-types');
+    const good = sampleResult();
+    writeRun(results, 'good', good);
+    const wrong: Record<string, (r: Record<string, unknown>) => void> = {
+      'started-at': (r) => (r.startedAt = 5),
+      steps: (r) => (r.steps = {}),
+      environment: (r) => (r.environment = null),
+      aggregate: (r) => ((r.steps as { runs: { aggregate: unknown }[] }[])[0].runs[0].aggregate = 'x'),
+    };
+    for (const [dir, spoil] of Object.entries(wrong)) {
+      const r = structuredClone(good) as unknown as Record<string, unknown>;
+      spoil(r);
+      writeRun(results, dir, r);
+    }
+    const site = path.join(tmp, 'wrong-types-site');
+    const out = await execa(process.execPath, [CLI, site, '--from', results], { reject: false, cwd: projectRoot });
+    // Before: exit 2 with a TypeError, e.g. "result.startedAt.replace is not a function".
+    expect(out.exitCode, out.stderr).toBe(0);
+    for (const dir of Object.keys(wrong)) expect(out.stderr).toMatch(new RegExp(`skipping ${dir}: result\\.json: `));
+    expect(out.stderr).toContain('publishing 1 run of 1 scenario');
+    expect(readdirSync(path.join(site, 'runs'))).toEqual(['good']);
+  }, 60_000);
 });

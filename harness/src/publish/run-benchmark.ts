@@ -29,6 +29,11 @@ export function runBenchmark(runDir: string, result: RunResult): RunBenchmark {
       note = `cannot read ${file} (${(err as Error).message}): figures computed from result.json`;
     }
   }
-  const { bigger, smaller } = benchmarkEntries(result);
-  return { entries: [...bigger, ...smaller], source: 'result.json', ...(note ? { note } : {}) };
+  try {
+    const { bigger, smaller } = benchmarkEntries(result);
+    return { entries: [...bigger, ...smaller], source: 'result.json', ...(note ? { note } : {}) };
+  } catch (err) {
+    // A result.json with a field of the wrong type costs this run its points, not the site.
+    return { entries: [], source: 'result.json', note: `${note ? `${note}; ` : ''}no figures: they cannot be computed from result.json (${(err as Error).message})` };
+  }
 }

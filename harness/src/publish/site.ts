@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Progress } from '../progress.js';
-import { GENERATOR, readRuns, runIndexHtml, type IndexedRun } from '../report/run-index.js';
+import { GENERATOR, runIndexHtml, type IndexedRun } from '../report/run-index.js';
 import { escapeHtml } from '../report/html.js';
 import { copyRunReport } from './copy-run.js';
 import { withCsp } from './csp.js';
@@ -11,6 +11,7 @@ import { siteHref } from './href.js';
 import { trendFileName } from './file-name.js';
 import { printable } from './printable.js';
 import { runBenchmark } from './run-benchmark.js';
+import { readPublishableRuns } from './runs.js';
 import { groupByLoad } from './loads.js';
 import type { TrendRun } from './trend-data.js';
 import { trendPageHtml } from './trend-page.js';
@@ -49,7 +50,7 @@ export async function publishSite({ from, out, quiet = false }: PublishOptions):
   if (!existsSync(from) || !statSync(from).isDirectory()) throw new PublishInputError(`no results directory at ${from} (--from names the folder holding results/<run-id>/ directories)`);
   checkOutput(from, out);
   const say = (line: string) => quiet || process.stderr.write(`${printable(line)}\n`);
-  const runs = readRuns(from, (dir, why) => say(`skipping ${dir}: ${why}`));
+  const runs = readPublishableRuns(from, (dir, why) => say(`skipping ${dir}: ${why}`));
   if (runs.length === 0) throw new PublishInputError(`no runs in ${from}: no directory there holds a readable result.json (run a scenario first, or point --from at another results folder)`);
 
   const scenarios = [...new Set(runs.map((r) => r.result.scenario))].sort();

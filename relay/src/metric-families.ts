@@ -125,6 +125,18 @@ export const COUNTERS: Family[] = [
   outputCounter('packets', 'Datagrams sent to the output, per worker (sum by rule_id, output: the OUT PACKETS of mcrctl stats).'),
   outputCounter('bytes', 'UDP payload bytes sent to the output, per worker.'),
   outputCounter('errors', 'Datagrams for the output whose send failed, per worker.'),
+  {
+    name: 'mcr_workers_added_total',
+    help: "Workers added to the interface at runtime ('mcrctl workers set', or scaling by load with --workers MIN..MAX).",
+    labels: ['interface'],
+    fill: (stats, emit) => stats.scaling.forEach((i) => emit({ interface: i.interface }, i.added)),
+  },
+  {
+    name: 'mcr_workers_stopped_total',
+    help: 'Workers stopped on the interface at runtime (each forwarded what waited in its ring first, in hash mode).',
+    labels: ['interface'],
+    fill: (stats, emit) => stats.scaling.forEach((i) => emit({ interface: i.interface }, i.stopped)),
+  },
   igmp('attempted', 'joins_attempted_total', 'IGMP joins attempted (retries included).'),
   igmp('succeeded', 'joins_succeeded_total', 'IGMP joins that succeeded.'),
   igmp('failed', 'joins_failed_total', 'IGMP joins that failed.'),
@@ -147,6 +159,18 @@ export const GAUGES: Family[] = [
     fill: (stats, emit) => {
       for (const w of stats.workers) for (const state of WORKER_STATES) emit({ ...workerLabels(w), state }, w.state === state ? 1 : 0);
     },
+  },
+  {
+    name: 'mcr_workers',
+    help: 'Workers the interface is to have now (set at start, by mcrctl workers set, or by scaling by load).',
+    labels: ['interface'],
+    fill: (stats, emit) => stats.scaling.forEach((i) => emit({ interface: i.interface }, i.workers)),
+  },
+  {
+    name: 'mcr_worker_steering_buckets',
+    help: "Steering buckets (of 256) whose flows the worker takes (fanout 'hash').",
+    labels: WORKER_LABELS,
+    fill: (stats, emit) => stats.workers.forEach((w) => w.buckets !== undefined && emit(workerLabels(w), w.buckets)),
   },
   igmp('activeGroups', 'active_groups', 'Groups joined now.'),
   igmp('sockets', 'helper_sockets', 'IGMP helper sockets open (each holds at most igmp_max_memberships groups).'),

@@ -307,7 +307,7 @@ export class Supervisor {
     return this.rules.list().map((rule) => ({ ...rule, status: this.statusOf(rule) }));
   }
 
-  async stats(): Promise<{ workers: WorkerStats[]; rules: RuleWithStats[]; igmp: ReturnType<IgmpPool['stats']> & { enabled: boolean }; totals: Record<string, number>; dropped: Record<string, number> }> {
+  async stats(): Promise<{ workers: WorkerStats[]; scaling: ReturnType<WorkerPool['scaling']>; rules: RuleWithStats[]; igmp: ReturnType<IgmpPool['stats']> & { enabled: boolean }; totals: Record<string, number>; dropped: Record<string, number> }> {
     const workers = await this.pool.stats();
     const totals: Record<string, number> = { rx: 0, matched: 0, unmatched: 0, malformed: 0, kernelDrops: 0, ringFreezes: 0, tx: 0, txErrors: 0, txMessages: 0, txNoSource: 0, ttlExpired: 0, fragments: 0, reassembled: 0, reassemblyExpired: 0, reassemblyEvicted: 0, reassemblyOverlaps: 0, fragmentDuplicates: 0 };
     const dropped: Record<string, number> = {};
@@ -332,7 +332,7 @@ export class Supervisor {
         })),
       };
     });
-    return { workers, rules, igmp: { ...this.igmp.stats(), enabled: this.joinsGroups() }, totals, dropped };
+    return { workers, scaling: this.pool.scaling(), rules, igmp: { ...this.igmp.stats(), enabled: this.joinsGroups() }, totals, dropped };
   }
 
   /** Handles one control request; throws with a message meant for the caller. */

@@ -139,6 +139,8 @@ export class WorkerPool {
   private stopping = false;
   /** Worker counts set at runtime (setWorkers), per interface; others have workersPerInterface. */
   private readonly targets = new Map<string, number>();
+  /** Workers added and stopped by setWorkers, per interface, since mcrd started. */
+  private readonly scaled = new Map<string, { added: number; stopped: number }>();
   /** Bumped by every rule change, so a starting worker can tell its table went stale. */
   private rulesVersion = 0;
 
@@ -215,8 +217,16 @@ export class WorkerPool {
     await group.ready;
     const events: ScalingEvent[] = [];
     const have = group.workers.length;
-    if (count > have) events.push(...(await this.grow(group, iface, count - have)));
-    for (let n = group.workers.length; n > count; n--) events.push(await inLane(group, () => this.shrink(group)));
+    const tally = this.scaled.get(iface) ?? { added: 0, stopped: 0 };
+    this.scaled.set(iface, tally);
+    if (count > have) {
+      events.push(...(await this.grow(group, iface, count - have)));
+      tally.added += count - have;
+    }
+    for (let n = group.workers.length; n > count; n--) {
+      events.push(await inLane(group, () => this.shrink(group)));
+      tally.stopped++;
+    }
     return { before, after: count, events };
   }
 
@@ -435,6 +445,11 @@ export class WorkerPool {
     const running = group?.workers.filter((w) => w.state === 'running' && w.child?.pid) ?? [];
     const replies = await Promise.all(running.map((w) => w.request((seq) => ({ type: 'load', seq })).catch(() => undefined)));
     return replies.flatMap((r, i) => (r?.type === 'load' ? [{ pid: running[i].child!.pid!, load: r.load }] : []));
+  }
+
+  /** Per interface with workers: how many it should have, and the workers setWorkers added and stopped. */
+  scaling(): { interface: string; workers: number; added: number; stopped: number }[] {
+    return [...this.interfaces.keys()].map((iface) => ({ interface: iface, workers: this.workersFor(iface), ...(this.scaled.get(iface) ?? { added: 0, stopped: 0 }) }));
   }
 
   /** Interfaces with workers. */

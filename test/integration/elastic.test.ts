@@ -5,6 +5,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runGenerator } from '../../harness/src/generator.js';
+import { nsFetch } from '../../harness/src/ns-fetch.js';
 import { startSink } from '../../harness/src/sink.js';
 import { planStreams } from '../../harness/src/streams.js';
 import { loadAddon } from '../../relay/src/native.js';
@@ -29,6 +30,8 @@ async function waitFor(ok: () => Promise<boolean>, timeoutMs: number): Promise<v
     await sleep(200);
   }
 }
+
+const METRICS = '127.0.0.1:9119';
 
 const mcrdLog = (r: Rig) => readdirSync(r.dir).filter((f) => f.startsWith('mcrd-')).map((f) => readFileSync(path.join(r.dir, f), 'utf8')).join('');
 
@@ -63,7 +66,7 @@ describe.skipIf(reason)('elastic workers', () => {
 
   /** 16 streams at 500/s each for 5 s, and the worker count set to each of `counts` in turn 0.6 s apart. */
   async function scaleUnderTraffic(fanout: string, counts: number[], runId: number) {
-    rig = await startRig(['--workers', '1', '--fanout', fanout]);
+    rig = await startRig(['--workers', '1', '--fanout', fanout, '--metrics-listen', METRICS]);
     const c = rig.chain;
     const plans = planStreams(16);
     await rig.mcrd.client.request('apply', { add: plans.map((s) => ruleFor(c, s)) });
@@ -87,6 +90,11 @@ describe.skipIf(reason)('elastic workers', () => {
     expect(streams.map((s) => ({ unique: s.unique, duplicates: s.duplicates, reordered: s.reordered }))).toEqual(streams.map(() => ({ unique: PER_STREAM, duplicates: 0, reordered: 0 })));
     const workers = (await rig!.mcrd.client.request<{ workers: WorkerStats[] }>('workers')).workers;
     expect(workers.map((w) => [w.state, w.buckets])).toEqual([['running', 256]]);
+    const metrics = (await nsFetch(rig!.chain.relayIn.ns, `http://${METRICS}/metrics`)).body;
+    const iface = rig!.chain.relayIn.ifname;
+    for (const line of [`mcr_workers{interface="${iface}"} 1`, `mcr_workers_added_total{interface="${iface}"} 4`, `mcr_workers_stopped_total{interface="${iface}"} 4`, `mcr_worker_steering_buckets{interface="${iface}",worker="0"} 256`]) {
+      expect(metrics.split('\n')).toContain(line);
+    }
   });
 
   it('the control: the same steps with the kernel\'s own hash (kernel-hash) lose packets, those a leaving worker had not read', async () => {

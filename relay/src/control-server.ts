@@ -40,6 +40,28 @@ export function parseRequest(line: string): { request: Request } | { reply: Resp
   return { request: req as Request };
 }
 
+/**
+ * How many clients the control socket holds, and for how long. A connection beyond maxConnections
+ * is told so and closed, unless one has been idle (nothing asked, nothing unanswered, no line
+ * begun) for idleMs: that one gives way. An idle connection is never closed while there is room,
+ * since clients (the harness, scripts) keep one for a whole run without reconnecting. A request
+ * line begun must be finished within lineMs (time mcrd holds the socket unread does not count).
+ */
+export interface ControlLimits {
+  maxConnections?: number;
+  idleMs?: number;
+  lineMs?: number;
+}
+
+export const CONTROL_LIMITS: Required<ControlLimits> = { maxConnections: 64, idleMs: 60_000, lineMs: 30_000 };
+
+interface Connection {
+  /** When it last sent a byte or was answered. */
+  lastActive: number;
+  /** Requests read and not answered, or a line begun. */
+  busy(): boolean;
+}
+
 /** Requests of one connection being handled at once; beyond it, the rest wait and it is not read. */
 const MAX_IN_FLIGHT = 512;
 /** Stands in the queue of lines for one too long to take, so its error reply keeps its place. */
@@ -47,10 +69,44 @@ const OVERLONG = Symbol('overlong line');
 
 export class ControlServer {
   private readonly server: net.Server;
-  private readonly connections = new Set<net.Socket>();
+  private readonly connections = new Map<net.Socket, Connection>();
+  private readonly limits: Required<ControlLimits>;
+  private lastRefusalLog = 0;
 
-  constructor(private readonly path: string, private readonly handler: Handler, private readonly log: Logger, private readonly access: ControlAccess = {}) {
-    this.server = net.createServer((socket) => this.serve(socket));
+  constructor(private readonly path: string, private readonly handler: Handler, private readonly log: Logger, private readonly access: ControlAccess = {}, limits: ControlLimits = {}) {
+    this.limits = { ...CONTROL_LIMITS, ...limits };
+    this.server = net.createServer((socket) => this.admit(socket));
+  }
+
+  /** Serves the connection if there is room, making room from one idle too long; else says why and closes it. */
+  private admit(socket: net.Socket): void {
+    const { maxConnections, idleMs } = this.limits;
+    if (this.connections.size >= maxConnections) {
+      const now = Date.now();
+      let idlest: [net.Socket, Connection] | undefined;
+      for (const entry of this.connections) if (!entry[1].busy() && (!idlest || entry[1].lastActive < idlest[1].lastActive)) idlest = entry;
+      if (idlest && now - idlest[1].lastActive >= idleMs) {
+        this.log.info(`control connection closed after ${((now - idlest[1].lastActive) / 1000).toFixed(0)} s idle, to make room (${maxConnections} open, the limit)`);
+        this.goodbye(idlest[0], `closed: idle while the control socket was at its limit of ${maxConnections} connections`);
+      } else {
+        socket.on('error', () => undefined);
+        socket.end(JSON.stringify({ id: null, ok: false, error: `too many control connections (${maxConnections} open, the limit); try again later` }) + '\n');
+        // A flood of them must not flood the log too: at most one line a second.
+        if (now - this.lastRefusalLog >= 1000) {
+          this.lastRefusalLog = now;
+          this.log.warn(`control connection refused: ${maxConnections} open, the limit`);
+        }
+        return;
+      }
+    }
+    this.serve(socket);
+  }
+
+  /** A last error line (id null) and the end of the connection. */
+  private goodbye(socket: net.Socket, error: string): void {
+    this.connections.delete(socket);
+    if (!socket.destroyed) socket.end(JSON.stringify({ id: null, ok: false, error }) + '\n');
+    setTimeout(() => socket.destroy(), 1000).unref();
   }
 
   /** Throws when another mcrd answers on the path; removes a stale socket file a dead one left. */
@@ -108,7 +164,11 @@ export class ControlServer {
   }
 
   private serve(socket: net.Socket): void {
-    this.connections.add(socket);
+    // A line begun (the last byte read was not a newline): it must end within lineMs.
+    let partial = false;
+    let lineTimer: NodeJS.Timeout | undefined;
+    const conn: Connection = { lastActive: Date.now(), busy: () => inFlight > 0 || waiting.length > 0 || partial };
+    this.connections.set(socket, conn);
     const peer = this.peerOf(socket);
     this.log.debug('control connection', { ...peer });
     // Replies go out in request order even when handlers finish out of order.
@@ -142,8 +202,18 @@ export class ControlServer {
       if (waiting.length || inFlight >= MAX_IN_FLIGHT || socket.writableNeedDrain) socket.pause();
       else socket.resume();
     };
+    const lineDue = () => {
+      lineTimer = setTimeout(() => {
+        // Unread because mcrd paused it (flow control above): not the client's delay.
+        if (socket.isPaused()) return lineDue();
+        this.log.warn(`control connection closed: request line not finished within ${this.limits.lineMs / 1000} s`, { ...peer });
+        this.goodbye(socket, `request line not finished within ${this.limits.lineMs / 1000} s; connection closed`);
+      }, this.limits.lineMs);
+      lineTimer.unref();
+    };
     const reply = (response: Response) => {
       inFlight--;
+      conn.lastActive = Date.now();
       if (!socket.destroyed) socket.write(this.serialize(response, peer) + '\n');
       flow();
     };
@@ -156,11 +226,18 @@ export class ControlServer {
       },
     );
     socket.on('data', (chunk: Buffer) => {
+      conn.lastActive = Date.now();
+      if (chunk.length) partial = chunk[chunk.length - 1] !== 10;
+      if (partial && !lineTimer) lineDue();
+      if (!partial && lineTimer) lineTimer = void clearTimeout(lineTimer);
       splitter.push(chunk);
       flow();
     });
     socket.on('error', (err) => this.log.debug(`control connection error: ${err.message}`));
-    socket.on('close', () => this.connections.delete(socket));
+    socket.on('close', () => {
+      clearTimeout(lineTimer);
+      this.connections.delete(socket);
+    });
   }
 
   /** The reply's line; one the client could not take becomes an error naming the limit. */
@@ -174,7 +251,7 @@ export class ControlServer {
   }
 
   async close(): Promise<void> {
-    for (const socket of this.connections) socket.destroy();
+    for (const socket of this.connections.keys()) socket.destroy();
     // Only the path this server listened on is its to remove (a failed start must not unlink another's).
     if (!this.server.listening) return;
     await new Promise<void>((resolve) => this.server.close(() => resolve()));

@@ -104,9 +104,16 @@ function checkPort(value: unknown, what: string): number {
   return port;
 }
 
+/** C0, DEL and C1 controls: in a name they would reach logs and terminals (escape sequences). */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** A refused value as an error shows it: controls as \\uXXXX, so none reaches a terminal. */
+const shown = (value: unknown) => String(value).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
 function checkInterface(value: unknown, what: string, interfaceExists: (name: string) => boolean): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > IFNAME_MAX || /[\s/:,]/.test(value)) {
-    fail(`${what}: '${String(value)}' is not a valid interface name`);
+  // IFNAMSIZ counts bytes; the kernel takes any other byte but '/', ':' and whitespace.
+  if (typeof value !== 'string' || value.length === 0 || Buffer.byteLength(value) > IFNAME_MAX || /[\s/:,]/.test(value) || CONTROL.test(value)) {
+    fail(`${what}: '${shown(value)}' is not a valid interface name`);
   }
   if (!interfaceExists(value)) fail(`${what}: unknown interface '${value}' (waitForInterface: true, or mcrctl add --wait-for-interface, accepts it and waits)`);
   return value;
@@ -157,7 +164,7 @@ export function validateRuleSpec(input: unknown, interfaceExists: (name: string)
   let name: string | undefined;
   if (raw.name !== undefined) {
     if (typeof raw.name !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(raw.name)) {
-      fail(`name '${String(raw.name)}' must be 1-64 characters of letters, digits, '_', '.', '-'`);
+      fail(`name '${shown(raw.name)}' must be 1-64 characters of letters, digits, '_', '.', '-'`);
     }
     name = raw.name;
   }

@@ -107,7 +107,7 @@ function checkPort(value: unknown, what: string): number {
 /** C0, DEL and C1 controls: in a name they would reach logs and terminals (escape sequences). */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
-/** A refused value as an error shows it: controls as \\uXXXX, so none reaches a terminal. */
+/** A refused value as an error shows it: controls as \uXXXX, so none reaches a terminal. */
 const shown = (value: unknown) => String(value).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 function checkInterface(value: unknown, what: string, interfaceExists: (name: string) => boolean): string {
@@ -290,12 +290,12 @@ export class RuleTable {
   find(selector: { id?: unknown; name?: unknown }): Rule {
     if (selector.id !== undefined) {
       const rule = this.rules.get(String(selector.id));
-      if (!rule) fail(`no rule with id '${String(selector.id)}'`);
+      if (!rule) fail(`no rule with id '${shown(selector.id)}'`);
       return rule;
     }
     if (selector.name !== undefined) {
       const rule = typeof selector.name === 'string' ? this.byName.get(selector.name) : undefined;
-      if (!rule) fail(`no rule named '${String(selector.name)}'`);
+      if (!rule) fail(`no rule named '${shown(selector.name)}'`);
       return rule;
     }
     fail('remove needs an id or a name');

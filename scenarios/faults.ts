@@ -5,6 +5,7 @@
 //   link-flap           input link down 1 s, up: traffic back within 1 s of the link
 //   link-recreate       input veth deleted and created again (new ifindex): back within 1 s
 //   rule-churn          100+ rule changes/s beside the streams: nothing lost on them
+//   worker-scale        two workers added and, 1.5 s later, stopped again: nothing lost, duplicated or reordered
 // Link faults happen to the topology, so socat and the kernel face them too (reported, not gated).
 import { checkAtLeast, checkAtMost, type Check } from '../harness/src/checks.js';
 import type { FaultKind, FaultPlan } from '../harness/src/faults.js';
@@ -23,6 +24,8 @@ const CASES: { kind: FaultKind; fault: Omit<FaultPlan, 'kind' | 'atSeconds'>; wh
   { kind: 'link-flap', fault: { durationMs: 1000 }, why: 'the input link is down 1 s' },
   { kind: 'link-recreate', fault: {}, why: 'the input link is deleted and created again' },
   { kind: 'rule-churn', fault: { durationMs: 3000, changesPerSecond: 200 }, why: '' },
+  // No exemption: the loss, duplicate and reordering gates hold across scaling as at any time.
+  { kind: 'worker-scale', fault: { addWorkers: 2, durationMs: 1500 }, why: '' },
 ];
 
 function plan(streams: number, options: ScenarioOptions): StepPlan[] {
@@ -79,13 +82,20 @@ function checksFor(step: StepResult, run: ContenderRun, repeated: boolean): Chec
         checkAtLeast({ ...base, name: 'rule churn rate', metric: 'acknowledged changes/s', value: d.changesPerSecond as number }, LIMITS.churnPerSecond),
         checkAtMost({ ...base, name: 'rule churn refused changes', metric: 'failed changes', value: d.failed as number }, 0),
       ];
+    case 'worker-scale':
+      return [
+        // A step that moved no flow proved nothing about moving them.
+        checkAtLeast({ ...base, name: 'scaling moved flows between workers', metric: 'steering buckets moved', value: d.bucketsMoved as number }, 1),
+        checkAtMost({ ...base, name: 'nothing lost while workers come and go', metric: 'packets lost', value: run.aggregate.lost }, 0),
+        { ...base, name: 'readers held during a scaling event', metric: 'longest hold ms', value: round(d.longestHoldMs as number), limit: 'none', pass: true, advisory: true },
+      ];
   }
 }
 
 export const faults: Scenario = {
   name: 'faults',
   ignores: { streams: 'its streams are N', fanout: 'it runs the default hash fanout', ...SEARCH_OPTIONS , ...LADDER_OPTIONS },
-  summary: 'worker kill, supervisor restart, link flap, link re-creation and rule churn under traffic; outage from sequence gaps',
+  summary: 'worker kill, supervisor restart, link flap, link re-creation, rule churn and workers added and stopped under traffic; outage from sequence gaps',
   argName: 'streams',
   defaultSize: 4,
   maxSize: 100,

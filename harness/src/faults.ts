@@ -4,7 +4,7 @@ import { flapRelayInput, recreateRelayInput } from '../../netns/faults.js';
 import type { Chain } from '../../netns/topology.js';
 import type { RunningContender } from './contenders/types.js';
 
-export type FaultKind = 'worker-kill' | 'supervisor-restart' | 'link-flap' | 'link-recreate' | 'rule-churn';
+export type FaultKind = 'worker-kill' | 'supervisor-restart' | 'link-flap' | 'link-recreate' | 'rule-churn' | 'worker-scale';
 
 export interface FaultPlan {
   kind: FaultKind;
@@ -14,6 +14,8 @@ export interface FaultPlan {
   durationMs?: number;
   /** rule-churn: rule changes per second asked for. */
   changesPerSecond?: number;
+  /** worker-scale: workers added (then stopped again after durationMs). */
+  addWorkers?: number;
 }
 
 /** What a contender reports of a fault it carried out (numbers and stream lists only). */

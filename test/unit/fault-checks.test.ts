@@ -41,6 +41,11 @@ describe('faults checks', () => {
     expect(failing([faultStep('rule-churn', {}, { changes: 600, failed: 0, changesPerSecond: 200 })])).toEqual([]);
     expect(failing([faultStep('rule-churn', { lost: 1 }, { changes: 150, failed: 1, changesPerSecond: 50 })])).toEqual(['steady streams lose nothing during rule churn', 'rule churn rate', 'rule churn refused changes']);
   });
+
+  it('worker scaling: any loss fails, and so does a step that moved no flow', () => {
+    expect(failing([faultStep('worker-scale', {}, { from: 2, peak: 4, events: 4, bucketsMoved: 170, longestHoldMs: 3 })])).toEqual([]);
+    expect(failing([faultStep('worker-scale', { lost: 1 }, { from: 2, peak: 4, events: 4, bucketsMoved: 0, longestHoldMs: 3 })])).toEqual(['scaling moved flows between workers', 'nothing lost while workers come and go']);
+  });
 });
 
 describe('soak checks', () => {

@@ -1,5 +1,5 @@
 // Faults only the relay can take: a worker killed, the supervisor killed and restarted from its
-// state file, rules changed at a steady rate beside the traffic.
+// state file, rules changed at a steady rate beside the traffic, workers added and stopped.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RuleWithStats, WorkerInfo, WorkerStats } from '../../../relay/src/api.js';
 import type { FaultDetail, FaultPlan } from '../faults.js';
@@ -85,6 +85,20 @@ async function churnRules(mcrd: RunningMcrd, plan: FaultPlan, input: string, out
   return { changes, failed, changesPerSecond: Math.round(changes / seconds) };
 }
 
+type ScalingReply = { events: { moved: number; heldMs: number }[] };
+
+/** Adds plan.addWorkers workers to the input interface, and after durationMs stops them again. */
+async function scaleWorkers(mcrd: RunningMcrd, plan: FaultPlan, input: string): Promise<FaultDetail> {
+  const { workers } = await mcrd.client.request<{ workers: WorkerInfo[] }>('workers');
+  const from = workers.filter((w) => w.interface === input).length;
+  const peak = from + (plan.addWorkers ?? 2);
+  const up = await mcrd.client.request<ScalingReply>('set-workers', { interface: input, count: peak });
+  await sleep(plan.durationMs ?? 1500);
+  const down = await mcrd.client.request<ScalingReply>('set-workers', { interface: input, count: from });
+  const events = [...up.events, ...down.events];
+  return { from, peak, events: events.length, bucketsMoved: events.reduce((n, e) => n + e.moved, 0), longestHoldMs: Math.max(0, ...events.map((e) => e.heldMs)) };
+}
+
 export function relayFaults(current: () => RunningMcrd, restart: () => Promise<RunningMcrd>, input: string, output: string, family: Family) {
   return async (plan: FaultPlan): Promise<FaultDetail> => {
     switch (plan.kind) {
@@ -94,6 +108,8 @@ export function relayFaults(current: () => RunningMcrd, restart: () => Promise<R
         return restartSupervisor(current(), restart);
       case 'rule-churn':
         return churnRules(current(), plan, input, output, family);
+      case 'worker-scale':
+        return scaleWorkers(current(), plan, input);
       default:
         throw new Error(`relay cannot take fault '${plan.kind}' itself`);
     }

@@ -83,10 +83,14 @@ export function joinDelays(firstArrivalNs: number[], requestNs: number, windowMs
   return firstArrivalNs.map((t) => (t === 0 || (t - requestNs) / 1e6 > windowMs ? null : ms((t - requestNs) / 1e6)));
 }
 
+/** Packets at the very end a tap may not have seen while the group still flowed: a group seen this close to the generator's last packet never stopped. */
+const TAIL_PACKETS = 2;
+
 /**
  * Per group: send time of the last packet seen on the input link − request, ms. null when the group
- * was never seen, or its last packet came within two gaps of the window's end: it never stopped.
+ * was never seen, or was seen up to (within TAIL_PACKETS of) the last sequence number the generator
+ * sent when the traffic stopped after the window: it never stopped.
  */
-export function leaveDelays(lastTxNs: (number | undefined)[], requestNs: number, endNs: number, gapMs: number): (number | null)[] {
-  return lastTxNs.map((t) => (t === undefined || t === 0 || (endNs - t) / 1e6 < 2 * gapMs ? null : ms((t - requestNs) / 1e6)));
+export function leaveDelays(seen: ({ lastSeq: number; lastTxNs: number } | undefined)[], requestNs: number, lastSentSeq: number[]): (number | null)[] {
+  return seen.map((t, i) => (t === undefined || t.lastSeq >= lastSentSeq[i] - TAIL_PACKETS ? null : ms((t.lastTxNs - requestNs) / 1e6)));
 }

@@ -7,6 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { $ } from 'zx';
 import { createChain, type Chain } from '../../netns/topology.js';
 import { endpoint } from '../../relay/src/api.js';
 import { bridgeLeaveTimers } from './bridge-timers.js';
@@ -23,6 +24,11 @@ import { planStreams, type StreamPlan } from './streams.js';
 export interface JoinLeavePlan {
   /** mcrd --igmp-leave-delay for this run (relay only; 0: none). */
   leaveDelayMs: number;
+  /**
+   * Negative control of the leave gate: after the join the bridge gets a permanent membership of
+   * every group on the contender's port, so no leave stops them (a relay that never left looks so).
+   */
+  pinGroups?: boolean;
 }
 
 /** The generator starts sending ~1 ms after it starts (mcr-gen); this covers starting the process. */
@@ -69,20 +75,25 @@ async function timed(request: () => Promise<string>): Promise<{ what: string; re
   return { what, requestNs, acknowledgedMs: since(requestNs) };
 }
 
-async function measureLeave(o: StepOptions, chain: Chain, side: JoinLeaveSide, plan: JoinLeavePlan, contender: string): Promise<LeaveMeasurement> {
+async function measureLeave(o: StepOptions, chain: Chain, side: JoinLeaveSide, plan: JoinLeavePlan, traffic: Traffic): Promise<LeaveMeasurement> {
   const segment = chain.segment!;
   const bridge = await bridgeLeaveTimers(segment.ns, segment.bridge, segment.relayPort);
-  const configuredDelayMs = contender === 'relay' ? plan.leaveDelayMs : 0;
+  const configuredDelayMs = o.contender.name === 'relay' ? plan.leaveDelayMs : 0;
   const tap = await startInputTap(chain.relayIn.ns, chain.relayIn.ifname, o.runId);
   await sleep(TAP_LEAD_MS);
   const { what, requestNs, acknowledgedMs } = await timed(() => side.leave());
   const windowMs = acknowledgedMs + configuredDelayMs + bridge.lastMemberTimeMs + LEAVE_MARGIN_MS;
   await sleep(Math.max(0, windowMs - since(requestNs)));
-  const endNs = nowNs();
+  // The traffic stops at the window's end: a group still flowing then passed its very last packet.
+  traffic.abort.abort();
+  const gen = await traffic.gen;
+  await tap.drained();
   const tapped = await tap.stop();
   const gapMs = 1000 / o.ratePps;
   const streams = planStreams(o.streams, o.family ?? 4);
-  const perGroupMs = leaveDelays(streams.map((s) => tapped.streams.get(s.stream)?.lastTxNs), requestNs, endNs, gapMs);
+  // No warm-up here: a stream's sequence numbers run from 0 to sequenced - 1.
+  const lastSeq = new Map(gen.streams.map((g) => [g.stream, g.sequenced - 1]));
+  const perGroupMs = leaveDelays(streams.map((s) => tapped.streams.get(s.stream)), requestNs, streams.map((s) => lastSeq.get(s.stream) ?? 0));
   return {
     request: what, requestNs, acknowledgedMs, windowMs, configuredDelayMs, bridge, perGroupMs, distribution: distribution(perGroupMs),
     neverSeen: streams.filter((s) => !tapped.streams.has(s.stream)).length, resolutionMs: gapMs, tapDrops: tapped.droppedByKernel, tapCommand: tapped.command,
@@ -96,6 +107,15 @@ function joinMeasurement(sink: SinkSummary, join: Awaited<ReturnType<typeof time
     request: join.what, requestNs: join.requestNs, acknowledgedMs: join.acknowledgedMs, windowMs, perGroupMs, distribution: distribution(perGroupMs),
     arrivedBeforeRequest: first.filter((t) => t > 0 && t < join.requestNs).length, resolutionMs: 1000 / ratePps,
   };
+}
+
+/** The joined (temporary) memberships made permanent: the bridge keeps them whatever leaves. */
+async function pinGroups(chain: Chain, plans: StreamPlan[]): Promise<void> {
+  const { ns, bridge, relayPort } = chain.segment!;
+  for (const p of plans) {
+    await $`ip netns exec ${ns} bridge mdb del dev ${bridge} port ${relayPort} grp ${p.inGroup}`;
+    await $`ip netns exec ${ns} bridge mdb add dev ${bridge} port ${relayPort} grp ${p.inGroup} permanent`;
+  }
 }
 
 /** Join, then leave, on one fresh snooping topology; the ContenderRun carries both in joinLeave. */
@@ -129,8 +149,8 @@ async function measureBoth(o: StepOptions, chain: Chain, side: JoinLeaveSide, pl
     const windowMs = since(join.requestNs);
     const joined = await chain.segment!.joinedGroups();
     const igmp: IgmpObservation = { groups: plans.length, joined: plans.filter((p) => joined.has(p.inGroup)).length, waitedMs: Math.round(windowMs), bridgeSettledMs: chain.segment!.settledMs };
-    const leave = await measureLeave(o, chain, side, plan, o.contender.name);
-    traffic.abort.abort();
+    if (plan.pinGroups) await pinGroups(chain, plans);
+    const leave = await measureLeave(o, chain, side, plan, traffic);
     const gen = await traffic.gen;
     const sink = await traffic.sink.stop();
     const report = await side.finish();

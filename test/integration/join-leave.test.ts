@@ -2,10 +2,14 @@
 // what result.json records of join and leave delay, the gate lines, and the negative control
 // (mcrd --no-igmp never joins: the join gate fails, naming it). Times are judged by the gates, not here.
 import { execa } from 'execa';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeCheck } from '../../harness/src/checks.js';
+import { relayContender } from '../../harness/src/contenders/relay.js';
+import { runJoinLeave } from '../../harness/src/join-leave.js';
+import { joinLeaveChecks } from '../../harness/src/join-leave-gates.js';
 import type { RunResult } from '../../harness/src/result.js';
 import type { SinkSummary } from '../../harness/src/sink.js';
 import { projectRoot } from '../../relay/src/native.js';
@@ -71,4 +75,21 @@ describe.skipIf(reason)('join-leave scenario', () => {
     expect(lines).toMatch(/FAIL relay join delay: join-leave \/ step 1 \/ relay: join delay p99 ms at 1 groups \(1 of 1 groups never arrived within ([\d.]+) ms\) = \1 \(limit <= 1000\)/);
     expect(lines).toMatch(/FAIL relay leave delay: join-leave \/ step 1 \/ relay: .*\(1 of 1 groups never reached the input link: nothing to leave\)/);
   }, 120_000);
+
+  it('negative control: a group the bridge keeps (a permanent membership after the join) never stops, and the leave gate fails', async () => {
+    const logDir = mkdtempSync(path.join(os.tmpdir(), 'mcr-join-leave-'));
+    const run = await runJoinLeave({
+      contender: relayContender, series: 'relay', streams: 2, ratePps: 1000, count: 0, size: 512, warmup: 0, workers: 2, fanout: 'hash', ingress: 'ring', egress: 'frames',
+      bridge: false, topology: 'snooping', family: 4, threads: 1, impairments: {}, runId: 4242, repetition: 1, logDir,
+    }, { leaveDelayMs: 0, pinGroups: true });
+    expect(run.status, run.reason).toBe('ok');
+    expect(run.joinLeave!.join.distribution).toMatchObject({ groups: 2, measured: 2 });
+    expect(run.joinLeave!.leave!.distribution).toMatchObject({ groups: 2, measured: 0, maxMs: null });
+    const result = { scenario: 'join-leave', steps: [{ step: '2', x: 2, params: {}, runs: [run] }] } as unknown as RunResult;
+    const lines = joinLeaveChecks(result).map(describeCheck);
+    expect(lines).toContainEqual(expect.stringMatching(/^PASS relay join delay: join-leave \/ step 2 \/ relay: join delay p99 ms at 2 groups = [\d.]+ \(limit <= 1000\)$/));
+    expect(lines).toContainEqual(expect.stringMatching(
+      /^FAIL relay leave delay: join-leave \/ step 2 \/ relay: leave delay max ms at 2 groups, --igmp-leave-delay 0 \+ bridge 2 × 1000 ms \+ 100 \(2 of 2 groups still arrived at the end of the ([\d.]+) ms window\) = \1 \(limit <= 2100\)$/,
+    ));
+  }, 60_000);
 });

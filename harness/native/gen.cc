@@ -20,6 +20,7 @@
 #include "../../relay/native/headers.h"
 #include "../../relay/native/link_facts.h"
 #include "common.h"
+#include "pace.h"
 #include "payload.h"
 
 using namespace mcr;
@@ -35,6 +36,8 @@ const char* kUsage = R"(mcr-gen: send paced, sequence-numbered multicast test tr
   --aggregate-rate PPS     total rate over all streams (instead of --rate)
   --count N                packets per stream (default 1000)
   --duration S             send for S seconds instead of --count (with --rate 0: until then)
+  --profile S:PPS[,S:PPS]  total rate over all streams in steps: PPS for S seconds, then the next
+                           (e.g. 5:10000,20:100000,20:10000 ramps up and back down); sets --count
   --size BYTES             UDP payload size, 40..65507 (default 512; beyond the MTU the kernel
                            sends IP fragments)
   --ttl N                  multicast TTL, IPv6: hop limit (default 8)
@@ -63,6 +66,21 @@ each thread completes its own round, so streams of different threads may end a f
 
 enum class Fault { none, dup, swap, corrupt, skip };
 
+// "S:PPS[,S:PPS...]": seconds and total packets/s of each step of a rate profile.
+std::vector<Pace::Segment> parse_profile(const std::string& text) {
+  std::vector<Pace::Segment> out;
+  size_t at = 0;
+  while (at <= text.size()) {
+    const size_t comma = std::min(text.find(',', at), text.size());
+    const std::string part = text.substr(at, comma - at);
+    const size_t colon = part.find(':');
+    if (colon == std::string::npos) die("--profile '" + text + "': each step is SECONDS:PPS, e.g. 5:10000");
+    out.push_back(Pace::Segment{parse_number("--profile seconds", part.substr(0, colon).c_str(), 0.001, 1e6), parse_number("--profile rate", part.c_str() + colon + 1, 1, 1e8)});
+    at = comma + 1;
+  }
+  return out;
+}
+
 // One cache line per stream: neighbouring streams belong to different threads (s % N).
 struct alignas(64) StreamState {
   uint64_t sent = 0;         // measured packets accepted by the kernel
@@ -86,6 +104,7 @@ struct Config {
   std::string ifname;
   std::string source;
   double total_rate = 0;  // packets/s over all streams, 0 = as fast as possible
+  std::vector<Pace::Segment> profile;  // --profile: total rates in steps (instead of total_rate)
   uint64_t count = 1000, warmup = 0;
   uint64_t deadline_ns = 0;  // --duration without a rate: send until then
   size_t size = 512, batch = 32;
@@ -255,8 +274,10 @@ void Sender::run(uint64_t t0) {
   const Fault fault = c_.fault;
   const size_t size = c_.size;
   uint64_t total = (warmup + c_.count) * n_;
-  // This thread's share of the aggregate rate, in proportion to the streams it owns.
-  double ns_per_packet = c_.total_rate > 0 ? 1e9 * static_cast<double>(c_.streams.size()) / (c_.total_rate * static_cast<double>(n_)) : 0;
+  // This thread's share of the aggregate rate (or profile), in proportion to the streams it owns.
+  const double share = static_cast<double>(n_) / static_cast<double>(c_.streams.size());
+  const Pace pace = (c_.profile.empty() ? Pace::constant(c_.total_rate) : Pace(c_.profile)).scaled(share);
+  bool paced = !pace.unpaced();
   uint64_t i = 0;  // packet i of this thread: local stream i % n_, position i / n_
   bool stopping = false;
 
@@ -269,18 +290,15 @@ void Sender::run(uint64_t t0) {
       uint64_t pos = (i + n_ - 1) / n_;
       if (fault == Fault::swap && pos > warmup && (pos - 1 - warmup) % fault_k == fault_k - 2) ++pos;
       total = std::min(total, pos * n_);
-      ns_per_packet = 0;
+      paced = false;
       continue;
     }
     uint64_t due = total;
-    if (ns_per_packet > 0) {
-      if (now < t0) { due = 0; }
-      else due = std::min<uint64_t>(total, static_cast<uint64_t>(static_cast<double>(now - t0) / ns_per_packet) + 1);
-    }
+    if (paced) due = now < t0 ? 0 : std::min<uint64_t>(total, pace.due(now - t0));
     if (due <= i) {
       // Ahead of schedule: sleep until packet i is due (absolute time, so no drift), but at most
       // 50 ms: a signal wakes only the thread that takes it, the others must notice the flag.
-      const uint64_t at = std::min(t0 + static_cast<uint64_t>(static_cast<double>(i) * ns_per_packet), now + uint64_t{50000000});
+      const uint64_t at = std::min(t0 + pace.at(i), now + uint64_t{50000000});
       timespec ts{static_cast<time_t>(at / 1000000000ull), static_cast<long>(at % 1000000000ull)};
       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
       continue;
@@ -406,6 +424,7 @@ int main(int argc, char** argv) {
     else if (a == "--aggregate-rate") aggregate = parse_number(a, next(), 1, 1e8);
     else if (a == "--count") c.count = static_cast<uint64_t>(parse_number(a, next(), 1, 1e12));
     else if (a == "--duration") duration = parse_number(a, next(), 0.001, 1e6);
+    else if (a == "--profile") { if (!v) die("--profile needs S:PPS[,S:PPS...]"); c.profile = parse_profile(next()); }
     else if (a == "--size") c.size = static_cast<size_t>(parse_number(a, next(), kHeaderSize, kMaxPayload));
     else if (a == "--ttl") c.ttl = static_cast<int>(parse_number(a, next(), 1, 255));
     else if (a == "--tos") c.tos = static_cast<int>(parse_number(a, next(), 0, 255));
@@ -446,6 +465,12 @@ int main(int argc, char** argv) {
   const size_t n_streams = c.streams.size();
   threads = std::min(threads, n_streams);  // a thread without a stream would have nothing to send
   c.total_rate = aggregate > 0 ? aggregate : rate * static_cast<double>(n_streams);
+  if (!c.profile.empty()) {
+    if (duration > 0) die("--profile and --duration both say how long to send: give one");
+    double packets = 0;
+    for (const Pace::Segment& s : c.profile) packets += s.seconds * s.pps;
+    c.count = std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(packets / static_cast<double>(n_streams))));
+  }
   if (duration > 0) {
     if (c.total_rate > 0) {
       c.count = static_cast<uint64_t>(std::llround(duration * c.total_rate / static_cast<double>(n_streams)));

@@ -67,6 +67,8 @@ export interface GenOptions {
   count?: number;
   /** Seconds to send instead of count. */
   duration?: number;
+  /** Total rates in steps instead of rate and count: ratePps over all streams for seconds, then the next. */
+  profile?: RateStep[];
   /** UDP payload bytes, 40..1472 (mcr-gen's default 512). */
   size?: number;
   runId: number;
@@ -102,12 +104,23 @@ export function fitsOneFrame(size: number, mtu: number, family: 4 | 6): boolean 
   return size + 8 + (family === 6 ? 40 : 20) <= mtu;
 }
 
+export interface RateStep {
+  seconds: number;
+  ratePps: number;
+}
+
+/** Packets per stream a profile sends (as mcr-gen rounds it). */
+export const profileCount = (profile: RateStep[], streams: number) => Math.max(1, Math.round(profile.reduce((n, s) => n + s.seconds * s.ratePps, 0) / streams));
+export const profileSeconds = (profile: RateStep[]) => profile.reduce((t, s) => t + s.seconds, 0);
+
 export function generatorArgs(o: GenOptions): string[] {
   const args = ['--interface', o.interface, '--run-id', String(o.runId)];
-  if (o.aggregateRate !== undefined) args.push('--aggregate-rate', String(o.aggregateRate));
+  if (o.profile) args.push('--profile', o.profile.map((s) => `${s.seconds}:${s.ratePps}`).join(','));
+  else if (o.aggregateRate !== undefined) args.push('--aggregate-rate', String(o.aggregateRate));
   else if (o.rate !== undefined) args.push('--rate', String(o.rate));
-  if (o.duration !== undefined) args.push('--duration', String(o.duration));
-  else if (o.count !== undefined) args.push('--count', String(o.count));
+  // A profile sets the count itself.
+  if (!o.profile && o.duration !== undefined) args.push('--duration', String(o.duration));
+  else if (!o.profile && o.count !== undefined) args.push('--count', String(o.count));
   if (o.size !== undefined) args.push('--size', String(o.size));
   args.push(...(o.streamsFile ? ['--streams-file', o.streamsFile] : ['--streams', o.streams.join(',')]));
   if (o.ttl !== undefined) args.push('--ttl', String(o.ttl));

@@ -72,9 +72,12 @@ Napi::Value ParseFrame(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// new Reassembly({slots?, timeoutMs?}): a forwarder's IPv6 reassembly table on its own, for tests.
+// new Reassembly({slots?, timeoutMs?, wanted?}): a forwarder's IPv6 reassembly table on its own, for
+// tests. wanted: [{group, source?}], the groups (and sources) rules take, as a forwarder's table
+// gives them (Table::wants6); absent: every fragment is wanted.
 // add(frame, nowMs) parses the frame and hands an IPv6 fragment to the table; it returns
 // {result}: the parse status when the frame is not one ('ok' for an unfragmented or atomic one),
+// 'unwanted' for a fragment no wanted entry takes (counted, the table untouched),
 // else pending, complete, duplicate, overlap or no_room; a complete one also has {datagram}: the
 // UDP check's status and, when ok, addresses, ports, hop limit, traffic class and a copy of the
 // payload (the slot is released at once). expire(nowMs) returns how many it dropped; stats the
@@ -97,6 +100,27 @@ class ReassemblyWrap : public Napi::ObjectWrap<ReassemblyWrap> {
       if (n < 1 || ms < 1) throw Napi::RangeError::New(env, "new Reassembly: slots (" + std::to_string(n) + ") and timeoutMs (" + std::to_string(ms) + ") must be at least 1");
       slots = static_cast<size_t>(n);
       timeout_ns = static_cast<uint64_t>(ms) * 1000000ull;
+      const Napi::Value wanted = o.Get("wanted");
+      if (!wanted.IsUndefined()) {
+        if (!wanted.IsArray()) throw Napi::TypeError::New(env, "new Reassembly: 'wanted' must be an array");
+        const Napi::Array list = wanted.As<Napi::Array>();
+        wanted_ = std::make_unique<mcr::Groups6>();
+        for (uint32_t i = 0; i < list.Length(); ++i) {
+          const std::string what = "new Reassembly: wanted #" + std::to_string(i + 1);
+          if (!list.Get(i).IsObject()) throw Napi::TypeError::New(env, what + " must be an object");
+          const Napi::Object w = list.Get(i).As<Napi::Object>();
+          in6_addr group{}, source{};
+          const std::string g = string_field(w, "group", what);
+          if (inet_pton(AF_INET6, g.c_str(), &group) != 1) throw Napi::TypeError::New(env, what + ": group '" + g + "' is not an IPv6 address");
+          if (w.Get("source").IsUndefined()) {
+            wanted_->add(group.s6_addr);
+            continue;
+          }
+          const std::string src = string_field(w, "source", what);
+          if (inet_pton(AF_INET6, src.c_str(), &source) != 1) throw Napi::TypeError::New(env, what + ": source '" + src + "' is not an IPv6 address");
+          wanted_->add(source.s6_addr, group.s6_addr);
+        }
+      }
     }
     try {
       table_ = std::make_unique<mcr::Reassembler>(slots, timeout_ns);
@@ -123,6 +147,11 @@ class ReassemblyWrap : public Napi::ObjectWrap<ReassemblyWrap> {
     Napi::Object out = Napi::Object::New(env);
     if (status != mcr::ParseStatus::fragment || p.family != 6) {
       out.Set("result", mcr::status_name(status));
+      return out;
+    }
+    if (wanted_ && !wanted_->wants(p.src6, p.dst6)) {  // as Forwarder::handle_fragment does
+      table_->unwanted();
+      out.Set("result", "unwanted");
       return out;
     }
     mcr::Reassembled d;
@@ -160,12 +189,14 @@ class ReassemblyWrap : public Napi::ObjectWrap<ReassemblyWrap> {
     out.Set("reassemblyEvicted", static_cast<double>(c.evicted.load()));
     out.Set("reassemblyOverlaps", static_cast<double>(c.overlaps.load()));
     out.Set("fragmentDuplicates", static_cast<double>(c.duplicates.load()));
+    out.Set("fragmentsUnwanted", static_cast<double>(c.unwanted.load()));
     out.Set("open", static_cast<double>(table_->open()));
     out.Set("held", static_cast<double>(table_->held()));
     return out;
   }
 
   std::unique_ptr<mcr::Reassembler> table_;
+  std::unique_ptr<mcr::Groups6> wanted_;  // null: every fragment wanted
 };
 
 class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
@@ -316,6 +347,7 @@ class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
     out.Set("reassemblyEvicted", static_cast<double>(c.reassembly_evicted));
     out.Set("reassemblyOverlaps", static_cast<double>(c.reassembly_overlaps));
     out.Set("fragmentDuplicates", static_cast<double>(c.fragment_duplicates));
+    out.Set("fragmentsUnwanted", static_cast<double>(c.fragments_unwanted));
     Napi::Object dropped = Napi::Object::New(env);
     for (size_t i = 1; i < mcr::kParseStatusCount; ++i) dropped.Set(mcr::status_name(static_cast<mcr::ParseStatus>(i)), static_cast<double>(c.dropped[i]));
     dropped.Set("vlan_tagged", static_cast<double>(c.vlan_tagged));  // well-formed, but another VLAN's

@@ -166,6 +166,13 @@ __attribute__((noinline)) void Forwarder::handle_fragment(const uint8_t* frame, 
     relaxed_add(vlan_tagged_, 1);
     return;
   }
+  // Only datagrams a rule could forward get a slot: a flood of fragments to other groups (ids
+  // rotating, each a datagram of its own) would otherwise evict real ones in the making. By group
+  // and source alone: a fragment but the first has no port (p.src6/dst6 are filled for fragments).
+  if (!table.wants6(p.src6, p.dst6)) {
+    reassembler_.unwanted();
+    return;
+  }
   Reassembled d;
   if (reassembler_.add(p, frame + p.payload_offset, coarse_monotonic_ns(), &d) != Reassembler::Result::complete) return;
   ParsedPacket q;
@@ -260,6 +267,7 @@ ForwarderCounters Forwarder::counters() {
   c.reassembly_evicted = r.evicted.load(std::memory_order_relaxed);
   c.reassembly_overlaps = r.overlaps.load(std::memory_order_relaxed);
   c.fragment_duplicates = r.duplicates.load(std::memory_order_relaxed);
+  c.fragments_unwanted = r.unwanted.load(std::memory_order_relaxed);
   return c;
 }
 

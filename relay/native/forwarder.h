@@ -21,8 +21,9 @@ struct ForwarderCounters {
   uint64_t rx = 0, matched = 0, unmatched = 0, malformed = 0, kernel_drops = 0, ring_freezes = 0, tx = 0, tx_errors = 0, tx_messages = 0, tx_no_source = 0, ttl_expired = 0, vlan_tagged = 0;
   uint64_t dropped[kParseStatusCount] = {};  // malformed frames by ParseStatus ('ok' stays 0)
   // IPv6 reassembly (reassembly.h): fragments taken, datagrams completed, incomplete datagrams
-  // expired or evicted, datagrams dropped for overlapping fragments, exact duplicates dropped.
-  uint64_t fragments = 0, reassembled = 0, reassembly_expired = 0, reassembly_evicted = 0, reassembly_overlaps = 0, fragment_duplicates = 0;
+  // expired or evicted, datagrams dropped for overlapping fragments, exact duplicates dropped,
+  // fragments dropped before taking a slot because no rule takes their group (and source).
+  uint64_t fragments = 0, reassembled = 0, reassembly_expired = 0, reassembly_evicted = 0, reassembly_overlaps = 0, fragment_duplicates = 0, fragments_unwanted = 0;
 };
 
 struct RuleStatsSnapshot {

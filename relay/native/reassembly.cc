@@ -62,6 +62,8 @@ Reassembler::Reassembler(size_t slots, uint64_t timeout_ns) : slots_(slots), tim
   for (size_t i = 0; i < slots; ++i) states_[i] = State::free;
 }
 
+void Reassembler::unwanted() { bump(counters_.unwanted); }
+
 size_t Reassembler::find(const ParsedPacket& p) const {
   for (size_t i = 0; i < slots_; ++i) {
     if (ids_[i] != p.frag_id || states_[i] != State::open) continue;

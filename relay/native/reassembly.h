@@ -16,6 +16,10 @@
 //   traffic class. The slot stays held (its bytes may sit in an egress batch) until release().
 // - An incomplete datagram expires timeout_ns after its first fragment came; when the table is
 //   full the oldest incomplete one is evicted. Both counted.
+// - Only for datagrams a rule wants: the caller asks its rule table first (Table::wants6: any rule
+//   for the destination group, and source for source-specific ones, whatever the port, which a
+//   fragment but the first does not carry) and counts a refused fragment with unwanted(), so a
+//   flood to groups nobody forwards never takes a slot from datagrams that do get forwarded.
 #pragma once
 #include <atomic>
 #include <cstddef>
@@ -33,6 +37,7 @@ struct ReassemblyCounters {
   std::atomic<uint64_t> evicted{0};      // incomplete datagrams dropped to make room (table full)
   std::atomic<uint64_t> overlaps{0};     // datagrams dropped for an overlapping or inconsistent fragment
   std::atomic<uint64_t> duplicates{0};   // exact duplicate fragments dropped (their datagram kept)
+  std::atomic<uint64_t> unwanted{0};     // fragments dropped untaken: no rule takes their group (and source)
 };
 
 // A completed datagram: valid until the next release() (or the table's destruction).
@@ -85,6 +90,8 @@ class Reassembler {
   Result add(const ParsedPacket& p, const uint8_t* data, uint64_t now_ns, Reassembled* out);
   // Frees the slots of completed datagrams: call once their bytes are no longer referenced.
   void release();
+  // Counts a fragment the caller dropped before add(): no rule wants its group (see above).
+  void unwanted();
   // Drops the incomplete datagrams whose time is up; returns how many.
   size_t expire(uint64_t now_ns);
 

@@ -139,6 +139,8 @@ std::shared_ptr<const Table> TableBuilder::build(const std::vector<RuleSpec>& sp
       entry.outputs.push_back(std::move(out));
     }
     if (v6) {
+      if (ssm) table->groups6.add(source.v6.s6_addr, group.v6.s6_addr);
+      else table->groups6.add(group.v6.s6_addr);
       if (ssm) table->by_source6.emplace(source_key6(source.v6.s6_addr, group.v6.s6_addr, port), std::move(entry));
       else table->rules6.emplace(key6(group.v6.s6_addr, port), std::move(entry));
     } else {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -103,6 +104,22 @@ inline SourceKey6 source_key6(const uint8_t* source, const uint8_t* group, uint1
   return k;
 }
 
+// The IPv6 groups (and, for source-specific rules, the sources) some rule takes, whatever its port:
+// which fragments the worker reassembles. A fragment but the first carries no UDP header, so the
+// port cannot be asked; keys hold port 0. Lookups build their key on the stack: no allocation.
+struct Groups6 {
+  std::unordered_set<Key6, Key6Hash> any_source;                // groups of any-source rules
+  std::unordered_set<SourceKey6, SourceKey6Hash> by_source;     // (source, group) of source-specific rules
+  void add(const uint8_t* group) { any_source.insert(key6(group, 0)); }
+  void add(const uint8_t* source, const uint8_t* group) { by_source.insert(source_key6(source, group, 0)); }
+  // Whether a datagram from source to group could match a rule (port aside). The second probe is
+  // skipped while there are no source-specific rules, as in Table::find6.
+  bool wants(const uint8_t* source, const uint8_t* group) const {
+    if (any_source.count(key6(group, 0)) != 0) return true;
+    return !by_source.empty() && by_source.count(source_key6(source, group, 0)) != 0;
+  }
+};
+
 struct Table {
   std::unordered_map<uint64_t, RuleEntry> rules;                     // (group, port), any source
   std::unordered_map<SourceKey, RuleEntry, SourceKeyHash> by_source;  // (source, group, port): SSM
@@ -128,6 +145,9 @@ struct Table {
     auto it = rules6.find(key6(group, port));
     return it == rules6.end() ? nullptr : &it->second;
   }
+  // IPv6 fragments are reassembled only for these (reassembly.h): filled by TableBuilder::build.
+  Groups6 groups6;
+  bool wants6(const uint8_t* source, const uint8_t* group) const { return groups6.wants(source, group); }
   // Every egress socket the outputs use, once: the forwarding thread refreshes their link facts.
   std::vector<std::shared_ptr<EgressSocket>> sockets;
   size_t size() const { return rules.size() + by_source.size() + rules6.size() + by_source6.size(); }

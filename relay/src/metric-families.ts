@@ -92,6 +92,7 @@ export const COUNTERS: Family[] = [
   workerCounter('reassemblyEvicted', 'reassembly_evicted', 'Incomplete IPv6 datagrams dropped to make room (reassembly table full: the oldest goes).'),
   workerCounter('reassemblyOverlaps', 'reassembly_overlaps', 'IPv6 datagrams dropped for an overlapping (RFC 5722) or inconsistent fragment.'),
   workerCounter('fragmentDuplicates', 'duplicate_fragments', 'Exact duplicate IPv6 fragments dropped (their datagram kept).'),
+  workerCounter('fragmentsUnwanted', 'ipv6_unwanted_fragments', 'IPv6 fragments dropped before taking a reassembly slot: no rule takes their group (and source).'),
   {
     name: 'mcr_worker_dropped_frames_total',
     help: 'Frames dropped before the rule lookup, by reason: each class of malformed frame, and vlan_tagged (another VLAN\'s frame seen on its parent).',

@@ -83,6 +83,8 @@ export interface ReassemblyStats {
   reassemblyOverlaps: number;
   /** Exact duplicate fragments dropped (their datagram kept). */
   fragmentDuplicates: number;
+  /** Fragments dropped before taking a slot: no rule takes their group (and source, for source-specific rules), whatever the port. */
+  fragmentsUnwanted: number;
 }
 
 export interface NativeOutput {
@@ -191,7 +193,7 @@ export interface RuleLookup {
 
 export interface Reassembly {
   add(frame: Buffer, nowMs: number): {
-    result: 'pending' | 'complete' | 'duplicate' | 'overlap' | 'no_room' | 'invalid' | ParsedFrame['status'];
+    result: 'pending' | 'complete' | 'duplicate' | 'overlap' | 'no_room' | 'invalid' | 'unwanted' | ParsedFrame['status'];
     datagram?: { status: 'ok' | 'bad_udp_length'; length: number; src: string; dst: string; ttl: number; tos: number; srcPort?: number; dstPort?: number; payload?: Buffer };
   };
   /** Drops the incomplete datagrams whose time is up at nowMs; returns how many. */
@@ -231,9 +233,10 @@ export interface Addon {
    * A forwarder's IPv6 reassembly table alone (tests): add() parses a frame and hands an IPv6
    * fragment to it at time nowMs; result is the parse status for any other frame ('ok' for an
    * unfragmented or atomic one). A complete datagram is checked like the forwarder checks it and
-   * its slot released at once.
+   * its slot released at once. wanted: the IPv6 groups (and sources) rules take, as a worker's
+   * table gives them; a fragment no entry takes is 'unwanted' (counted, the table untouched).
    */
-  Reassembly: new (options?: { slots?: number; timeoutMs?: number }) => Reassembly;
+  Reassembly: new (options?: { slots?: number; timeoutMs?: number; wanted?: { group: string; source?: string }[] }) => Reassembly;
   /** npm run bench: parses frame `iterations` times; returns the payload bytes seen. */
   benchParse(frame: Buffer, iterations: number): number;
   /** npm run bench: a table of `rules` rules (output on lo); run() looks rules up, returns the hits. */

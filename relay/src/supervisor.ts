@@ -309,7 +309,7 @@ export class Supervisor {
 
   async stats(): Promise<{ workers: WorkerStats[]; scaling: ReturnType<WorkerPool['scaling']>; rules: RuleWithStats[]; igmp: ReturnType<IgmpPool['stats']> & { enabled: boolean }; totals: Record<string, number>; dropped: Record<string, number> }> {
     const workers = await this.pool.stats();
-    const totals: Record<string, number> = { rx: 0, matched: 0, unmatched: 0, malformed: 0, kernelDrops: 0, ringFreezes: 0, tx: 0, txErrors: 0, txMessages: 0, txNoSource: 0, ttlExpired: 0, fragments: 0, reassembled: 0, reassemblyExpired: 0, reassemblyEvicted: 0, reassemblyOverlaps: 0, fragmentDuplicates: 0 };
+    const totals: Record<string, number> = { rx: 0, matched: 0, unmatched: 0, malformed: 0, kernelDrops: 0, ringFreezes: 0, tx: 0, txErrors: 0, txMessages: 0, txNoSource: 0, ttlExpired: 0, fragments: 0, reassembled: 0, reassemblyExpired: 0, reassemblyEvicted: 0, reassemblyOverlaps: 0, fragmentDuplicates: 0, fragmentsUnwanted: 0 };
     const dropped: Record<string, number> = {};
     const perRule = new Map<string, RuleStats[]>();
     for (const w of workers) {

@@ -293,7 +293,7 @@ describe.skipIf(!built)('IPv6 reassembly (the forwarder\'s table, in-process)', 
     return { payloadBytes, frames: fragments6({ payloadBytes, fragmentSize, ...o }) };
   };
   const feed = (r: ReturnType<typeof make>, frames: Buffer[], at = T0) => frames.map((f) => r.add(f, at));
-  const make = (o?: { slots?: number; timeoutMs?: number }) => new addon.Reassembly(o);
+  const make = (o?: { slots?: number; timeoutMs?: number; wanted?: { group: string; source?: string }[] }) => new addon.Reassembly(o);
 
   it('reassembles in order and keeps the first fragment\'s addresses, hop limit and traffic class', () => {
     const r = make();
@@ -302,7 +302,7 @@ describe.skipIf(!built)('IPv6 reassembly (the forwarder\'s table, in-process)', 
     expect(out.map((o) => o.result)).toEqual(['pending', 'pending', 'complete']);
     expect(out[2].datagram).toMatchObject({ status: 'ok', length: 3008, src: 'fd00::7', dst: 'ff15::1:1', ttl: 9, tos: 0xb9, srcPort: 1234, dstPort: 5000 });
     expect(out[2].datagram!.payload!.equals(payloadBytes)).toBe(true);
-    expect(r.stats).toEqual({ fragments: 3, reassembled: 1, reassemblyExpired: 0, reassemblyEvicted: 0, reassemblyOverlaps: 0, fragmentDuplicates: 0, open: 0, held: 0 });
+    expect(r.stats).toEqual({ fragments: 3, reassembled: 1, reassemblyExpired: 0, reassemblyEvicted: 0, reassemblyOverlaps: 0, fragmentDuplicates: 0, fragmentsUnwanted: 0, open: 0, held: 0 });
   });
 
   it('reassembles in reverse and in any order; the hop limit is the first fragment\'s whenever it comes', () => {
@@ -433,6 +433,40 @@ describe.skipIf(!built)('IPv6 reassembly (the forwarder\'s table, in-process)', 
     expect(full.stats).toMatchObject({ open: 64, reassemblyEvicted: 1 });
   });
 
+  it('takes only fragments a rule wants (its group, and source when source-specific, whatever the port): a flood of others is counted and never evicts', () => {
+    const r = make({ wanted: [{ group: 'ff15::1:1' }, { group: 'ff15::2:2', source: 'fd00::7' }] });
+    const real = cut(2000, 1232, { id: 1, src: 'fd00::9', dst: 'ff15::1:1' });
+    const ssm = cut(2000, 1232, { id: 2, src: 'fd00::7', dst: 'ff15::2:2', dstPort: 6000 });
+    expect(r.add(real.frames[0], T0).result).toBe('pending');
+    expect(r.add(ssm.frames[0], T0).result).toBe('pending');
+    // 1000 datagrams' worth of fragments, each a new identification: first fragments (a port, even
+    // the rule's) and later ones (no port) to other groups, and to the source-specific group from
+    // another source. Without the check the first 64 would fill the table and evict both.
+    for (let id = 100; id < 1100; id++) {
+      const f = id % 3 === 0
+        ? cut(2000, 1232, { id, src: 'fd00::9', dst: `ff15::99:${id % 50}`, dstPort: 5000 }).frames[0]
+        : id % 3 === 1
+          ? cut(2000, 1232, { id, src: 'fd00::9', dst: `ff15::99:${id % 50}` }).frames[1]
+          : cut(2000, 1232, { id, src: 'fd00::8', dst: 'ff15::2:2', dstPort: 6000 }).frames[0];
+      expect(r.add(f, T0 + 1).result).toBe('unwanted');
+    }
+    expect(r.stats).toMatchObject({ open: 2, fragments: 2, fragmentsUnwanted: 1000, reassemblyEvicted: 0 });
+    // A later fragment (no port) of a wanted group is wanted: the group decides, not the port.
+    expect(r.add(cut(2000, 1232, { id: 3, src: 'fd00::5', dst: 'ff15::1:1' }).frames[1], T0 + 2).result).toBe('pending');
+    expect(r.add(real.frames[1], T0 + 2)).toMatchObject({ result: 'complete', datagram: { status: 'ok', dst: 'ff15::1:1' } });
+    expect(r.add(ssm.frames[1], T0 + 2)).toMatchObject({ result: 'complete', datagram: { status: 'ok', src: 'fd00::7', dst: 'ff15::2:2' } });
+    expect(r.stats).toMatchObject({ reassembled: 2, fragments: 5, fragmentsUnwanted: 1000, open: 1 });
+    // Unfragmented frames are not the check's: they take the rule lookup as before.
+    expect(r.add(frame6({ dst: 'ff15::99:1' }), T0).result).toBe('ok');
+    // No rules: nothing is reassembled. No list (the option absent): everything is, as before.
+    const none = make({ wanted: [] });
+    expect(none.add(real.frames[0], T0).result).toBe('unwanted');
+    expect(none.stats).toMatchObject({ fragments: 0, fragmentsUnwanted: 1, open: 0 });
+    const all = make();
+    expect(all.add(cut(2000, 1232, { id: 4, dst: 'ff15::99:1' }).frames[0], T0).result).toBe('pending');
+    expect(all.stats).toMatchObject({ fragments: 1, fragmentsUnwanted: 0, open: 1 });
+  });
+
   it('reassembles odd sizes: last fragments of any length, 8-byte fragments, a 1-byte payload', () => {
     const r = make();
     let id = 1000;
@@ -474,6 +508,10 @@ describe.skipIf(!built)('IPv6 reassembly (the forwarder\'s table, in-process)', 
     expect(() => new addon.Reassembly({ slots: 0 })).toThrow(/slots/);
     expect(() => new addon.Reassembly({ slots: 5000 })).toThrow(/4096/);
     expect(() => new addon.Reassembly({ timeoutMs: 0 })).toThrow(/timeoutMs/);
+    expect(() => new addon.Reassembly({ wanted: 'ff15::1' as never })).toThrow(/'wanted' must be an array/);
+    expect(() => new addon.Reassembly({ wanted: [{ group: '239.1.1.1' }] })).toThrow(/wanted #1: group '239.1.1.1' is not an IPv6 address/);
+    expect(() => new addon.Reassembly({ wanted: [{ group: 'ff15::1' }, { group: 'ff15::2', source: 'x' }] })).toThrow(/wanted #2: source 'x'/);
+    expect(() => new addon.Reassembly({ wanted: [3 as never] })).toThrow(/wanted #1 must be an object/);
     const r = make();
     expect(() => r.add('x' as never, T0)).toThrow(TypeError);
     expect(() => r.add(frame6(), -1)).toThrow(RangeError);

@@ -71,6 +71,7 @@ const REASSEMBLY: [keyof ReassemblyStats, string][] = [
   ['reassemblyEvicted', 'evicted'],
   ['reassemblyOverlaps', 'overlaps'],
   ['fragmentDuplicates', 'duplicates'],
+  ['fragmentsUnwanted', 'unwanted'],
 ];
 
 function workersTable(workers: (WorkerInfo | WorkerStats)[]): string {

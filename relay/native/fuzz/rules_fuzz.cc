@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -104,6 +105,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (spec.group.find(':') != std::string::npos) {
       const in6_addr group = address6_bytes(spec.group), source = address6_bytes(spec.source);
       entry = table->find6(source.s6_addr, group.s6_addr, static_cast<uint16_t>(spec.port));
+      // Its fragments are reassembled: the group (and source) is wanted whatever the port.
+      if (!table->wants6(source.s6_addr, group.s6_addr)) abort();
     } else {
       const uint32_t source = spec.source.empty() ? 0 : host_order(spec.source);
       entry = table->find(source, host_order(spec.group), static_cast<uint16_t>(spec.port));
@@ -123,7 +126,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       uint8_t source[16], group[16];
       in.ConsumeData(source, sizeof source);
       in.ConsumeData(group, sizeof group);
+      // Near misses too: a rule's own group, with its source or another.
+      if (!specs.empty() && (group[0] & 1)) {
+        const mcr::RuleSpec& spec = specs[group[1] % specs.size()];
+        if (spec.group.find(':') != std::string::npos) std::memcpy(group, address6_bytes(spec.group).s6_addr, 16);
+        if (!spec.source.empty() && (source[0] & 1)) std::memcpy(source, address6_bytes(spec.source).s6_addr, 16);
+      }
       table->find6(source, group, in.ConsumeIntegral<uint16_t>());
+      // Wanted exactly when some IPv6 rule takes this group from any source, or from this one.
+      bool some_rule = false;
+      for (const auto& spec : specs) {
+        if (spec.group.find(':') == std::string::npos) continue;
+        const in6_addr g = address6_bytes(spec.group), s = address6_bytes(spec.source);
+        if (std::memcmp(g.s6_addr, group, 16) == 0 && (spec.source.empty() || std::memcmp(s.s6_addr, source, 16) == 0)) some_rule = true;
+      }
+      if (table->wants6(source, group) != some_rule) abort();
     } else {
       table->find(in.ConsumeIntegral<uint32_t>(), in.ConsumeIntegral<uint32_t>(), in.ConsumeIntegral<uint16_t>());
     }

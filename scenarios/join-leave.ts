@@ -1,6 +1,8 @@
 // join-leave: RFC 3918 group join delay and group leave delay on the snooping topology, for 1, 10,
-// 100 and 1000 groups asked for at once (up to N), relay vs socat vs kernel; then the relay alone
-// with --igmp-leave-delay, whose leave must track the configured delay.
+// 100 and 1000 groups asked for at once (up to N), relay vs socat vs kernel; the same at up to 100
+// groups while each contender already forwards 10 other groups at 3000 packets/s each
+// (forwarding-burdened join delay); then the relay alone with --igmp-leave-delay, whose leave must
+// track the configured delay.
 import { runJoinLeave } from '../harness/src/join-leave.js';
 import { countRuns, runPlans, SEARCH_OPTIONS, type Scenario, type ScenarioOptions, type StepPlan } from './scenario.js';
 
@@ -11,6 +13,9 @@ const DEFAULT_AGGREGATE_PPS = 20_000;
 export const LEAVE_DELAY_MS = 1000;
 /** Groups of the leave-delay step (at most N). */
 const LEAVE_DELAY_GROUPS = 10;
+/** Forwarding-burdened join delay: groups already forwarded at load while min(N, 100) others are asked for (30,000 packets/s, beside the measured groups' 20,000 at most). */
+export const BURDEN = { groups: 10, ratePps: 3000 };
+const BURDENED_GROUPS = 100;
 
 function groupSteps(n: number, only?: number[]): number[] {
   if (only) return [...new Set(only.filter((s) => s <= n))].sort((a, b) => a - b);
@@ -23,7 +28,7 @@ function rateFor(groups: number, options: ScenarioOptions): number {
 }
 
 function plan(n: number, options: ScenarioOptions): StepPlan[] {
-  const step = (name: string, groups: number, leaveDelayMs: number, contenders: StepPlan['contenders']): StepPlan => ({
+  const step = (name: string, groups: number, leaveDelayMs: number, contenders: StepPlan['contenders'], burden?: typeof BURDEN): StepPlan => ({
     step: name,
     x: groups,
     streams: groups,
@@ -31,13 +36,15 @@ function plan(n: number, options: ScenarioOptions): StepPlan[] {
     workers: options.workers,
     fanout: options.fanout,
     contenders,
-    params: { groups, leaveDelayMs, ratePps: rateFor(groups, options) },
-    runner: (o) => runJoinLeave(o, { leaveDelayMs }),
+    params: { groups, leaveDelayMs, ratePps: rateFor(groups, options), ...(burden ? { burdenGroups: burden.groups, burdenRatePps: burden.ratePps } : {}) },
+    runner: (o) => runJoinLeave(o, { leaveDelayMs, ...(burden ? { burden } : {}) }),
   });
   const ladder = groupSteps(n, options.steps).map((g) => step(String(g), g, 0, options.contenders));
   const delayed = Math.min(n, LEAVE_DELAY_GROUPS);
   const withDelay = options.contenders.includes('relay') ? [step(`${delayed} leave-delay ${LEAVE_DELAY_MS}`, delayed, LEAVE_DELAY_MS, ['relay'])] : [];
-  return [...ladder, ...withDelay];
+  const burdened = Math.min(n, BURDENED_GROUPS);
+  const withBurden = step(`${burdened} burdened ${BURDEN.groups}×${BURDEN.ratePps}`, burdened, 0, options.contenders, BURDEN);
+  return [...ladder, withBurden, ...withDelay];
 }
 
 export const joinLeave: Scenario = {

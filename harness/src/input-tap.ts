@@ -87,8 +87,11 @@ function pcapReader(runId: number, streams: Map<number, TappedStream>): (chunk: 
 }
 
 /** Starts tcpdump on ifname in ns (incoming UDP multicast only) and resolves once it listens. */
-export async function startInputTap(ns: string, ifname: string, runId: number): Promise<RunningTap> {
-  const args = ['-i', ifname, '-n', '-p', '-U', '--immediate-mode', '-B', String(TAP_BUFFER_KIB), '-Q', 'in', '-s', String(SNAPLEN), '--time-stamp-precision', 'nano', '-w', '-', 'udp and (ip multicast or ip6 multicast)'];
+/** The default filter: incoming UDP multicast of either family. */
+export const TAP_FILTER = 'udp and (ip multicast or ip6 multicast)';
+
+export async function startInputTap(ns: string, ifname: string, runId: number, filter = TAP_FILTER): Promise<RunningTap> {
+  const args = ['-i', ifname, '-n', '-p', '-U', '--immediate-mode', '-B', String(TAP_BUFFER_KIB), '-Q', 'in', '-s', String(SNAPLEN), '--time-stamp-precision', 'nano', '-w', '-', filter];
   const child = nsSpawn(ns, 'tcpdump', args, { reject: false, buffer: false, stdout: 'pipe', stderr: 'pipe' });
   const streams = new Map<number, TappedStream>();
   child.stdout?.on('data', pcapReader(runId, streams));

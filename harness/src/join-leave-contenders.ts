@@ -9,10 +9,10 @@ import { startMcrd, type RunningMcrd } from './mcrd.js';
 import type { StreamPlan } from './streams.js';
 
 export interface JoinLeaveSide {
-  /** Asks for every group; resolves once the contender acknowledged. Returns what the request was. */
-  join(): Promise<string>;
-  /** Drops every group; resolves once acknowledged. Returns what the request was. */
-  leave(): Promise<string>;
+  /** Asks for these groups; resolves once the contender acknowledged. Returns what the request was. */
+  join(streams: StreamPlan[]): Promise<string>;
+  /** Drops the groups of an earlier join (the same list); resolves once acknowledged. Returns what the request was. */
+  leave(streams: StreamPlan[]): Promise<string>;
   /** Stops whatever still runs; the contender's command lines and counters. */
   finish(): Promise<ContenderReport>;
 }
@@ -20,7 +20,6 @@ export interface JoinLeaveSide {
 export interface SideOptions extends Omit<StartOptions, 'chain' | 'streams'> {
   contender: Contender;
   chain: Chain;
-  streams: StreamPlan[];
   /** mcrd --igmp-leave-delay (relay only). */
   leaveDelayMs: number;
 }
@@ -32,16 +31,18 @@ async function relaySide(o: SideOptions): Promise<JoinLeaveSide> {
   if (o.impairments.noIgmp) args.push('--no-igmp');
   // Workers are up (--interface) before the request: what is timed is the rules and the joins.
   const mcrd: RunningMcrd = await startMcrd(chain.relayIn.ns, path.join(o.logDir, 'mcrd.sock'), args, path.join(o.logDir, 'mcrd.log'));
-  const rules = o.streams.map((s) => ({ name: `s${s.stream}`, inputInterface: chain.relayIn.ifname, inputGroup: s.inGroup, inputPort: s.inPort, outputs: [{ group: s.outGroup, port: s.outPort, interface: chain.relayOut.ifname }] }));
+  const rulesOf = (streams: StreamPlan[]) => streams.map((s) => ({ name: `g${s.inGroup.replace(/[^A-Za-z0-9]/g, "-")}`, inputInterface: chain.relayIn.ifname, inputGroup: s.inGroup, inputPort: s.inPort, outputs: [{ group: s.outGroup, port: s.outPort, interface: chain.relayOut.ifname }] }));
   const commands = [mcrd.command];
   let stopped = false;
   return {
-    async join() {
+    async join(streams) {
+      const rules = rulesOf(streams);
       await mcrd.client.request('apply', { add: rules });
-      commands.push(`mcrctl --socket ${mcrd.socketPath} apply   # ${rules.length} rules as one change (the join request)`);
+      commands.push(`mcrctl --socket ${mcrd.socketPath} apply   # ${rules.length} rules as one change (a join request)`);
       return `mcrctl apply of ${rules.length} rules, acknowledged`;
     },
-    async leave() {
+    async leave(streams) {
+      const rules = rulesOf(streams);
       await mcrd.client.request('apply', { remove: rules.map((r) => ({ name: r.name })) });
       commands.push(`mcrctl --socket ${mcrd.socketPath} apply   # ${rules.length} removes as one change (the leave request)`);
       return `mcrctl apply removing ${rules.length} rules, acknowledged${o.leaveDelayMs > 0 ? ` (mcrd --igmp-leave-delay ${o.leaveDelayMs})` : ''}`;
@@ -61,25 +62,26 @@ async function relaySide(o: SideOptions): Promise<JoinLeaveSide> {
   };
 }
 
-/** socat or the kernel: started to ask for the groups, stopped to drop them. */
+/** socat or the kernel: started to ask for the groups, stopped to drop them (one instance per join). */
 function processSide(o: SideOptions): JoinLeaveSide {
-  let running: RunningContender | undefined;
-  let report: ContenderReport | undefined;
-  const start: StartOptions = { chain: o.chain, streams: o.streams, logDir: o.logDir, workers: o.workers, fanout: o.fanout, ingress: o.ingress, egress: o.egress, impairments: o.impairments };
-  const what = o.contender.name === 'socat' ? `${o.streams.length} socat processes` : `smcrouted with ${o.streams.length} routes and mgroups`;
+  const running = new Map<StreamPlan[], RunningContender>();
+  const reports: ContenderReport[] = [];
+  const start = (streams: StreamPlan[]): StartOptions => ({ chain: o.chain, streams, logDir: o.logDir, workers: o.workers, fanout: o.fanout, ingress: o.ingress, egress: o.egress, impairments: o.impairments });
+  const what = (n: number) => (o.contender.name === 'socat' ? `${n} socat processes` : `smcrouted with ${n} routes and mgroups`);
   return {
-    async join() {
-      running = await o.contender.start(start);
-      return `${what} started (every group bound or routed)`;
+    async join(streams) {
+      running.set(streams, await o.contender.start(start(streams)));
+      return `${what(streams.length)} started (every group bound or routed)`;
     },
-    async leave() {
-      report = await running?.stop();
-      running = undefined;
-      return `${what} stopped`;
+    async leave(streams) {
+      const r = running.get(streams);
+      running.delete(streams);
+      if (r) reports.push(await r.stop());
+      return `${what(streams.length)} stopped`;
     },
     async finish() {
-      report ??= await running?.stop();
-      return report ?? { commands: [], counters: {} };
+      for (const [streams, r] of running) running.delete(streams), reports.push(await r.stop());
+      return { commands: reports.flatMap((r) => r.commands), ingressDrops: reports.reduce((n, r) => n + (r.ingressDrops ?? 0), 0), counters: Object.assign({}, ...reports.map((r) => r.counters)) };
     },
   };
 }

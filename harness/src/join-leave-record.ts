@@ -2,6 +2,7 @@
 // a distribution, with the facts needed to judge it: the resolution the stream rate allows, the
 // observation window, and the snooping bridge's leave timers.
 import type { BridgeLeaveTimers } from './bridge-timers.js';
+import type { BurdenRecord } from './join-leave-burden.js';
 
 /** Quantiles of per-group delays, ms. null: beyond the window (some group never arrived / never stopped). */
 export interface DelayDistribution {
@@ -58,6 +59,8 @@ export interface LeaveMeasurement {
 export interface JoinLeaveRecord {
   join: JoinMeasurement;
   leave?: LeaveMeasurement;
+  /** Forwarding-burdened join delay: the groups the contender already forwarded meanwhile. */
+  burden?: BurdenRecord;
 }
 
 /** Nearest-rank quantile of sorted values (q in 0..1). */

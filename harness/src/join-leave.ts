@@ -9,15 +9,15 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { $ } from 'zx';
 import { createChain, type Chain } from '../../netns/topology.js';
-import { endpoint } from '../../relay/src/api.js';
 import { bridgeLeaveTimers } from './bridge-timers.js';
-import { fitsOneFrame, runGenerator, type GenSummary } from './generator.js';
-import { startInputTap } from './input-tap.js';
+import { startInputTap, TAP_FILTER } from './input-tap.js';
 import { joinLeaveSide, type JoinLeaveSide } from './join-leave-contenders.js';
 import { distribution, joinDelays, leaveDelays, type JoinMeasurement, type LeaveMeasurement } from './join-leave-record.js';
 import { measure } from './measure.js';
 import { aggregate, type ContenderRun, type IgmpObservation } from './result.js';
-import { startSink, type RunningSink, type SinkSummary } from './sink.js';
+import type { SinkSummary } from './sink.js';
+import { startBurden, type BurdenPlan, type RunningBurden } from './join-leave-burden.js';
+import { startTraffic, type Traffic } from './join-leave-traffic.js';
 import type { StepOptions } from './step.js';
 import { planStreams, type StreamPlan } from './streams.js';
 
@@ -29,45 +29,18 @@ export interface JoinLeavePlan {
    * every group on the contender's port, so no leave stops them (a relay that never left looks so).
    */
   pinGroups?: boolean;
+  /** Forwarding-burdened join delay: groups the contender already forwards at load when the measured ones are asked for. */
+  burden?: BurdenPlan;
 }
 
-/** The generator starts sending ~1 ms after it starts (mcr-gen); this covers starting the process. */
-const FLOWING_MS = 300;
 /** After the join is acknowledged, how long the sink is watched: beyond the join gate's 1000 ms so a p99 near it is measured, not cut off. */
 const JOIN_WATCH_MS = 2000;
 /** The tap listens this long before the removal, so every group's packets before it are seen. */
 const TAP_LEAD_MS = 200;
 /** After the configured leave delay and the bridge's last-member time: room to see a late stop (and one that never comes). */
 const LEAVE_MARGIN_MS = 1000;
-/** mcr-gen sends this long at most; it is stopped as soon as both measurements are done. */
-const GEN_SECONDS = 3600;
-const INLINE_STREAMS = 50;
-
 const nowNs = () => Number(process.hrtime.bigint());
 const since = (ns: number) => Math.round((nowNs() - ns) / 1e3) / 1e3;
-
-function streamList(list: string[], file: string): { streams: string[]; streamsFile?: string } {
-  if (list.length <= INLINE_STREAMS) return { streams: list };
-  writeFileSync(file, list.join('\n') + '\n');
-  return { streams: list, streamsFile: file };
-}
-
-interface Traffic { sink: RunningSink; gen: Promise<GenSummary>; abort: AbortController }
-
-async function startTraffic(o: StepOptions, chain: Chain, plans: StreamPlan[], rewrites: boolean): Promise<Traffic> {
-  const sinkStreams = plans.map((p) => (rewrites ? endpoint(p.outGroup, p.outPort) : endpoint(p.inGroup, p.inPort)));
-  // Silence before the join is the measurement, not the end of traffic: the sink runs until stopped.
-  const sink = await startSink(chain.sink.ns, { interface: chain.sink.ifname, runId: o.runId, idleTimeoutMs: 3_600_000, maxWaitMs: 3_600_000, ...streamList(sinkStreams, path.join(o.logDir, 'sink-streams.txt')) });
-  const abort = new AbortController();
-  const gen = runGenerator(chain.gen.ns, {
-    interface: chain.gen.ifname, rate: o.ratePps, duration: GEN_SECONDS, size: o.size, runId: o.runId, warmup: 0, threads: o.threads, ttl: o.ttl, tos: o.tos,
-    packet: fitsOneFrame(o.size, o.mtu ?? 1500, o.family ?? 4), signal: abort.signal,
-    ...streamList(plans.map((p) => endpoint(p.inGroup, p.inPort)), path.join(o.logDir, 'gen-streams.txt')),
-  });
-  gen.catch(() => undefined); // awaited at the end
-  await sleep(FLOWING_MS);
-  return { sink, gen, abort };
-}
 
 async function timed(request: () => Promise<string>): Promise<{ what: string; requestNs: number; acknowledgedMs: number }> {
   const requestNs = nowNs();
@@ -75,13 +48,14 @@ async function timed(request: () => Promise<string>): Promise<{ what: string; re
   return { what, requestNs, acknowledgedMs: since(requestNs) };
 }
 
-async function measureLeave(o: StepOptions, chain: Chain, side: JoinLeaveSide, plan: JoinLeavePlan, traffic: Traffic): Promise<LeaveMeasurement> {
+async function measureLeave(o: StepOptions, chain: Chain, side: JoinLeaveSide, plan: JoinLeavePlan, traffic: Traffic, plans: StreamPlan[]): Promise<LeaveMeasurement> {
   const segment = chain.segment!;
   const bridge = await bridgeLeaveTimers(segment.ns, segment.bridge, segment.relayPort);
   const configuredDelayMs = o.contender.name === 'relay' ? plan.leaveDelayMs : 0;
-  const tap = await startInputTap(chain.relayIn.ns, chain.relayIn.ifname, o.runId);
+  // The burden's IPv4 groups are left to the kernel's filter: tcpdump need not read them (IPv6 ones it reads and drops).
+  const tap = await startInputTap(chain.relayIn.ns, chain.relayIn.ifname, o.runId, plan.burden && (o.family ?? 4) === 4 ? `${TAP_FILTER} and not dst net 239.3.0.0/16` : TAP_FILTER);
   await sleep(TAP_LEAD_MS);
-  const { what, requestNs, acknowledgedMs } = await timed(() => side.leave());
+  const { what, requestNs, acknowledgedMs } = await timed(() => side.leave(plans));
   const windowMs = acknowledgedMs + configuredDelayMs + bridge.lastMemberTimeMs + LEAVE_MARGIN_MS;
   await sleep(Math.max(0, windowMs - since(requestNs)));
   // The traffic stops at the window's end: a group still flowing then passed its very last packet.
@@ -90,7 +64,7 @@ async function measureLeave(o: StepOptions, chain: Chain, side: JoinLeaveSide, p
   await tap.drained();
   const tapped = await tap.stop();
   const gapMs = 1000 / o.ratePps;
-  const streams = planStreams(o.streams, o.family ?? 4);
+  const streams = plans;
   // No warm-up here: a stream's sequence numbers run from 0 to sequenced - 1.
   const lastSeq = new Map(gen.streams.map((g) => [g.stream, g.sequenced - 1]));
   const perGroupMs = leaveDelays(streams.map((s) => tapped.streams.get(s.stream)), requestNs, streams.map((s) => lastSeq.get(s.stream) ?? 0));
@@ -131,7 +105,7 @@ export async function runJoinLeave(o: StepOptions, plan: JoinLeavePlan): Promise
   let chain: Chain | undefined;
   try {
     chain = await createChain({ forwarding: contender.needsForwarding, bridge: o.bridge, topology: 'snooping', mtu: o.mtu, family: o.family ?? 4 });
-    const side = await joinLeaveSide({ contender, chain, streams: plans, logDir: o.logDir, workers: o.workers, fanout: o.fanout, ingress: o.ingress, egress: o.egress, impairments: o.impairments, leaveDelayMs: plan.leaveDelayMs });
+    const side = await joinLeaveSide({ contender, chain, logDir: o.logDir, workers: o.workers, fanout: o.fanout, ingress: o.ingress, egress: o.egress, impairments: o.impairments, leaveDelayMs: plan.leaveDelayMs });
     return { ...base, ...(await measureBoth(o, chain, side, plan, plans)) };
   } catch (err) {
     return { ...base, status: 'failed', reason: (err as Error).message };
@@ -142,26 +116,30 @@ export async function runJoinLeave(o: StepOptions, plan: JoinLeavePlan): Promise
 
 async function measureBoth(o: StepOptions, chain: Chain, side: JoinLeaveSide, plan: JoinLeavePlan, plans: StreamPlan[]): Promise<Pick<ContenderRun, 'status' | 'aggregate' | 'igmp' | 'streams' | 'report' | 'joinLeave'>> {
   let traffic: Traffic | undefined;
+  let burden: RunningBurden | undefined;
   try {
-    traffic = await startTraffic(o, chain, plans, o.contender.rewrites);
-    const join = await timed(() => side.join());
+    if (plan.burden) burden = await startBurden(o, chain, side, plan.burden);
+    traffic = await startTraffic(o, chain, plans, { runId: o.runId, ratePps: o.ratePps, label: '' });
+    const join = await timed(() => side.join(plans));
     await sleep(JOIN_WATCH_MS);
     const windowMs = since(join.requestNs);
     const joined = await chain.segment!.joinedGroups();
     const igmp: IgmpObservation = { groups: plans.length, joined: plans.filter((p) => joined.has(p.inGroup)).length, waitedMs: Math.round(windowMs), bridgeSettledMs: chain.segment!.settledMs };
     if (plan.pinGroups) await pinGroups(chain, plans);
-    const leave = await measureLeave(o, chain, side, plan, traffic);
+    const leave = await measureLeave(o, chain, side, plan, traffic, plans);
     const gen = await traffic.gen;
     const sink = await traffic.sink.stop();
+    const burdened = await burden?.stop();
     const report = await side.finish();
     writeFileSync(path.join(o.logDir, 'generator.json'), JSON.stringify(gen, null, 2));
     writeFileSync(path.join(o.logDir, 'sink.json'), JSON.stringify(sink, null, 2));
     const records = measure(gen, sink, { ingressDrops: report.ingressDrops, egressErrors: report.egressErrors });
-    const joinLeave = { join: joinMeasurement(sink, join, windowMs, o.ratePps), leave };
+    const joinLeave = { join: joinMeasurement(sink, join, windowMs, o.ratePps), leave, ...(burdened ? { burden: burdened } : {}) };
     return { status: 'ok', aggregate: aggregate(records, gen.measuredSeconds, null), igmp, streams: records, report: { ...report, commands: [...report.commands, leave.tapCommand] }, joinLeave };
   } finally {
     traffic?.abort.abort();
     await traffic?.sink.stop().catch(() => undefined);
+    await burden?.stop().catch(() => undefined);
     await side.finish().catch(() => undefined);
   }
 }

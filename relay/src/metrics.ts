@@ -20,10 +20,13 @@ const WHY: Record<string, string> = {
  * so this leaves room for a few servers and people with curl while bounding what a flood costs.
  */
 export const MAX_CONNECTIONS = 32;
-/** A request must arrive whole within this (slow clients hold no connection slot for long). */
+/**
+ * A connection must bring a whole request head within this of opening, or of its previous answer
+ * (so an idle kept-alive one is closed after it too): slow or silent clients hold no slot for long.
+ * Enforced here, per connection: http.Server's own requestTimeout is checked only by a server that
+ * listens itself, and this one is handed its connections.
+ */
 export const REQUEST_TIMEOUT_MS = 10_000;
-/** An idle kept-alive connection is closed after this: a scraper that went away frees its slot. */
-export const IDLE_TIMEOUT_MS = 30_000;
 
 const REFUSED = 'HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: ';
 const refusal = (why: string) => `${REFUSED}${Buffer.byteLength(why)}\r\n\r\n${why}`;
@@ -39,7 +42,9 @@ const formatAddress = ({ host, port }: ListenAddress) => (host.includes(':') ? `
 
 export class MetricsServer {
   private readonly registry = new Registry();
-  private readonly http = createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: IDLE_TIMEOUT_MS }, (req, res) => void this.answer(req, res));
+  private readonly http = createServer((req, res) => void this.answer(req, res));
+  /** Each open connection's deadline for its next request head. */
+  private readonly deadlines = new WeakMap<net.Socket, NodeJS.Timeout>();
   /** Accepts connections up to MAX_CONNECTIONS and hands them to the HTTP server; refuses the rest with a 503. */
   private readonly server = net.createServer((socket) => this.accept(socket));
   private open = 0;
@@ -75,8 +80,17 @@ export class MetricsServer {
       return;
     }
     this.open++;
-    socket.once('close', () => this.open--);
+    this.awaitRequest(socket);
+    socket.once('close', () => {
+      this.open--;
+      clearTimeout(this.deadlines.get(socket));
+    });
     this.http.emit('connection', socket);
+  }
+
+  private awaitRequest(socket: net.Socket): void {
+    clearTimeout(this.deadlines.get(socket));
+    this.deadlines.set(socket, setTimeout(() => socket.destroy(), REQUEST_TIMEOUT_MS).unref());
   }
 
   /** Resolves once listening; rejects with the address and the reason (in use, not on this host, ...). */
@@ -118,6 +132,9 @@ export class MetricsServer {
   }
 
   private async answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const socket = req.socket;
+    clearTimeout(this.deadlines.get(socket));
+    res.once('finish', () => !socket.destroyed && this.awaitRequest(socket));
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/metrics') return this.reply(res, 404, 'not found: metrics are at /metrics\n');
     if (req.method !== 'GET' && req.method !== 'HEAD') {

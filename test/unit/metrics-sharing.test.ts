@@ -1,8 +1,9 @@
 // /metrics scrapes that arrive while one is gathered share it (issue 21, item 3): one stats round
 // trip to the workers however many scrapes wait, where each used to queue one of its own.
+import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../relay/src/log.js';
-import { MetricsServer, isLoopback } from '../../relay/src/metrics.js';
+import { MAX_CONNECTIONS, MetricsServer, REQUEST_TIMEOUT_MS, isLoopback } from '../../relay/src/metrics.js';
 import type { RelayStats } from '../../relay/src/metric-families.js';
 
 const EMPTY = { workers: [], rules: [], igmp: { attempted: 0, succeeded: 0, failed: 0, leaves: 0, activeGroups: 0, helperSockets: 0, joining: 0, failedGroups: 0, leaving: 0, enabled: true }, totals: {}, dropped: {}, scaling: [] } as unknown as RelayStats;
@@ -37,4 +38,35 @@ describe('MetricsServer', () => {
   ])('%s is loopback: %s', (host, loopback) => {
     expect(isLoopback(host)).toBe(loopback);
   });
+
+  it('a connection gets 10 s for its request head, and the 33rd of 33 open ones a 503', async () => {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const server = new MetricsServer({ host: '127.0.0.1', port }, async () => EMPTY, createLogger('text', 'error', () => true));
+    await server.listen();
+    /** Opens a connection, sends `head`, resolves with what came back and when it was closed. */
+    const talk = (head: string) =>
+      new Promise<{ text: string; ms: number }>((resolve) => {
+        const t = Date.now();
+        let text = '';
+        const s = net.connect(port, '127.0.0.1', () => s.write(head));
+        s.on('data', (d) => (text += d.toString()));
+        s.on('error', () => undefined);
+        s.on('close', () => resolve({ text, ms: Date.now() - t }));
+      });
+    try {
+      const slow = Array.from({ length: MAX_CONNECTIONS }, () => talk('GET /metrics HTTP/1.1\r\nHost: x\r\n'));
+      await new Promise((r) => setTimeout(r, 200));
+      const over = await talk('GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n');
+      expect(over.text).toMatch(/^HTTP\/1\.1 503 [\s\S]*too many connections \(32 open\)/);
+      for (const r of await Promise.all(slow)) {
+        expect(r.text).toBe('');
+        expect(r.ms).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 300);
+        expect(r.ms).toBeLessThan(REQUEST_TIMEOUT_MS + 3000);
+      }
+      // Slots free again: a whole request is answered.
+      expect((await talk('GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')).text).toMatch(/^HTTP\/1\.1 200 /);
+    } finally {
+      await server.close();
+    }
+  }, 30_000);
 });

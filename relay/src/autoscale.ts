@@ -1,14 +1,15 @@
 // Scaling by load (--workers MIN..MAX): once a second mcrd reads each interface's workers' CPU
 // (from /proc) and the frames the kernel dropped at their rings, and decides with decide():
 //  - up one worker when the ring dropped frames (the workers fell behind: act at once), or when
-//    the busiest worker used at least UP_CPU of a core for UP_AFTER seconds in a row;
+//    the busiest worker used at least `up` of a core (--scale-up-cpu, default UP_CPU) for
+//    UP_AFTER seconds in a row;
 //  - down one when the interface's whole load would leave each of one worker fewer below
-//    DOWN_CPU of a core, with no drop, for DOWN_AFTER seconds in a row;
+//    `down` = DOWN_RATIO x `up` of a core, with no drop, for DOWN_AFTER seconds in a row;
 //  - never within COOL_DOWN_MS of the last change (the new set's load takes a second to show),
 //    never beyond MIN..MAX.
-// Hysteresis: after a step up from n busy workers (n x UP_CPU) each of n + 1 still carries more
-// than DOWN_CPU, and after a step down each carries at most DOWN_CPU < UP_CPU, so a steady load
-// never flaps. One log line per decision gives its reason.
+// Hysteresis: after a step up from n workers busy at `up` each, n + 1 still carry n/(n+1) x up
+// >= up/2 each, more than `down` (DOWN_RATIO < 1/2); after a step down each carries less than
+// `down` < `up`. So a steady load never flaps. One log line per decision gives its reason.
 import { readFileSync } from 'node:fs';
 import type { Logger } from './log.js';
 import type { WorkerPool } from './workers.js';
@@ -16,7 +17,8 @@ import type { WorkerPool } from './workers.js';
 export const INTERVAL_MS = 1000;
 export const UP_CPU = 0.75;
 export const UP_AFTER = 2;
-export const DOWN_CPU = 0.35;
+/** Below one half (see the hysteresis above); 0.35 of a core at the default 0.75. */
+export const DOWN_RATIO = 7 / 15;
 export const DOWN_AFTER = 10;
 export const COOL_DOWN_MS = 5000;
 /** /proc/<pid>/stat counts CPU time in USER_HZ ticks, 100 per second in Linux's ABI. */
@@ -25,6 +27,11 @@ const TICKS_PER_SECOND = 100;
 export interface WorkerRange {
   min: number;
   max: number;
+}
+
+export interface ScalePolicy extends WorkerRange {
+  /** CPU of a core that makes a worker busy (--scale-up-cpu). */
+  upCpu: number;
 }
 
 /** One interval of one interface. */
@@ -47,19 +54,20 @@ export const initialState = (): ScaleState => ({ busyIntervals: 0, idleIntervals
 const pct = (cores: number) => `${Math.round(cores * 100)}%`;
 
 /** The rule above: the worker count to set and why, or undefined to keep it. Updates state. */
-export function decide(range: WorkerRange, state: ScaleState, sample: LoadSample, nowMs: number): { workers: number; reason: string } | undefined {
+export function decide(range: WorkerRange, state: ScaleState, sample: LoadSample, nowMs: number, upCpu = UP_CPU): { workers: number; reason: string } | undefined {
+  const downCpu = DOWN_RATIO * upCpu;
   const n = sample.workers;
   if (n < range.min) return { workers: range.min, reason: `below the minimum of ${range.min}` };
   if (n > range.max) return { workers: range.max, reason: `above the maximum of ${range.max}` };
   const busiest = Math.max(0, ...sample.cpu);
   const total = sample.cpu.reduce((a, b) => a + b, 0);
-  state.busyIntervals = busiest >= UP_CPU ? state.busyIntervals + 1 : 0;
-  state.idleIntervals = sample.drops === 0 && n > 1 && total / (n - 1) < DOWN_CPU ? state.idleIntervals + 1 : 0;
+  state.busyIntervals = busiest >= upCpu ? state.busyIntervals + 1 : 0;
+  state.idleIntervals = sample.drops === 0 && n > 1 && total / (n - 1) < downCpu ? state.idleIntervals + 1 : 0;
   if (nowMs - state.lastChangeMs < COOL_DOWN_MS) return undefined;
   let decision: { workers: number; reason: string } | undefined;
   if (n < range.max && sample.drops > 0) decision = { workers: n + 1, reason: `the kernel dropped ${sample.drops} frames at the rings in the last interval` };
-  else if (n < range.max && state.busyIntervals >= UP_AFTER) decision = { workers: n + 1, reason: `the busiest worker used ${pct(busiest)} of a core (at least ${pct(UP_CPU)}) for ${state.busyIntervals} s` };
-  else if (n > range.min && state.idleIntervals >= DOWN_AFTER) decision = { workers: n - 1, reason: `${n - 1} workers would each use ${pct(total / (n - 1))} of a core (below ${pct(DOWN_CPU)}) for ${state.idleIntervals} s` };
+  else if (n < range.max && state.busyIntervals >= UP_AFTER) decision = { workers: n + 1, reason: `the busiest worker used ${pct(busiest)} of a core (at least ${pct(upCpu)}) for ${state.busyIntervals} s` };
+  else if (n > range.min && state.idleIntervals >= DOWN_AFTER) decision = { workers: n - 1, reason: `${n - 1} workers would each use ${pct(total / (n - 1))} of a core (below ${pct(downCpu)}) for ${state.idleIntervals} s` };
   if (decision) {
     state.lastChangeMs = nowMs;
     state.busyIntervals = 0;
@@ -90,7 +98,7 @@ export class AutoScaler {
 
   constructor(
     private readonly pool: WorkerPool,
-    private readonly range: WorkerRange,
+    private readonly policy: ScalePolicy,
     private readonly log: Logger,
     private readonly setWorkers: (iface: string, count: number, reason: string) => Promise<unknown>,
   ) {}
@@ -140,7 +148,7 @@ export class AutoScaler {
     if (!complete) return;
     let state = this.states.get(iface);
     if (!state) this.states.set(iface, (state = initialState()));
-    const decision = decide(this.range, state, { workers: loads.length, cpu, drops }, now);
+    const decision = decide(this.policy, state, { workers: loads.length, cpu, drops }, now, this.policy.upCpu);
     if (decision) await this.setWorkers(iface, decision.workers, decision.reason);
   }
 }

@@ -12,6 +12,8 @@ export interface DaemonConfig {
   controlSocket: string;
   /** Workers per input interface: a count, or "MIN..MAX" for scaling by load (autoscale.ts). */
   workers: number | string;
+  /** Scaling by load: CPU of a core that makes a worker busy (autoscale.ts UP_CPU). */
+  scaleUpCpu: number;
   fanout: FanoutMode;
   ingress: IngressMode;
   egress: EgressMode;
@@ -42,6 +44,7 @@ export interface DaemonConfig {
 export const DEFAULTS: DaemonConfig = {
   controlSocket: DEFAULT_SOCKET_PATH,
   workers: 1,
+  scaleUpCpu: 0.75,
   fanout: 'hash',
   ingress: 'ring',
   egress: 'frames',
@@ -103,6 +106,7 @@ function check(config: DaemonConfig, where: string): DaemonConfig {
   } catch (err) {
     throw bad((err as Error).message);
   }
+  if (typeof config.scaleUpCpu !== 'number' || !(config.scaleUpCpu >= 0.05 && config.scaleUpCpu <= 1)) throw bad(`scale-up CPU must be a fraction of a core from 0.05 to 1 (got ${String(config.scaleUpCpu)})`);
   if (!FANOUT_MODES.includes(config.fanout)) throw bad(`fanout must be one of ${FANOUT_MODES.join(', ')} (got ${String(config.fanout)})`);
   if (!INGRESS_MODES.includes(config.ingress)) throw bad(`ingress must be one of ${INGRESS_MODES.join(', ')} (got ${String(config.ingress)})`);
   if (!EGRESS_MODES.includes(config.egress)) throw bad(`egress must be one of ${EGRESS_MODES.join(', ')} (got ${String(config.egress)})`);

@@ -13,14 +13,14 @@ import { loadState, saveState } from './state-file.js';
 import { NeighbourWarning, neighbourThreshold } from './neighbour-limit.js';
 import { WorkerPool, type WorkerPoolOptions, type WorkerStats } from './workers.js';
 import type { ScalingEvent } from './scaling.js';
-import { AutoScaler, type WorkerRange } from './autoscale.js';
+import { AutoScaler, type ScalePolicy } from './autoscale.js';
 import { VERSION } from './version.js';
 
 export interface SupervisorOptions {
   /** Workers each input interface starts with. */
   workers: number;
   /** Scale each interface's workers by load within this range (--workers MIN..MAX). */
-  autoscale?: WorkerRange;
+  autoscale?: ScalePolicy;
   fanout: FanoutMode;
   ingress: IngressMode;
   egress: EgressMode;

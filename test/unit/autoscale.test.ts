@@ -1,18 +1,20 @@
 // The scaling-by-load rule (relay/src/autoscale.ts decide()), interval by interval.
 import { describe, expect, it } from 'vitest';
-import { COOL_DOWN_MS, DOWN_AFTER, DOWN_CPU, INTERVAL_MS, UP_AFTER, UP_CPU, decide, initialState, type LoadSample } from '../../relay/src/autoscale.js';
+import { COOL_DOWN_MS, DOWN_AFTER, DOWN_RATIO, INTERVAL_MS, UP_AFTER, UP_CPU, decide, initialState, type LoadSample } from '../../relay/src/autoscale.js';
+
+const DOWN_CPU = DOWN_RATIO * UP_CPU;
 import { parseWorkerRange } from '../../relay/src/config.js';
 
 const range = { min: 1, max: 4 };
 
 /** Runs decide() over samples one interval apart and returns the worker count after each, applying its decisions. */
-function run(start: number, load: (workers: number, i: number) => Omit<LoadSample, 'workers'>, intervals: number) {
+function run(start: number, load: (workers: number, i: number) => Omit<LoadSample, 'workers'>, intervals: number, upCpu = UP_CPU) {
   const state = initialState();
   let workers = start;
   const counts: number[] = [];
   const reasons: string[] = [];
   for (let i = 0; i < intervals; i++) {
-    const decision = decide(range, state, { workers, ...load(workers, i) }, i * INTERVAL_MS);
+    const decision = decide(range, state, { workers, ...load(workers, i) }, i * INTERVAL_MS, upCpu);
     if (decision) {
       workers = decision.workers;
       reasons.push(decision.reason);
@@ -51,15 +53,16 @@ describe('scaling by load', () => {
     expect(reasons[0]).toMatch(/3 workers would each use 3% of a core \(below 35%\) for 10 s/);
   });
 
-  it('never flaps under a steady load, whatever its size', () => {
+  it('never flaps under a steady load, whatever its size or the busy threshold', () => {
+    for (const up of [0.2, UP_CPU, 0.95])
     for (let cores = 0.05; cores <= 3; cores += 0.05) {
-      const { counts } = run(1, even(cores), 300);
+      const { counts } = run(1, even(cores), 300, up);
       const changes = counts.slice(1).filter((c, i) => c !== counts[i]);
       const ups = counts.slice(1).filter((c, i) => c > counts[i]).length;
       expect(changes.length, `${cores.toFixed(2)} cores`).toBe(ups); // only ever up, then steady
       const settled = counts.at(-1)!;
-      expect(cores / settled < UP_CPU || settled === range.max, `${cores.toFixed(2)} cores on ${settled}`).toBe(true);
-      expect(settled === 1 || cores / (settled - 1) >= DOWN_CPU, `${cores.toFixed(2)} cores on ${settled}`).toBe(true);
+      expect(cores / settled < up || settled === range.max, `${cores.toFixed(2)} cores on ${settled}`).toBe(true);
+      expect(settled === 1 || cores / (settled - 1) >= DOWN_RATIO * up, `${cores.toFixed(2)} cores on ${settled}`).toBe(true);
     }
   });
 

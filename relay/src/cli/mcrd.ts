@@ -31,6 +31,7 @@ const program = new Command('mcrd')
   .version(VERSION)
   .option('-s, --control-socket <path>', 'Unix socket for mcrctl (default /run/mcrd.sock)')
   .option('-w, --workers <n|min..max>', "worker processes per ingress interface, or a range to scale by load (busy or dropping workers: one more; idle ones: one fewer; see docs/how-the-relay-works.md); 'mcrctl workers set' changes it at runtime (default 1)")
+  .option('--scale-up-cpu <fraction>', 'with --workers MIN..MAX: the CPU of a core that makes a worker busy (one more after 2 s); one fewer when the rest would each stay under 7/15 of it (default 0.75)', parseFloat)
   .addOption(new Option('-f, --fanout <mode>', "PACKET_FANOUT mode: hash (each flow on one worker, steered by mcrd: workers come and go without loss or reordering), kernel-hash (the kernel's flow hash: a change of workers loses what the leaving one had not read), cpu, lb, rollover (packets, not flows, spread), none (every worker sees every packet: the duplication negative control) (default hash)").choices(FANOUT_MODES as string[]))
   .addOption(new Option('--ingress <path>', 'receive path: ring (TPACKET_V2 frames: a wake-up per packet at low rates, batches at high ones), blocks (TPACKET_V3, wakes per filled block or 1 ms), mmsg (recvmmsg) (default ring)').choices(INGRESS_MODES as string[]))
   .addOption(new Option('--egress <path>', 'send path: frames (Ethernet frames built by the relay on an AF_PACKET socket: no ARP/ND entry per output group; non-Ethernet outputs and datagrams bigger than the MTU still go by UDP) frames-direct (the same handed straight to the device, past the qdisc: tc shaping no longer applies), or udp (UDP sockets through the IP stack) (default frames)').choices(EGRESS_MODES as string[]))
@@ -61,6 +62,7 @@ function configFrom(opts: Record<string, any>): DaemonConfig {
   const flags: Partial<DaemonConfig> = {
     controlSocket: opts.controlSocket,
     workers: opts.workers,
+    scaleUpCpu: opts.scaleUpCpu,
     fanout: opts.fanout as FanoutMode | undefined,
     ingress: opts.ingress,
     egress: opts.egress,
@@ -147,7 +149,7 @@ async function main(): Promise<void> {
   const workerRange = parseWorkerRange(config.workers);
   const supervisor = new Supervisor({
     workers: workerRange.min,
-    ...(workerRange.max > workerRange.min ? { autoscale: workerRange } : {}),
+    ...(workerRange.max > workerRange.min ? { autoscale: { ...workerRange, upCpu: config.scaleUpCpu } } : {}),
     fanout: config.fanout,
     ingress: config.ingress,
     egress: config.egress,

@@ -15,6 +15,8 @@ interface StateDocument {
   version: number;
   savedAt: string;
   rules: Rule[];
+  /** Worker counts set at runtime (mcrctl workers set), per input interface; absent: none set. */
+  workers?: Record<string, number>;
 }
 
 /** Where the state file's warnings go (mcrd sets its logger); stderr until then. */
@@ -37,8 +39,8 @@ function writeAll(io: StateIo, fd: number, data: Buffer): void {
   }
 }
 
-export function saveState(file: string, rules: Rule[], io: StateIo = fs): void {
-  const doc: StateDocument = { format: STATE_FORMAT, version: STATE_VERSION, savedAt: new Date().toISOString(), rules };
+export function saveState(file: string, rules: Rule[], io: StateIo = fs, workers: Record<string, number> = {}): void {
+  const doc: StateDocument = { format: STATE_FORMAT, version: STATE_VERSION, savedAt: new Date().toISOString(), rules, ...(Object.keys(workers).length ? { workers } : {}) };
   const tmp = path.join(path.dirname(file), `${temporaryPrefix(file)}${process.pid}`);
   try {
     const fd = io.openSync(tmp, 'w', 0o600);
@@ -92,6 +94,21 @@ function removeLeftovers(file: string): void {
       warn(`state file ${file}: cannot remove leftover ${name}: ${(err as Error).message}`);
     }
   }
+}
+
+/**
+ * The worker counts saved in `file` (none when there is no file, or it holds none). Throws naming
+ * the file for a count that is not a whole number from 1 to `max`. Read after loadState().
+ */
+export function loadWorkerCounts(file: string, max: number): Record<string, number> {
+  if (!fs.existsSync(file)) return {};
+  const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<StateDocument>;
+  const counts = doc.workers ?? {};
+  if (typeof counts !== 'object' || counts === null || Array.isArray(counts)) throw new Error(`state file ${file}: 'workers' must map interfaces to worker counts`);
+  for (const [iface, n] of Object.entries(counts)) {
+    if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`state file ${file}: workers of ${iface}: ${JSON.stringify(n)} is not a count from 1 to ${max}`);
+  }
+  return counts;
 }
 
 /**

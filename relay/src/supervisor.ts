@@ -9,7 +9,8 @@ import type { PeerCredentials as Peer } from './control-server.js';
 import { COMMANDS } from './protocol.js';
 import { addRule, applyBatch, mergeConfigRules, removeRule, type ApplyResult, type ConfigMerge } from './changes.js';
 import { RuleTable, describeInput, diffTables, endpoint, type Rule } from './rules.js';
-import { loadState, saveState } from './state-file.js';
+import { loadState, loadWorkerCounts, saveState } from './state-file.js';
+import { MAX_MEMBERS } from './steering.js';
 import { NeighbourWarning, neighbourThreshold } from './neighbour-limit.js';
 import { WorkerPool, type WorkerPoolOptions, type WorkerStats } from './workers.js';
 import type { ScalingEvent } from './scaling.js';
@@ -100,6 +101,12 @@ export class Supervisor {
     for (const iface of this.options.interfaces) if (!this.exists(iface)) throw new Error(`--interface ${iface}: no such interface`);
     const saved = this.options.stateFile ? loadState(this.options.stateFile) : undefined;
     if (saved) this.options.log.info(`restoring ${saved.length} rules from ${this.options.stateFile}`);
+    for (const [iface, count] of Object.entries(this.options.stateFile ? loadWorkerCounts(this.options.stateFile, MAX_MEMBERS) : {})) {
+      const range = this.options.autoscale;
+      const kept = range ? Math.min(range.max, Math.max(range.min, count)) : count;
+      await this.pool.setWorkers(iface, kept); // interfaces start later: this is the count they start with
+      this.options.log.info(`restoring ${kept} workers for ${iface} from ${this.options.stateFile}`);
+    }
     // Rules first: workers of their interfaces then start with the whole table and join the fanout
     // group ready to forward (started empty, they would drop the flows the kernel hands them).
     await this.queue.change((table) => {
@@ -182,7 +189,7 @@ export class Supervisor {
       }
       if (this.options.stateFile) {
         try {
-          saveState(this.options.stateFile, after.list());
+          saveState(this.options.stateFile, after.list(), undefined, this.pool.setCounts());
         } catch (err) {
           throw new Error(`state file ${this.options.stateFile} not written (${(err as Error).message}): change undone`);
         }
@@ -232,6 +239,11 @@ export class Supervisor {
   /** Sets the count and logs one line: what changed, why, what it moved and how long readers waited. */
   private async scale(iface: string, count: number, why: string): Promise<{ interface: string; before: number; after: number; events: ScalingEvent[] }> {
     const result = await this.pool.setWorkers(iface, count);
+    // Kept across restarts like a rule change; a count that could not be saved still runs, and says so.
+    if (this.options.stateFile) {
+      const file = this.options.stateFile;
+      await this.queue.task(async () => saveState(file, this.rules.list(), undefined, this.pool.setCounts())).catch((err: Error) => this.options.log.error(`workers of ${iface}: state file ${file} not written (${err.message}): the count is not kept across a restart`));
+    }
     const moved = result.events.reduce((n, e) => n + e.moved, 0);
     const held = Math.max(0, ...result.events.map((e) => e.heldMs));
     this.options.log.info(`workers of ${iface}: ${result.before} -> ${result.after} (${why}); ${moved} of 256 flow buckets moved, readers held at most ${held.toFixed(1)} ms`);

@@ -447,6 +447,11 @@ export class WorkerPool {
     return replies.flatMap((r, i) => (r?.type === 'load' ? [{ pid: running[i].child!.pid!, load: r.load }] : []));
   }
 
+  /** Worker counts set at runtime (setWorkers), per interface: what the state file keeps. */
+  setCounts(): Record<string, number> {
+    return Object.fromEntries(this.targets);
+  }
+
   /** Per interface with workers: how many it should have, and the workers setWorkers added and stopped. */
   scaling(): { interface: string; workers: number; added: number; stopped: number }[] {
     return [...this.interfaces.keys()].map((iface) => ({ interface: iface, workers: this.workersFor(iface), ...(this.scaled.get(iface) ?? { added: 0, stopped: 0 }) }));

@@ -1,6 +1,7 @@
 // Elastic workers: the fanout group's steering table puts each flow where mcrd says, and workers
 // added and stopped while traffic flows ('mcrctl workers set') lose, duplicate and reorder nothing.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -32,6 +33,7 @@ async function waitFor(ok: () => Promise<boolean>, timeoutMs: number): Promise<v
 }
 
 const METRICS = '127.0.0.1:9119';
+const STATE = path.join(os.tmpdir(), `mcr-elastic-state-${process.pid}.json`);
 
 const mcrdLog = (r: Rig) => readdirSync(r.dir).filter((f) => f.startsWith('mcrd-')).map((f) => readFileSync(path.join(r.dir, f), 'utf8')).join('');
 
@@ -121,6 +123,21 @@ describe.skipIf(reason)('elastic workers', () => {
     expect(mcrdLog(rig)).toMatch(new RegExp(`workers of ${c.relayIn.ifname}: 1 -> 2 \\(autoscale: the kernel dropped \\d+ frames at the rings in the last interval\\)`));
     await waitFor(async () => (await workers()).length === 1, 30_000);
     expect(mcrdLog(rig)).toMatch(new RegExp(`workers of ${c.relayIn.ifname}: 2 -> 1 \\(autoscale: 1 workers would each use \\d+% of a core \\(below 35%\\) for 10 s\\)`));
+  });
+
+  it('a count set at runtime is kept in the state file: a restarted mcrd starts that many workers', async () => {
+    rmSync(STATE, { force: true });
+    rig = await startRig(['--workers', '1', '--state-file', STATE]);
+    const c = rig.chain;
+    await rig.mcrd.client.request('add', { rule: ruleFor(c, planStreams(1)[0]) });
+    await rig.mcrd.client.request('set-workers', { interface: c.relayIn.ifname, count: 3 });
+    expect(JSON.parse(readFileSync(STATE, 'utf8')).workers).toEqual({ [c.relayIn.ifname]: 3 });
+    rig.mcrd.client.close();
+    await rig.mcrd.stop();
+    const again = await rig.restart(['--workers', '1', '--state-file', STATE]);
+    const workers = (await again.client.request<{ workers: WorkerStats[] }>('workers')).workers;
+    expect(workers.map((w) => w.state)).toEqual(['running', 'running', 'running']);
+    expect(workers.reduce((n, w) => n + w.buckets!, 0)).toBe(256);
   });
 
   it('refuses a count out of range and an unknown interface, naming them', async () => {

@@ -6,6 +6,7 @@ import { EGRESS_MODES, FANOUT_MODES, INGRESS_MODES, type EgressMode, type Fanout
 import type { LogFormat } from './log.js';
 import { DEFAULT_SOCKET_PATH } from './protocol.js';
 import { MAX_MEMBERS } from './steering.js';
+import { isInterfaceName } from './rules.js';
 import type { WorkerRange } from './autoscale.js';
 
 export interface DaemonConfig {
@@ -111,7 +112,7 @@ function check(config: DaemonConfig, where: string): DaemonConfig {
   if (!INGRESS_MODES.includes(config.ingress)) throw bad(`ingress must be one of ${INGRESS_MODES.join(', ')} (got ${String(config.ingress)})`);
   if (!EGRESS_MODES.includes(config.egress)) throw bad(`egress must be one of ${EGRESS_MODES.join(', ')} (got ${String(config.egress)})`);
   if (!Number.isInteger(config.ringMiB) || config.ringMiB < 1 || config.ringMiB > 4096) throw bad(`ring size must be 1 to 4096 MiB (got ${String(config.ringMiB)})`);
-  if (!Array.isArray(config.interfaces) || config.interfaces.some((i) => typeof i !== 'string')) throw bad('interfaces must be a list of names');
+  if (!Array.isArray(config.interfaces) || !config.interfaces.every(isInterfaceName)) throw bad('interfaces must be a list of interface names (at most 15 bytes; no whitespace, /, :, , or control character)');
   if (!Number.isInteger(config.statsInterval) || config.statsInterval < 0) throw bad(`stats interval must be a whole number of ms, 0 to disable (got ${String(config.statsInterval)})`);
   if (config.logFormat !== 'text' && config.logFormat !== 'json') throw bad(`log format must be 'text' or 'json' (got ${String(config.logFormat)})`);
   if (typeof config.igmp !== 'boolean') throw bad(`igmp must be true or false (got ${String(config.igmp)})`);

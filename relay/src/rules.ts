@@ -110,11 +110,11 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 /** A refused value as an error shows it: controls as \uXXXX, so none reaches a terminal. */
 const shown = (value: unknown) => String(value).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
+/** Whether value can name an interface: IFNAMSIZ counts bytes; the kernel takes any other byte but '/', ':' and whitespace (',' separates outputs). */
+export const isInterfaceName = (value: unknown): value is string => typeof value === 'string' && value.length > 0 && Buffer.byteLength(value) <= IFNAME_MAX && !/[\s/:,]/.test(value) && !CONTROL.test(value);
+
 function checkInterface(value: unknown, what: string, interfaceExists: (name: string) => boolean): string {
-  // IFNAMSIZ counts bytes; the kernel takes any other byte but '/', ':' and whitespace.
-  if (typeof value !== 'string' || value.length === 0 || Buffer.byteLength(value) > IFNAME_MAX || /[\s/:,]/.test(value) || CONTROL.test(value)) {
-    fail(`${what}: '${shown(value)}' is not a valid interface name`);
-  }
+  if (!isInterfaceName(value)) fail(`${what}: '${shown(value)}' is not a valid interface name`);
   if (!interfaceExists(value)) fail(`${what}: unknown interface '${value}' (waitForInterface: true, or mcrctl add --wait-for-interface, accepts it and waits)`);
   return value;
 }

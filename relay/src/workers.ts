@@ -15,6 +15,8 @@ import { MAX_MEMBERS, withMemberGone, type Owners } from './steering.js';
 const WORKER_SCRIPT = fileURLToPath(new URL('./worker.js', import.meta.url));
 const REPLY_TIMEOUT_MS = 5000;
 const STOP_TIMEOUT_MS = 3000;
+/** How often running workers are asked for their load: one that does not answer (REPLY_TIMEOUT_MS) hangs. */
+const LIVENESS_MS = 5000;
 const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 5000;
 /** A worker that stayed up this long starts its next backoff from the minimum again. */
@@ -64,7 +66,8 @@ class WorkerHandle implements Member {
   private seq = 0;
   private readonly pending = new Map<number, Pending>();
 
-  constructor(readonly iface: string, readonly index: number) {}
+  /** hung: called when the worker leaves a request unanswered past REPLY_TIMEOUT_MS. */
+  constructor(readonly iface: string, readonly index: number, private readonly hung: (worker: WorkerHandle) => void) {}
 
   get name(): string {
     return `worker ${this.iface}#${this.index}`;
@@ -89,6 +92,7 @@ class WorkerHandle implements Member {
       const timer = setTimeout(() => {
         this.pending.delete(seq);
         reject(new Error(`worker ${this.iface}#${this.index} (pid ${child.pid}) did not answer within ${REPLY_TIMEOUT_MS} ms`));
+        if (this.child === child) this.hung(this);
       }, REPLY_TIMEOUT_MS);
       this.pending.set(seq, { resolve, reject, timer });
       child.send(make(seq));
@@ -144,7 +148,23 @@ export class WorkerPool {
   /** Bumped by every rule change, so a starting worker can tell its table went stale. */
   private rulesVersion = 0;
 
-  constructor(private readonly options: WorkerPoolOptions) {}
+  private readonly liveness: NodeJS.Timeout;
+
+  constructor(private readonly options: WorkerPoolOptions) {
+    // A worker that stops answering (stopped, deadlocked) is found even when nobody asks it anything.
+    this.liveness = setInterval(() => {
+      for (const group of this.interfaces.values()) for (const w of group.workers) if (w.state === 'running') w.request((seq) => ({ type: 'load', seq })).catch(() => undefined);
+    }, LIVENESS_MS);
+    this.liveness.unref();
+  }
+
+  /** A running worker left a request unanswered: kill it; its exit restarts it like any death. */
+  private hung(worker: WorkerHandle): void {
+    const child = worker.child;
+    if (this.stopping || worker.state !== 'running' || !child || child.exitCode !== null || child.signalCode !== null) return;
+    this.options.log.error(`${worker.name} (pid ${child.pid}) does not answer: killing it (SIGKILL); it is restarted`);
+    child.kill('SIGKILL'); // EPERM arrives as the child's 'error' event, logged there
+  }
 
   hasInterface(iface: string): boolean {
     return this.interfaces.has(iface);
@@ -172,7 +192,7 @@ export class WorkerPool {
   }
 
   private newHandle(group: InterfaceGroup, iface: string): WorkerHandle {
-    const worker = new WorkerHandle(iface, group.nextIndex++);
+    const worker = new WorkerHandle(iface, group.nextIndex++, (w) => this.hung(w));
     group.workers.push(worker);
     return worker;
   }
@@ -468,9 +488,19 @@ export class WorkerPool {
     if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
     return new Promise((resolve) => {
       // child.kill() reports a signal it may not send (EPERM) as an 'error' event (logged in boot).
-      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      // A worker that outlives even SIGKILL's wait is left behind, said, rather than waited for
+      // forever (mcrd without CAP_KILL cannot end a worker of another user).
+      let giveUp: NodeJS.Timeout | undefined;
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        giveUp = setTimeout(() => {
+          this.options.log.error(`${worker.name} (pid ${child.pid}) did not exit ${2 * STOP_TIMEOUT_MS} ms after being told to stop, SIGKILL included: left running`);
+          resolve();
+        }, STOP_TIMEOUT_MS);
+      }, STOP_TIMEOUT_MS);
       child.once('exit', () => {
         clearTimeout(timer);
+        clearTimeout(giveUp);
         resolve();
       });
       if (child.connected) child.send({ type: 'stop' } satisfies ToWorker);
@@ -480,6 +510,7 @@ export class WorkerPool {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.liveness);
     const all = [...this.interfaces.values()].flatMap((g) => g.workers);
     await Promise.all(all.map((w) => this.kill(w)));
   }

@@ -20,15 +20,20 @@ const MCRD = path.join(projectRoot, 'bin', 'mcrd.js');
 describe('--help', () => {
   it('mcrd and mcrctl explain themselves', async () => {
     const d = await execa(process.execPath, [MCRD, '--help']);
-    expect(d.stdout).toMatch(/--workers <n>[\s\S]*--fanout <mode>/);
+    expect(d.stdout).toMatch(/--workers <n\|min\.\.max>[\s\S]*--fanout <mode>/);
     const c = await execa(process.execPath, [MCRCTL, '--help']);
     expect(c.stdout).toMatch(/add[\s\S]*remove[\s\S]*list[\s\S]*stats[\s\S]*workers[\s\S]*ping/);
+    const w = await execa(process.execPath, [MCRCTL, 'workers', 'set', '--help']);
+    expect(w.stdout).toMatch(/set \[options\] <count>[\s\S]*--interface <if>/);
   });
 
   it('mcrd rejects bad flags with a clear message and exit 2', async () => {
     const r = await execa(process.execPath, [MCRD, '--workers', '0', '--control-socket', '/tmp/never.sock'], { reject: false });
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toMatch(/workers must be an integer from 1 to 64/);
+    expect(r.stderr).toMatch(/workers must be a count from 1 to 256 \(a fanout group's size\), or MIN\.\.MAX with MIN <= MAX to scale by load \(got 0\)/);
+    const range = await execa(process.execPath, [MCRD, '--workers', '4..2', '--control-socket', '/tmp/never.sock'], { reject: false });
+    expect(range.exitCode).toBe(2);
+    expect(range.stderr).toMatch(/MIN <= MAX to scale by load \(got 4\.\.2\)/);
   });
 
   it('mcrctl says how to reach mcrd when nothing listens', async () => {

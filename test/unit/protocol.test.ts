@@ -121,7 +121,10 @@ describe('daemon config', () => {
   });
 
   it.each([
-    [{ workers: 0 }, /workers must be an integer/],
+    [{ workers: 0 }, /workers must be a count from 1 to 256/],
+    [{ workers: '3..1' }, /or MIN\.\.MAX with MIN <= MAX to scale by load \(got 3\.\.1\)/],
+    [{ scaleUpCpu: 2 }, /scale-up CPU must be a fraction of a core from 0.05 to 1/],
+    [{ interfaces: ['eth\u001b0'] }, /interfaces must be a list of interface names/],
     [{ fanout: 'random' as never }, /fanout must be one of/],
     [{ statsInterval: -1 }, /stats interval/],
     [{ igmp: 'no' as never }, /igmp must be true or false/],

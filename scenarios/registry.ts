@@ -1,3 +1,4 @@
+import { elastic } from './elastic.js';
 import { faults } from './faults.js';
 import { joinLeave } from './join-leave.js';
 import { multiStream } from './multi-stream.js';
@@ -13,4 +14,5 @@ export const SCENARIOS: Record<string, Scenario> = {
   faults,
   soak,
   'join-leave': joinLeave,
+  elastic,
 };

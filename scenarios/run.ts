@@ -80,6 +80,8 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
           drainSeconds: plan.drainSeconds,
           fault: plan.fault,
           sampleSeconds: plan.sampleSeconds,
+          profile: plan.profile,
+          relayFlags: plan.relayFlags,
           streams: plan.streams,
           ratePps: plan.ratePps ?? options.ratePps,
           count: plan.count ?? options.count,
@@ -110,7 +112,7 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
   };
 
   const assertOfferable = (plan: StepPlan) => {
-    const offered = plan.streams * (plan.ratePps ?? options.ratePps);
+    const offered = plan.profile ? Math.max(...plan.profile.map((s) => s.ratePps)) : plan.streams * (plan.ratePps ?? options.ratePps);
     if (calibration && offered > calibration.ratePps) {
       throw new PreflightError(
         `step ${plan.step} offers ${offered.toLocaleString('en-US')} packets/s (${plan.streams} streams × ${(plan.ratePps ?? options.ratePps).toLocaleString('en-US')}), ` +

@@ -5,6 +5,7 @@ import type { ContenderName, Impairments } from '../harness/src/contenders/types
 import type { FaultPlan } from '../harness/src/faults.js';
 import type { ContenderRun, Presentation, SearchResult, StepResult } from '../harness/src/result.js';
 import type { StepOptions } from '../harness/src/step.js';
+import type { RateStep } from '../harness/src/generator.js';
 import type { Family, Topology } from '../netns/topology.js';
 import type { EgressMode, IngressMode } from '../relay/src/api.js';
 
@@ -74,6 +75,10 @@ export interface StepPlan {
   fault?: FaultPlan;
   /** Sample the contender's resources and the sink's counts this often (soak). */
   sampleSeconds?: number;
+  /** Total rates in steps instead of a constant rate and count (elastic's ramp). */
+  profile?: RateStep[];
+  /** mcrd flags after the harness's own (the last of a repeated flag wins), e.g. --workers 1..4 (elastic). */
+  relayFlags?: string[];
   /** Runs each contender instead of the standard step (join-leave measures its own way); same options. */
   runner?: (o: StepOptions) => Promise<ContenderRun>;
 }

@@ -8,7 +8,7 @@ import { createChain, type Chain, type Topology } from '../../netns/topology.js'
 import type { Contender, Impairments, RunningContender } from './contenders/types.js';
 import { type EgressMode, endpoint, type IngressMode } from '../../relay/src/api.js';
 import { injectFault, type FaultPlan, type FaultRecord } from './faults.js';
-import { fitsOneFrame, runGenerator } from './generator.js';
+import { fitsOneFrame, profileSeconds, runGenerator, type RateStep } from './generator.js';
 import { measure } from './measure.js';
 import { aggregate, type ContenderRun, type IgmpObservation } from './result.js';
 import { startSink } from './sink.js';
@@ -25,6 +25,10 @@ export interface StepOptions {
   exemptFromLoss?: string;
   /** Sample the contender's resources and the sink's counts this often (soak). */
   sampleSeconds?: number;
+  /** Total rates in steps instead of ratePps and count. */
+  profile?: RateStep[];
+  /** mcrd flags after the harness's own (the last of a repeated flag wins). */
+  relayFlags?: string[];
   /** A fault to inject while the traffic flows. */
   fault?: FaultPlan;
   /** How long the sink may still receive after the generator's schedule ends (default 30 s). */
@@ -92,6 +96,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
     streams: o.streams, workers: o.workers, fanout: o.fanout, ingress: o.ingress, egress: o.egress, topology: o.topology, ratePps: o.ratePps, count: o.count, size: o.size, warmup: o.warmup, threads: o.threads, mtu: o.mtu ?? 1500, ttl: o.ttl ?? 8, tos: o.tos ?? 0,
     egressLimit: o.impairments.egressLimit ?? null, noIgmp: o.impairments.noIgmp ?? false, relayCpuLimit: o.impairments.relayCpuLimit ?? null,
     duplicatesInRepetition: o.impairments.duplicatesInRepetition ?? null, crossWire: o.impairments.crossWire ?? false,
+    ...(o.profile ? { profile: o.profile.map((s) => `${s.seconds}:${s.ratePps}`).join(',') } : {}), ...(o.relayFlags ? { relayFlags: o.relayFlags.join(' ') } : {}),
   };
   const base = { contender: contender.name, series: o.series, ...(o.control ? { control: o.control } : {}), ...(o.exemptFromLoss ? { exemptFromLoss: o.exemptFromLoss } : {}), repetition: o.repetition, sinkJoined: contender.rewrites ? ('outputs' as const) : ('inputs' as const), params };
   const availability = await contender.available(o.family ?? 4);
@@ -106,7 +111,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
     if (o.impairments.egressLimit) {
       await $`ip netns exec ${chain.relayOut.ns} tc qdisc add dev ${chain.relayOut.ifname} root tbf rate ${o.impairments.egressLimit} burst 16kbit latency 20ms`;
     }
-    const running = await contender.start({ chain, streams: plans, logDir: o.logDir, workers: o.workers, fanout: o.fanout, ingress: o.ingress, egress: o.egress, impairments: o.impairments });
+    const running = await contender.start({ chain, streams: plans, logDir: o.logDir, workers: o.workers, ...(o.relayFlags ? { relayFlags: o.relayFlags } : {}), fanout: o.fanout, ingress: o.ingress, egress: o.egress, impairments: o.impairments });
     let report;
     let gen;
     let sinkSummary;
@@ -118,7 +123,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
     try {
       igmp = await observeJoins(chain, plans.map((p) => p.inGroup));
       const sinkStreams = plans.map((p) => (contender.rewrites ? endpoint(p.outGroup, p.outPort) : endpoint(p.inGroup, p.inPort)));
-      const sendSeconds = (o.count + o.warmup) / Math.max(o.ratePps, 1);
+      const sendSeconds = o.profile ? profileSeconds(o.profile) + o.warmup / Math.max(o.profile[0].ratePps / o.streams, 1) : (o.count + o.warmup) / Math.max(o.ratePps, 1);
       const sink = await startSink(chain.sink.ns, {
         interface: chain.sink.ifname,
         runId: o.runId,
@@ -139,6 +144,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
           interface: chain.gen.ifname,
           rate: o.ratePps,
           count: o.count,
+          ...(o.profile ? { profile: o.profile } : {}),
           size: o.size,
           runId: o.runId,
           warmup: o.warmup,

@@ -29,6 +29,7 @@ const TIMELINE_FAMILIES = {
   forwarded: 'mcr_worker_sent_datagrams_total',
   ingressDrops: 'mcr_worker_ingress_drops_total',
   sendErrors: 'mcr_worker_send_errors_total',
+  workers: 'mcr_workers',
 };
 
 async function scrapeTotals(ns: string): Promise<Record<string, number>> {
@@ -58,9 +59,10 @@ export const relayContender: Contender = {
     if (!existsSync(path.join(projectRoot, 'dist', 'relay', 'src', 'cli', 'mcrd.js'))) return { ok: false, reason: "compiled mcrd missing: run 'npm run build:ts'" };
     return { ok: true };
   },
-  async start({ chain, streams, logDir, workers, fanout, ingress, egress, impairments }: StartOptions): Promise<RunningContender> {
+  async start({ chain, streams, logDir, workers, relayFlags, fanout, ingress, egress, impairments }: StartOptions): Promise<RunningContender> {
     const args = ['--workers', String(workers), '--fanout', fanout, '--ingress', ingress, '--egress', egress, '--interface', chain.relayIn.ifname, '--stats-interval', '0', '--state-file', path.join(logDir, 'mcrd-state.json'), '--metrics-listen', METRICS_ADDRESS];
     if (impairments.noIgmp) args.push('--no-igmp');
+    args.push(...(relayFlags ?? []));
     const launch = (n: number) => startMcrd(chain.relayIn.ns, path.join(logDir, 'mcrd.sock'), args, path.join(logDir, n ? `mcrd-${n}.log` : 'mcrd.log'));
     let mcrd = await launch(0);
     const firstPid = mcrd.pid;

@@ -57,6 +57,8 @@ export interface StartOptions {
   /** Directory for this contender's logs. */
   logDir: string;
   workers: number;
+  /** mcrd flags after the harness's own (the last of a repeated flag wins). */
+  relayFlags?: string[];
   fanout: string;
   /** Relay receive path. */
   ingress: IngressMode;

@@ -108,7 +108,7 @@ function outageChart(rows: Row[]): Spec {
   };
 }
 
-/** Soak: the relay's RSS, open descriptors, CPU, its own forwarding rate and the sink's cumulative loss over time. */
+/** Soak and elastic: the offered rate, the relay's workers, RSS, open descriptors, CPU, its own forwarding rate and the sink's cumulative loss over time. */
 function timelineChart(result: RunResult): Spec {
   const values = result.steps.flatMap((step) =>
     step.runs.flatMap((run) => {
@@ -119,7 +119,11 @@ function timelineChart(result: RunResult): Spec {
         // The relay's own count (its /metrics), as a rate between the samples that have one.
         const last = samples.slice(0, i).filter((p) => p.counters?.forwarded !== undefined).at(-1);
         const forwardedPps = last && s.counters?.forwarded !== undefined && s.t > last.t ? (s.counters.forwarded - last.counters!.forwarded) / (s.t - last.t) : undefined;
+        // Packets the sink knows were sent (up to the highest sequence number seen), as a rate: the offered load.
+        const offeredPps = prev?.expected !== undefined && s.expected !== undefined && s.t > prev.t ? (s.expected - prev.expected) / (s.t - prev.t) : undefined;
         const points = [
+          offeredPps !== undefined ? { panel: 'offered/s (seen at the sink)', v: offeredPps } : undefined,
+          s.counters?.workers ? { panel: 'relay workers', v: s.counters.workers } : undefined,
           s.rssBytes !== undefined ? { panel: 'RSS (MiB)', v: s.rssBytes / 2 ** 20 } : undefined,
           s.fds !== undefined ? { panel: 'open file descriptors', v: s.fds } : undefined,
           cpuPct !== undefined ? { panel: 'CPU (% of one core)', v: cpuPct } : undefined,
@@ -132,9 +136,9 @@ function timelineChart(result: RunResult): Spec {
   );
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: "Over the run: relay memory, descriptors, CPU, its own forwarding rate; loss counted at the sink",
+    title: 'Over the run: offered rate, relay workers, memory, descriptors, CPU, its own forwarding rate; loss counted at the sink',
     data: { values },
-    facet: { row: { field: 'panel', type: 'nominal', title: null, sort: ['RSS (MiB)', 'open file descriptors', 'CPU (% of one core)', 'forwarded/s (relay /metrics)', 'loss so far (%)'] } },
+    facet: { row: { field: 'panel', type: 'nominal', title: null, sort: ['offered/s (seen at the sink)', 'relay workers', 'RSS (MiB)', 'open file descriptors', 'CPU (% of one core)', 'forwarded/s (relay /metrics)', 'loss so far (%)'] } },
     spec: {
       width: WIDTH,
       height: 110,

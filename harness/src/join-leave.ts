@@ -63,14 +63,12 @@ async function measureLeave(o: StepOptions, chain: Chain, side: JoinLeaveSide, p
   const gen = await traffic.gen;
   await tap.drained();
   const tapped = await tap.stop();
-  const gapMs = 1000 / o.ratePps;
-  const streams = plans;
   // No warm-up here: a stream's sequence numbers run from 0 to sequenced - 1.
   const lastSeq = new Map(gen.streams.map((g) => [g.stream, g.sequenced - 1]));
-  const perGroupMs = leaveDelays(streams.map((s) => tapped.streams.get(s.stream)), requestNs, streams.map((s) => lastSeq.get(s.stream) ?? 0));
+  const perGroupMs = leaveDelays(plans.map((s) => tapped.streams.get(s.stream)), requestNs, plans.map((s) => lastSeq.get(s.stream) ?? 0));
   return {
     request: what, requestNs, acknowledgedMs, windowMs, configuredDelayMs, bridge, perGroupMs, distribution: distribution(perGroupMs),
-    neverSeen: streams.filter((s) => !tapped.streams.has(s.stream)).length, resolutionMs: gapMs, tapDrops: tapped.droppedByKernel, tapCommand: tapped.command,
+    neverSeen: plans.filter((s) => !tapped.streams.has(s.stream)).length, resolutionMs: 1000 / o.ratePps, tapDrops: tapped.droppedByKernel, tapCommand: tapped.command,
   };
 }
 

@@ -9,10 +9,12 @@
 // measures: what scaling events cost under traffic. Checks of its own:
 //  - at the peak, at least two workers when one worker alone used more than the threshold there
 //    (measured in the same run: the 'fixed 1' step's CPU at the peak); otherwise INFO;
-//  - once the load fell, at least one worker given back.
+//  - once the load fell, at least one worker given back, when one worker alone was under the idle
+//    threshold in the tail (the same way); otherwise INFO.
 import { checkAtLeast, checkAtMost, type Check } from '../harness/src/checks.js';
 import { profileCount, type RateStep } from '../harness/src/generator.js';
 import type { ContenderRun, StepResult } from '../harness/src/result.js';
+import { DOWN_RATIO } from '../relay/src/autoscale.js';
 import { countRuns, runPlans, LADDER_OPTIONS, SEARCH_OPTIONS, type Scenario, type ScenarioOptions, type StepPlan } from './scenario.js';
 
 /** Seconds: the low start, the peak (room for two steps up, 2 s busy + 5 s cool-down each), the low tail (10 s idle, then one step down). */
@@ -64,25 +66,38 @@ const during = (run: ContenderRun, from: number, to: number) => (run.timeline ??
 /** The relay's workers (its mcr_workers) over a window. */
 const workersDuring = (run: ContenderRun, from: number, to: number) => during(run, from, to).flatMap((s) => (s.counters?.workers ? [s.counters.workers] : []));
 
-/** The relay's CPU at the peak, in cores: the median over the peak's sampling intervals, the first two left out (the rate is still rising there). */
-function coresAtPeak(run: ContenderRun): number | undefined {
-  const samples = during(run, LOW_S + 2, LOW_S + PEAK_S).filter((s) => s.cpuSeconds !== undefined);
+/** The relay's CPU over a window, in cores: the median over its sampling intervals. */
+function coresDuring(run: ContenderRun, from: number, to: number): number | undefined {
+  const samples = during(run, from, to).filter((s) => s.cpuSeconds !== undefined);
   const rates = samples.slice(1).map((s, i) => (s.cpuSeconds! - samples[i].cpuSeconds!) / (s.t - samples[i].t)).sort((a, b) => a - b);
   return rates.length ? rates[Math.floor(rates.length / 2)] : undefined;
 }
 
+const pct = (cores: number | undefined) => (cores === undefined ? 'an unknown share' : `${Math.round(cores * 100)}%`);
+
+/**
+ * Each check applies where the same run shows the rule demands it: one worker alone (the 'fixed
+ * 1' step, mcrd included) busy at the peak (the first two seconds left out: the rate is rising),
+ * or under the idle threshold in the tail's last half; otherwise it is INFO.
+ */
 function checksFor(autoscaled: ContenderRun, fixedOne: ContenderRun | undefined, repeated: boolean): Check[] {
   const base = { scenario: 'elastic', step: AUTOSCALE_STEP, contender: autoscaled.series, ...(repeated ? { repetition: autoscaled.repetition } : {}) };
   const peak = Math.max(0, ...workersDuring(autoscaled, LOW_S, LOW_S + PEAK_S));
   const end = workersDuring(autoscaled, LOW_S + PEAK_S, Infinity).at(-1) ?? peak;
-  const oneWorker = fixedOne ? coresAtPeak(fixedOne) : undefined;
-  const pct = (cores: number) => `${Math.round(cores * 100)}%`;
+  const busy = fixedOne ? coresDuring(fixedOne, LOW_S + 2, LOW_S + PEAK_S) : undefined;
+  const idle = fixedOne ? coresDuring(fixedOne, LOW_S + PEAK_S + TAIL_S / 2, Infinity) : undefined;
+  const downCpu = DOWN_RATIO * SCALE_UP_CPU;
+  const info = (name: string, metric: string, value: number): Check => ({ ...base, name, metric, value, limit: 'none', pass: true, advisory: true });
   const atPeak =
-    oneWorker !== undefined && oneWorker >= SCALE_UP_CPU
-      ? checkAtLeast({ ...base, name: 'more workers at the peak, where one worker alone was busy', metric: `workers (one worker used ${pct(oneWorker)} of a core there, the threshold ${pct(SCALE_UP_CPU)})`, value: peak }, 2)
-      : { ...base, name: 'workers at the peak', metric: `workers (one worker used ${oneWorker === undefined ? 'an unknown share' : pct(oneWorker)} of a core there: the peak did not need more)`, value: peak, limit: 'none', pass: true, advisory: true };
-  const gaveBack = peak > 1 ? [checkAtMost({ ...base, name: 'a worker given back once the load fell', metric: 'workers at the end', value: end }, peak - 1)] : [];
-  return [atPeak, ...gaveBack];
+    busy !== undefined && busy >= SCALE_UP_CPU
+      ? checkAtLeast({ ...base, name: 'more workers at the peak, where one worker alone was busy', metric: `workers (one worker used ${pct(busy)} of a core there, the threshold ${pct(SCALE_UP_CPU)})`, value: peak }, 2)
+      : info('workers at the peak', `workers (one worker used ${pct(busy)} of a core there: the peak did not need more)`, peak);
+  if (peak <= 1) return [atPeak];
+  const gaveBack =
+    idle !== undefined && idle < downCpu
+      ? checkAtMost({ ...base, name: 'a worker given back once the load fell', metric: `workers at the end (one worker used ${pct(idle)} of a core in the tail, under ${pct(downCpu)})`, value: end }, peak - 1)
+      : info('workers at the end', `workers (one worker used ${pct(idle)} of a core in the tail: not under the idle threshold ${pct(downCpu)})`, end);
+  return [atPeak, gaveBack];
 }
 
 export const elastic: Scenario = {

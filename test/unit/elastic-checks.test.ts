@@ -19,9 +19,10 @@ const timeline = (workers: (t: number) => number, cores: (t: number) => number):
 };
 
 const peak = (t: number) => t >= 4 && t <= 20;
-const steps = (autoscaled: TimelineSample[], fixedOneCores: number): StepResult[] => [
+/** The 'fixed 1' step used fixedOneCores at the peak and tailCores outside it. */
+const steps = (autoscaled: TimelineSample[], fixedOneCores: number, tailCores = 0.05): StepResult[] => [
   { step: AUTOSCALE_STEP, x: 1, params: {}, runs: [{ ...relayRun(), timeline: autoscaled }] },
-  { step: 'fixed 1', x: 2, params: {}, runs: [{ ...relayRun(), timeline: timeline(() => 1, (t) => (peak(t) ? fixedOneCores : 0.05)) }] },
+  { step: 'fixed 1', x: 2, params: {}, runs: [{ ...relayRun(), timeline: timeline(() => 1, (t) => (peak(t) ? fixedOneCores : tailCores)) }] },
 ];
 const verdicts = (s: StepResult[]) => elastic.checks!(s, { repetitions: 1 } as ScenarioOptions).map((c) => [c.name, c.pass, c.advisory ?? false]);
 
@@ -43,7 +44,8 @@ describe('elastic checks', () => {
     expect(verdicts(steps(timeline((t) => (t < 7 ? 1 : 2), () => 0.3), 0.4))[1]).toEqual(['a worker given back once the load fell', false, false]);
   });
 
-  it('INFO only when one worker was not busy at the peak', () => {
+  it('INFO only when one worker was not busy at the peak, or not idle in the tail', () => {
     expect(verdicts(steps(timeline(() => 1, () => 0.1), 0.1))).toEqual([['workers at the peak', true, true]]);
+    expect(verdicts(steps(timeline((t) => (t < 7 ? 1 : 2), () => 0.3), 0.4, 0.2))[1]).toEqual(['workers at the end', true, true]);
   });
 });

@@ -1,10 +1,12 @@
 // Scaling by load (--workers MIN..MAX): once a second mcrd reads each interface's workers' CPU
 // (from /proc) and the frames the kernel dropped at their rings, and decides with decide():
 //  - up one worker when the ring dropped frames (the workers fell behind: act at once), or when
-//    the busiest worker used at least `up` of a core (--scale-up-cpu, default UP_CPU) for
-//    UP_AFTER seconds in a row;
-//  - down one when the interface's whole load would leave each of one worker fewer below
-//    `down` = DOWN_RATIO x `up` of a core, with no drop, for DOWN_AFTER seconds in a row;
+//    the busiest worker used on average at least `up` of a core (--scale-up-cpu, default UP_CPU)
+//    over the last UP_AFTER seconds;
+//  - down one when the interface's whole load, averaged over the last DOWN_AFTER seconds without
+//    a drop, would leave each of one worker fewer below `down` = DOWN_RATIO x `up` of a core.
+// Averages, not every second in a row: on a shared machine one noisy second would otherwise
+// restart the count, and a lightly loaded interface would never give a worker back.
 //  - never within COOL_DOWN_MS of the last change (the new set's load takes a second to show),
 //    never beyond MIN..MAX.
 // Hysteresis: after a step up from n workers busy at `up` each, n + 1 still carry n/(n+1) x up
@@ -44,12 +46,18 @@ export interface LoadSample {
 }
 
 export interface ScaleState {
-  busyIntervals: number;
-  idleIntervals: number;
+  /** The busiest worker's CPU, and the interface's total, of the latest intervals since the last change (newest last). */
+  busiest: number[];
+  totals: number[];
   lastChangeMs: number;
 }
 
-export const initialState = (): ScaleState => ({ busyIntervals: 0, idleIntervals: 0, lastChangeMs: -Infinity });
+export const initialState = (): ScaleState => ({ busiest: [], totals: [], lastChangeMs: -Infinity });
+
+/** The mean of the last n values, or undefined until there are n. */
+function meanOfLast(values: number[], n: number): number | undefined {
+  return values.length < n ? undefined : values.slice(-n).reduce((a, b) => a + b, 0) / n;
+}
 
 const pct = (cores: number) => `${Math.round(cores * 100)}%`;
 
@@ -59,19 +67,20 @@ export function decide(range: WorkerRange, state: ScaleState, sample: LoadSample
   const n = sample.workers;
   if (n < range.min) return { workers: range.min, reason: `below the minimum of ${range.min}` };
   if (n > range.max) return { workers: range.max, reason: `above the maximum of ${range.max}` };
-  const busiest = Math.max(0, ...sample.cpu);
-  const total = sample.cpu.reduce((a, b) => a + b, 0);
-  state.busyIntervals = busiest >= upCpu ? state.busyIntervals + 1 : 0;
-  state.idleIntervals = sample.drops === 0 && n > 1 && total / (n - 1) < downCpu ? state.idleIntervals + 1 : 0;
+  state.busiest = [...state.busiest, Math.max(0, ...sample.cpu)].slice(-DOWN_AFTER);
+  // A drop ends any idle stretch: the window of totals starts again.
+  state.totals = sample.drops > 0 ? [] : [...state.totals, sample.cpu.reduce((a, b) => a + b, 0)].slice(-DOWN_AFTER);
   if (nowMs - state.lastChangeMs < COOL_DOWN_MS) return undefined;
+  const busy = meanOfLast(state.busiest, UP_AFTER);
+  const load = meanOfLast(state.totals, DOWN_AFTER);
   let decision: { workers: number; reason: string } | undefined;
   if (n < range.max && sample.drops > 0) decision = { workers: n + 1, reason: `the kernel dropped ${sample.drops} frames at the rings in the last interval` };
-  else if (n < range.max && state.busyIntervals >= UP_AFTER) decision = { workers: n + 1, reason: `the busiest worker used ${pct(busiest)} of a core (at least ${pct(upCpu)}) for ${state.busyIntervals} s` };
-  else if (n > range.min && state.idleIntervals >= DOWN_AFTER) decision = { workers: n - 1, reason: `${n - 1} workers would each use ${pct(total / (n - 1))} of a core (below ${pct(downCpu)}) for ${state.idleIntervals} s` };
+  else if (n < range.max && busy !== undefined && busy >= upCpu) decision = { workers: n + 1, reason: `the busiest worker used ${pct(busy)} of a core (at least ${pct(upCpu)}) over ${UP_AFTER} s` };
+  else if (n > range.min && load !== undefined && load / (n - 1) < downCpu) decision = { workers: n - 1, reason: `${n - 1} workers would each use ${pct(load / (n - 1))} of a core (below ${pct(downCpu)}) over ${DOWN_AFTER} s` };
   if (decision) {
     state.lastChangeMs = nowMs;
-    state.busyIntervals = 0;
-    state.idleIntervals = 0;
+    state.busiest = [];
+    state.totals = [];
   }
   return decision;
 }

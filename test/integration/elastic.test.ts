@@ -122,7 +122,7 @@ describe.skipIf(reason)('elastic workers', () => {
     await waitFor(async () => (await workers()).length === 2, 15_000);
     expect(mcrdLog(rig)).toMatch(new RegExp(`workers of ${c.relayIn.ifname}: 1 -> 2 \\(autoscale: the kernel dropped \\d+ frames at the rings in the last interval\\)`));
     await waitFor(async () => (await workers()).length === 1, 30_000);
-    expect(mcrdLog(rig)).toMatch(new RegExp(`workers of ${c.relayIn.ifname}: 2 -> 1 \\(autoscale: 1 workers would each use \\d+% of a core \\(below 35%\\) for 10 s\\)`));
+    expect(mcrdLog(rig)).toMatch(new RegExp(`workers of ${c.relayIn.ifname}: 2 -> 1 \\(autoscale: 1 workers would each use \\d+% of a core \\(below 35%\\) over 10 s\\)`));
   });
 
   it('a count set at runtime is kept in the state file: a restarted mcrd starts that many workers', async () => {

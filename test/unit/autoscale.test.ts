@@ -35,7 +35,7 @@ describe('scaling by load', () => {
     const second = counts.indexOf(3);
     expect(second * INTERVAL_MS - (UP_AFTER - 1) * INTERVAL_MS).toBeGreaterThanOrEqual(COOL_DOWN_MS);
     expect(counts.at(-1)).toBe(4); // 2.4 cores need 4 workers below UP_CPU each
-    expect(reasons[0]).toMatch(/busiest worker used 240% of a core \(at least 75%\) for 2 s/);
+    expect(reasons[0]).toMatch(/busiest worker used 240% of a core \(at least 75%\) over 2 s/);
   });
 
   it('adds one at once when the kernel dropped frames at the rings, and never goes past the maximum', () => {
@@ -50,7 +50,13 @@ describe('scaling by load', () => {
     expect(counts[DOWN_AFTER - 2]).toBe(4);
     expect(counts[DOWN_AFTER - 1]).toBe(3);
     expect(counts.at(-1)).toBe(1);
-    expect(reasons[0]).toMatch(/3 workers would each use 3% of a core \(below 35%\) for 10 s/);
+    expect(reasons[0]).toMatch(/3 workers would each use 3% of a core \(below 35%\) over 10 s/);
+  });
+
+  it('gives a worker back though single seconds are noisy, where the mean is idle', () => {
+    // Two workers, 0.1 cores in all but every third second 0.45: each a busy second on its own.
+    const { counts } = run(2, (w, i) => ({ cpu: new Array<number>(w).fill((i % 3 === 2 ? 0.45 : 0.1) / w), drops: 0 }), 30);
+    expect(counts.at(-1)).toBe(1);
   });
 
   it('never flaps under a steady load, whatever its size or the busy threshold', () => {

@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "bench.h"
+#include "counters.h"
 #include "forwarder.h"
 #include "igmp.h"
 #include "links.h"
@@ -183,13 +184,9 @@ class ReassemblyWrap : public Napi::ObjectWrap<ReassemblyWrap> {
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     const mcr::ReassemblyCounters& c = table_->counters();
     Napi::Object out = Napi::Object::New(info.Env());
-    out.Set("fragments", static_cast<double>(c.fragments.load()));
-    out.Set("reassembled", static_cast<double>(c.reassembled.load()));
-    out.Set("reassemblyExpired", static_cast<double>(c.expired.load()));
-    out.Set("reassemblyEvicted", static_cast<double>(c.evicted.load()));
-    out.Set("reassemblyOverlaps", static_cast<double>(c.overlaps.load()));
-    out.Set("fragmentDuplicates", static_cast<double>(c.duplicates.load()));
-    out.Set("fragmentsUnwanted", static_cast<double>(c.unwanted.load()));
+#define MCR_SET(field, key) out.Set(key, static_cast<double>(c.field.load()));
+    MCR_REASSEMBLY_COUNTERS(MCR_SET)
+#undef MCR_SET
     out.Set("open", static_cast<double>(table_->open()));
     out.Set("held", static_cast<double>(table_->held()));
     return out;
@@ -330,24 +327,9 @@ class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
     Forwarder& f = get(env);
     mcr::ForwarderCounters c = f.counters();
     Napi::Object out = Napi::Object::New(env);
-    out.Set("rx", static_cast<double>(c.rx));
-    out.Set("matched", static_cast<double>(c.matched));
-    out.Set("unmatched", static_cast<double>(c.unmatched));
-    out.Set("malformed", static_cast<double>(c.malformed));
-    out.Set("kernelDrops", static_cast<double>(c.kernel_drops));
-    out.Set("ringFreezes", static_cast<double>(c.ring_freezes));
-    out.Set("tx", static_cast<double>(c.tx));
-    out.Set("txErrors", static_cast<double>(c.tx_errors));
-    out.Set("txMessages", static_cast<double>(c.tx_messages));
-    out.Set("txNoSource", static_cast<double>(c.tx_no_source));
-    out.Set("ttlExpired", static_cast<double>(c.ttl_expired));
-    out.Set("fragments", static_cast<double>(c.fragments));
-    out.Set("reassembled", static_cast<double>(c.reassembled));
-    out.Set("reassemblyExpired", static_cast<double>(c.reassembly_expired));
-    out.Set("reassemblyEvicted", static_cast<double>(c.reassembly_evicted));
-    out.Set("reassemblyOverlaps", static_cast<double>(c.reassembly_overlaps));
-    out.Set("fragmentDuplicates", static_cast<double>(c.fragment_duplicates));
-    out.Set("fragmentsUnwanted", static_cast<double>(c.fragments_unwanted));
+#define MCR_SET(field, key) out.Set(key, static_cast<double>(c.field));
+    MCR_WORKER_COUNTERS(MCR_SET)
+#undef MCR_SET
     Napi::Object dropped = Napi::Object::New(env);
     for (size_t i = 1; i < mcr::kParseStatusCount; ++i) dropped.Set(mcr::status_name(static_cast<mcr::ParseStatus>(i)), static_cast<double>(c.dropped[i]));
     dropped.Set("vlan_tagged", static_cast<double>(c.vlan_tagged));  // well-formed, but another VLAN's
@@ -536,6 +518,16 @@ Napi::Value InterfaceIndex(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), name.size() < IF_NAMESIZE ? if_nametoindex(name.c_str()) : 0);
 }
 
+// The keys Forwarder.stats() fills, in order: what relay/src/counters.ts must declare.
+Napi::Array WorkerCounterKeys(Napi::Env env) {
+  Napi::Array keys = Napi::Array::New(env);
+  uint32_t i = 0;
+#define MCR_KEY(field, key) keys.Set(i++, key);
+  MCR_WORKER_COUNTERS(MCR_KEY)
+#undef MCR_KEY
+  return keys;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("parseFrame", Napi::Function::New<ParseFrame>(env, "parseFrame"));
   exports.Set("Forwarder", ForwarderWrap::Define(env));
@@ -550,6 +542,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("parseLinkMessages", Napi::Function::New<ParseLinkMessages>(env, "parseLinkMessages"));
   exports.Set("peerCredentials", Napi::Function::New<PeerCredentials>(env, "peerCredentials"));
   exports.Set("interfaceIndex", Napi::Function::New<InterfaceIndex>(env, "interfaceIndex"));
+  exports.Set("workerCounterKeys", WorkerCounterKeys(env));
   RegisterBench(env, exports);
   mcr::RegisterRuleLookup(env, exports);
   mcr::RegisterSteering(env, exports);

@@ -71,7 +71,7 @@ void Forwarder::serve_control() {
   if (barrier_requested_ != barrier_serving_) {
     // A newer request supersedes an older one still armed: its target covers the older's frames.
     barrier_serving_ = barrier_requested_;
-    barrier_target_rx_ = rx_.load(std::memory_order_relaxed) + ingress_.ready_frames();
+    barrier_target_rx_ = counts_.rx.load(std::memory_order_relaxed) + ingress_.ready_frames();
     barrier_since_ns_ = coarse_monotonic_ns();
     barrier_armed_ = true;
   }
@@ -86,7 +86,7 @@ void Forwarder::serve_control() {
 // After a read: has every frame the barrier counted been forwarded (the read's batch is flushed)?
 void Forwarder::check_barrier(bool received) {
   constexpr uint64_t kSettleNs = 2'000'000;
-  const bool passed = ingress_.counts_frames() ? rx_.load(std::memory_order_relaxed) >= barrier_target_rx_ : !received && coarse_monotonic_ns() - barrier_since_ns_ >= kSettleNs;
+  const bool passed = ingress_.counts_frames() ? counts_.rx.load(std::memory_order_relaxed) >= barrier_target_rx_ : !received && coarse_monotonic_ns() - barrier_since_ns_ >= kSettleNs;
   if (!passed) return;
   barrier_armed_ = false;
   {
@@ -102,13 +102,13 @@ void Forwarder::set_rules(const std::vector<RuleSpec>& specs) {
 }
 
 inline __attribute__((always_inline)) void Forwarder::forward(const RuleEntry* rule, const ParsedPacket& p, const uint8_t* payload) {
-  relaxed_add(matched_, 1);
+  relaxed_add(counts_.matched, 1);
   relaxed_add(rule->counters->packets, 1);
   relaxed_add(rule->counters->bytes, p.payload_length);
   for (const OutputEntry& out : rule->outputs) {
     if (!out.socket) {  // output interface gone: counted, not sent
       relaxed_add(out.counters->errors, 1);
-      relaxed_add(tx_errors_, 1);
+      relaxed_add(counts_.tx_errors, 1);
       continue;
     }
     // Like a router: one hop less than it came with, at most the output's TTL; a packet with
@@ -117,7 +117,7 @@ inline __attribute__((always_inline)) void Forwarder::forward(const RuleEntry* r
     // whichever family the packet came in with and goes out with.
     const int ttl = out.fixed_ttl ? out.ttl : std::min<int>(out.ttl, p.ttl - 1);
     if (ttl < 1) {
-      relaxed_add(ttl_expired_, 1);
+      relaxed_add(counts_.ttl_expired, 1);
       continue;
     }
     const uint8_t tos = out.dscp < 0 ? p.tos : static_cast<uint8_t>((out.dscp << 2) | (p.tos & 3));
@@ -125,14 +125,14 @@ inline __attribute__((always_inline)) void Forwarder::forward(const RuleEntry* r
     if (!batch_.add(out.socket.get(), out.dest, payload, p.payload_length, out.counters, static_cast<uint8_t>(ttl), tos, p.src_port)) {
       // The output link has no address of the group's family: nothing is sent from a wrong one.
       relaxed_add(out.counters->errors, 1);
-      relaxed_add(tx_errors_, 1);
-      relaxed_add(tx_no_source_, 1);
+      relaxed_add(counts_.tx_errors, 1);
+      relaxed_add(counts_.tx_no_source, 1);
     }
   }
 }
 
 void Forwarder::handle(const uint8_t* frame, size_t length, bool foreign, const Table& table) {
-  relaxed_add(rx_, 1);
+  relaxed_add(counts_.rx, 1);
   ParsedPacket p;
   const ParseStatus status = parse_frame(frame, length, &p);
   if (status != ParseStatus::ok) {
@@ -141,7 +141,7 @@ void Forwarder::handle(const uint8_t* frame, size_t length, bool foreign, const 
       handle_fragment(frame, p, foreign, table);
       return;
     }
-    relaxed_add(malformed_, 1);
+    relaxed_add(counts_.malformed, 1);
     relaxed_add(dropped_[static_cast<size_t>(status)], 1);
     return;
   }
@@ -153,7 +153,7 @@ void Forwarder::handle(const uint8_t* frame, size_t length, bool foreign, const 
   }
   const RuleEntry* rule = p.family == 4 ? table.find(p.src, p.dst, p.dst_port) : table.find6(p.src6, p.dst6, p.dst_port);
   if (!rule) {
-    relaxed_add(unmatched_, 1);
+    relaxed_add(counts_.unmatched, 1);
     return;
   }
   forward(rule, p, frame + p.payload_offset);
@@ -178,13 +178,13 @@ __attribute__((noinline)) void Forwarder::handle_fragment(const uint8_t* frame, 
   ParsedPacket q;
   const ParseStatus status = reassembled_udp(d, &q);
   if (status != ParseStatus::ok) {
-    relaxed_add(malformed_, 1);
+    relaxed_add(counts_.malformed, 1);
     relaxed_add(dropped_[static_cast<size_t>(status)], 1);
     return;
   }
   const RuleEntry* rule = table.find6(q.src6, q.dst6, q.dst_port);
   if (!rule) {
-    relaxed_add(unmatched_, 1);
+    relaxed_add(counts_.unmatched, 1);
   } else {
     // A flush while its copies are queued (the batch full) must not free the slot under the
     // copies still to come: it is released by the next flush.
@@ -199,9 +199,9 @@ __attribute__((noinline)) void Forwarder::handle_fragment(const uint8_t* frame, 
 
 void Forwarder::flush() {
   uint64_t errors = 0, messages = 0;
-  relaxed_add(tx_, batch_.flush(&errors, &messages));
-  relaxed_add(tx_errors_, errors);
-  relaxed_add(tx_messages_, messages);
+  relaxed_add(counts_.tx, batch_.flush(&errors, &messages));
+  relaxed_add(counts_.tx_errors, errors);
+  relaxed_add(counts_.tx_messages, messages);
   if (!in_datagram_) reassembler_.release();  // nothing points into completed datagrams any more
 }
 
@@ -214,7 +214,7 @@ void Forwarder::loop() {
       if (!running_.load(std::memory_order_relaxed)) break;
       if (barrier_armed_) check_barrier(false);  // nothing waited: passed at once
     }
-    const uint64_t rx_before = rx_.load(std::memory_order_relaxed);
+    const uint64_t rx_before = counts_.rx.load(std::memory_order_relaxed);
     // One table per batch, loaded when the batch has arrived (not before the wait, or a rule
     // acknowledged during the wait would miss the batch): a swap never applies mid-batch.
     std::shared_ptr<const Table> table;
@@ -226,7 +226,7 @@ void Forwarder::loop() {
           handle(frame, length, foreign, *table);
         },
         [&] { flush(); });
-    if (barrier_armed_) check_barrier(rx_.load(std::memory_order_relaxed) != rx_before);
+    if (barrier_armed_) check_barrier(counts_.rx.load(std::memory_order_relaxed) != rx_before);
     // Incomplete IPv6 datagrams time out even when no fragment comes to notice it.
     const uint64_t now = coarse_monotonic_ns();
     if (reassembler_.open() > 0) reassembler_.expire(now);
@@ -249,25 +249,15 @@ ForwarderCounters Forwarder::counters() {
     c.kernel_drops = kernel_total_.drops;
     c.ring_freezes = kernel_total_.freezes;
   }
-  c.rx = rx_.load(std::memory_order_relaxed);
-  c.matched = matched_.load(std::memory_order_relaxed);
-  c.unmatched = unmatched_.load(std::memory_order_relaxed);
-  c.malformed = malformed_.load(std::memory_order_relaxed);
-  for (size_t i = 0; i < kParseStatusCount; ++i) c.dropped[i] = dropped_[i].load(std::memory_order_relaxed);
-  c.ttl_expired = ttl_expired_.load(std::memory_order_relaxed);
+#define MCR_LOAD(field, key) c.field = counts_.field.load(std::memory_order_relaxed);
+  MCR_FORWARDER_COUNTERS(MCR_LOAD)
+#undef MCR_LOAD
   c.vlan_tagged = vlan_tagged_.load(std::memory_order_relaxed);
-  c.tx = tx_.load(std::memory_order_relaxed);
-  c.tx_errors = tx_errors_.load(std::memory_order_relaxed);
-  c.tx_messages = tx_messages_.load(std::memory_order_relaxed);
-  c.tx_no_source = tx_no_source_.load(std::memory_order_relaxed);
+  for (size_t i = 0; i < kParseStatusCount; ++i) c.dropped[i] = dropped_[i].load(std::memory_order_relaxed);
   const ReassemblyCounters& r = reassembler_.counters();
-  c.fragments = r.fragments.load(std::memory_order_relaxed);
-  c.reassembled = r.reassembled.load(std::memory_order_relaxed);
-  c.reassembly_expired = r.expired.load(std::memory_order_relaxed);
-  c.reassembly_evicted = r.evicted.load(std::memory_order_relaxed);
-  c.reassembly_overlaps = r.overlaps.load(std::memory_order_relaxed);
-  c.fragment_duplicates = r.duplicates.load(std::memory_order_relaxed);
-  c.fragments_unwanted = r.unwanted.load(std::memory_order_relaxed);
+#define MCR_LOAD(field, key) c.field = r.field.load(std::memory_order_relaxed);
+  MCR_REASSEMBLY_COUNTERS(MCR_LOAD)
+#undef MCR_LOAD
   return c;
 }
 

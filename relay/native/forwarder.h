@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "counters.h"
 #include "egress.h"
 #include "ingress.h"
 #include "parse.h"
@@ -18,12 +19,11 @@
 namespace mcr {
 
 struct ForwarderCounters {
-  uint64_t rx = 0, matched = 0, unmatched = 0, malformed = 0, kernel_drops = 0, ring_freezes = 0, tx = 0, tx_errors = 0, tx_messages = 0, tx_no_source = 0, ttl_expired = 0, vlan_tagged = 0;
+#define MCR_FIELD(field, key) uint64_t field = 0;
+  MCR_WORKER_COUNTERS(MCR_FIELD)
+#undef MCR_FIELD
+  uint64_t vlan_tagged = 0;                  // well-formed, but another VLAN's: one of the drop reasons
   uint64_t dropped[kParseStatusCount] = {};  // malformed frames by ParseStatus ('ok' stays 0)
-  // IPv6 reassembly (reassembly.h): fragments taken, datagrams completed, incomplete datagrams
-  // expired or evicted, datagrams dropped for overlapping fragments, exact duplicates dropped,
-  // fragments dropped before taking a slot because no rule takes their group (and source).
-  uint64_t fragments = 0, reassembled = 0, reassembly_expired = 0, reassembly_evicted = 0, reassembly_overlaps = 0, fragment_duplicates = 0, fragments_unwanted = 0;
 };
 
 struct RuleStatsSnapshot {
@@ -95,7 +95,12 @@ class Forwarder {
   std::mutex stats_mutex_;
   KernelStats kernel_total_;
   // Written by the forwarding thread only; read by stats().
-  std::atomic<uint64_t> rx_{0}, matched_{0}, unmatched_{0}, malformed_{0}, tx_{0}, tx_errors_{0}, tx_messages_{0}, tx_no_source_{0}, ttl_expired_{0}, vlan_tagged_{0};
+  struct Counts {
+#define MCR_FIELD(field, key) std::atomic<uint64_t> field{0};
+    MCR_FORWARDER_COUNTERS(MCR_FIELD)
+#undef MCR_FIELD
+  } counts_;
+  std::atomic<uint64_t> vlan_tagged_{0};
   std::atomic<uint64_t> dropped_[kParseStatusCount] = {};
 };
 

@@ -1,7 +1,8 @@
 // The relay's public face: what the harness, the scenarios and netns use of it (paths, the addon,
-// modes, wire types, formatting). Nothing outside relay/ (but its tests) imports another relay module.
+// modes, wire types, the counter catalogue, formatting). Nothing outside relay/ (but its tests) imports another relay module.
 export { addonPath, loadAddon, projectRoot, EGRESS_MODES, FANOUT_MODES, INGRESS_MODES, type EgressMode, type FanoutMode, type IngressMode } from './native.js';
 export { ControlClient } from './control-client.js';
+export { WORKER_COUNTERS, counterLine, sumCounters, type CounterSpec, type WorkerCounterKey, type WorkerCounters } from './counters.js';
 export { VERSION } from './version.js';
 export { endpoint } from './rules.js';
 export { renderTable } from './table.js';

@@ -4,6 +4,7 @@
 // from 0 with the worker, which Prometheus handles as a counter reset; a sum over workers (as
 // mcrctl prints it) would only dip, and rate() would read that dip as a reset and overcount.
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { WORKER_COUNTERS, type CounterSpec, type WorkerCounterKey } from './counters.js';
 import type { ForwarderStats } from './native.js';
 import { endpoint, type Rule } from './rules.js';
 import type { RuleState, Supervisor } from './supervisor.js';
@@ -35,13 +36,13 @@ function* reporting(stats: RelayStats): Generator<[WorkerInfo, ForwarderStats]> 
   for (const w of stats.workers) if (w.stats) yield [w, w.stats];
 }
 
-function workerCounter(key: keyof ForwarderStats, name: string, help: string): Family {
+function workerCounter({ key, metric, help }: CounterSpec<WorkerCounterKey>): Family {
   return {
-    name: `mcr_worker_${name}_total`,
+    name: `mcr_worker_${metric}_total`,
     help,
     labels: WORKER_LABELS,
     fill: (stats, emit) => {
-      for (const [w, s] of reporting(stats)) emit(workerLabels(w), s[key] as number);
+      for (const [w, s] of reporting(stats)) emit(workerLabels(w), s[key]);
     },
   };
 }
@@ -75,24 +76,7 @@ function outputCounter(key: 'packets' | 'bytes' | 'errors', help: string): Famil
 const igmp = (key: keyof RelayStats['igmp'], name: string, help: string): Family => ({ name: `mcr_igmp_${name}`, help, labels: [], fill: (stats, emit) => emit({}, Number(stats.igmp[key])) });
 
 export const COUNTERS: Family[] = [
-  workerCounter('rx', 'received_frames', 'Frames the worker took from its AF_PACKET socket.'),
-  workerCounter('matched', 'matched_frames', 'Frames that matched a rule.'),
-  workerCounter('unmatched', 'unmatched_frames', 'Well-formed multicast frames that matched no rule.'),
-  workerCounter('malformed', 'malformed_frames', 'Frames dropped as malformed (by class: mcr_worker_dropped_frames_total).'),
-  workerCounter('kernelDrops', 'ingress_drops', "Frames the kernel dropped at the worker's receive ring (PACKET_STATISTICS): the worker fell behind."),
-  workerCounter('ringFreezes', 'ring_freezes', 'Times the TPACKET_V3 receive ring was full (--ingress blocks).'),
-  workerCounter('tx', 'sent_datagrams', 'Datagrams sent on outputs.'),
-  workerCounter('txMessages', 'send_messages', "Messages that carried them: fewer than datagrams when a flow's run went as one GSO message."),
-  workerCounter('txErrors', 'send_errors', 'Datagrams whose send failed (output interface gone, buffer full, ...).'),
-  workerCounter('txNoSource', 'send_no_source', 'Output copies not sent because the output interface has no address of their family to send frames from (also counted in send_errors).'),
-  workerCounter('ttlExpired', 'ttl_expired', "Output copies not sent because the packet's TTL ran out."),
-  workerCounter('fragments', 'ipv6_fragments', 'IPv6 fragments taken by the worker\'s reassembler (the kernel reassembles IPv4 ones before fanout).'),
-  workerCounter('reassembled', 'reassembled_datagrams', 'IPv6 datagrams reassembled from fragments (then looked up like any datagram).'),
-  workerCounter('reassemblyExpired', 'reassembly_expired', 'Incomplete IPv6 datagrams dropped when their 1 s reassembly timeout ran out.'),
-  workerCounter('reassemblyEvicted', 'reassembly_evicted', 'Incomplete IPv6 datagrams dropped to make room (reassembly table full: the oldest goes).'),
-  workerCounter('reassemblyOverlaps', 'reassembly_overlaps', 'IPv6 datagrams dropped for an overlapping (RFC 5722) or inconsistent fragment.'),
-  workerCounter('fragmentDuplicates', 'duplicate_fragments', 'Exact duplicate IPv6 fragments dropped (their datagram kept).'),
-  workerCounter('fragmentsUnwanted', 'ipv6_unwanted_fragments', 'IPv6 fragments dropped before taking a reassembly slot: no rule takes their group (and source).'),
+  ...WORKER_COUNTERS.map(workerCounter),
   {
     name: 'mcr_worker_dropped_frames_total',
     help: 'Frames dropped before the rule lookup, by reason: each class of malformed frame, and vlan_tagged (another VLAN\'s frame seen on its parent).',

@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ReassemblyCounters, WorkerCounters } from './counters.js';
 
 /**
  * hash: each flow stays on one worker, steered by mcrd's bucket table, and workers come and go
@@ -70,22 +71,7 @@ export interface ParsedFrame {
 }
 
 /** IPv6 reassembly counters of a worker (Forwarder.stats) or of a Reassembly table. */
-export interface ReassemblyStats {
-  /** IPv6 fragments taken by the reassembler (frames; an atomic fragment is an ordinary datagram, not counted). */
-  fragments: number;
-  /** Datagrams completed from fragments (then checked, looked up and counted like any datagram). */
-  reassembled: number;
-  /** Incomplete datagrams dropped when their timeout (1 s after their first fragment) ran out. */
-  reassemblyExpired: number;
-  /** Incomplete datagrams dropped to make room for a new one (table full: the oldest goes). */
-  reassemblyEvicted: number;
-  /** Datagrams dropped for an overlapping fragment (RFC 5722) or one inconsistent with the last fragment. */
-  reassemblyOverlaps: number;
-  /** Exact duplicate fragments dropped (their datagram kept). */
-  fragmentDuplicates: number;
-  /** Fragments dropped before taking a slot: no rule takes their group (and source, for source-specific rules), whatever the port. */
-  fragmentsUnwanted: number;
-}
+export type ReassemblyStats = ReassemblyCounters;
 
 export interface NativeOutput {
   /** An IPv4 or IPv6 multicast group, of either family whatever the input's. */
@@ -124,23 +110,8 @@ export interface ForwarderOptions {
 
 export interface OutputStats { packets: number; bytes: number; errors: number }
 export interface RuleStats { id: string; packets: number; bytes: number; outputs: OutputStats[] }
-export interface ForwarderStats extends ReassemblyStats {
-  rx: number;
-  matched: number;
-  unmatched: number;
-  malformed: number;
-  /** Kernel drops reported by PACKET_STATISTICS (accumulated across reads). */
-  kernelDrops: number;
-  /** TPACKET_V3 freeze-queue events (ring full), when the ring is used. */
-  ringFreezes: number;
-  tx: number;
-  txErrors: number;
-  /** Messages that carried the datagrams sent: fewer than tx when runs of a flow went as GSO messages. */
-  txMessages: number;
-  /** Output copies not sent as frames because the output link has no address of their family (also in txErrors). */
-  txNoSource: number;
-  /** Output copies not sent because the packet's TTL ran out (input TTL <= 1, or fixed 0). */
-  ttlExpired: number;
+/** Every counter of relay/src/counters.ts, the frames dropped by reason and the per-rule counters. */
+export interface ForwarderStats extends WorkerCounters {
   /** Frames dropped by reason: every PARSE_DROP_REASONS class, and vlan_tagged (another VLAN's, seen on its parent). */
   dropped: Record<string, number>;
   rules: RuleStats[];
@@ -224,6 +195,8 @@ export interface Addon {
   peerCredentials(fd: number): { pid: number; uid: number; gid: number };
   /** ifindex for a name, 0 when the interface does not exist. */
   interfaceIndex(name: string): number;
+  /** The counter keys Forwarder.stats() fills (relay/native/counters.h), for the test that holds WORKER_COUNTERS to them. */
+  readonly workerCounterKeys: readonly string[];
   /** The steering bucket of a flow, as the kernel computes it in 'hash' mode (IPv6: addresses only). */
   steeringBucket(source: string, group: string, sourcePort: number, port: number): number;
   readonly steeringBuckets: number;

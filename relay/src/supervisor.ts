@@ -2,6 +2,7 @@
 // they depend on. It never touches packets. Every change goes through one queue (change-queue.ts)
 // and is acknowledged only after every worker applied it and the state file (if any) holds it.
 import { ChangeQueue, type ChangeJob } from './change-queue.js';
+import { sumCounters, WORKER_COUNTERS, type WorkerCounters } from './counters.js';
 import { IgmpPool, membershipKey, type IgmpOps, type IgmpPolicy, type Membership, type WantedGroups } from './igmp-pool.js';
 import type { Logger } from './log.js';
 import type { EgressMode, FanoutMode, IngressMode, NativeRule, RuleStats } from './native.js';
@@ -319,14 +320,13 @@ export class Supervisor {
     return this.rules.list().map((rule) => ({ ...rule, status: this.statusOf(rule) }));
   }
 
-  async stats(): Promise<{ workers: WorkerStats[]; scaling: ReturnType<WorkerPool['scaling']>; rules: RuleWithStats[]; igmp: ReturnType<IgmpPool['stats']> & { enabled: boolean }; totals: Record<string, number>; dropped: Record<string, number> }> {
+  async stats(): Promise<{ workers: WorkerStats[]; scaling: ReturnType<WorkerPool['scaling']>; rules: RuleWithStats[]; igmp: ReturnType<IgmpPool['stats']> & { enabled: boolean }; totals: WorkerCounters; dropped: Record<string, number> }> {
     const workers = await this.pool.stats();
-    const totals: Record<string, number> = { rx: 0, matched: 0, unmatched: 0, malformed: 0, kernelDrops: 0, ringFreezes: 0, tx: 0, txErrors: 0, txMessages: 0, txNoSource: 0, ttlExpired: 0, fragments: 0, reassembled: 0, reassemblyExpired: 0, reassemblyEvicted: 0, reassemblyOverlaps: 0, fragmentDuplicates: 0, fragmentsUnwanted: 0 };
+    const totals = sumCounters(WORKER_COUNTERS, workers.flatMap((w) => (w.stats ? [w.stats] : [])));
     const dropped: Record<string, number> = {};
     const perRule = new Map<string, RuleStats[]>();
     for (const w of workers) {
       if (!w.stats) continue;
-      for (const key of Object.keys(totals)) totals[key] += (w.stats as unknown as Record<string, number>)[key] ?? 0;
       for (const [why, n] of Object.entries(w.stats.dropped ?? {})) dropped[why] = (dropped[why] ?? 0) + n;
       for (const r of w.stats.rules) perRule.set(r.id, [...(perRule.get(r.id) ?? []), r]);
     }

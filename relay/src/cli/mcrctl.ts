@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import JSON5 from 'json5';
 import { ControlClient } from '../control-client.js';
-import type { ReassemblyStats } from '../native.js';
+import { counterLine, WORKER_COUNTERS } from '../counters.js';
 import { DEFAULT_SOCKET_PATH } from '../protocol.js';
 import { endpoint, parseOutputSpec, type Rule } from '../rules.js';
 import type { ApplyResult, RuleState, RuleWithState, RuleWithStats } from '../supervisor.js';
@@ -62,17 +62,6 @@ function readChangeFile(file: string): { add: unknown[]; remove: unknown[] } {
   }
   throw new Error(`${file}: must hold a list of rules, or { add: [...], remove: [{ id } or { name }, ...] }`);
 }
-
-/** The IPv6 reassembly counters (totals over the workers) and their names on the stats line. */
-const REASSEMBLY: [keyof ReassemblyStats, string][] = [
-  ['fragments', 'fragments'],
-  ['reassembled', 'reassembled'],
-  ['reassemblyExpired', 'expired'],
-  ['reassemblyEvicted', 'evicted'],
-  ['reassemblyOverlaps', 'overlaps'],
-  ['fragmentDuplicates', 'duplicates'],
-  ['fragmentsUnwanted', 'unwanted'],
-];
 
 function workersTable(workers: (WorkerInfo | WorkerStats)[]): string {
   if (workers.length === 0) return 'no workers (they start with the first rule on an interface, or with --interface)';
@@ -159,8 +148,8 @@ program
               ),
             ),
         '',
-        `Dropped: ttl_expired=${r.totals.ttlExpired ?? 0} no_source=${r.totals.txNoSource ?? 0} ${Object.entries(r.dropped ?? {}).map(([why, n]) => `${why}=${n}`).join(' ')}`,
-        `IPv6 reassembly: ${REASSEMBLY.map(([key, label]) => `${label}=${r.totals[key] ?? 0}`).join(' ')}`,
+        `Dropped: ${counterLine(WORKER_COUNTERS, 'dropped', r.totals)} ${Object.entries(r.dropped ?? {}).map(([why, n]) => `${why}=${n}`).join(' ')}`,
+        `IPv6 reassembly: ${counterLine(WORKER_COUNTERS, 'reassembly', r.totals)}`,
         `IGMP: attempted=${r.igmp.attempted} succeeded=${r.igmp.succeeded} failed=${r.igmp.failed} active_groups=${r.igmp.activeGroups} helper_sockets=${r.igmp.sockets} leaves=${r.igmp.leaves} joining=${r.igmp.joining} leaving=${r.igmp.leaving}`,
       ].join('\n'),
     ),

@@ -25,49 +25,14 @@ export const WORKER_COUNTERS = [
   { key: 'txMessages', metric: 'send_messages', help: "Messages that carried them: fewer than datagrams when a flow's run went as one GSO message." },
   { key: 'txErrors', metric: 'send_errors', help: 'Datagrams whose send failed (output interface gone, buffer full, ...).' },
   { key: 'ttlExpired', metric: 'ttl_expired', help: "Output copies not sent because the packet's TTL ran out.", line: { name: 'dropped', label: 'ttl_expired' } },
-  {
-    key: 'txNoSource',
-    metric: 'send_no_source',
-    help: 'Output copies not sent because the output interface has no address of their family to send frames from (also counted in send_errors).',
-    line: { name: 'dropped', label: 'no_source' },
-  },
-  {
-    key: 'fragments',
-    metric: 'ipv6_fragments',
-    help: "IPv6 fragments taken by the worker's reassembler (the kernel reassembles IPv4 ones before fanout).",
-    line: { name: 'reassembly', label: 'fragments' },
-  },
-  {
-    key: 'reassembled',
-    metric: 'reassembled_datagrams',
-    help: 'IPv6 datagrams reassembled from fragments (then looked up like any datagram).',
-    line: { name: 'reassembly', label: 'reassembled' },
-  },
-  {
-    key: 'reassemblyExpired',
-    metric: 'reassembly_expired',
-    help: 'Incomplete IPv6 datagrams dropped when their 1 s reassembly timeout ran out.',
-    line: { name: 'reassembly', label: 'expired' },
-  },
-  {
-    key: 'reassemblyEvicted',
-    metric: 'reassembly_evicted',
-    help: 'Incomplete IPv6 datagrams dropped to make room (reassembly table full: the oldest goes).',
-    line: { name: 'reassembly', label: 'evicted' },
-  },
-  {
-    key: 'reassemblyOverlaps',
-    metric: 'reassembly_overlaps',
-    help: 'IPv6 datagrams dropped for an overlapping (RFC 5722) or inconsistent fragment.',
-    line: { name: 'reassembly', label: 'overlaps' },
-  },
+  { key: 'txNoSource', metric: 'send_no_source', help: 'Output copies not sent because the output interface has no address of their family to send frames from (also counted in send_errors).', line: { name: 'dropped', label: 'no_source' } },
+  { key: 'fragments', metric: 'ipv6_fragments', help: "IPv6 fragments taken by the worker's reassembler (the kernel reassembles IPv4 ones before fanout).", line: { name: 'reassembly', label: 'fragments' } },
+  { key: 'reassembled', metric: 'reassembled_datagrams', help: 'IPv6 datagrams reassembled from fragments (then looked up like any datagram).', line: { name: 'reassembly', label: 'reassembled' } },
+  { key: 'reassemblyExpired', metric: 'reassembly_expired', help: 'Incomplete IPv6 datagrams dropped when their 1 s reassembly timeout ran out.', line: { name: 'reassembly', label: 'expired' } },
+  { key: 'reassemblyEvicted', metric: 'reassembly_evicted', help: 'Incomplete IPv6 datagrams dropped to make room (reassembly table full: the oldest goes).', line: { name: 'reassembly', label: 'evicted' } },
+  { key: 'reassemblyOverlaps', metric: 'reassembly_overlaps', help: 'IPv6 datagrams dropped for an overlapping (RFC 5722) or inconsistent fragment.', line: { name: 'reassembly', label: 'overlaps' } },
   { key: 'fragmentDuplicates', metric: 'duplicate_fragments', help: 'Exact duplicate IPv6 fragments dropped (their datagram kept).', line: { name: 'reassembly', label: 'duplicates' } },
-  {
-    key: 'fragmentsUnwanted',
-    metric: 'ipv6_unwanted_fragments',
-    help: 'IPv6 fragments dropped before taking a reassembly slot: no rule takes their group (and source).',
-    line: { name: 'reassembly', label: 'unwanted' },
-  },
+  { key: 'fragmentsUnwanted', metric: 'ipv6_unwanted_fragments', help: 'IPv6 fragments dropped before taking a reassembly slot: no rule takes their group (and source).', line: { name: 'reassembly', label: 'unwanted' } },
 ] as const satisfies readonly CounterSpec[];
 
 type Spec = (typeof WORKER_COUNTERS)[number];

@@ -1,10 +1,10 @@
 // The runs a site is built from. Like readRuns (report/run-index.ts), but a result.json whose
 // fields the index and trend pages read have the wrong type is skipped with the reason, instead
 // of throwing in the middle of a publish: a results folder is data from test machines.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { readResult } from '../result.js';
-import type { IndexedRun } from '../report/run-index.js';
+import { gateVerdict, type IndexedRun } from '../report/run-index.js';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -22,16 +22,6 @@ export function unreadableField(result: unknown): string | undefined {
     if (!step.runs.every((r) => isObject(r) && (r.aggregate === undefined || isObject(r.aggregate)))) return "a step's run or its aggregate is not an object";
   }
   return undefined;
-}
-
-/** gate.json's verdict, as run-index.ts reads it. */
-function gateVerdict(dir: string): IndexedRun['gate'] {
-  try {
-    const verdict = (JSON.parse(readFileSync(path.join(dir, 'gate.json'), 'utf8')) as { verdict?: unknown }).verdict;
-    return verdict === 'pass' || verdict === 'fail' ? verdict : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Every directory of resultsDir with a readable, well-typed result.json, newest first; the others are passed to onSkip. */

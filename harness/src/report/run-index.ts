@@ -16,7 +16,8 @@ export interface IndexedRun {
 /** Marks a page as this generator's, so a later publish may overwrite the directory holding it. */
 export const GENERATOR = 'mcr run index';
 
-function gateVerdict(dir: string): IndexedRun['gate'] {
+/** gate.json's verdict in a run's directory, if it was gated. */
+export function gateVerdict(dir: string): IndexedRun['gate'] {
   try {
     const verdict = (JSON.parse(readFileSync(path.join(dir, 'gate.json'), 'utf8')) as { verdict?: unknown }).verdict;
     return verdict === 'pass' || verdict === 'fail' ? verdict : undefined;

@@ -39,6 +39,7 @@ describe.skipIf(reason)('join-leave scenario', () => {
     const [ladder, burdened, delayed] = result.steps;
     expect(ladder.runs.map((r) => r.contender).sort()).toEqual(['kernel', 'relay', 'socat']);
     if (noRouting) expect(ladder.runs.find((r) => r.contender === 'kernel')).toMatchObject({ status: 'skipped', kernelLacks: true });
+    expect(burdened.runs.map((r) => r.contender).sort()).toEqual(['relay', 'socat']);
     expect(delayed.runs.map((r) => r.contender)).toEqual(['relay']);
     for (const run of [...ladder.runs, ...burdened.runs, ...delayed.runs].filter((r) => r.status !== 'skipped')) {
       expect(run.status, `${run.contender}: ${run.reason}`).toBe('ok');

@@ -14,7 +14,7 @@
 import { checkAtLeast, checkAtMost, type Check } from '../harness/src/checks.js';
 import { profileCount, type RateStep } from '../harness/src/generator.js';
 import type { ContenderRun, StepResult } from '../harness/src/result.js';
-import { DOWN_RATIO } from '../relay/src/autoscale.js';
+import { DOWN_RATIO } from '../relay/src/api.js';
 import { countRuns, runPlans, LADDER_OPTIONS, SEARCH_OPTIONS, type Scenario, type ScenarioOptions, type StepPlan } from './scenario.js';
 
 /** Seconds: the low start, the peak (room for two steps up, 2 s busy + 5 s cool-down each), the low tail (10 s idle, then one step down). */

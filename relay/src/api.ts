@@ -4,6 +4,7 @@ export { addonPath, loadAddon, projectRoot, EGRESS_MODES, FANOUT_MODES, INGRESS_
 export { ControlClient } from './control-client.js';
 export { WORKER_COUNTERS, counterLine, sumCounters, type CounterSpec, type WorkerCounterKey, type WorkerCounters } from './counters.js';
 export { VERSION } from './version.js';
+export { DOWN_RATIO } from './autoscale.js';
 export { endpoint } from './rules.js';
 export { renderTable } from './table.js';
 export type { RuleWithStats } from './supervisor.js';

@@ -2,7 +2,6 @@
 import { describe, expect, it } from 'vitest';
 import { COOL_DOWN_MS, DOWN_AFTER, DOWN_RATIO, INTERVAL_MS, UP_AFTER, UP_CPU, decide, initialState, type LoadSample } from '../../relay/src/autoscale.js';
 
-const DOWN_CPU = DOWN_RATIO * UP_CPU;
 import { parseWorkerRange } from '../../relay/src/config.js';
 
 const range = { min: 1, max: 4 };

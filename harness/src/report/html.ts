@@ -3,6 +3,7 @@ import { describeCheck, gatedTally } from '../checks.js';
 import type { RunResult } from '../result.js';
 import type { Chart } from './charts.js';
 import { summaryTable, throughputTable, workerShareTable } from './markdown.js';
+import { joinLeaveTable } from './join-leave-table.js';
 
 /**
  * The one escape for every value that goes into a page, as text or a quoted attribute. It takes
@@ -40,6 +41,10 @@ ${htmlTable(headers, rows)}
 ${(() => {
     const t = throughputTable(result);
     return t.rows.length ? `<h2>Throughput (NDR / PDR)</h2>\n${htmlTable(t.headers, t.rows)}` : '';
+  })()}
+${(() => {
+    const t = joinLeaveTable(result);
+    return t.rows.length ? `<h2>Group join and leave delay (RFC 3918)</h2>\n${htmlTable(t.headers, t.rows)}` : '';
   })()}
 ${(() => {
     const shares = workerShareTable(result);

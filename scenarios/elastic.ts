@@ -23,10 +23,11 @@ const PEAK_S = 16;
 const TAIL_S = 20;
 /**
  * The low rate is this fraction of the peak: low enough that one worker fewer would stay under
- * the idle threshold (7/15 of SCALE_UP_CPU, 11.7 % of a core) even at the low rate's higher cost
- * per packet (a wake-up per frame: two workers at 10,000/s in all used more than that here).
+ * the idle threshold (7/15 of SCALE_UP_CPU, 11.7 % of a core) by mcrd's own estimate, the
+ * workers' whole load over one fewer, which counts each worker's wake-ups per frame: at 5 % of
+ * the peak two workers used 12-15 % in all here (one alone 8 %), and none was given back.
  */
-const LOW_FRACTION = 0.05;
+const LOW_FRACTION = 0.02;
 const DEFAULT_PEAK_PPS = 100_000;
 const MAX_WORKERS = 4;
 /** One worker carries 100,000/s here at ~3.6 µs a packet, about a third of a core: busy at a quarter. */

@@ -11,8 +11,9 @@ import { projectRoot } from '../../../relay/src/api.js';
 
 /**
  * The tests that drive the addon: in-process (unit, forwarder) and through mcrd's workers
- * (forwarding: every traffic class; lifecycle: link events, re-created interfaces). relay.test.ts
- * adds no native path these miss and would cost CI a minute more; name it to run it too.
+ * (forwarding: every traffic class; lifecycle: link events, re-created interfaces; elastic: the
+ * steering program, hold, release and barrier, workers that come and go). relay.test.ts adds no
+ * native path these miss and would cost CI a minute more; name it to run it too.
  */
 const RELAY_TESTS = [
   'test/unit/parse.test.ts',
@@ -22,6 +23,7 @@ const RELAY_TESTS = [
   'test/integration/forwarder.test.ts',
   'test/integration/forwarding.test.ts',
   'test/integration/lifecycle.test.ts',
+  'test/integration/elastic.test.ts',
 ];
 
 const program = new Command('test:sanitized')

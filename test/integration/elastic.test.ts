@@ -5,11 +5,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
 import { runGenerator } from '../../harness/src/generator.js';
 import { nsFetch } from '../../harness/src/ns-fetch.js';
 import { startSink } from '../../harness/src/sink.js';
 import { planStreams } from '../../harness/src/streams.js';
-import { loadAddon } from '../../relay/src/native.js';
+import { loadAddon, projectRoot } from '../../relay/src/native.js';
 import { singleOwner, withMemberAdded } from '../../relay/src/steering.js';
 import type { WorkerStats } from '../../relay/src/workers.js';
 import { announceSkip, skipReason } from './env.js';
@@ -138,6 +139,18 @@ describe.skipIf(reason)('elastic workers', () => {
     const workers = (await again.client.request<{ workers: WorkerStats[] }>('workers')).workers;
     expect(workers.map((w) => w.state)).toEqual(['running', 'running', 'running']);
     expect(workers.reduce((n, w) => n + w.buckets!, 0)).toBe(256);
+  });
+
+  it("mcrctl workers set prints each worker added or stopped, what it moved and how long readers waited; 'workers' shows the new set", async () => {
+    rig = await startRig(['--workers', '1']);
+    const c = rig.chain;
+    await rig.mcrd.client.request('add', { rule: ruleFor(c, planStreams(1)[0]) });
+    const mcrctl = (...args: string[]) => execa(process.execPath, [path.join(projectRoot, 'bin', 'mcrctl.js'), '--socket', rig!.mcrd.socketPath, ...args]);
+    const up = await mcrctl('workers', 'set', '--interface', c.relayIn.ifname, '3');
+    expect(up.stdout).toMatch(new RegExp(`^${c.relayIn.ifname}: 1 -> 3 workers\n  worker ${c.relayIn.ifname}#1: 128 of 256 buckets moved, readers held [\\d.]+ ms\n  worker ${c.relayIn.ifname}#2: 85 of 256 buckets moved, readers held [\\d.]+ ms$`));
+    const table = (await mcrctl('workers')).stdout;
+    expect(table).toMatch(/BUCKETS/);
+    expect(table.split('\n').filter((l) => l.includes(' running '))).toHaveLength(3);
   });
 
   it('refuses a count out of range and an unknown interface, naming them', async () => {

@@ -1,10 +1,24 @@
 // Worker process: owns one Forwarder (native forwarding thread) for one ingress interface and
 // applies what the supervisor sends. Started by mcrd with the config as JSON in argv[2].
+import net from 'node:net';
+import { MessageChannel } from './message-channel.js';
 import { loadAddon, type Forwarder, type NativeRule } from './native.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './worker-messages.js';
 
+/** fd 3: mcrd's end of the socket pair is the only other one (workers.ts boot()). */
+const socket = new net.Socket({ fd: 3, readable: true, writable: true });
+let onMessage: (message: ToWorker) => void = () => undefined;
+const channel = new MessageChannel<FromWorker, ToWorker>(socket, {
+  message: (message) => onMessage(message),
+  // mcrd sends what it built: a message it could not read means a bug or a wrong peer; say so and go.
+  refused: (why) => {
+    console.error(`worker: a message from mcrd refused (${why}): exiting`);
+    process.exit(1);
+  },
+});
+
 function send(message: FromWorker): void {
-  process.send?.(message);
+  channel.send(message);
 }
 
 /** A batch in hand takes microseconds; a wait in poll ends at once (the forwarder wakes it). */
@@ -36,7 +50,7 @@ function main(): void {
   } catch (err) {
     send({ type: 'fatal', error: (err as Error).message });
     process.exitCode = 1;
-    process.disconnect?.();
+    channel.close();
     return;
   }
 
@@ -55,7 +69,7 @@ function main(): void {
       send({ type: 'ack', seq, error: (err as Error).message });
     }
   };
-  process.on('message', (message: ToWorker) => {
+  onMessage = (message: ToWorker) => {
     switch (message.type) {
       case 'rules':
         apply(message.seq, new Map(message.rules.map((r) => [r.id, r])));
@@ -96,9 +110,10 @@ function main(): void {
         shutdown();
         break;
     }
-  });
+  };
   // The supervisor's death closes the channel: never outlive it.
-  process.on('disconnect', shutdown);
+  socket.on('end', shutdown);
+  socket.on('close', shutdown);
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', () => {}); // a terminal's ^C reaches the whole group: let mcrd decide.
   send({ type: 'ready' });

@@ -3,12 +3,14 @@
 // A worker that dies is restarted with backoff and gets the interface's current rules back.
 // The count changes at runtime (setWorkers): workers join and leave the group one at a time,
 // through scaling.ts, so that in 'hash' mode nothing is lost or reordered.
-import { fork, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { EgressMode, FanoutMode, ForwarderStats, IngressMode, NativeRule, WorkerLoad } from './native.js';
 import type { Logger } from './log.js';
 import { setprivArgs, type RunAs } from './privileges.js';
 import type { FromWorker, ToWorker, WorkerConfig } from './worker-messages.js';
+import { MessageChannel } from './message-channel.js';
 import { admit, bucketsByMember, retire, type FanoutMembers, type Member, type ScalingEvent } from './scaling.js';
 import { MAX_MEMBERS, withMemberGone, type Owners } from './steering.js';
 
@@ -60,6 +62,8 @@ interface Pending {
 
 class WorkerHandle implements Member {
   child: ChildProcess | null = null;
+  /** Messages to and from the worker: size-bounded lines on its fd 3 (message-channel.ts); null once closed. */
+  channel: MessageChannel<ToWorker, FromWorker> | null = null;
   state: WorkerInfo['state'] = 'starting';
   restarts = 0;
   startedAt: Date | null = null;
@@ -86,7 +90,8 @@ class WorkerHandle implements Member {
   /** Sends a request and resolves with the reply carrying the same seq. */
   request(make: (seq: number) => ToWorker): Promise<FromWorker> {
     const child = this.child;
-    if (!child || !child.connected) return Promise.reject(new Error(`worker ${this.iface}#${this.index} is not running`));
+    const channel = this.channel;
+    if (!child || !channel) return Promise.reject(new Error(`worker ${this.iface}#${this.index} is not running`));
     const seq = ++this.seq;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -95,7 +100,13 @@ class WorkerHandle implements Member {
         if (this.child === child) this.hung(this);
       }, REPLY_TIMEOUT_MS);
       this.pending.set(seq, { resolve, reject, timer });
-      child.send(make(seq));
+      try {
+        channel.send(make(seq));
+      } catch (err) {
+        this.pending.delete(seq);
+        clearTimeout(timer);
+        reject(new Error(`${this.name}: ${(err as Error).message}`));
+      }
     });
   }
 
@@ -282,7 +293,7 @@ export class WorkerPool {
     }
   }
 
-  /** Forks the worker, waits for 'ready' and loads its rules; it joins the group later (enter). */
+  /** Starts the worker, waits for 'ready' and loads its rules; it joins the group later (enter). */
   private boot(worker: WorkerHandle, fanoutId: number): Promise<void> {
     const config: WorkerConfig = {
       interface: worker.iface,
@@ -294,18 +305,25 @@ export class WorkerPool {
       ringMiB: this.options.ringMiB,
     };
     const runAs = this.options.runAs;
-    // fork() runs execPath [...execArgv, script, ...args]: with setpriv in front, node starts already unprivileged.
-    const launcher = runAs ? { execPath: runAs.setpriv, execArgv: [...setprivArgs(runAs.who), process.execPath] } : { execArgv: [] };
-    const child = fork(WORKER_SCRIPT, [JSON.stringify(config)], { ...launcher, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // With setpriv in front, node starts already unprivileged. Messages go over fd 3, a socket pair
+    // (not Node's IPC channel, which buffers a message without bound until its newline).
+    const node = [process.execPath, WORKER_SCRIPT, JSON.stringify(config)];
+    const [command, ...args] = runAs ? [runAs.setpriv, ...setprivArgs(runAs.who), ...node] : node;
+    const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'pipe'] });
     worker.child = child;
     worker.state = 'starting';
     const name = worker.name;
     // A signal mcrd may not send (EPERM under a narrow capability set) is reported here, not thrown.
     child.on('error', (err) => this.options.log.error(`${name} (pid ${child.pid}): ${err.message}`));
+    const stream = child.stdio[3] as Duplex;
+    stream.on('error', () => undefined); // a worker gone mid-write: its exit says so
+    stream.on('close', () => {
+      if (worker.child === child) worker.channel = null;
+    });
 
     return new Promise<void>((resolve, reject) => {
       let booted = false;
-      child.on('message', (message: FromWorker) => {
+      const onMessage = (message: FromWorker) => {
         if (message.type === 'fatal') {
           this.options.log.error(`${name} failed to start: ${message.error}`);
           if (!booted) reject(new Error(`${name}: ${message.error}`));
@@ -321,10 +339,18 @@ export class WorkerPool {
         } else {
           worker.settle(message);
         }
+      };
+      worker.channel = new MessageChannel<ToWorker, FromWorker>(stream, {
+        message: onMessage,
+        refused: (why) => {
+          this.options.log.error(`${name} (pid ${child.pid}) sent a message mcrd refuses (${why}): killing it`);
+          child.kill('SIGKILL');
+        },
       });
       child.on('exit', (code, signal) => {
         worker.failAll(`${name} exited`);
         worker.child = null;
+        worker.channel = null;
         if (!booted) {
           reject(new Error(`${name} exited during start (code ${code}, signal ${signal})`));
           return;
@@ -503,7 +529,7 @@ export class WorkerPool {
         clearTimeout(giveUp);
         resolve();
       });
-      if (child.connected) child.send({ type: 'stop' } satisfies ToWorker);
+      if (worker.channel) worker.channel.send({ type: 'stop' } satisfies ToWorker);
       else child.kill('SIGTERM');
     });
   }

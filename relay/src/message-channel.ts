@@ -1,8 +1,9 @@
 // Messages between mcrd and a worker with a size bound (issue 21, item 3), used by workers.ts and
 // worker.ts instead of Node's IPC channel: that one keeps reading a message until its newline with
-// no limit, so a worker (it parses packets from the network) could make mcrd buffer without bound. Here each message is one line of JSON on a stream (a socketpair the worker gets
-// as an extra stdio fd), read by protocol.ts's LineSplitter: a line longer than MAX_LINE_BYTES is
-// discarded as it arrives, never held, and reported.
+// no limit, so a worker (it parses packets from the network) could make mcrd buffer without bound.
+// Here each message is one line of JSON on a stream (a socket pair the worker gets as fd 3), read
+// by protocol.ts's LineSplitter: a line longer than MAX_LINE_BYTES is discarded as it arrives,
+// never held, and reported.
 import type { Duplex } from 'node:stream';
 import { LineSplitter, MAX_LINE_BYTES, encodeLine } from './protocol.js';
 

@@ -90,7 +90,7 @@ export function parseListenAddress(value: string): ListenAddress {
 /** A worker count N (MIN = MAX = N) or "MIN..MAX"; throws saying what is wrong. */
 export function parseWorkerRange(value: unknown): WorkerRange {
   const text = String(value);
-  const m = typeof value === 'number' ? [text, text, text] : /^(\d+)(?:\.\.(\d+))?$/.exec(text);
+  const m = /^(\d+)(?:\.\.(\d+))?$/.exec(text);
   const min = Number(m?.[1]);
   const max = Number(m?.[2] ?? m?.[1]);
   if (!m || !Number.isInteger(min) || min < 1 || max > MAX_MEMBERS || min > max) {

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { validateRuleSpec, type Rule } from './rules.js';
+import { MAX_MEMBERS } from './steering.js';
 
 export const STATE_FORMAT = 'mcrd-state';
 export const STATE_VERSION = 1;
@@ -96,26 +97,17 @@ function removeLeftovers(file: string): void {
   }
 }
 
-/**
- * The worker counts saved in `file` (none when there is no file, or it holds none). Throws naming
- * the file for a count that is not a whole number from 1 to `max`. Read after loadState().
- */
-export function loadWorkerCounts(file: string, max: number): Record<string, number> {
-  if (!fs.existsSync(file)) return {};
-  const doc = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<StateDocument>;
-  const counts = doc.workers ?? {};
-  if (typeof counts !== 'object' || counts === null || Array.isArray(counts)) throw new Error(`state file ${file}: 'workers' must map interfaces to worker counts`);
-  for (const [iface, n] of Object.entries(counts)) {
-    if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`state file ${file}: workers of ${iface}: ${JSON.stringify(n)} is not a count from 1 to ${max}`);
-  }
-  return counts;
+/** The rules saved in `file`, or undefined when there is no file yet (readState without the worker counts). */
+export function loadState(file: string): Rule[] | undefined {
+  return readState(file, MAX_MEMBERS)?.rules;
 }
 
 /**
- * The rules saved in `file`, or undefined when there is no file yet. Throws one message naming the
- * file and the first problem for anything else: a state file is used whole or not at all.
+ * The rules and the worker counts (each 1 to maxWorkers) saved in `file`, or undefined when there
+ * is no file yet. Throws one message naming the file and the first problem for anything else: a
+ * state file is used whole or not at all.
  */
-export function loadState(file: string): Rule[] | undefined {
+export function readState(file: string, maxWorkers: number): { rules: Rule[]; workers: Record<string, number> } | undefined {
   removeLeftovers(file);
   if (!fs.existsSync(file)) return undefined;
   const refuse = (why: string): never => {
@@ -130,8 +122,13 @@ export function loadState(file: string): Rule[] | undefined {
   if (typeof doc !== 'object' || doc === null || doc.format !== STATE_FORMAT) return refuse(`not an mcrd state file (format must be '${STATE_FORMAT}')`);
   if (doc.version !== STATE_VERSION) return refuse(`version ${String(doc.version)} is not supported (this mcrd reads version ${STATE_VERSION})`);
   if (!Array.isArray(doc.rules)) return refuse("'rules' must be a list");
+  const workers = doc.workers ?? {};
+  if (typeof workers !== 'object' || workers === null || Array.isArray(workers)) return refuse("'workers' must map interfaces to worker counts");
+  for (const [iface, n] of Object.entries(workers)) {
+    if (!Number.isInteger(n) || n < 1 || n > maxWorkers) return refuse(`workers of ${iface}: ${JSON.stringify(n)} is not a count from 1 to ${maxWorkers}`);
+  }
   const ids = new Set<string>();
-  return doc.rules.map((raw, i) => {
+  const rules = doc.rules.map((raw, i): Rule => {
     const where = `rule ${i + 1}`;
     if (typeof raw !== 'object' || raw === null) return refuse(`${where} is not an object`);
     const { id, origin, ...spec } = raw as unknown as Record<string, unknown>;
@@ -142,9 +139,10 @@ export function loadState(file: string): Rule[] | undefined {
     try {
       // Interfaces may be missing while mcrd starts: a restored rule waits for them.
       const rule = validateRuleSpec(spec, () => true);
-      return { id, ...rule, ...(origin === 'config' ? { origin } : {}) };
+      return { id, ...rule, ...(origin === 'config' ? { origin: 'config' as const } : {}) };
     } catch (err) {
       return refuse(`${where} (id ${id}): ${(err as Error).message}`);
     }
   });
+  return { rules, workers };
 }

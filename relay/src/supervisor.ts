@@ -10,8 +10,8 @@ import type { PeerCredentials as Peer } from './control-server.js';
 import { COMMANDS } from './protocol.js';
 import { addRule, applyBatch, mergeConfigRules, removeRule, type ApplyResult, type ConfigMerge } from './changes.js';
 import { RuleTable, describeInput, diffTables, endpoint, type Rule } from './rules.js';
-import { loadState, loadWorkerCounts, saveState } from './state-file.js';
-import { MAX_MEMBERS } from './steering.js';
+import { readState, saveState } from './state-file.js';
+import { MAX_MEMBERS, STEERING_BUCKETS } from './steering.js';
 import { NeighbourWarning, neighbourThreshold } from './neighbour-limit.js';
 import { WorkerPool, type WorkerPoolOptions, type WorkerStats } from './workers.js';
 import type { ScalingEvent } from './scaling.js';
@@ -100,9 +100,10 @@ export class Supervisor {
    */
   async start(configRules: unknown[] = []): Promise<void> {
     for (const iface of this.options.interfaces) if (!this.exists(iface)) throw new Error(`--interface ${iface}: no such interface`);
-    const saved = this.options.stateFile ? loadState(this.options.stateFile) : undefined;
+    const state = this.options.stateFile ? readState(this.options.stateFile, MAX_MEMBERS) : undefined;
+    const saved = state?.rules;
     if (saved) this.options.log.info(`restoring ${saved.length} rules from ${this.options.stateFile}`);
-    for (const [iface, count] of Object.entries(this.options.stateFile ? loadWorkerCounts(this.options.stateFile, MAX_MEMBERS) : {})) {
+    for (const [iface, count] of Object.entries(state?.workers ?? {})) {
       const range = this.options.autoscale;
       const kept = range ? Math.min(range.max, Math.max(range.min, count)) : count;
       await this.pool.setWorkers(iface, kept); // interfaces start later: this is the count they start with
@@ -190,7 +191,7 @@ export class Supervisor {
       }
       if (this.options.stateFile) {
         try {
-          saveState(this.options.stateFile, after.list(), undefined, this.pool.setCounts());
+          this.save(this.options.stateFile, after);
         } catch (err) {
           throw new Error(`state file ${this.options.stateFile} not written (${(err as Error).message}): change undone`);
         }
@@ -204,6 +205,11 @@ export class Supervisor {
     for (const rule of after.list()) for (const o of rule.outputs) if (!this.outputs.has(o.interface)) this.outputs.set(o.interface, this.options.interfaceIndex(o.interface));
     // Frames (the default egress) make no neighbour entries; only the IP stack's path does.
     if (this.options.egress === 'udp') this.neighbours.check(new Set(after.list().flatMap((rule) => rule.outputs.map((o) => o.group))).size);
+  }
+
+  /** The state file holds the table and the worker counts set at runtime. */
+  private save(file: string, table: RuleTable): void {
+    saveState(file, table.list(), undefined, this.pool.setCounts());
   }
 
   addRule(spec: unknown, peer?: Peer): Promise<Rule> {
@@ -243,11 +249,11 @@ export class Supervisor {
     // Kept across restarts like a rule change; a count that could not be saved still runs, and says so.
     if (this.options.stateFile) {
       const file = this.options.stateFile;
-      await this.queue.task(async () => saveState(file, this.rules.list(), undefined, this.pool.setCounts())).catch((err: Error) => this.options.log.error(`workers of ${iface}: state file ${file} not written (${err.message}): the count is not kept across a restart`));
+      await this.queue.task(async () => this.save(file, this.rules)).catch((err: Error) => this.options.log.error(`workers of ${iface}: state file ${file} not written (${err.message}): the count is not kept across a restart`));
     }
     const moved = result.events.reduce((n, e) => n + e.moved, 0);
     const held = Math.max(0, ...result.events.map((e) => e.heldMs));
-    this.options.log.info(`workers of ${iface}: ${result.before} -> ${result.after} (${why}); ${moved} of 256 flow buckets moved, readers held at most ${held.toFixed(1)} ms`);
+    this.options.log.info(`workers of ${iface}: ${result.before} -> ${result.after} (${why}); ${moved} of ${STEERING_BUCKETS} flow buckets moved, readers held at most ${held.toFixed(1)} ms`);
     return { interface: iface, ...result };
   }
 

@@ -8,6 +8,7 @@ import { DEFAULT_SOCKET_PATH } from '../protocol.js';
 import { endpoint, parseOutputSpec, type Rule } from '../rules.js';
 import type { ApplyResult, RuleState, RuleWithState, RuleWithStats } from '../supervisor.js';
 import { renderTable } from '../table.js';
+import { STEERING_BUCKETS } from '../steering.js';
 import type { WorkerInfo, WorkerStats } from '../workers.js';
 
 const program = new Command('mcrctl')
@@ -157,7 +158,7 @@ program
 
 const workers = program
   .command('workers')
-  .description("worker processes (BUCKETS: the share of flows each takes in 'hash' mode, of 256)")
+  .description(`worker processes (BUCKETS: the share of flows each takes in 'hash' mode, of ${STEERING_BUCKETS})`)
   .action(() => call<{ workers: WorkerInfo[] }>('workers', {}, (r) => workersTable(r.workers)));
 workers
   .command('set <count>')
@@ -167,7 +168,7 @@ workers
     const n = Number(count);
     if (!Number.isInteger(n) || n < 1) throw new Error(`worker count '${count}' is not a whole number of at least 1`);
     return call<{ interface: string; before: number; after: number; events: { member: string; moved: number; heldMs: number }[] }>('set-workers', { interface: o.interface, count: n }, (r) =>
-      [`${r.interface}: ${r.before} -> ${r.after} workers`, ...r.events.map((e) => `  ${e.member}: ${e.moved} of 256 buckets moved, readers held ${e.heldMs.toFixed(1)} ms`)].join('\n'),
+      [`${r.interface}: ${r.before} -> ${r.after} workers`, ...r.events.map((e) => `  ${e.member}: ${e.moved} of ${STEERING_BUCKETS} buckets moved, readers held ${e.heldMs.toFixed(1)} ms`)].join('\n'),
     );
   });
 program.command('ping').description('check that mcrd answers').action(() => call('ping', {}, () => 'pong'));

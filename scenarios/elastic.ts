@@ -22,10 +22,11 @@ const LOW_S = 4;
 const PEAK_S = 16;
 const TAIL_S = 20;
 /**
- * The low rate is this fraction of the peak: low enough that one worker fewer would stay under
- * the idle threshold (7/15 of SCALE_UP_CPU, 11.7 % of a core) by mcrd's own estimate, the
- * workers' whole load over one fewer, which counts each worker's wake-ups per frame: at 5 % of
- * the peak two workers used 12-15 % in all here (one alone 8 %), and none was given back.
+ * The low rate is this fraction of the peak: low enough that one worker fewer stays under the
+ * idle threshold (7/15 of SCALE_UP_CPU, 11.7 % of a core) by mcrd's own estimate, the workers'
+ * whole load over one fewer, which counts each worker's wake-ups per frame. At 5 % one worker
+ * alone used 8 % of a core in the tail (this scenario's check), yet the two autoscaled workers
+ * were never given back; at 2 % they were.
  */
 const LOW_FRACTION = 0.02;
 const DEFAULT_PEAK_PPS = 100_000;

@@ -81,7 +81,10 @@ describe.skipIf(reason)('elastic workers', () => {
       steps.push(await rig.mcrd.client.request<SetReply>('set-workers', { interface: c.relayIn.ifname, count: n }));
     }
     await gen;
-    return { steps, streams: (await sink.done).streams };
+    const streams = (await sink.done).streams;
+    // The figures docs/measured-figures.md quotes: what each event moved and held, and the loss.
+    console.log(`${fanout}: events (buckets moved / readers held ms): ${steps.flatMap((s) => s.events.map((e) => `${e.moved}/${e.heldMs.toFixed(1)}`)).join(' ')}; lost per stream: ${streams.map((s) => PER_STREAM - s.unique).join(' ')}`);
+    return { steps, streams };
   }
   const PER_STREAM = 2500;
 

@@ -131,13 +131,4 @@ inline void install_stop_handlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
-inline std::string json_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out;
-}
-
 }  // namespace mcr

@@ -20,6 +20,7 @@
 #include "../../relay/native/headers.h"
 #include "../../relay/native/link_facts.h"
 #include "common.h"
+#include "json-writer.h"
 #include "pace.h"
 #include "payload.h"
 
@@ -403,27 +404,44 @@ void Sender::send(size_t m) {
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The command line: the senders' Config plus what only main needs.
+struct Options {
   Config c;
   double rate = 1000, aggregate = -1, duration = -1;
   uint64_t dump = 0;
   size_t threads = 1;
+};
 
+// "KIND:K" of --fault.
+void parse_fault(const std::string& text, Config* c) {
+  const size_t colon = text.find(':');
+  const std::string kind = text.substr(0, colon);
+  if (kind == "dup") c->fault = Fault::dup;
+  else if (kind == "swap" || kind == "reorder") c->fault = Fault::swap;
+  else if (kind == "corrupt") c->fault = Fault::corrupt;
+  else if (kind == "skip") c->fault = Fault::skip;
+  else die("--fault '" + text + "': kind must be dup, swap, corrupt or skip");
+  c->fault_k = colon == std::string::npos ? 0 : static_cast<uint64_t>(parse_number("--fault", text.c_str() + colon + 1, 2, 1e9));
+  if (c->fault_k == 0) die("--fault '" + text + "' needs K >= 2, e.g. dup:100");
+}
+
+// Every flag in order; --help prints the usage and exits 0, anything wrong exits 2 saying what.
+Options parse_args(int argc, char** argv) {
+  Options o;
+  Config& c = o.c;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const char* v = i + 1 < argc ? argv[i + 1] : nullptr;
     auto next = [&] { ++i; return v; };
-    if (a == "--help" || a == "-h") { std::fputs(kUsage, stdout); return 0; }
+    if (a == "--help" || a == "-h") { std::fputs(kUsage, stdout); std::exit(0); }
     else if (a == "--streams") { if (!v) die("--streams needs a value"); add_stream_list(next(), &c.streams); }
     else if (a == "--streams-file") { if (!v) die("--streams-file needs a value"); add_stream_file(next(), &c.streams); }
     else if (a == "--interface") { if (!v) die("--interface needs a value"); c.ifname = next(); }
     else if (a == "--source") { if (!v) die("--source needs a value"); c.source = next(); }
-    else if (a == "--rate") rate = parse_number(a, next(), 0, 1e8);
-    else if (a == "--aggregate-rate") aggregate = parse_number(a, next(), 1, 1e8);
+    else if (a == "--rate") o.rate = parse_number(a, next(), 0, 1e8);
+    else if (a == "--aggregate-rate") o.aggregate = parse_number(a, next(), 1, 1e8);
     else if (a == "--count") c.count = static_cast<uint64_t>(parse_number(a, next(), 1, 1e12));
-    else if (a == "--duration") duration = parse_number(a, next(), 0.001, 1e6);
+    else if (a == "--duration") o.duration = parse_number(a, next(), 0.001, 1e6);
     else if (a == "--profile") { if (!v) die("--profile needs S:PPS[,S:PPS...]"); c.profile = parse_profile(next()); }
     else if (a == "--size") c.size = static_cast<size_t>(parse_number(a, next(), kHeaderSize, kMaxPayload));
     else if (a == "--ttl") c.ttl = static_cast<int>(parse_number(a, next(), 1, 255));
@@ -432,118 +450,148 @@ int main(int argc, char** argv) {
     else if (a == "--batch") c.batch = static_cast<size_t>(parse_number(a, next(), 1, 256));
     else if (a == "--warmup") c.warmup = static_cast<uint64_t>(parse_number(a, next(), 0, 1e9));
     else if (a == "--packet") c.packet = true;
-    else if (a == "--threads") threads = static_cast<size_t>(parse_number(a, next(), 1, 16));
-    else if (a == "--fault") {
-      if (!v) die("--fault needs KIND:K");
-      const std::string f = next();
-      const size_t colon = f.find(':');
-      const std::string kind = f.substr(0, colon);
-      if (kind == "dup") c.fault = Fault::dup;
-      else if (kind == "swap" || kind == "reorder") c.fault = Fault::swap;
-      else if (kind == "corrupt") c.fault = Fault::corrupt;
-      else if (kind == "skip") c.fault = Fault::skip;
-      else die("--fault '" + f + "': kind must be dup, swap, corrupt or skip");
-      c.fault_k = colon == std::string::npos ? 0 : static_cast<uint64_t>(parse_number("--fault", f.c_str() + colon + 1, 2, 1e9));
-      if (c.fault_k == 0) die("--fault '" + f + "' needs K >= 2, e.g. dup:100");
-    } else if (a == "--dump") dump = static_cast<uint64_t>(parse_number(a, next(), 1, 1e6));
+    else if (a == "--threads") o.threads = static_cast<size_t>(parse_number(a, next(), 1, 16));
+    else if (a == "--fault") { if (!v) die("--fault needs KIND:K"); parse_fault(next(), &c); }
+    else if (a == "--dump") o.dump = static_cast<uint64_t>(parse_number(a, next(), 1, 1e6));
     else die(std::string("unknown option '") + a + "'\n" + kUsage);
   }
-  if (dump > 0) {
-    std::vector<uint8_t> buf(c.size);
-    for (uint64_t seq = 0; seq < dump; ++seq) {
-      write_payload(buf.data(), c.size, PayloadHeader{0, c.run_id, 1, seq, monotonic_ns(), static_cast<uint32_t>(c.size)});
-      std::string line;
-      char hex[3];
-      for (uint8_t b : buf) { std::snprintf(hex, sizeof hex, "%02x", b); line += hex; }
-      std::puts(line.c_str());
-    }
-    return 0;
+  return o;
+}
+
+// --dump: N payloads of stream 1 as hex lines, nothing sent.
+void dump_payloads(const Config& c, uint64_t n) {
+  std::vector<uint8_t> buf(c.size);
+  for (uint64_t seq = 0; seq < n; ++seq) {
+    write_payload(buf.data(), c.size, PayloadHeader{0, c.run_id, 1, seq, monotonic_ns(), static_cast<uint32_t>(c.size)});
+    std::string line;
+    char hex[3];
+    for (uint8_t b : buf) { std::snprintf(hex, sizeof hex, "%02x", b); line += hex; }
+    std::puts(line.c_str());
   }
+}
+
+// Checks what a sending run needs and turns rates, --duration and --profile into the senders'
+// total rate, count per stream and deadline.
+void plan_schedule(Options* o) {
+  Config& c = o->c;
   if (c.streams.empty()) die(std::string("no streams given (--streams or --streams-file)\n") + kUsage);
   if (c.ifname.empty()) die("--interface is required");
   c.family = streams_family(c.streams);
   const size_t n_streams = c.streams.size();
-  threads = std::min(threads, n_streams);  // a thread without a stream would have nothing to send
-  c.total_rate = aggregate > 0 ? aggregate : rate * static_cast<double>(n_streams);
+  o->threads = std::min(o->threads, n_streams);  // a thread without a stream would have nothing to send
+  c.total_rate = o->aggregate > 0 ? o->aggregate : o->rate * static_cast<double>(n_streams);
   if (!c.profile.empty()) {
-    if (duration > 0) die("--profile and --duration both say how long to send: give one");
+    if (o->duration > 0) die("--profile and --duration both say how long to send: give one");
     double packets = 0;
     for (const Pace::Segment& s : c.profile) packets += s.seconds * s.pps;
     c.count = std::max<uint64_t>(1, static_cast<uint64_t>(std::llround(packets / static_cast<double>(n_streams))));
   }
-  if (duration > 0) {
+  if (o->duration > 0) {
     if (c.total_rate > 0) {
-      c.count = static_cast<uint64_t>(std::llround(duration * c.total_rate / static_cast<double>(n_streams)));
+      c.count = static_cast<uint64_t>(std::llround(o->duration * c.total_rate / static_cast<double>(n_streams)));
       if (c.count == 0) c.count = 1;
     } else {
       c.count = 1ull << 40;
-      c.deadline_ns = monotonic_ns() + static_cast<uint64_t>(duration * 1e9);
+      c.deadline_ns = monotonic_ns() + static_cast<uint64_t>(o->duration * 1e9);
     }
   }
+}
 
+void install_interrupt_handlers() {
   struct sigaction sa {};
   sa.sa_handler = [](int) { g_interrupted.store(true, std::memory_order_relaxed); };
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+}
 
-  // Sockets and buffers are set up here, so a failure ends the process before anything is sent.
-  std::vector<StreamState> state(n_streams);
-  std::vector<std::unique_ptr<Sender>> senders;
-  for (size_t t = 0; t < threads; ++t) senders.push_back(std::make_unique<Sender>(c, state, t, threads));
-
+// Runs every sender to its end; returns the seconds it took.
+double run_senders(const std::vector<std::unique_ptr<Sender>>& senders) {
   // One start time for all threads, so their schedules interleave as one stream of packets would.
   const uint64_t t0 = monotonic_ns() + 1000000;
   const uint64_t started = monotonic_ns();
   std::vector<std::thread> workers;
-  for (size_t t = 1; t < threads; ++t) workers.emplace_back(&Sender::run, senders[t].get(), t0);
+  for (size_t t = 1; t < senders.size(); ++t) workers.emplace_back(&Sender::run, senders[t].get(), t0);
   senders[0]->run(t0);  // thread 0 is this one: with --threads 1 nothing changes
   for (std::thread& w : workers) w.join();
-  const double elapsed = static_cast<double>(monotonic_ns() - started) / 1e9;
+  return static_cast<double>(monotonic_ns() - started) / 1e9;
+}
 
-  // Summary: "sent" counts measured packets the kernel accepted (warm-up excluded).
-  std::string out = "{\"runId\":" + std::to_string(c.run_id) + ",\"size\":" + std::to_string(c.size) + ",\"warmup\":" + std::to_string(c.warmup) + ",\"streams\":[";
+// Refusals by errno name ("ENOBUFS", or "E<number>" for one without a name here); returns their sum.
+uint64_t write_errors(JsonWriter& w, const StreamState& st) {
+  uint64_t errors = 0;
+  w.begin_object();
+  for (const auto& kv : st.errors) {
+    const char* name = errno_name(kv.first);
+    const std::string key = name ? name : "E" + std::to_string(kv.first);
+    w.field(key.c_str(), kv.second);
+    errors += kv.second;
+  }
+  w.end_object();
+  return errors;
+}
+
+void write_stream(JsonWriter& w, size_t s, const StreamAddr& addr, const StreamState& st) {
+  w.begin_object().field("stream", s + 1).field("group", addr.group).field("port", addr.port);
+  w.field("sent", st.sent).field("sequenced", st.sequenced);
+  w.key("errors");
+  const uint64_t errors = write_errors(w, st);
+  w.field("errorCount", errors).field("warmupSent", st.warmup_sent).field("warmupErrors", st.warmup_errors);
+  // firstSendNs/lastSendNs/rate cover everything the stream sent, warm-up included.
+  const uint64_t all = st.sent + st.warmup_sent;
+  const double span = st.last_ns > st.first_ns ? static_cast<double>(st.last_ns - st.first_ns) / 1e9 : 0;
+  w.field("firstSendNs", st.first_ns).field("lastSendNs", st.last_ns);
+  w.key("rate").fixed(span > 0 && all > 1 ? static_cast<double>(all - 1) / span : 0.0, 1);
+  w.field("measuredFirstSendNs", st.measured_first_ns).field("measuredLastSendNs", st.measured_last_ns);
+  w.end_object();
+}
+
+// The summary line: "sent" counts measured packets the kernel accepted (warm-up excluded).
+std::string report(const Config& c, const std::vector<StreamState>& state, const std::vector<std::unique_ptr<Sender>>& senders, double elapsed) {
+  JsonWriter w;
+  w.begin_object().field("runId", c.run_id).field("size", c.size).field("warmup", c.warmup);
+  w.key("streams").begin_array();
   uint64_t total_sent = 0, measured_first = 0, measured_last = 0;
-  for (size_t s = 0; s < n_streams; ++s) {
+  for (size_t s = 0; s < state.size(); ++s) {
     const StreamState& st = state[s];
-    uint64_t errors = 0;
-    std::string errs = "{";
-    for (const auto& kv : st.errors) {
-      const char* name = errno_name(kv.first);
-      errs += (errs.size() > 1 ? "," : "") + std::string("\"") + (name ? name : ("E" + std::to_string(kv.first)).c_str()) + "\":" + std::to_string(kv.second);
-      errors += kv.second;
-    }
-    errs += "}";
+    write_stream(w, s, c.streams[s], st);
     total_sent += st.sent;
     if (st.measured_first_ns && (measured_first == 0 || st.measured_first_ns < measured_first)) measured_first = st.measured_first_ns;
     measured_last = std::max(measured_last, st.measured_last_ns);
-    // firstSendNs/lastSendNs/rate cover everything the stream sent, warm-up included.
-    const uint64_t all = st.sent + st.warmup_sent;
-    const double span = st.last_ns > st.first_ns ? static_cast<double>(st.last_ns - st.first_ns) / 1e9 : 0;
-    char rate_text[64];
-    std::snprintf(rate_text, sizeof rate_text, "%.1f", span > 0 && all > 1 ? static_cast<double>(all - 1) / span : 0.0);
-    out += (s ? "," : "") + std::string("{\"stream\":") + std::to_string(s + 1) + ",\"group\":\"" + json_escape(c.streams[s].group) + "\",\"port\":" + std::to_string(c.streams[s].port) +
-           ",\"sent\":" + std::to_string(st.sent) + ",\"sequenced\":" + std::to_string(st.sequenced) + ",\"errors\":" + errs + ",\"errorCount\":" + std::to_string(errors) +
-           ",\"warmupSent\":" + std::to_string(st.warmup_sent) + ",\"warmupErrors\":" + std::to_string(st.warmup_errors) + ",\"firstSendNs\":" + std::to_string(st.first_ns) +
-           ",\"lastSendNs\":" + std::to_string(st.last_ns) + ",\"rate\":" + rate_text + ",\"measuredFirstSendNs\":" + std::to_string(st.measured_first_ns) +
-           ",\"measuredLastSendNs\":" + std::to_string(st.measured_last_ns) + "}";
   }
-  uint64_t faults[4] = {0, 0, 0, 0};
+  w.end_array();
+  uint64_t dup = 0, swap = 0, corrupt = 0, skip = 0;
   for (const auto& sender : senders) {
-    faults[0] += sender->faults_dup;
-    faults[1] += sender->faults_swap;
-    faults[2] += sender->faults_corrupt;
-    faults[3] += sender->faults_skip;
+    dup += sender->faults_dup;
+    swap += sender->faults_swap;
+    corrupt += sender->faults_corrupt;
+    skip += sender->faults_skip;
   }
   // The measured window: delivered / measuredSeconds is the offered rate when nothing is lost.
   const double measured_seconds = total_sent >= 2 && measured_last > measured_first ? static_cast<double>(measured_last - measured_first) / 1e9 : 0;
-  char tail[512];
-  std::snprintf(tail, sizeof tail,
-                "],\"totalSent\":%llu,\"elapsedSec\":%.3f,\"interrupted\":%s,\"faults\":{\"dup\":%llu,\"swap\":%llu,\"corrupt\":%llu,\"skip\":%llu},"
-                "\"threads\":%zu,\"measuredFirstSendNs\":%llu,\"measuredLastSendNs\":%llu,\"measuredSeconds\":%.9f}",
-                static_cast<unsigned long long>(total_sent), elapsed, g_interrupted.load() ? "true" : "false", static_cast<unsigned long long>(faults[0]),
-                static_cast<unsigned long long>(faults[1]), static_cast<unsigned long long>(faults[2]), static_cast<unsigned long long>(faults[3]), threads,
-                static_cast<unsigned long long>(measured_first), static_cast<unsigned long long>(measured_last), measured_seconds);
-  out += tail;
-  std::puts(out.c_str());
+  w.field("totalSent", total_sent).key("elapsedSec").fixed(elapsed, 3).field("interrupted", g_interrupted.load());
+  w.key("faults").begin_object().field("dup", dup).field("swap", swap).field("corrupt", corrupt).field("skip", skip).end_object();
+  w.field("threads", senders.size()).field("measuredFirstSendNs", measured_first).field("measuredLastSendNs", measured_last);
+  w.key("measuredSeconds").fixed(measured_seconds, 9);
+  return w.end_object().text();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o = parse_args(argc, argv);
+  if (o.dump > 0) {
+    dump_payloads(o.c, o.dump);
+    return 0;
+  }
+  plan_schedule(&o);
+  install_interrupt_handlers();
+
+  // Sockets and buffers are set up here, so a failure ends the process before anything is sent.
+  std::vector<StreamState> state(o.c.streams.size());
+  std::vector<std::unique_ptr<Sender>> senders;
+  for (size_t t = 0; t < o.threads; ++t) senders.push_back(std::make_unique<Sender>(o.c, state, t, o.threads));
+
+  const double elapsed = run_senders(senders);
+  std::puts(report(o.c, state, senders, elapsed).c_str());
   return 0;
 }

@@ -13,6 +13,7 @@
 
 #include "common.h"
 #include "histogram.h"
+#include "json-writer.h"
 #include "payload.h"
 
 using namespace mcr;
@@ -143,165 +144,232 @@ int open_joined(const StreamAddr& a, unsigned ifindex, const std::string& ifname
   return fd;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+struct Options {
   std::vector<StreamAddr> addrs;
   std::string ifname;
   uint32_t run_id = 1;
-  double idle_ms = 2000, max_wait_ms = 0;
+  double idle_ms = 2000, max_wait_ms = 0, progress_ms = 0;
   int rcvbuf = 8 << 20;
-  double progress_ms = 0;
+};
+
+// Every flag in order; --help prints the usage and exits 0, anything wrong exits 2 saying what.
+Options parse_args(int argc, char** argv) {
+  Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     const char* v = i + 1 < argc ? argv[i + 1] : nullptr;
     auto next = [&] { ++i; return v; };
-    if (a == "--help" || a == "-h") { std::fputs(kUsage, stdout); return 0; }
-    else if (a == "--streams") { if (!v) die("--streams needs a value"); add_stream_list(next(), &addrs); }
-    else if (a == "--streams-file") { if (!v) die("--streams-file needs a value"); add_stream_file(next(), &addrs); }
-    else if (a == "--interface") { if (!v) die("--interface needs a value"); ifname = next(); }
-    else if (a == "--run-id") run_id = static_cast<uint32_t>(parse_number(a, next(), 0, 4294967295.0));
-    else if (a == "--idle-timeout") idle_ms = parse_number(a, next(), 1, 3.6e6);
-    else if (a == "--max-wait") max_wait_ms = parse_number(a, next(), 0, 3.6e7);
-    else if (a == "--progress") progress_ms = parse_number(a, next(), 100, 3.6e6);
-    else if (a == "--rcvbuf") rcvbuf = static_cast<int>(parse_number(a, next(), 4096, 1 << 30));
+    if (a == "--help" || a == "-h") { std::fputs(kUsage, stdout); std::exit(0); }
+    else if (a == "--streams") { if (!v) die("--streams needs a value"); add_stream_list(next(), &o.addrs); }
+    else if (a == "--streams-file") { if (!v) die("--streams-file needs a value"); add_stream_file(next(), &o.addrs); }
+    else if (a == "--interface") { if (!v) die("--interface needs a value"); o.ifname = next(); }
+    else if (a == "--run-id") o.run_id = static_cast<uint32_t>(parse_number(a, next(), 0, 4294967295.0));
+    else if (a == "--idle-timeout") o.idle_ms = parse_number(a, next(), 1, 3.6e6);
+    else if (a == "--max-wait") o.max_wait_ms = parse_number(a, next(), 0, 3.6e7);
+    else if (a == "--progress") o.progress_ms = parse_number(a, next(), 100, 3.6e6);
+    else if (a == "--rcvbuf") o.rcvbuf = static_cast<int>(parse_number(a, next(), 4096, 1 << 30));
     else die(std::string("unknown option '") + a + "'\n" + kUsage);
   }
-  if (addrs.empty()) die(std::string("no streams given (--streams or --streams-file)\n") + kUsage);
-  if (ifname.empty()) die("--interface is required");
-  const unsigned ifindex = interface_index(ifname);
-  streams_family(addrs);  // refuses a mix
-  install_stop_handlers();
+  if (o.addrs.empty()) die(std::string("no streams given (--streams or --streams-file)\n") + kUsage);
+  if (o.ifname.empty()) die("--interface is required");
+  return o;
+}
 
-  const int ep = epoll_create1(EPOLL_CLOEXEC);
-  if (ep < 0) die(std::string("epoll_create1: ") + std::strerror(errno));
-  std::vector<Socket> sockets;
-  std::vector<Stream> streams(addrs.size());
-  for (uint32_t s = 0; s < addrs.size(); ++s) {
-    const int fd = open_joined(addrs[s], ifindex, ifname, rcvbuf);
+// The IP TTL (IPv6: hop limit) and TOS (traffic class) one datagram arrived with, -1 when not reported.
+struct Marks {
+  int ttl = -1, tos = -1;
+};
+
+// The receiver: one joined socket per stream under one epoll, batches of recvmmsg, and the
+// accounting of every datagram by the stream its payload names.
+class Sink {
+ public:
+  explicit Sink(const Options& o);
+  ~Sink();
+  Sink(const Sink&) = delete;
+  Sink& operator=(const Sink&) = delete;
+
+  // Receives until the idle timeout, --max-wait or SIGINT/SIGTERM.
+  void run();
+  // The summary line (reads each socket's drop counter once more).
+  std::string report();
+
+ private:
+  void progress(uint64_t now);
+  void drain(Socket& sock);
+  Marks read_marks(msghdr& h, Socket& sock);
+  void account(Socket& sock, const uint8_t* data, size_t length, const Marks& marks, uint64_t arrival);
+  void write_stream(JsonWriter& w, size_t s) const;
+
+  static constexpr size_t kControl = CMSG_SPACE(sizeof(uint32_t)) + 2 * CMSG_SPACE(sizeof(int));
+
+  const Options& o_;
+  int ep_ = -1;
+  std::vector<Socket> sockets_;
+  std::vector<Stream> streams_;
+  std::vector<uint8_t> buffers_, controls_;
+  std::vector<mmsghdr> msgs_;
+  std::vector<iovec> iovs_;
+  uint64_t foreign_ = 0, unknown_ = 0, total_ = 0;
+  uint64_t started_ = 0, last_packet_ = 0, last_progress_ = 0;
+  double elapsed_ = 0;
+};
+
+Sink::Sink(const Options& o)
+    : o_(o), streams_(o.addrs.size()), buffers_(kBatch * kSlot), controls_(kBatch * kControl), msgs_(kBatch), iovs_(kBatch) {
+  const unsigned ifindex = interface_index(o.ifname);
+  streams_family(o.addrs);  // refuses a mix
+  install_stop_handlers();
+  ep_ = epoll_create1(EPOLL_CLOEXEC);
+  if (ep_ < 0) die(std::string("epoll_create1: ") + std::strerror(errno));
+  for (uint32_t s = 0; s < o.addrs.size(); ++s) {
+    const int fd = open_joined(o.addrs[s], ifindex, o.ifname, o.rcvbuf);
     epoll_event ev{};
     ev.events = EPOLLIN;
-    ev.data.u32 = static_cast<uint32_t>(sockets.size());
-    if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) die(std::string("epoll_ctl: ") + std::strerror(errno));
-    sockets.push_back(Socket{fd, s});
+    ev.data.u32 = static_cast<uint32_t>(sockets_.size());
+    if (epoll_ctl(ep_, EPOLL_CTL_ADD, fd, &ev) < 0) die("epoll_ctl for " + stream_text(o.addrs[s]) + ": " + std::strerror(errno));
+    sockets_.push_back(Socket{fd, s});
   }
-  std::fprintf(stderr, "READY\n");
-  std::fflush(stderr);
+}
 
-  std::vector<uint8_t> buffers(kBatch * kSlot);
-  std::vector<mmsghdr> msgs(kBatch);
-  std::vector<iovec> iovs(kBatch);
-  constexpr size_t kControl = CMSG_SPACE(sizeof(uint32_t)) + 2 * CMSG_SPACE(sizeof(int));
-  std::vector<uint8_t> controls(kBatch * kControl);
-  uint64_t foreign = 0, unknown = 0, total = 0;
-  const uint64_t started = monotonic_ns();
-  uint64_t last_packet = 0;
+Sink::~Sink() {
+  for (const Socket& s : sockets_) close(s.fd);
+  if (ep_ >= 0) close(ep_);
+}
+
+void Sink::run() {
+  started_ = last_progress_ = monotonic_ns();
   epoll_event events[64];
-
-  uint64_t last_progress = started;
   while (!g_stop) {
     const uint64_t now = monotonic_ns();
-    if (progress_ms > 0 && static_cast<double>(now - last_progress) / 1e6 >= progress_ms) {
-      last_progress = now;
-      uint64_t received = 0, unique = 0, expected = 0;
-      for (const Stream& st : streams) {
-        received += st.received;
-        unique += st.unique;
-        expected += static_cast<uint64_t>(st.max_seq + 1);
-      }
-      std::fprintf(stderr, "PROGRESS {\"t\":%.3f,\"received\":%llu,\"unique\":%llu,\"expected\":%llu}\n", static_cast<double>(now - started) / 1e9,
-                   static_cast<unsigned long long>(received), static_cast<unsigned long long>(unique), static_cast<unsigned long long>(expected));
-      std::fflush(stderr);
-    }
-    if (last_packet && static_cast<double>(now - last_packet) / 1e6 >= idle_ms) break;
-    if (max_wait_ms > 0 && static_cast<double>(now - started) / 1e6 >= max_wait_ms) break;
-    const int n = epoll_wait(ep, events, 64, 20);
-    for (int e = 0; e < n; ++e) {
-      Socket& sock = sockets[events[e].data.u32];
-      for (;;) {
-        for (size_t k = 0; k < kBatch; ++k) {
-          iovs[k] = iovec{&buffers[k * kSlot], kSlot};
-          std::memset(&msgs[k], 0, sizeof msgs[k]);
-          msgs[k].msg_hdr.msg_iov = &iovs[k];
-          msgs[k].msg_hdr.msg_iovlen = 1;
-          msgs[k].msg_hdr.msg_control = &controls[k * kControl];
-          msgs[k].msg_hdr.msg_controllen = kControl;
-        }
-        const int r = recvmmsg(sock.fd, msgs.data(), kBatch, MSG_DONTWAIT, nullptr);
-        if (r <= 0) break;
-        const uint64_t arrival = monotonic_ns();
-        last_packet = arrival;
-        for (int k = 0; k < r; ++k) {
-          ++total;
-          msghdr& h = msgs[static_cast<size_t>(k)].msg_hdr;
-          int ttl = -1, tos = -1;
-          for (cmsghdr* c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
-            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) std::memcpy(&sock.overflow, CMSG_DATA(c), sizeof(uint32_t));
-            if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) std::memcpy(&ttl, CMSG_DATA(c), sizeof(int));
-            if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS) tos = *CMSG_DATA(c);  // one byte
-            if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT) std::memcpy(&ttl, CMSG_DATA(c), sizeof(int));
-            if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_TCLASS) std::memcpy(&tos, CMSG_DATA(c), sizeof(int));
-          }
-          const uint8_t* data = &buffers[static_cast<size_t>(k) * kSlot];
-          PayloadHeader p;
-          const PayloadStatus status = read_payload(data, msgs[static_cast<size_t>(k)].msg_len, run_id, &p);
-          if (status == PayloadStatus::foreign) { ++foreign; continue; }
-          if (status == PayloadStatus::corrupted) {
-            // The header may be damaged too: credit the socket's stream.
-            ++streams[sock.stream_index].received;
-            ++streams[sock.stream_index].corrupted;
-            continue;
-          }
-          if (p.stream == 0 || p.stream > streams.size() || p.seq >= kMaxSeq) { ++unknown; continue; }
-          Stream& st = streams[p.stream - 1];
-          if (!st.first_arrival) st.first_arrival = arrival;
-          st.last_arrival = arrival;
-          if (p.flags & kFlagWarmup) { ++st.warmup; continue; }
-          ++st.received;
-          if (ttl >= 0) st.ttl_min = std::min(st.ttl_min, ttl), st.ttl_max = std::max(st.ttl_max, ttl);
-          if (tos >= 0) st.tos_min = std::min(st.tos_min, tos), st.tos_max = std::max(st.tos_max, tos);
-          if (p.stream - 1 != sock.stream_index) ++st.misdelivered;
-          if (!st.mark(p.seq)) { ++st.duplicates; continue; }
-          ++st.unique;
-          if (static_cast<int64_t>(p.seq) < st.max_seq) ++st.reordered;  // RFC 4737: arrived after a later one
-          else st.max_seq = static_cast<int64_t>(p.seq);
-          st.latency.add(arrival > p.tx_ns ? arrival - p.tx_ns : 0);
-        }
-        if (static_cast<size_t>(r) < kBatch) break;
-      }
-    }
+    if (o_.progress_ms > 0 && static_cast<double>(now - last_progress_) / 1e6 >= o_.progress_ms) progress(now);
+    if (last_packet_ && static_cast<double>(now - last_packet_) / 1e6 >= o_.idle_ms) break;
+    if (o_.max_wait_ms > 0 && static_cast<double>(now - started_) / 1e6 >= o_.max_wait_ms) break;
+    const int n = epoll_wait(ep_, events, 64, 20);
+    for (int e = 0; e < n; ++e) drain(sockets_[events[e].data.u32]);
   }
-  const double elapsed = static_cast<double>(monotonic_ns() - started) / 1e9;
+  elapsed_ = static_cast<double>(monotonic_ns() - started_) / 1e9;
+}
 
+// --progress: one PROGRESS line on stderr.
+void Sink::progress(uint64_t now) {
+  last_progress_ = now;
+  uint64_t received = 0, unique = 0, expected = 0;
+  for (const Stream& st : streams_) {
+    received += st.received;
+    unique += st.unique;
+    expected += static_cast<uint64_t>(st.max_seq + 1);
+  }
+  std::fprintf(stderr, "PROGRESS {\"t\":%.3f,\"received\":%llu,\"unique\":%llu,\"expected\":%llu}\n", static_cast<double>(now - started_) / 1e9,
+               static_cast<unsigned long long>(received), static_cast<unsigned long long>(unique), static_cast<unsigned long long>(expected));
+  std::fflush(stderr);
+}
+
+// Reads the socket in batches until it has nothing more.
+void Sink::drain(Socket& sock) {
+  for (;;) {
+    for (size_t k = 0; k < kBatch; ++k) {
+      iovs_[k] = iovec{&buffers_[k * kSlot], kSlot};
+      std::memset(&msgs_[k], 0, sizeof msgs_[k]);
+      msgs_[k].msg_hdr.msg_iov = &iovs_[k];
+      msgs_[k].msg_hdr.msg_iovlen = 1;
+      msgs_[k].msg_hdr.msg_control = &controls_[k * kControl];
+      msgs_[k].msg_hdr.msg_controllen = kControl;
+    }
+    const int r = recvmmsg(sock.fd, msgs_.data(), kBatch, MSG_DONTWAIT, nullptr);
+    if (r <= 0) return;
+    const uint64_t arrival = monotonic_ns();
+    last_packet_ = arrival;
+    for (size_t k = 0; k < static_cast<size_t>(r); ++k) {
+      ++total_;
+      const Marks marks = read_marks(msgs_[k].msg_hdr, sock);
+      account(sock, &buffers_[k * kSlot], msgs_[k].msg_len, marks, arrival);
+    }
+    if (static_cast<size_t>(r) < kBatch) return;
+  }
+}
+
+// The datagram's TTL and TOS; the socket's overflow count travels here too (SO_RXQ_OVFL).
+Marks Sink::read_marks(msghdr& h, Socket& sock) {
+  Marks m;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&h); c; c = CMSG_NXTHDR(&h, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) std::memcpy(&sock.overflow, CMSG_DATA(c), sizeof(uint32_t));
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) std::memcpy(&m.ttl, CMSG_DATA(c), sizeof(int));
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS) m.tos = *CMSG_DATA(c);  // one byte
+    if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT) std::memcpy(&m.ttl, CMSG_DATA(c), sizeof(int));
+    if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_TCLASS) std::memcpy(&m.tos, CMSG_DATA(c), sizeof(int));
+  }
+  return m;
+}
+
+// One datagram, counted against the stream its payload names.
+void Sink::account(Socket& sock, const uint8_t* data, size_t length, const Marks& marks, uint64_t arrival) {
+  PayloadHeader p;
+  const PayloadStatus status = read_payload(data, length, o_.run_id, &p);
+  if (status == PayloadStatus::foreign) { ++foreign_; return; }
+  if (status == PayloadStatus::corrupted) {
+    // The header may be damaged too: credit the socket's stream.
+    ++streams_[sock.stream_index].received;
+    ++streams_[sock.stream_index].corrupted;
+    return;
+  }
+  if (p.stream == 0 || p.stream > streams_.size() || p.seq >= kMaxSeq) { ++unknown_; return; }
+  Stream& st = streams_[p.stream - 1];
+  if (!st.first_arrival) st.first_arrival = arrival;
+  st.last_arrival = arrival;
+  if (p.flags & kFlagWarmup) { ++st.warmup; return; }
+  ++st.received;
+  if (marks.ttl >= 0) st.ttl_min = std::min(st.ttl_min, marks.ttl), st.ttl_max = std::max(st.ttl_max, marks.ttl);
+  if (marks.tos >= 0) st.tos_min = std::min(st.tos_min, marks.tos), st.tos_max = std::max(st.tos_max, marks.tos);
+  if (p.stream - 1 != sock.stream_index) ++st.misdelivered;
+  if (!st.mark(p.seq)) { ++st.duplicates; return; }
+  ++st.unique;
+  if (static_cast<int64_t>(p.seq) < st.max_seq) ++st.reordered;  // RFC 4737: arrived after a later one
+  else st.max_seq = static_cast<int64_t>(p.seq);
+  st.latency.add(arrival > p.tx_ns ? arrival - p.tx_ns : 0);
+}
+
+void Sink::write_stream(JsonWriter& w, size_t s) const {
+  const Stream& st = streams_[s];
+  uint64_t gap_runs = 0, longest_gap = 0;
+  st.gaps(&gap_runs, &longest_gap);
+  w.begin_object().field("stream", s + 1).field("group", o_.addrs[s].group).field("port", o_.addrs[s].port);
+  w.field("received", st.received).field("unique", st.unique).field("duplicates", st.duplicates).field("reordered", st.reordered);
+  w.field("corrupted", st.corrupted).field("maxSeq", st.max_seq).field("warmup", st.warmup).field("misdelivered", st.misdelivered);
+  w.field("overflowDrops", sockets_[s].overflow).field("firstArrivalNs", st.first_arrival).field("lastArrivalNs", st.last_arrival);
+  w.field("gaps", gap_runs).field("longestGap", longest_gap);
+  // Left out when nothing reported them.
+  if (st.ttl_max >= 0) w.key("ttl").begin_object().field("min", st.ttl_min).field("max", st.ttl_max).end_object();
+  if (st.tos_max >= 0) w.key("tos").begin_object().field("min", st.tos_min).field("max", st.tos_max).end_object();
+  const Histogram& h = st.latency;
+  w.key("latencyNs").begin_object().field("p50", h.quantile(0.5)).field("p90", h.quantile(0.9)).field("p99", h.quantile(0.99));
+  w.field("p999", h.quantile(0.999)).field("max", h.max()).key("mean").fixed(h.mean(), 0).end_object();
+  w.end_object();
+}
+
+std::string Sink::report() {
   uint64_t overflow = 0;
-  for (Socket& s : sockets) {
+  for (Socket& s : sockets_) {
     s.overflow = std::max(s.overflow, socket_drops(s.fd));
     overflow += s.overflow;
   }
-  std::string out = "{\"runId\":" + std::to_string(run_id) + ",\"streams\":[";
-  for (size_t s = 0; s < streams.size(); ++s) {
-    const Stream& st = streams[s];
-    const Histogram& h = st.latency;
-    char lat[256];
-    std::snprintf(lat, sizeof lat, "{\"p50\":%llu,\"p90\":%llu,\"p99\":%llu,\"p999\":%llu,\"max\":%llu,\"mean\":%.0f}", static_cast<unsigned long long>(h.quantile(0.5)),
-                  static_cast<unsigned long long>(h.quantile(0.9)), static_cast<unsigned long long>(h.quantile(0.99)), static_cast<unsigned long long>(h.quantile(0.999)),
-                  static_cast<unsigned long long>(h.max()), h.mean());
-    uint64_t gap_runs = 0, longest_gap = 0;
-    st.gaps(&gap_runs, &longest_gap);
-    out += (s ? "," : "") + std::string("{\"stream\":") + std::to_string(s + 1) + ",\"group\":\"" + json_escape(addrs[s].group) + "\",\"port\":" + std::to_string(addrs[s].port) +
-           ",\"received\":" + std::to_string(st.received) + ",\"unique\":" + std::to_string(st.unique) + ",\"duplicates\":" + std::to_string(st.duplicates) +
-           ",\"reordered\":" + std::to_string(st.reordered) + ",\"corrupted\":" + std::to_string(st.corrupted) + ",\"maxSeq\":" + std::to_string(st.max_seq) +
-           ",\"warmup\":" + std::to_string(st.warmup) + ",\"misdelivered\":" + std::to_string(st.misdelivered) + ",\"overflowDrops\":" + std::to_string(sockets[s].overflow) + ",\"firstArrivalNs\":" + std::to_string(st.first_arrival) + ",\"lastArrivalNs\":" + std::to_string(st.last_arrival) + ",\"gaps\":" + std::to_string(gap_runs) + ",\"longestGap\":" + std::to_string(longest_gap) +
-           (st.ttl_max < 0 ? std::string() : ",\"ttl\":{\"min\":" + std::to_string(st.ttl_min) + ",\"max\":" + std::to_string(st.ttl_max) + "}") +
-           (st.tos_max < 0 ? std::string() : ",\"tos\":{\"min\":" + std::to_string(st.tos_min) + ",\"max\":" + std::to_string(st.tos_max) + "}") +
-           ",\"latencyNs\":" + lat + "}";
-  }
-  char tail[200];
-  std::snprintf(tail, sizeof tail, "],\"foreign\":%llu,\"unknownStream\":%llu,\"overflowDrops\":%llu,\"datagrams\":%llu,\"elapsedSec\":%.3f}", static_cast<unsigned long long>(foreign),
-                static_cast<unsigned long long>(unknown), static_cast<unsigned long long>(overflow), static_cast<unsigned long long>(total), elapsed);
-  out += tail;
-  std::puts(out.c_str());
-  for (const Socket& s : sockets) close(s.fd);
-  close(ep);
+  JsonWriter w;
+  w.begin_object().field("runId", o_.run_id).key("streams").begin_array();
+  for (size_t s = 0; s < streams_.size(); ++s) write_stream(w, s);
+  w.end_array();
+  w.field("foreign", foreign_).field("unknownStream", unknown_).field("overflowDrops", overflow).field("datagrams", total_);
+  w.key("elapsedSec").fixed(elapsed_, 3);
+  return w.end_object().text();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = parse_args(argc, argv);
+  Sink sink(o);
+  std::fprintf(stderr, "READY\n");
+  std::fflush(stderr);
+  sink.run();
+  std::puts(sink.report().c_str());
   return 0;
 }

@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { $ } from 'zx';
-import type { Family } from './topology.js';
+import type { Family } from './family.js';
 
 /** Query response interval, centiseconds: how long the bridge floods after its querier starts. */
 const QUERY_RESPONSE_CS = 50;

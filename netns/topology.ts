@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { $ } from 'zx';
 import { sysctl } from './sysctl.js';
+import type { Family } from './family.js';
 import { makeSnooping, type SnoopingSegment } from './snooping.js';
 import { forgetOwner, isAlive, ownerRecords, processStartTime, recordOwner } from './state.js';
 
@@ -24,8 +25,8 @@ export interface Host {
  * 'plain': a veth pair that delivers every frame whether or not anyone joined.
  */
 export type Topology = 'snooping' | 'plain';
-/** IP version of a run's traffic. */
-export type Family = 4 | 6;
+/** IP version of a run's traffic (family.ts, which snooping.ts imports without importing this). */
+export type { Family } from './family.js';
 export const TOPOLOGIES: readonly Topology[] = ['snooping', 'plain'];
 
 export interface Chain {

@@ -7,24 +7,9 @@ import type { JoinLeaveSide } from './join-leave-contenders.js';
 import { startTraffic, stopTraffic, type Traffic } from './join-leave-traffic.js';
 import type { StepOptions } from './step.js';
 import { planStreams, type StreamPlan } from './streams.js';
+import type { BurdenPlan, BurdenRecord } from './join-leave-record.js';
 
-export interface BurdenPlan {
-  groups: number;
-  /** Packets/s per burden group. */
-  ratePps: number;
-}
-
-export interface BurdenRecord extends BurdenPlan {
-  sent: number;
-  /** Distinct packets the sink received. */
-  delivered: number;
-  /**
-   * Runs of missing packets after each burden group first arrived, summed over its groups: 0 when
-   * the steady groups were not interrupted while others joined and left (the run before their own
-   * join is left out).
-   */
-  gapsAfterJoin: number;
-}
+export type { BurdenPlan, BurdenRecord } from './join-leave-record.js';
 
 /** Their first packets reach the sink well within this after the burden's own join. */
 const SETTLE_MS = 1000;

@@ -2,7 +2,25 @@
 // a distribution, with the facts needed to judge it: the resolution the stream rate allows, the
 // observation window, and the snooping bridge's leave timers.
 import type { BridgeLeaveTimers } from './bridge-timers.js';
-import type { BurdenRecord } from './join-leave-burden.js';
+
+/** The load a burdened step adds: other groups forwarded while the measured ones join (join-leave-burden.ts). */
+export interface BurdenPlan {
+  groups: number;
+  /** Packets/s per burden group. */
+  ratePps: number;
+}
+
+export interface BurdenRecord extends BurdenPlan {
+  sent: number;
+  /** Distinct packets the sink received. */
+  delivered: number;
+  /**
+   * Runs of missing packets after each burden group first arrived, summed over its groups: 0 when
+   * the steady groups were not interrupted while others joined and left (the run before their own
+   * join is left out).
+   */
+  gapsAfterJoin: number;
+}
 
 /** Quantiles of per-group delays, ms. null: beyond the window (some group never arrived / never stopped). */
 export interface DelayDistribution {

@@ -2,7 +2,7 @@
 // state file, rules changed at a steady rate beside the traffic, workers added and stopped.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RuleWithStats, WorkerInfo, WorkerStats } from '../../../relay/src/api.js';
-import type { FaultDetail, FaultPlan } from '../faults.js';
+import type { FaultDetail, FaultPlan } from '../fault-plan.js';
 import type { RunningMcrd } from '../mcrd.js';
 import { type Family } from '../streams.js';
 

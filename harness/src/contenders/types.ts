@@ -1,7 +1,7 @@
 // A contender forwards the streams of a step from the relay namespace's input interface to its
 // output interface: the relay (mcrd), socat, or the kernel's own multicast routing.
 import type { Chain } from '../../../netns/topology.js';
-import type { FaultDetail, FaultPlan } from '../faults.js';
+import type { FaultDetail, FaultPlan } from '../fault-plan.js';
 import type { Family, StreamPlan } from '../streams.js';
 import type { Resources } from './resources.js';
 import type { EgressMode, IngressMode } from '../../../relay/src/api.js';

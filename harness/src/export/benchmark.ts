@@ -4,8 +4,9 @@ import type { RunResult } from '../result.js';
 import { medianRows, toRows } from '../report/rows.js';
 import { summarizeSearches } from '../searches.js';
 import { joinLeaveEntries, JOIN_DELAY_METRIC, LEAVE_DELAY_METRIC } from './join-leave-benchmark.js';
+import type { BenchmarkEntry } from './benchmark-entry.js';
 
-export interface BenchmarkEntry { name: string; unit: string; value: number; extra: string }
+export type { BenchmarkEntry } from './benchmark-entry.js';
 
 /** How each entry's name ends ("<scenario> <step> <series> <metric>"); trend charts go in this order. */
 export const BENCHMARK_METRICS = ['loss', 'duplicates', 'delivered rate', 'CPU per packet', 'latency p99', 'NDR', JOIN_DELAY_METRIC, LEAVE_DELAY_METRIC] as const;

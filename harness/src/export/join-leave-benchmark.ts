@@ -3,7 +3,7 @@
 // counts as the window, as in the gate).
 import type { RunResult } from '../result.js';
 import { median } from '../stats.js';
-import type { BenchmarkEntry } from './benchmark.js';
+import type { BenchmarkEntry } from './benchmark-entry.js';
 
 export const JOIN_DELAY_METRIC = 'join delay p99';
 export const LEAVE_DELAY_METRIC = 'leave delay max';

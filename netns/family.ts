@@ -1,0 +1,2 @@
+/** IP version of a run's traffic. */
+export type Family = 4 | 6;

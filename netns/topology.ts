@@ -38,8 +38,16 @@ export interface Chain {
   relayIn: Host;
   relayOut: Host;
   sink: Host;
+  /** Every output link, relay side and sink side; the first is relayOut and sink. */
+  outputs: { relayOut: Host; sink: Host }[];
   destroy(): Promise<void>;
 }
+
+/**
+ * Output links a chain may have: the kernel's MAXVIFS (32 multicast interfaces per namespace) less
+ * the input, so the kernel contender can route to every one.
+ */
+export const MAX_OUTPUTS = 31;
 
 export interface Pair {
   prefix: string;
@@ -59,6 +67,8 @@ export interface ChainOptions {
   topology?: Topology;
   /** The family the run sends (default 4): the snooping bridge is settled for it. Every link has both. */
   family?: Family;
+  /** Output links from the relay namespace to the sink namespace (default 1, at most MAX_OUTPUTS): link i on 10.251.<2+i>.0/24. */
+  outputs?: number;
 }
 
 export function newPrefix(): string {
@@ -191,22 +201,32 @@ async function looseReversePath(ns: string, ifnames: string[]): Promise<void> {
 export async function createChain(options: ChainOptions = {}): Promise<Chain> {
   const prefix = options.prefix ?? newPrefix();
   const topology = options.topology ?? 'plain';
+  const outputCount = options.outputs ?? 1;
+  if (!Number.isInteger(outputCount) || outputCount < 1 || outputCount > MAX_OUTPUTS) throw new Error(`a chain has 1 to ${MAX_OUTPUTS} output links (MAXVIFS 32 less the input), not ${outputCount}`);
+  if (options.bridge && outputCount > 1) throw new Error('bridged relay-side ends are built for one output link only');
   const { names, destroy } = await withNamespaces(prefix, ['gen', 'relay', 'sink']);
   const [genNs, relayNs, sinkNs] = names;
   const gen: Host = { ns: genNs, ifname: topology === 'snooping' ? `${prefix}gb` : `${prefix}g0`, addr: '10.251.1.2', addr6: 'fd00:251:1::2' };
   const relayIn: Host = { ns: relayNs, ifname: options.bridge ? `${prefix}bi` : `${prefix}ri`, addr: '10.251.1.1', addr6: 'fd00:251:1::1' };
   const relayOut: Host = { ns: relayNs, ifname: options.bridge ? `${prefix}bo` : `${prefix}ro`, addr: '10.251.2.1', addr6: 'fd00:251:2::1' };
   const sink: Host = { ns: sinkNs, ifname: `${prefix}s0`, addr: '10.251.2.2', addr6: 'fd00:251:2::2' };
+  // Further output links: relay side <prefix>ro<i>, sink side <prefix>s<i>, all in the sink namespace.
+  const extra = Array.from({ length: outputCount - 1 }, (_, j) => {
+    const i = j + 1;
+    const link = 2 + i;
+    return { relayOut: { ns: relayNs, ifname: `${prefix}ro${i}`, addr: `10.251.${link}.1`, addr6: `fd00:251:${link}::1` }, sink: { ns: sinkNs, ifname: `${prefix}s${i}`, addr: `10.251.${link}.2`, addr6: `fd00:251:${link}::2` } };
+  });
   let segment: SnoopingSegment | undefined;
   try {
     await veth({ ...gen, ifname: `${prefix}g0` }, { ...relayIn, ifname: `${prefix}ri` }, options.mtu);
     await veth({ ...relayOut, ifname: `${prefix}ro` }, sink, options.mtu);
+    for (const o of extra) await veth(o.relayOut, o.sink, options.mtu);
     if (topology === 'snooping') await bridgeOver(gen, `${prefix}g0`); // made snooping by makeSnooping below
     if (options.bridge) {
       await bridgeOver(relayIn, `${prefix}ri`);
       await bridgeOver(relayOut, `${prefix}ro`);
     }
-    for (const host of [gen, relayIn, relayOut, sink]) await address(host);
+    for (const host of [gen, relayIn, relayOut, sink, ...extra.flatMap((o) => [o.relayOut, o.sink])]) await address(host);
     // The generator's multicast leaves through its veth; the sink routes back to the generator's
     // subnet through the relay, so packets the kernel forwards (original source kept) pass RPF.
     await $`ip -n ${gen.ns} route add 224.0.0.0/4 dev ${gen.ifname}`;
@@ -214,8 +234,8 @@ export async function createChain(options: ChainOptions = {}): Promise<Chain> {
     // The same for IPv6 (it has no rp_filter, but a reply or a traceroute finds its way back).
     await $`ip -n ${gen.ns} -6 route add ff00::/8 dev ${gen.ifname}`;
     await $`ip -n ${sink.ns} -6 route add fd00:251:1::/64 via ${relayOut.addr6}`;
-    await looseReversePath(relayNs, [relayIn.ifname, relayOut.ifname]);
-    await looseReversePath(sinkNs, [sink.ifname]);
+    await looseReversePath(relayNs, [relayIn.ifname, relayOut.ifname, ...extra.map((o) => o.relayOut.ifname)]);
+    await looseReversePath(sinkNs, [sink.ifname, ...extra.map((o) => o.sink.ifname)]);
     if (options.forwarding) {
       await sysctl(relayNs, 'net.ipv4.ip_forward', 1);
       await sysctl(relayNs, 'net.ipv6.conf.all.forwarding', 1);
@@ -225,7 +245,7 @@ export async function createChain(options: ChainOptions = {}): Promise<Chain> {
     await destroy();
     throw err;
   }
-  return { prefix, topology, segment, gen, relayIn, relayOut, sink, destroy };
+  return { prefix, topology, segment, gen, relayIn, relayOut, sink, outputs: [{ relayOut, sink }, ...extra], destroy };
 }
 
 /** gen ns —veth— sink ns: the instrument alone, for calibration. */

@@ -123,7 +123,7 @@ Exit status: 0 checks passed, 1 a check failed, 2 could not run.`,
     const notRun = required.filter((c) => !contenders.includes(c));
     if (notRun.length) throw new InvalidArgumentError(`--require names ${notRun.join(', ')}, which --contenders leaves out`);
     const options: ScenarioOptions = {
-      ratePps: o.rate as number,
+      ratePps: cmd.getOptionValueSource('rate') === 'cli' ? (o.rate as number) : (scenario.defaultRatePps ?? (o.rate as number)),
       ...(o.aggregateRate === undefined ? {} : { aggregateRatePps: o.aggregateRate as number }),
       ...(o.steps === undefined ? {} : { steps: o.steps as number[] }),
       count: o.count as number,

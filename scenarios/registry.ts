@@ -3,6 +3,7 @@ import { faults } from './faults.js';
 import { joinLeave } from './join-leave.js';
 import { multiStream } from './multi-stream.js';
 import { multiWorker } from './multi-worker.js';
+import { replication } from './replication.js';
 import type { Scenario } from './scenario.js';
 import { soak } from './soak.js';
 import { throughput } from './throughput.js';
@@ -15,4 +16,5 @@ export const SCENARIOS: Record<string, Scenario> = {
   soak,
   'join-leave': joinLeave,
   elastic,
+  replication,
 };

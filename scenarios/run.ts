@@ -86,7 +86,7 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
           ratePps: plan.ratePps ?? options.ratePps,
           count: plan.count ?? options.count,
           size: plan.size ?? options.size,
-          warmup: options.warmup,
+          warmup: plan.warmup ?? options.warmup,
           workers: plan.workers,
           fanout: plan.fanout,
           ingress: options.ingress,
@@ -122,8 +122,9 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
     }
   };
   let searches;
+  let limits;
   try {
-    ({ searches } = await scenario.run(n, { options, ceilingFor: async (size) => (await calibrationAt(size))?.ratePps ?? 0, runStep, assertOfferable }));
+    ({ searches, limits } = await scenario.run(n, { options, ceilingFor: async (size) => (await calibrationAt(size))?.ratePps ?? 0, runStep, assertOfferable }));
   } catch (err) {
     if (err instanceof PreflightError && steps.length === 0) rmSync(dir, { recursive: true, force: true });
     throw err;
@@ -147,6 +148,7 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
     calibrations: [...calibrations.values()].filter((c): c is Calibration => c !== null),
     steps,
     ...(searches ? { searches } : {}),
+    ...(limits ? { limits } : {}),
     scenarioChecks: scenario.checks?.(steps, options) ?? [],
     checks: [],
     verdict: 'pass',

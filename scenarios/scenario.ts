@@ -4,6 +4,7 @@ import type { Check } from '../harness/src/checks.js';
 import type { ContenderName, Impairments } from '../harness/src/contenders/types.js';
 import type { FaultPlan } from '../harness/src/faults.js';
 import type { ContenderRun, Presentation, SearchResult, StepResult } from '../harness/src/result.js';
+import type { LimitSearch } from '../harness/src/limit-search.js';
 import type { StepOptions } from '../harness/src/step.js';
 import type { RateStep } from '../harness/src/generator.js';
 import type { Family, Topology } from '../netns/topology.js';
@@ -63,6 +64,8 @@ export interface StepPlan {
   ratePps?: number;
   count?: number;
   size?: number;
+  /** Warm-up packets per stream for this step, when the scenario sets them (default --warmup). */
+  warmup?: number;
   /** The relay's series label when the scenario varies it (default: the contender's name). */
   relaySeries?: string;
   /** Set when the relay run of this step is a planned negative control: why it must misbehave. */
@@ -105,6 +108,8 @@ export interface Scenario {
   argName: string;
   defaultSize: number;
   maxSize: number;
+  /** Packets/s per stream when --rate is not given (default: the CLI's). */
+  defaultRatePps?: number;
   presentation: Presentation;
   /** Whether --size may list several payload sizes. */
   sweepsSizes?: boolean;
@@ -116,7 +121,7 @@ export interface Scenario {
   calibrationStreams?(n: number): number;
   /** Units of work for the progress line (contender runs). */
   estimateRuns(n: number, options: ScenarioOptions): number;
-  run(n: number, ctx: ScenarioContext): Promise<{ searches?: SearchResult[] }>;
+  run(n: number, ctx: ScenarioContext): Promise<{ searches?: SearchResult[]; limits?: LimitSearch[] }>;
   /** Checks beyond the gates (e.g. that a negative control misbehaved as planned). */
   checks?(steps: StepResult[], options: ScenarioOptions): Check[];
 }

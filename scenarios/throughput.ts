@@ -34,8 +34,8 @@ function trialPlan(ctx: ScenarioContext, n: number, contender: ContenderName, si
   };
 }
 
-/** Bisects [pass, fail) until the bounds are within `resolution` of the upper one; returns the highest passing rate. */
-async function bisect(pass: number, fail: number, resolution: number, ok: (rate: number) => Promise<boolean>, budget: () => boolean): Promise<number> {
+/** Bisects [pass, fail) until the bounds are within `resolution` of the upper one; returns the highest passing value (a rate here, a group count in capacity). */
+export async function bisect(pass: number, fail: number, resolution: number, ok: (rate: number) => Promise<boolean>, budget: () => boolean): Promise<number> {
   while (fail - pass > resolution * fail && budget()) {
     const mid = Math.round((pass + fail) / 2);
     if (mid === pass || mid === fail) break;

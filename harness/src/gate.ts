@@ -9,6 +9,7 @@ import { projectRoot } from '../../relay/src/api.js';
 import { checkAtLeast, checkAtMost, type Check } from './checks.js';
 import { compareSamples, samplesOf, type MetricKey, type Samples } from './compare.js';
 import { joinLeaveChecks } from './join-leave-gates.js';
+import { replicationChecks } from './replication-gates.js';
 import type { RunResult } from './result.js';
 import { medianRows, repetitionGroups, toRows, type Row } from './report/rows.js';
 import { summarizeSearches } from './searches.js';
@@ -267,6 +268,7 @@ export function evaluateGates(result: RunResult, gates: GateFile, baseline?: Bas
   for (const r of relayRows) checks.push(...ratioChecks(result, r, rows.find((s) => s.step === r.step && s.contender === 'socat'), gates));
   checks.push(...ndrChecks(result, gates));
   checks.push(...joinLeaveChecks(result));
+  checks.push(...replicationChecks(result));
   if (relayRows.length === 0) {
     checks.push({ name: 'relay results', scenario: result.scenario, step: '-', contender: 'relay', metric: 'relay runs evaluated', value: 0, limit: '>= 1', pass: false });
   }

@@ -9,6 +9,8 @@ import type { ContenderName, ContenderReport } from './contenders/types.js';
 import type { Environment } from './environment.js';
 import type { FaultRecord } from './faults.js';
 import type { JoinLeaveRecord } from './join-leave-record.js';
+import type { LimitSearch } from './limit-search.js';
+import type { ReplicationRecord } from './replication.js';
 import type { TimelineSample } from './timeline.js';
 import { lossPercent, type StreamRecord } from './measure.js';
 import { median } from './stats.js';
@@ -86,6 +88,8 @@ export interface ContenderRun {
   timeline?: TimelineSample[];
   /** Group join and leave delay (join-leave scenario): per group and as a distribution. */
   joinLeave?: JoinLeaveRecord;
+  /** One input replicated to several copies (replication scenario): the aggregate counts copies. */
+  replication?: ReplicationRecord;
   streams?: StreamRecord[];
   report?: ContenderReport;
   params: Record<string, unknown>;
@@ -157,6 +161,8 @@ export interface RunResult {
   calibrations?: Calibration[];
   steps: StepResult[];
   searches?: SearchResult[];
+  /** Searches for the most groups (capacity) or the highest input rate (replication) with nothing lost. */
+  limits?: LimitSearch[];
   /** Checks the scenario itself makes (e.g. that its negative control misbehaved); the gates include them. */
   scenarioChecks: Check[];
   /** The gates at run time (with --max-loss) and the scenario's checks. */

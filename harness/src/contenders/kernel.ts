@@ -30,9 +30,10 @@ export const kernelContender: Contender = {
       conf,
       [
         `phyint ${chain.relayIn.ifname} enable`,
-        `phyint ${chain.relayOut.ifname} enable`,
+        // Every output link (one but in replication): one MFC entry then carries them all.
+        ...chain.outputs.map((o) => `phyint ${o.relayOut.ifname} enable`),
         // A source makes each route an (S,G) entry installed at once, not on the first packet.
-        ...streams.map((s) => `mroute from ${chain.relayIn.ifname} source ${source} group ${s.inGroup} to ${chain.relayOut.ifname}`),
+        ...streams.map((s) => `mroute from ${chain.relayIn.ifname} source ${source} group ${s.inGroup} to ${chain.outputs.map((o) => o.relayOut.ifname).join(' ')}`),
         // A router behind a snooping switch must ask for its groups like any receiver.
         ...streams.map((s) => `mgroup from ${chain.relayIn.ifname} group ${s.inGroup}`),
       ].join('\n') + '\n',
@@ -70,7 +71,7 @@ export const kernelContender: Contender = {
         await child;
         log.end();
         return {
-          commands: [command, `# ${path.basename(conf)}: per stream 'mroute from ${chain.relayIn.ifname} source ${source} group G to ${chain.relayOut.ifname}' and 'mgroup from ${chain.relayIn.ifname} group G'`],
+          commands: [command, `# ${path.basename(conf)}: per stream 'mroute from ${chain.relayIn.ifname} source ${source} group G to ${chain.outputs.map((o) => o.relayOut.ifname).join(' ')}' and 'mgroup from ${chain.relayIn.ifname} group G'`],
           counters: { forwarded: sum(after, 'packets') - sum(before, 'packets'), wrongInterface: sum(after, 'wrongIf') - sum(before, 'wrongIf'), routes: after.length },
         };
       },

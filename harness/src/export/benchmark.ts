@@ -4,12 +4,13 @@ import type { RunResult } from '../result.js';
 import { medianRows, toRows } from '../report/rows.js';
 import { summarizeSearches } from '../searches.js';
 import { joinLeaveEntries, JOIN_DELAY_METRIC, LEAVE_DELAY_METRIC } from './join-leave-benchmark.js';
+import { CAPACITY_METRIC, limitEntries, REPLICATION_METRIC } from './limits-benchmark.js';
 import type { BenchmarkEntry } from './benchmark-entry.js';
 
 export type { BenchmarkEntry } from './benchmark-entry.js';
 
 /** How each entry's name ends ("<scenario> <step> <series> <metric>"); trend charts go in this order. */
-export const BENCHMARK_METRICS = ['loss', 'duplicates', 'delivered rate', 'CPU per packet', 'latency p99', 'NDR', JOIN_DELAY_METRIC, LEAVE_DELAY_METRIC] as const;
+export const BENCHMARK_METRICS = ['loss', 'duplicates', 'delivered rate', 'CPU per packet', 'latency p99', 'NDR', JOIN_DELAY_METRIC, LEAVE_DELAY_METRIC, CAPACITY_METRIC, REPLICATION_METRIC] as const;
 const [LOSS, DUPLICATES, DELIVERED, CPU, P99, NDR] = BENCHMARK_METRICS;
 
 export function benchmarkEntries(result: RunResult): { bigger: BenchmarkEntry[]; smaller: BenchmarkEntry[] } {
@@ -29,5 +30,6 @@ export function benchmarkEntries(result: RunResult): { bigger: BenchmarkEntry[];
     bigger.push({ name: `${result.scenario} ${s.streams} streams ${s.size} B ${s.series} ${NDR}`, unit: 'packets/s', value: Math.round(s.ndrPps), extra: `repetitions=${s.repetitions} ceiling=${s.ceilingPps}${s.limitedByInstrument ? ' limited-by-instrument' : ''}` });
   }
   smaller.push(...joinLeaveEntries(result));
+  bigger.push(...limitEntries(result));
   return { bigger, smaller };
 }

@@ -3,6 +3,7 @@ import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { RunResult } from '../result.js';
 import { joinDelayCdf, leaveDelayBars } from './join-leave-charts.js';
+import { capacityChart, replicationCpuChart, replicationNdrChart } from './limits-charts.js';
 import { medianRows, toRows, type Row } from './rows.js';
 
 export interface Chart {
@@ -178,6 +179,9 @@ export const CHARTS: Record<string, ChartMaker> = {
   timeline: (_rows, _x, _log, result) => timelineChart(result),
   'join-delay-cdf': (_rows, _x, _log, result) => joinDelayCdf(result),
   'leave-delay': (_rows, _x, _log, result) => leaveDelayBars(result),
+  'replication-ndr': (_rows, _x, _log, result) => replicationNdrChart(result),
+  'replication-cpu': (_rows, _x, _log, result) => replicationCpuChart(result),
+  capacity: (_rows, _x, _log, result) => capacityChart(result),
 };
 
 /** The charts the run's scenario declared, drawn from the medians over repetitions. */

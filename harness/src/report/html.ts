@@ -4,6 +4,7 @@ import type { RunResult } from '../result.js';
 import type { Chart } from './charts.js';
 import { summaryTable, throughputTable, workerShareTable } from './markdown.js';
 import { joinLeaveTable } from './join-leave-table.js';
+import { limitsTable } from './limits-table.js';
 
 /**
  * The one escape for every value that goes into a page, as text or a quoted attribute. It takes
@@ -45,6 +46,10 @@ ${(() => {
 ${(() => {
     const t = joinLeaveTable(result);
     return t.rows.length ? `<h2>Group join and leave delay (RFC 3918)</h2>\n${htmlTable(t.headers, t.rows)}` : '';
+  })()}
+${(() => {
+    const t = limitsTable(result);
+    return t.rows.length ? `<h2>Limits (RFC 3918 group capacity, replication NDR)</h2>\n${htmlTable(t.headers, t.rows)}` : '';
   })()}
 ${(() => {
     const shares = workerShareTable(result);

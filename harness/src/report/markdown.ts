@@ -5,6 +5,7 @@ import { renderTable } from '../../../relay/src/api.js';
 import { medianRows, toRows } from './rows.js';
 import { summarizeSearches } from '../searches.js';
 import { joinLeaveSection } from './join-leave-table.js';
+import { limitsSection } from './limits-table.js';
 
 const fmt = (n: number | null | undefined, digits = 0) => (n === null || n === undefined || Number.isNaN(n) ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 
@@ -82,6 +83,7 @@ export function renderMarkdown(result: RunResult, chartFiles: { id: string; titl
         : [];
     })(),
     ...joinLeaveSection(result, mdTable),
+    ...limitsSection(result, mdTable),
     ...(() => {
       const shares = workerShareTable(result);
       return shares.rows.length ? ["Each relay worker's share of the packets it received (relay counters; from the first repetition):", '', mdTable(shares.headers, shares.rows), ''] : [];

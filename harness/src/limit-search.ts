@@ -1,0 +1,81 @@
+// Searches for the largest value a contender carries with nothing lost or duplicated at the sinks:
+// a group count (capacity, RFC 3918 group capacity) or an input rate (replication's NDR). What
+// result.json keeps of each, and the medians over repetitions that reports, benchmark entries
+// and gates quote.
+import { median } from './stats.js';
+
+export interface LimitTrial {
+  value: number;
+  pass: boolean;
+  /** null: the contender did not run at this value (reason says why). */
+  lossPct: number | null;
+  duplicates: number;
+  /** The step the trial's run is recorded under. */
+  step: string;
+  reason?: string;
+  /** The run's delivered rate (copies/s in replication) and CPU µs per delivered packet (per copy), when it ran. */
+  deliveredPps?: number;
+  cpuUsPerPacket?: number | null;
+}
+
+export interface LimitSearch {
+  /** What was searched: 'groups' (capacity) or 'input packets/s' (replication). */
+  over: string;
+  /** The step family the search belongs to, e.g. 'groups ×4'; '' when the run has one. */
+  subject: string;
+  contender: string;
+  series: string;
+  repetition: number;
+  /** The highest value that passed (0: none did). */
+  found: number;
+  /** Where the search began, and the rule that set it there. */
+  upper: number;
+  upperRule: string;
+  /** Nothing failed at the upper bound: the bound set the figure, not the contender ("≥"). */
+  atUpper: boolean;
+  /** What the first failing trial above the figure showed: the contender's limit. */
+  limitedBy?: string;
+  /** Copies per input packet (replication), so a rate can be read per delivered copy. */
+  copies?: number;
+  trials: LimitTrial[];
+}
+
+export interface LimitSummary {
+  over: string;
+  subject: string;
+  series: string;
+  /** Median over repetitions of the found values. */
+  found: number;
+  upper: number;
+  upperRule: string;
+  /** Some repetition stopped at the bound. */
+  atUpper: boolean;
+  limitedBy?: string;
+  copies?: number;
+  /** Median over repetitions of the CPU µs per delivered packet (per copy) in the trial at the figure (null: not attributable). */
+  cpuUsPerPacketAtFound: number | null;
+  repetitions: number;
+  trials: number[];
+}
+
+export function summarizeLimits(limits: LimitSearch[] = []): LimitSummary[] {
+  const groups = new Map<string, LimitSearch[]>();
+  for (const l of limits) groups.set(`${l.over}|${l.subject}|${l.series}`, [...(groups.get(`${l.over}|${l.subject}|${l.series}`) ?? []), l]);
+  return [...groups.values()].map((mine) => ({
+    over: mine[0].over,
+    subject: mine[0].subject,
+    series: mine[0].series,
+    found: median(mine.map((l) => l.found)),
+    upper: mine[0].upper,
+    upperRule: mine[0].upperRule,
+    atUpper: mine.some((l) => l.atUpper),
+    ...(mine.find((l) => l.limitedBy) ? { limitedBy: mine.find((l) => l.limitedBy)!.limitedBy } : {}),
+    ...(mine[0].copies ? { copies: mine[0].copies } : {}),
+    cpuUsPerPacketAtFound: (() => {
+      const known = mine.map((l) => l.trials.find((t) => t.pass && t.value === l.found)?.cpuUsPerPacket).filter((v): v is number => typeof v === 'number');
+      return known.length ? median(known) : null;
+    })(),
+    repetitions: mine.length,
+    trials: mine.map((l) => l.trials.length),
+  }));
+}

@@ -18,6 +18,7 @@
         "relay/native/headers.cc",
         "relay/native/link_facts.cc",
         "relay/native/forwarder.cc",
+        "relay/native/link_watch.cc",
         "relay/native/igmp.cc",
         "relay/native/links.cc",
         "relay/native/napi_rules.cc",

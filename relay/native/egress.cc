@@ -37,7 +37,7 @@ bool parse_egress_kind(const std::string& text, EgressKind* out) {
   return true;
 }
 
-EgressSocket::EgressSocket(const std::string& ifname, unsigned ifindex, int family, EgressKind kind) : family_(family), ifindex_(ifindex), link_(std::make_unique<LinkFacts>()) {
+EgressSocket::EgressSocket(const std::string& ifname, unsigned ifindex, int family, EgressKind kind) : family_(family), ifindex_(ifindex), link_(std::make_unique<LinkFacts>()), read_(std::make_unique<LinkFacts>()) {
   if (family != AF_INET && family != AF_INET6) throw std::runtime_error("egress socket on " + ifname + ": address family " + std::to_string(family) + " is neither IPv4 nor IPv6");
   const bool v6 = family == AF_INET6;
   fd_ = ::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -73,6 +73,7 @@ EgressSocket::EgressSocket(const std::string& ifname, unsigned ifindex, int fami
 void EgressSocket::open_frames(const std::string& ifname, bool bypass_qdisc) {
   std::string error;
   if (!read_link_facts(ifindex_, link_.get(), &error)) throw std::runtime_error("egress frames on " + ifname + ": " + error);
+  *read_ = *link_;
   if (!link_->ethernet) return;  // tun and other non-Ethernet links: the UDP socket sends
   // Protocol 0: the socket sends only, it is handed no received frame.
   frame_fd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -93,11 +94,23 @@ void EgressSocket::open_frames(const std::string& ifname, bool bypass_qdisc) {
   ip_id_ = static_cast<uint16_t>(std::random_device{}());  // like the kernel: not guessable from 0
 }
 
-void EgressSocket::refresh() {
-  if (frame_fd_ < 0) return;
+bool EgressSocket::read_link() {
+  if (frame_fd_ < 0) return false;
   LinkFacts facts;
   std::string error;
-  if (read_link_facts(ifindex_, &facts, &error) && facts.ethernet) *link_ = facts;
+  if (!read_link_facts(ifindex_, &facts, &error) || !facts.ethernet) return false;
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  if (same_link_facts(facts, *read_)) return false;
+  *read_ = facts;
+  read_pending_ = true;
+  return true;
+}
+
+void EgressSocket::adopt_link() {
+  std::lock_guard<std::mutex> lock(read_mutex_);
+  if (!read_pending_) return;
+  *link_ = *read_;
+  read_pending_ = false;
 }
 
 // 1 ms: while an output has no address, at most a thousand reads of its link per second, a few
@@ -108,7 +121,9 @@ bool EgressSocket::refresh_after_miss() {
   const uint64_t now = coarse_monotonic_ns();
   if (now - miss_read_ns_ < kMissRereadNs) return false;
   miss_read_ns_ = now;
-  refresh();
+  LinkFacts facts;
+  std::string error;
+  if (read_link_facts(ifindex_, &facts, &error) && facts.ethernet) *link_ = facts;
   return true;
 }
 

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace mcr {
@@ -62,12 +63,16 @@ class EgressSocket {
   int frame_fd() const { return frame_fd_; }
   const sockaddr_ll& frame_address() const { return frame_address_; }
   const LinkFacts& link() const { return *link_; }
-  // Re-reads the link's MAC, MTU and addresses (the forwarding thread, between batches); the last
-  // facts stay when the interface cannot be read (gone: its sends fail and are counted).
-  void refresh();
-  // An output whose link has no address of its family re-reads the link when a packet comes for
-  // it, at most once a millisecond (egress.cc): an address just added is used from the next packet on,
-  // not a refresh period later. Returns true when it read.
+  // Following the link's MAC, MTU and addresses without the forwarding thread reading them
+  // (link_watch.h says why): read_link() on the link watch's thread reads them and, when they
+  // changed, leaves them for adopt_link(), which the forwarding thread calls between batches.
+  // read_link() returns true when they changed. The last facts stay when the interface cannot be
+  // read (gone: its sends fail and are counted).
+  bool read_link();
+  void adopt_link();
+  // An output whose link has no address of its family re-reads the link itself when a packet
+  // comes for it, at most once a millisecond (egress.cc): an address just added is used from the
+  // next packet on, not when the watch's thread gets to it. Returns true when it read.
   bool refresh_after_miss();
   // IPv4 identifications for n datagrams (consecutive, as the kernel's segmentation numbers them).
   uint16_t take_ip_ids(size_t n) {
@@ -83,7 +88,10 @@ class EgressSocket {
   unsigned ifindex_ = 0;
   int frame_fd_ = -1;
   sockaddr_ll frame_address_{};
-  std::unique_ptr<LinkFacts> link_;
+  std::unique_ptr<LinkFacts> link_;       // the forwarding thread's
+  std::mutex read_mutex_;                 // guards read_ and read_pending_
+  std::unique_ptr<LinkFacts> read_;      // the watch's last read
+  bool read_pending_ = false;             // read_ differs from what the forwarding thread has
   uint16_t ip_id_ = 0;
   uint64_t miss_read_ns_ = 0;
 };

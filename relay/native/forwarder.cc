@@ -9,22 +9,25 @@ namespace mcr {
 
 namespace {
 constexpr int kPollMs = 100;  // how quickly stop() is noticed when idle
-// How often the output links' MAC, MTU and addresses are read again: a change is followed within
-// this (the operator's "within 1 s"), at a cost of a few system calls per link per period.
-constexpr uint64_t kLinkRefreshNs = 250'000'000;
+// How often the output links' MAC, MTU and addresses are read again whatever rtnetlink says: a
+// change whose event was lost is still followed within this (the operator's "within 1 s").
+constexpr int kLinkRefreshMs = 250;
 
 }  // namespace
 
-Forwarder::Forwarder(const IngressOptions& options, EgressKind egress) : ingress_(options), builder_(egress), table_(std::make_shared<Table>()) {}
+Forwarder::Forwarder(const IngressOptions& options, EgressKind egress)
+    : ingress_(options), builder_(egress), table_(std::make_shared<Table>()), link_watch_([this] { read_links(); }, kLinkRefreshMs) {}
 
 Forwarder::~Forwarder() { stop(); }
 
 void Forwarder::start() {
   if (running_.exchange(true)) return;
   try {
+    link_watch_.start();
     thread_ = std::thread([this] { loop(); });
   } catch (...) {
     running_.store(false);
+    link_watch_.stop();
     throw;
   }
 }
@@ -38,6 +41,13 @@ void Forwarder::stop() {
   control_cv_.notify_all();
   ingress_.wake();
   if (thread_.joinable()) thread_.join();
+  link_watch_.stop();
+}
+
+void Forwarder::read_links() {
+  bool changed = false;
+  for (const auto& socket : std::atomic_load(&table_)->sockets) changed = socket->read_link() || changed;
+  if (changed) links_changed_.fetch_add(1, std::memory_order_release);
 }
 
 bool Forwarder::hold(int timeout_ms) {
@@ -230,9 +240,10 @@ void Forwarder::loop() {
     // Incomplete IPv6 datagrams time out even when no fragment comes to notice it.
     const uint64_t now = coarse_monotonic_ns();
     if (reassembler_.open() > 0) reassembler_.expire(now);
-    if (now - links_read_ns_ >= kLinkRefreshNs) {
-      links_read_ns_ = now;
-      for (const auto& socket : std::atomic_load(&table_)->sockets) socket->refresh();
+    const uint64_t links_changed = links_changed_.load(std::memory_order_acquire);
+    if (links_changed != links_seen_) {
+      links_seen_ = links_changed;
+      for (const auto& socket : std::atomic_load(&table_)->sockets) socket->adopt_link();
     }
   }
 }

@@ -12,6 +12,7 @@
 #include "counters.h"
 #include "egress.h"
 #include "ingress.h"
+#include "link_watch.h"
 #include "parse.h"
 #include "reassembly.h"
 #include "rules.h"
@@ -75,7 +76,12 @@ class Forwarder {
   Ingress ingress_;
   TableBuilder builder_;
   std::shared_ptr<const Table> table_;  // accessed with std::atomic_load/atomic_store
-  uint64_t links_read_ns_ = 0;          // when the egress links' facts were last read
+  // The output links' facts, read on the watch's thread (read_links); links_changed_ counts the
+  // reads that found a change, links_seen_ is the forwarding thread's last look at it.
+  void read_links();
+  LinkWatch link_watch_;
+  std::atomic<uint64_t> links_changed_{0};
+  uint64_t links_seen_ = 0;
   std::thread thread_;
   std::atomic<bool> running_{false};
   EgressBatch batch_;

@@ -48,6 +48,12 @@ bool std_error(std::string* error, const std::string& what) {
 
 }  // namespace
 
+bool same_link_facts(const LinkFacts& a, const LinkFacts& b) {
+  return a.ethernet == b.ethernet && std::memcmp(a.mac, b.mac, sizeof a.mac) == 0 && a.mtu == b.mtu && a.has_source4 == b.has_source4 &&
+         a.source4 == b.source4 && a.has_source6 == b.has_source6 && std::memcmp(a.source6, b.source6, sizeof a.source6) == 0 &&
+         a.has_link_local6 == b.has_link_local6 && std::memcmp(a.link_local6, b.link_local6, sizeof a.link_local6) == 0;
+}
+
 void parse_if_inet6(const char* text, size_t length, unsigned ifindex, LinkFacts* out) {
   const char* end = text + length;
   for (const char* line = text; line < end;) {

@@ -12,6 +12,9 @@ namespace mcr {
 // errno text when the interface cannot be read (gone, or not a network device).
 bool read_link_facts(unsigned ifindex, LinkFacts* out, std::string* error);
 
+// Whether two reads found the same facts (field by field: the struct has padding).
+bool same_link_facts(const LinkFacts& a, const LinkFacts& b);
+
 // Parses /proc/net/if_inet6 text (one address per line: 32 hex digits, ifindex, prefix length,
 // scope, flags, name, in hex) into out's IPv6 addresses for ifindex. Tentative and
 // DAD-failed addresses are not usable as sources and are skipped. Pure: exposed for tests.

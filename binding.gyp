@@ -9,7 +9,6 @@
       "target_name": "mcr",
       "sources": [
         "relay/native/addon.cc",
-        "relay/native/bench.cc",
         "relay/native/parse.cc",
         "relay/native/reassembly.cc",
         "relay/native/rules.cc",
@@ -23,6 +22,28 @@
         "relay/native/links.cc",
         "relay/native/napi_rules.cc",
         "relay/native/napi_steering.cc",
+        "relay/native/steering.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_CPP_EXCEPTIONS", "NAPI_VERSION=8"],
+      "libraries": ["-lpthread"]
+    },
+    {
+      "target_name": "mcr-test",
+      "sources": [
+        "relay/native/test_addon.cc",
+        "relay/native/bench.cc",
+        "relay/native/napi_parse.cc",
+        "relay/native/napi_reassembly.cc",
+        "relay/native/napi_rule_lookup.cc",
+        "relay/native/napi_rules.cc",
+        "relay/native/parse.cc",
+        "relay/native/reassembly.cc",
+        "relay/native/rules.cc",
+        "relay/native/egress.cc",
+        "relay/native/headers.cc",
+        "relay/native/link_facts.cc",
+        "relay/native/links.cc",
         "relay/native/steering.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -11,7 +11,6 @@ export const CLANG = 'clang++';
 const SANITIZE = ['-fsanitize=address,undefined', '-fno-sanitize-recover=undefined', '-fno-omit-frame-pointer', '-g', '-O1'];
 
 export const sanitizedDir = path.join(projectRoot, 'build', 'Sanitized');
-export const sanitizedAddon = path.join(sanitizedDir, 'mcr.node');
 export const fuzzDir = path.join(projectRoot, 'build', 'fuzz');
 
 /** A fuzz target: relay/native/fuzz/<name>_fuzz.cc and the relay sources it tests. */
@@ -54,18 +53,19 @@ interface GypTarget {
   defines?: string[];
 }
 
-/** Builds build/Sanitized/mcr.node: the addon's sources from binding.gyp with ASan and UBSan. */
-export async function buildSanitizedAddon(): Promise<string> {
+/** Builds build/Sanitized/<target>.node (mcr: the relay's addon, mcr-test: the test addon): the target's sources and defines from binding.gyp, with ASan and UBSan. */
+export async function buildSanitizedAddon(target: 'mcr' | 'mcr-test' = 'mcr'): Promise<string> {
   const gyp = JSON.parse(readFileSync(path.join(projectRoot, 'binding.gyp'), 'utf8')) as { targets: GypTarget[] };
-  const addon = gyp.targets.find((t) => t.target_name === 'mcr');
-  if (!addon) throw new Error('binding.gyp has no target "mcr"');
+  const addon = gyp.targets.find((t) => t.target_name === target);
+  if (!addon) throw new Error(`binding.gyp has no target "${target}"`);
   // Node's headers where node-gyp found them (npm's nodedir: the prefix node runs from).
   const nodeHeaders = path.join(path.dirname(path.dirname(process.execPath)), 'include', 'node');
   if (!existsSync(path.join(nodeHeaders, 'node_api.h'))) throw new Error(`node's headers are not in ${nodeHeaders} (node_api.h missing)`);
   const napiHeaders = (createRequire(import.meta.url)('node-addon-api') as { include_dir: string }).include_dir;
   mkdirSync(sanitizedDir, { recursive: true });
+  const output = path.join(sanitizedDir, `${target}.node`);
   const sources = addon.sources.map((s) => path.join(projectRoot, s));
   const defines = (addon.defines ?? []).map((d) => `-D${d}`);
-  await $`${CLANG} -std=c++17 -shared -fPIC -shared-libasan ${SANITIZE} -I${nodeHeaders} -I${path.resolve(projectRoot, napiHeaders)} ${defines} ${sources} -o ${sanitizedAddon} -lpthread`.quiet();
-  return sanitizedAddon;
+  await $`${CLANG} -std=c++17 -shared -fPIC -shared-libasan ${SANITIZE} -I${nodeHeaders} -I${path.resolve(projectRoot, napiHeaders)} ${defines} ${sources} -o ${output} -lpthread`.quiet();
+  return output;
 }

@@ -10,191 +10,20 @@
 #include <memory>
 #include <stdexcept>
 
-#include "bench.h"
 #include "counters.h"
 #include "forwarder.h"
 #include "igmp.h"
 #include "links.h"
+#include "napi_links.h"
 #include "napi_rules.h"
 #include "napi_steering.h"
 #include "parse.h"
-#include "reassembly.h"
 
 namespace {
 
 using mcr::Forwarder;
 using mcr::int_field;
 using mcr::string_field;
-
-std::string ip_text(uint32_t host) {
-  return std::to_string(host >> 24) + "." + std::to_string((host >> 16) & 255) + "." + std::to_string((host >> 8) & 255) + "." + std::to_string(host & 255);
-}
-
-std::string ip6_text(const uint8_t* addr) {
-  char out[INET6_ADDRSTRLEN];
-  return inet_ntop(AF_INET6, addr, out, sizeof out);
-}
-
-Napi::Value ParseFrame(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsBuffer()) throw Napi::TypeError::New(env, "parseFrame(frame): frame must be a Buffer");
-  auto buf = info[0].As<Napi::Buffer<uint8_t>>();
-  mcr::ParsedPacket p;
-  mcr::ParseStatus status = mcr::parse_frame(buf.Data(), buf.Length(), &p);
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("status", mcr::status_name(status));
-  if (status == mcr::ParseStatus::ok) out.Set("family", p.family);
-  if (status == mcr::ParseStatus::ok) out.Set("tos", p.tos);
-  if (p.vlan >= 0) out.Set("vlan", p.vlan);
-  if (status == mcr::ParseStatus::ok) {
-    out.Set("src", p.family == 6 ? ip6_text(p.src6) : ip_text(p.src));
-    out.Set("dst", p.family == 6 ? ip6_text(p.dst6) : ip_text(p.dst));
-    out.Set("srcPort", p.src_port);
-    out.Set("dstPort", p.dst_port);
-    out.Set("ttl", p.ttl);
-    out.Set("payloadOffset", static_cast<double>(p.payload_offset));
-    out.Set("payloadLength", static_cast<double>(p.payload_length));
-  }
-  if (status == mcr::ParseStatus::fragment && p.family == 6) {  // an IPv6 fragment: its fields, for the reassembler
-    out.Set("family", 6);
-    out.Set("src", ip6_text(p.src6));
-    out.Set("dst", ip6_text(p.dst6));
-    out.Set("ttl", p.ttl);
-    out.Set("tos", p.tos);
-    out.Set("payloadOffset", static_cast<double>(p.payload_offset));
-    out.Set("payloadLength", static_cast<double>(p.payload_length));
-    Napi::Object f = Napi::Object::New(env);
-    f.Set("id", static_cast<double>(p.frag_id));
-    f.Set("offset", p.frag_offset);
-    f.Set("more", p.frag_more != 0);
-    f.Set("nextHeader", p.frag_next);
-    out.Set("fragment", f);
-  }
-  return out;
-}
-
-// new Reassembly({slots?, timeoutMs?, wanted?}): a forwarder's IPv6 reassembly table on its own, for
-// tests. wanted: [{group, source?}], the groups (and sources) rules take, as a forwarder's table
-// gives them (Table::wants6); absent: every fragment is wanted.
-// add(frame, nowMs) parses the frame and hands an IPv6 fragment to the table; it returns
-// {result}: the parse status when the frame is not one ('ok' for an unfragmented or atomic one),
-// 'unwanted' for a fragment no wanted entry takes (counted, the table untouched),
-// else pending, complete, duplicate, overlap or no_room; a complete one also has {datagram}: the
-// UDP check's status and, when ok, addresses, ports, hop limit, traffic class and a copy of the
-// payload (the slot is released at once). expire(nowMs) returns how many it dropped; stats the
-// counters as Forwarder.stats names them, and the slots open and held.
-class ReassemblyWrap : public Napi::ObjectWrap<ReassemblyWrap> {
- public:
-  static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "Reassembly", {InstanceMethod<&ReassemblyWrap::Add>("add"), InstanceMethod<&ReassemblyWrap::Expire>("expire"), InstanceAccessor<&ReassemblyWrap::Stats>("stats")});
-  }
-
-  explicit ReassemblyWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ReassemblyWrap>(info) {
-    Napi::Env env = info.Env();
-    size_t slots = mcr::Reassembler::kSlots;
-    uint64_t timeout_ns = mcr::Reassembler::kTimeoutNs;
-    if (info.Length() > 0 && !info[0].IsUndefined()) {
-      if (!info[0].IsObject()) throw Napi::TypeError::New(env, "new Reassembly(options): options must be an object");
-      Napi::Object o = info[0].As<Napi::Object>();
-      const int n = int_field(o, "slots", "new Reassembly", static_cast<int>(slots), false);
-      const int ms = int_field(o, "timeoutMs", "new Reassembly", static_cast<int>(timeout_ns / 1000000), false);
-      if (n < 1 || ms < 1) throw Napi::RangeError::New(env, "new Reassembly: slots (" + std::to_string(n) + ") and timeoutMs (" + std::to_string(ms) + ") must be at least 1");
-      slots = static_cast<size_t>(n);
-      timeout_ns = static_cast<uint64_t>(ms) * 1000000ull;
-      const Napi::Value wanted = o.Get("wanted");
-      if (!wanted.IsUndefined()) {
-        if (!wanted.IsArray()) throw Napi::TypeError::New(env, "new Reassembly: 'wanted' must be an array");
-        const Napi::Array list = wanted.As<Napi::Array>();
-        wanted_ = std::make_unique<mcr::Groups6>();
-        for (uint32_t i = 0; i < list.Length(); ++i) {
-          const std::string what = "new Reassembly: wanted #" + std::to_string(i + 1);
-          if (!list.Get(i).IsObject()) throw Napi::TypeError::New(env, what + " must be an object");
-          const Napi::Object w = list.Get(i).As<Napi::Object>();
-          in6_addr group{}, source{};
-          const std::string g = string_field(w, "group", what);
-          if (inet_pton(AF_INET6, g.c_str(), &group) != 1) throw Napi::TypeError::New(env, what + ": group '" + g + "' is not an IPv6 address");
-          if (w.Get("source").IsUndefined()) {
-            wanted_->add(group.s6_addr);
-            continue;
-          }
-          const std::string src = string_field(w, "source", what);
-          if (inet_pton(AF_INET6, src.c_str(), &source) != 1) throw Napi::TypeError::New(env, what + ": source '" + src + "' is not an IPv6 address");
-          wanted_->add(source.s6_addr, group.s6_addr);
-        }
-      }
-    }
-    try {
-      table_ = std::make_unique<mcr::Reassembler>(slots, timeout_ns);
-    } catch (const std::exception& e) {
-      throw Napi::Error::New(env, std::string("new Reassembly: ") + e.what());
-    }
-  }
-
- private:
-  static uint64_t now_arg(const Napi::CallbackInfo& info, size_t i, const char* what) {
-    if (info.Length() <= i || !info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(what) + ": nowMs must be a number");
-    const double ms = info[i].As<Napi::Number>().DoubleValue();
-    if (!std::isfinite(ms) || ms < 0 || ms > 1e12) throw Napi::RangeError::New(info.Env(), std::string(what) + ": nowMs " + std::to_string(ms) + " out of range (0 to 1e12)");
-    return static_cast<uint64_t>(ms * 1e6);
-  }
-
-  Napi::Value Add(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (info.Length() < 1 || !info[0].IsBuffer()) throw Napi::TypeError::New(env, "Reassembly.add(frame, nowMs): frame must be a Buffer");
-    auto buf = info[0].As<Napi::Buffer<uint8_t>>();
-    const uint64_t now = now_arg(info, 1, "Reassembly.add");
-    mcr::ParsedPacket p;
-    const mcr::ParseStatus status = mcr::parse_frame(buf.Data(), buf.Length(), &p);
-    Napi::Object out = Napi::Object::New(env);
-    if (status != mcr::ParseStatus::fragment || p.family != 6) {
-      out.Set("result", mcr::status_name(status));
-      return out;
-    }
-    if (wanted_ && !wanted_->wants(p.src6, p.dst6)) {  // as Forwarder::handle_fragment does
-      table_->unwanted();
-      out.Set("result", "unwanted");
-      return out;
-    }
-    mcr::Reassembled d;
-    const mcr::Reassembler::Result r = table_->add(p, buf.Data() + p.payload_offset, now, &d);
-    static const char* const kNames[] = {"pending", "complete", "duplicate", "overlap", "no_room", "invalid"};
-    out.Set("result", kNames[static_cast<int>(r)]);
-    if (r != mcr::Reassembler::Result::complete) return out;
-    mcr::ParsedPacket q;
-    const mcr::ParseStatus udp = mcr::reassembled_udp(d, &q);
-    Napi::Object g = Napi::Object::New(env);
-    g.Set("status", mcr::status_name(udp));
-    g.Set("length", static_cast<double>(d.length));
-    g.Set("src", ip6_text(d.src6));
-    g.Set("dst", ip6_text(d.dst6));
-    g.Set("ttl", d.ttl);
-    g.Set("tos", d.tos);
-    if (udp == mcr::ParseStatus::ok) {
-      g.Set("srcPort", q.src_port);
-      g.Set("dstPort", q.dst_port);
-      g.Set("payload", Napi::Buffer<uint8_t>::Copy(env, d.data + q.payload_offset, q.payload_length));
-    }
-    out.Set("datagram", g);
-    table_->release();
-    return out;
-  }
-
-  Napi::Value Expire(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(table_->expire(now_arg(info, 0, "Reassembly.expire")))); }
-
-  Napi::Value Stats(const Napi::CallbackInfo& info) {
-    const mcr::ReassemblyCounters& c = table_->counters();
-    Napi::Object out = Napi::Object::New(info.Env());
-#define MCR_SET(field, key) out.Set(key, static_cast<double>(c.field.load()));
-    MCR_REASSEMBLY_COUNTERS(MCR_SET)
-#undef MCR_SET
-    out.Set("open", static_cast<double>(table_->open()));
-    out.Set("held", static_cast<double>(table_->held()));
-    return out;
-  }
-
-  std::unique_ptr<mcr::Reassembler> table_;
-  std::unique_ptr<mcr::Groups6> wanted_;  // null: every fragment wanted
-};
 
 class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
  public:
@@ -365,18 +194,6 @@ class ForwarderWrap : public Napi::ObjectWrap<ForwarderWrap> {
   std::unique_ptr<Forwarder> forwarder_;
 };
 
-Napi::Object link_event_object(Napi::Env env, const mcr::LinkEvent& e) {
-  Napi::Object o = Napi::Object::New(env);
-  const char* kind = e.kind == mcr::LinkEvent::Kind::added ? "added" : e.kind == mcr::LinkEvent::Kind::removed ? "removed" : "overrun";
-  o.Set("kind", kind);
-  if (e.kind != mcr::LinkEvent::Kind::overrun) {
-    o.Set("index", e.index);
-    o.Set("name", e.name);
-    o.Set("up", e.up);
-  }
-  return o;
-}
-
 // new LinkWatcher(callback): calls callback({kind, index, name, up}) on the JS thread for every
 // RTM_NEWLINK/RTM_DELLINK, and {kind: 'overrun'} when the kernel dropped events. Does not keep
 // the process alive; stop() ends the thread.
@@ -424,17 +241,6 @@ class LinkWatcherWrap : public Napi::ObjectWrap<LinkWatcherWrap> {
   std::unique_ptr<mcr::LinkWatcher> watcher_;
   bool released_ = false;
 };
-
-Napi::Value ParseLinkMessages(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsBuffer()) throw Napi::TypeError::New(env, "parseLinkMessages(datagram): datagram must be a Buffer");
-  auto buf = info[0].As<Napi::Buffer<uint8_t>>();
-  std::vector<mcr::LinkEvent> events;
-  mcr::parse_link_messages(buf.Data(), buf.Length(), &events);
-  Napi::Array out = Napi::Array::New(env, events.size());
-  for (uint32_t i = 0; i < events.size(); ++i) out.Set(i, link_event_object(env, events[i]));
-  return out;
-}
 
 int fd_arg(const Napi::CallbackInfo& info, const char* fn) {
   const double d = info.Length() < 1 || !info[0].IsNumber() ? -1 : info[0].As<Napi::Number>().DoubleValue();
@@ -518,20 +324,8 @@ Napi::Value InterfaceIndex(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), name.size() < IF_NAMESIZE ? if_nametoindex(name.c_str()) : 0);
 }
 
-// The keys Forwarder.stats() fills, in order: what relay/src/counters.ts must declare.
-Napi::Array WorkerCounterKeys(Napi::Env env) {
-  Napi::Array keys = Napi::Array::New(env);
-  uint32_t i = 0;
-#define MCR_KEY(field, key) keys.Set(i++, key);
-  MCR_WORKER_COUNTERS(MCR_KEY)
-#undef MCR_KEY
-  return keys;
-}
-
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("parseFrame", Napi::Function::New<ParseFrame>(env, "parseFrame"));
   exports.Set("Forwarder", ForwarderWrap::Define(env));
-  exports.Set("Reassembly", ReassemblyWrap::Define(env));
   exports.Set("igmpOpenSocket", Napi::Function::New<IgmpOpen>(env, "igmpOpenSocket"));
   exports.Set("igmpJoin", Napi::Function::New<Membership<mcr::igmp_join>>(env, "igmpJoin"));
   exports.Set("igmpLeave", Napi::Function::New<Membership<mcr::igmp_leave>>(env, "igmpLeave"));
@@ -539,13 +333,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("igmpLeaveSource", Napi::Function::New<SourceMembership<mcr::igmp_leave_source>>(env, "igmpLeaveSource"));
   exports.Set("igmpClose", Napi::Function::New<IgmpClose>(env, "igmpClose"));
   exports.Set("LinkWatcher", LinkWatcherWrap::Define(env));
-  exports.Set("parseLinkMessages", Napi::Function::New<ParseLinkMessages>(env, "parseLinkMessages"));
   exports.Set("peerCredentials", Napi::Function::New<PeerCredentials>(env, "peerCredentials"));
   exports.Set("interfaceIndex", Napi::Function::New<InterfaceIndex>(env, "interfaceIndex"));
-  exports.Set("workerCounterKeys", WorkerCounterKeys(env));
-  RegisterBench(env, exports);
-  mcr::RegisterRuleLookup(env, exports);
-  mcr::RegisterSteering(env, exports);
   return exports;
 }
 

@@ -1,7 +1,7 @@
 // Hot-path pieces, run in a loop inside the addon for `npm run bench`. An N-API call costs more
 // than one frame parse, so each call repeats its piece `iterations` times and tinybench's time per
 // call is divided by that. Nothing here is used by the relay itself.
-#include "bench.h"
+#include <napi.h>
 
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -20,6 +20,7 @@
 #include "egress.h"
 #include "parse.h"
 #include "rules.h"
+#include "test_bindings.h"
 
 namespace {
 
@@ -166,7 +167,7 @@ class BatchBench : public Napi::ObjectWrap<BatchBench> {
 
 }  // namespace
 
-void RegisterBench(Napi::Env env, Napi::Object exports) {
+void mcr::RegisterBench(Napi::Env env, Napi::Object exports) {
   exports.Set("benchParse", Napi::Function::New<BenchParse>(env, "benchParse"));
   exports.Set("LookupBench", LookupBench::Define(env));
   exports.Set("BatchBench", BatchBench::Define(env));

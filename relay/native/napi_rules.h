@@ -1,5 +1,4 @@
-// Rule specs from JavaScript (relay/src/native.ts NativeRule[]), and RuleLookup: the native rule
-// table on its own, so tests can ask which rule a datagram would match without any traffic.
+// Rule specs from JavaScript (relay/src/native.ts NativeRule[]), and the field readers the bindings share.
 #pragma once
 #include <napi.h>
 
@@ -17,7 +16,5 @@ int int_field(const Napi::Object& o, const char* key, const std::string& what, i
 // The rules of a JS array; throws Napi::TypeError naming the rule and field. Values are checked
 // by TableBuilder::build.
 std::vector<RuleSpec> rule_specs(const Napi::Array& rules);
-
-void RegisterRuleLookup(Napi::Env env, Napi::Object exports);
 
 }  // namespace mcr

@@ -47,29 +47,6 @@ export const PARSE_DROP_REASONS = [
 ] as const;
 export type ParseDropReason = (typeof PARSE_DROP_REASONS)[number];
 
-/** Result of parsing one Ethernet frame (pure function, used by tests and fuzzing). */
-export interface ParsedFrame {
-  /** 'ok' or the reason it was dropped (PARSE_DROP_REASONS). */
-  status: 'ok' | ParseDropReason;
-  /** IP version of an accepted frame. */
-  family?: 4 | 6;
-  vlan?: number;
-  /** Addresses as text: dotted IPv4, or IPv6 as inet_ntop writes it ('ff15::8'). */
-  src?: string;
-  dst?: string;
-  srcPort?: number;
-  dstPort?: number;
-  /** IPv4 TTL or IPv6 hop limit. */
-  ttl?: number;
-  /** The IPv4 TOS byte or the IPv6 traffic class: DSCP << 2 | ECN. */
-  tos?: number;
-  /** UDP payload offset and length inside the frame (of an IPv6 fragment: its data, a share of the fragmentable part). */
-  payloadOffset?: number;
-  payloadLength?: number;
-  /** An IPv6 fragment (status 'fragment', family 6): its fragment header. */
-  fragment?: { id: number; offset: number; more: boolean; nextHeader: number };
-}
-
 /** IPv6 reassembly counters of a worker (Forwarder.stats) or of a Reassembly table. */
 export type ReassemblyStats = ReassemblyCounters;
 
@@ -151,29 +128,7 @@ export interface LinkWatcher {
   stop(): void;
 }
 
-export interface RuleLookup {
-  /** Rules in the table. */
-  readonly size: number;
-  /** The rule a datagram from source (absent: a source no source-specific rule names) to group:port matches, or null. */
-  find(query: { group: string; port: number; source?: string }): {
-    id: string;
-    /** Per output: destination family and address, scope id (IPv6), and the family of its socket (0: interface absent). */
-    outputs: { family: 4 | 6; group: string; port: number; scopeId?: number; socketFamily: 0 | 4 | 6 }[];
-  } | null;
-}
-
-export interface Reassembly {
-  add(frame: Buffer, nowMs: number): {
-    result: 'pending' | 'complete' | 'duplicate' | 'overlap' | 'no_room' | 'invalid' | 'unwanted' | ParsedFrame['status'];
-    datagram?: { status: 'ok' | 'bad_udp_length'; length: number; src: string; dst: string; ttl: number; tos: number; srcPort?: number; dstPort?: number; payload?: Buffer };
-  };
-  /** Drops the incomplete datagrams whose time is up at nowMs; returns how many. */
-  expire(nowMs: number): number;
-  readonly stats: ReassemblyStats & { open: number; held: number };
-}
-
 export interface Addon {
-  parseFrame(frame: Buffer): ParsedFrame;
   Forwarder: new (options: ForwarderOptions) => Forwarder;
   /**
    * IGMP (family 4, the default) or MLD (family 6) helper socket: a plain UDP socket used only to
@@ -189,33 +144,10 @@ export interface Addon {
   igmpClose(fd: number): void;
   /** Calls back on the JS thread for every link event in this network namespace; does not keep the process alive. */
   LinkWatcher: new (onEvent: (event: LinkEvent) => void) => LinkWatcher;
-  /** The link events in one rtnetlink datagram (pure; for tests). */
-  parseLinkMessages(datagram: Buffer): LinkEvent[];
   /** SO_PEERCRED of a connected Unix socket: who is at the other end. */
   peerCredentials(fd: number): { pid: number; uid: number; gid: number };
   /** ifindex for a name, 0 when the interface does not exist. */
   interfaceIndex(name: string): number;
-  /** The counter keys Forwarder.stats() fills (relay/native/counters.h), for the test that holds WORKER_COUNTERS to them. */
-  readonly workerCounterKeys: readonly string[];
-  /** The steering bucket of a flow, as the kernel computes it in 'hash' mode (IPv6: addresses only). */
-  steeringBucket(source: string, group: string, sourcePort: number, port: number): number;
-  readonly steeringBuckets: number;
-  /** The native rule table alone (tests): built like Forwarder.setRules (same errors), asked which rule a datagram matches. */
-  RuleLookup: new (rules: NativeRule[]) => RuleLookup;
-  /**
-   * A forwarder's IPv6 reassembly table alone (tests): add() parses a frame and hands an IPv6
-   * fragment to it at time nowMs; result is the parse status for any other frame ('ok' for an
-   * unfragmented or atomic one). A complete datagram is checked like the forwarder checks it and
-   * its slot released at once. wanted: the IPv6 groups (and sources) rules take, as a worker's
-   * table gives them; a fragment no entry takes is 'unwanted' (counted, the table untouched).
-   */
-  Reassembly: new (options?: { slots?: number; timeoutMs?: number; wanted?: { group: string; source?: string }[] }) => Reassembly;
-  /** npm run bench: parses frame `iterations` times; returns the payload bytes seen. */
-  benchParse(frame: Buffer, iterations: number): number;
-  /** npm run bench: a table of `rules` rules (output on lo); run() looks rules up, returns the hits. */
-  LookupBench: new (rules: number) => { run(iterations: number): number };
-  /** npm run bench: egress batches to `flows` sockets on 127.0.0.1 (1: GSO); run() returns the datagrams sent. */
-  BatchBench: new (payloadBytes: number, flows: number) => { run(batches: number, perBatch: number): number };
 }
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

@@ -10,7 +10,8 @@ import { runGenerator } from '../../harness/src/generator.js';
 import { nsFetch } from '../../harness/src/ns-fetch.js';
 import { startSink } from '../../harness/src/sink.js';
 import { planStreams } from '../../harness/src/streams.js';
-import { loadAddon, projectRoot } from '../../relay/src/native.js';
+import { projectRoot } from '../../relay/src/native.js';
+import { loadTestAddon } from '../../relay/src/test-addon.js';
 import { singleOwner, withMemberAdded } from '../../relay/src/steering.js';
 import type { WorkerStats } from '../../relay/src/workers.js';
 import { announceSkip, skipReason } from './env.js';
@@ -57,7 +58,7 @@ describe.skipIf(reason)('elastic workers', () => {
     expect((await sink.done).streams.every((s) => s.unique === 100 && s.duplicates === 0)).toBe(true);
 
     const workers = (await rig.mcrd.client.request<{ workers: WorkerStats[] }>('stats')).workers;
-    const addon = loadAddon();
+    const addon = loadTestAddon();
     for (const s of plans) {
       const expected = owners[addon.steeringBucket(c.gen.addr6, s.inGroup, 0, 0)];
       const packets = workers.map((w) => w.stats!.rules.find((r) => r.id === ids.get(`s${s.stream}`))?.packets ?? 0);

@@ -1,14 +1,13 @@
 // The addon's microbenchmark entry points (npm run bench) do the work they claim, and refuse bad input.
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { frame } from '../../harness/src/frames.js';
-import { loadAddon, projectRoot } from '../../relay/src/native.js';
+import { loadTestAddon, testAddonPath } from '../../relay/src/test-addon.js';
 
-const built = existsSync(path.join(projectRoot, 'build', 'Release', 'mcr.node'));
+const built = existsSync(testAddonPath);
 
 describe.skipIf(!built)('bench entry points', () => {
-  const addon = built ? loadAddon() : undefined!;
+  const addon = built ? loadTestAddon() : undefined!;
 
   it('parse: every iteration parses the frame', () => {
     expect(addon.benchParse(frame({ payload: 512 }), 10)).toBe(5120);

@@ -2,19 +2,18 @@
 // the totals, the Prometheus families and the mcrctl stats lines all come from it, so that a
 // counter added to it (the fake one here) reaches every one of them.
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { counterLine, sumCounters, WORKER_COUNTERS, type CounterSpec, type WorkerCounters } from '../../relay/src/counters.js';
 import { registerRelayMetrics, type RelayStats } from '../../relay/src/metric-families.js';
-import { loadAddon, projectRoot } from '../../relay/src/native.js';
+import { loadTestAddon, testAddonPath } from '../../relay/src/test-addon.js';
 
-const built = existsSync(path.join(projectRoot, 'build', 'Release', 'mcr.node'));
+const built = existsSync(testAddonPath);
 const keys = WORKER_COUNTERS.map((c) => c.key);
 
 describe('worker counter catalogue', () => {
   it.skipIf(!built)('declares exactly the counters the addon fills (relay/native/counters.h)', () => {
-    expect([...loadAddon().workerCounterKeys].sort()).toEqual([...keys].sort());
+    expect([...loadTestAddon().workerCounterKeys].sort()).toEqual([...keys].sort());
   });
 
   it('names each key, family and label once', () => {

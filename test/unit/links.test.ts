@@ -1,8 +1,8 @@
 // rtnetlink link messages as the kernel sends them, parsed by the addon (relay/native/links.cc).
 import { describe, expect, it } from 'vitest';
-import { loadAddon } from '../../relay/src/native.js';
+import { loadTestAddon } from '../../relay/src/test-addon.js';
 
-const addon = loadAddon();
+const addon = loadTestAddon();
 const RTM_NEWLINK = 16;
 const RTM_DELLINK = 17;
 const IFLA_IFNAME = 3;

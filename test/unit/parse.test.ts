@@ -2,17 +2,17 @@
 // Also: the addon's argument checking (bad options throw before any socket is opened).
 import { describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { loadAddon, projectRoot, type Addon } from '../../relay/src/native.js';
+import { addonPath, loadAddon, type Addon } from '../../relay/src/native.js';
+import { loadTestAddon, testAddonPath, type TestAddon } from '../../relay/src/test-addon.js';
 import { fragments6, frame, frame6 } from '../../harness/src/frames.js';
 
-const built = existsSync(path.join(projectRoot, 'build', 'Release', 'mcr.node'));
-if (!built) console.warn('SKIPPED parser tests: build/Release/mcr.node missing (run npm install)');
+const built = existsSync(addonPath) && existsSync(testAddonPath);
+if (!built) console.warn(`SKIPPED parser tests: ${addonPath} or ${testAddonPath} missing (run npm install)`);
 
 const STATUSES = ['ok', 'truncated', 'not_ip', 'bad_ihl', 'bad_total_length', 'fragment', 'not_udp', 'bad_udp_length', 'not_multicast', 'bad_ipv6_header', 'jumbogram', 'bad_extension_header', 'too_many_extension_headers', 'bad_fragment'];
 
 describe.skipIf(!built)('frame parser', () => {
-  const addon = built ? loadAddon() : ({} as Addon);
+  const addon = built ? loadTestAddon() : ({} as TestAddon);
   const { parseFrame } = addon;
 
   it('parses a UDP multicast frame', () => {
@@ -136,7 +136,7 @@ describe.skipIf(!built)('frame parser', () => {
 });
 
 describe.skipIf(!built)('frame parser, IPv6', () => {
-  const addon = built ? loadAddon() : ({} as Addon);
+  const addon = built ? loadTestAddon() : ({} as TestAddon);
   const { parseFrame } = addon;
   const hbh = { type: 0 };
   const dest = (size = 8) => ({ type: 60, size });
@@ -280,7 +280,7 @@ describe.skipIf(!built)('frame parser, IPv6', () => {
 });
 
 describe.skipIf(!built)('IPv6 reassembly (the forwarder\'s table, in-process)', () => {
-  const addon = built ? loadAddon() : ({} as Addon);
+  const addon = built ? loadTestAddon() : ({} as TestAddon);
   const T0 = 1_000_000; // ms: any monotonic time
   const payloadOf = (n: number) => {
     const b = Buffer.alloc(n);
@@ -521,12 +521,13 @@ describe.skipIf(!built)('IPv6 reassembly (the forwarder\'s table, in-process)', 
 
 describe.skipIf(!built)('addon argument checking', () => {
   const addon = built ? loadAddon() : ({} as Addon);
+  const testAddon = built ? loadTestAddon() : ({} as TestAddon);
   const { Forwarder } = addon;
   const make = (o: unknown) => () => new Forwarder(o as never);
   const good = { interface: 'lo', fanout: 'hash', fanoutId: -1 };
 
   it('parseFrame rejects non-Buffers with a TypeError', () => {
-    const parse = addon.parseFrame as unknown as (...x: unknown[]) => { status: string };
+    const parse = testAddon.parseFrame as unknown as (...x: unknown[]) => { status: string };
     for (const bad of ['nope', 42, null, undefined, {}, [1, 2, 3], new ArrayBuffer(64)]) expect(() => parse(bad)).toThrow(TypeError);
     expect(() => parse()).toThrow(TypeError);
     expect(parse(Buffer.alloc(0))).toEqual({ status: 'truncated' });

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadAddon, projectRoot, type NativeRule } from '../../relay/src/native.js';
+import { loadAddon, type NativeRule } from '../../relay/src/native.js';
+import { loadTestAddon, testAddonPath } from '../../relay/src/test-addon.js';
 import { RuleTable, ValidationError, isMulticast, parseOutputSpec, validateRuleSpec } from '../../relay/src/rules.js';
 
 const exists = (name: string) => ['eth0', 'eth1'].includes(name);
@@ -122,12 +122,12 @@ describe('rule table', () => {
 
 // The native rule table (relay/native/rules.cc) through RuleLookup: IPv6 inputs in maps of their
 // own, outputs of either family whatever the input's, errors with the rule and field.
-const built = existsSync(path.join(projectRoot, 'build', 'Release', 'mcr.node'));
+const built = existsSync(testAddonPath);
 // Egress sockets on lo need CAP_NET_RAW (SO_BINDTODEVICE); an absent interface gets none.
 const outIf = process.getuid?.() === 0 ? 'lo' : 'mcr-absent0';
 
 describe.skipIf(!built)('native rule table: IPv6 and mixed families', () => {
-  const addon = built ? loadAddon() : undefined!;
+  const addon = built ? loadTestAddon() : undefined!;
   const out = (group: string, port = 7000) => ({ group, port, interface: outIf, ttl: 8 });
   const table = (rules: NativeRule[]) => new addon.RuleLookup(rules);
   const refuse = (rules: NativeRule[], message: RegExp) => expect(() => table(rules)).toThrow(message);
@@ -136,7 +136,7 @@ describe.skipIf(!built)('native rule table: IPv6 and mixed families', () => {
   it('finds an IPv6 any-source rule by group and port, whatever the spelling', () => {
     const t = table([{ id: 'a', group: 'ff15::8', port: 6003, outputs: [out('ff15::9', 7003)] }]);
     expect(t.size).toBe(1);
-    const scopeId = outIf === 'lo' ? addon.interfaceIndex('lo') : 0;
+    const scopeId = outIf === 'lo' ? loadAddon().interfaceIndex('lo') : 0;
     expect(t.find({ group: 'ff15::8', port: 6003 })).toEqual({ id: 'a', outputs: [{ family: 6, group: 'ff15::9', port: 7003, scopeId, socketFamily: socketFamily(6) }] });
     expect(t.find({ group: 'ff15:0:0:0:0:0:0:8', port: 6003 })?.id).toBe('a');
     expect(t.find({ group: 'ff15::8', port: 6003, source: 'fd00::99' })?.id).toBe('a');
@@ -178,7 +178,7 @@ describe.skipIf(!built)('native rule table: IPv6 and mixed families', () => {
       [6, 'ff02::1:3', socketFamily(6)],
     ]);
     // A link-local group's destination carries the interface as its scope id.
-    if (outIf === 'lo') expect(v6.outputs[1].scopeId).toBe(addon.interfaceIndex('lo'));
+    if (outIf === 'lo') expect(v6.outputs[1].scopeId).toBe(loadAddon().interfaceIndex('lo'));
     expect(t.find({ group: '232.1.1.1', port: 5000, source: '10.0.0.1' })?.id).toBe('v4ssm');
     // Same port, different families: different inputs.
     expect(t.find({ group: '239.1.1.1', port: 5000, source: '10.9.9.9' })?.id).toBe('v4');

@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { Bench } from 'tinybench';
-import { loadAddon, projectRoot } from '../../../relay/src/api.js';
+import { loadTestAddon, projectRoot } from '../../../relay/src/api.js';
 import { positiveInt } from './args.js';
 import { frame } from '../frames.js';
 
@@ -29,7 +29,7 @@ export interface BenchEntry {
 }
 
 function pieces(batchSizes: number[]): Piece[] {
-  const addon = loadAddon();
+  const addon = loadTestAddon();
   const packet = frame({ payload: 512 });
   const list: Piece[] = [{ name: 'parse a 512-byte UDP multicast frame', per: 1000, run: () => addon.benchParse(packet, 1000) }];
   for (const rules of [10, 1000, 100000]) {

@@ -1,7 +1,7 @@
 // npm run test:sanitized: the relay's tests on an AddressSanitizer + UndefinedBehaviorSanitizer
-// build of the addon. Every process of the run (vitest, mcrd, its workers) loads that build
-// (MCR_ADDON) with clang's runtime preloaded; any sanitizer report from any of them, even one a
-// test survived (a worker that died and was restarted), fails the run.
+// build of the addon and of the test addon. Every process of the run (vitest, mcrd, its workers)
+// loads those builds (MCR_ADDON, MCR_TEST_ADDON) with clang's runtime preloaded; any sanitizer
+// report from any of them, even one a test survived (a worker that died and was restarted), fails the run.
 import { chmodSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
@@ -27,13 +27,13 @@ const RELAY_TESTS = [
 ];
 
 const program = new Command('test:sanitized')
-  .description(`Build the addon with ASan and UBSan (build/Sanitized/mcr.node, clang) and run the relay's tests on it: ${RELAY_TESTS.join(', ')} (or the files given). Fails on a failed test or on any sanitizer report.`)
+  .description(`Build the addon and the test addon with ASan and UBSan (build/Sanitized/mcr.node and mcr-test.node, clang) and run the relay's tests on it: ${RELAY_TESTS.join(', ')} (or the files given). Fails on a failed test or on any sanitizer report.`)
   .argument('[files...]', 'test files instead of the default set')
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   .action(async (files: string[]) => {
     await requireClang();
-    process.stderr.write('test:sanitized: building the addon with ASan and UBSan…\n');
-    const addon = await buildSanitizedAddon();
+    process.stderr.write('test:sanitized: building the addon and the test addon with ASan and UBSan…\n');
+    const [addon, testAddon] = await Promise.all([buildSanitizedAddon('mcr'), buildSanitizedAddon('mcr-test')]);
     const reports = path.join(sanitizedDir, 'reports');
     rmSync(reports, { recursive: true, force: true });
     mkdirSync(reports, { recursive: true });
@@ -41,6 +41,7 @@ const program = new Command('test:sanitized')
     chmodSync(reports, 0o1777);
     const env = {
       MCR_ADDON: addon,
+      MCR_TEST_ADDON: testAddon,
       LD_PRELOAD: await asanRuntime(),
       // Leaks are node's own (it is not built with ASan); the reports go to files, per process.
       ASAN_OPTIONS: `detect_leaks=0:log_path=${path.join(reports, 'asan')}`,

@@ -511,7 +511,7 @@ double run_senders(const std::vector<std::unique_ptr<Sender>>& senders) {
   const uint64_t started = monotonic_ns();
   std::vector<std::thread> workers;
   for (size_t t = 1; t < senders.size(); ++t) workers.emplace_back(&Sender::run, senders[t].get(), t0);
-  senders[0]->run(t0);  // thread 0 is this one: with --threads 1 nothing changes
+  senders[0]->run(t0);  // thread 0 is this one: with --threads 1 no thread is started
   for (std::thread& w : workers) w.join();
   return static_cast<double>(monotonic_ns() - started) / 1e9;
 }

@@ -169,7 +169,7 @@ void Forwarder::handle(const uint8_t* frame, size_t length, bool foreign, const 
   forward(rule, p, frame + p.payload_offset);
 }
 
-// Out of line: the unfragmented path's code stays as it was. A completed datagram then takes the
+// Out of line, so fragments (rare) add no code to the unfragmented path. A completed datagram takes the
 // path an unfragmented one takes from the UDP checks on: rule lookup, counters, outputs.
 __attribute__((noinline)) void Forwarder::handle_fragment(const uint8_t* frame, const ParsedPacket& p, bool foreign, const Table& table) {
   if (foreign || p.vlan >= 0) {  // another VLAN's: not reassembled either

@@ -26,7 +26,7 @@ inline uint32_t be32(const uint8_t* p) {
   return (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) | (static_cast<uint32_t>(p[2]) << 8) | p[3];
 }
 
-// IPv6 from frame[ip] on. Out of line, so the IPv4 path's code stays as compact as it was.
+// IPv6 from frame[ip] on. Out of line, so IPv6 adds no code to the IPv4 path.
 // Fragments are reported, not reassembled here (parsing keeps no state): PACKET_FANOUT_FLAG_DEFRAG
 // only reassembles IPv4 (the kernel's ip_check_defrag returns any skb whose protocol is not
 // ETH_P_IP untouched), so the worker's reassembler (reassembly.h) does it for IPv6.

@@ -123,7 +123,7 @@ struct Groups6 {
 struct Table {
   std::unordered_map<uint64_t, RuleEntry> rules;                     // (group, port), any source
   std::unordered_map<SourceKey, RuleEntry, SourceKeyHash> by_source;  // (source, group, port): SSM
-  // IPv6 inputs in maps of their own: the IPv4 maps and their probes stay as they were.
+  // IPv6 inputs in maps of their own: an IPv4 probe pays nothing for IPv6 keys (smaller keys, smaller maps).
   std::unordered_map<Key6, RuleEntry, Key6Hash> rules6;
   std::unordered_map<SourceKey6, RuleEntry, SourceKey6Hash> by_source6;
   // A source-specific rule wins over an any-source one for the same group and port; the second

@@ -17,7 +17,7 @@ export type IngressMode = 'ring' | 'blocks' | 'mmsg';
 export const INGRESS_MODES: readonly IngressMode[] = ['ring', 'blocks', 'mmsg'];
 /**
  * Send path: frames built by the relay on an AF_PACKET socket (Ethernet outputs), the same past
- * the qdisc (PACKET_QDISC_BYPASS: tc shaping no longer applies), or UDP sockets through the IP stack.
+ * the qdisc (PACKET_QDISC_BYPASS: tc shaping does not apply), or UDP sockets through the IP stack.
  */
 export type EgressMode = 'frames' | 'frames-direct' | 'udp';
 export const EGRESS_MODES: readonly EgressMode[] = ['frames', 'frames-direct', 'udp'];

@@ -12,7 +12,7 @@ import type { ReassemblyCounters, WorkerCounters } from './counters.js';
 export type FanoutMode = 'hash' | 'kernel-hash' | 'cpu' | 'lb' | 'rollover' | 'none';
 export const FANOUT_MODES: readonly FanoutMode[] = ['hash', 'kernel-hash', 'cpu', 'lb', 'rollover', 'none'];
 
-/** Receive path: TPACKET_V3 block ring, or recvmmsg batches. */
+/** Receive path: TPACKET_V2 frame ring (ring, the default), TPACKET_V3 block ring (blocks), or recvmmsg batches (mmsg). */
 export type IngressMode = 'ring' | 'blocks' | 'mmsg';
 export const INGRESS_MODES: readonly IngressMode[] = ['ring', 'blocks', 'mmsg'];
 /**

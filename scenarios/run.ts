@@ -4,7 +4,7 @@ import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { randomInt } from 'node:crypto';
 import { calibrate } from '../harness/src/calibrate.js';
-import { describeCheck } from '../harness/src/checks.js';
+import { describeCheck, type Check } from '../harness/src/checks.js';
 import { kernelContender } from '../harness/src/contenders/kernel.js';
 import { relayContender } from '../harness/src/contenders/relay.js';
 import { socatContender } from '../harness/src/contenders/socat.js';
@@ -46,6 +46,9 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
   const runId = newRunId(scenario.name);
   const dir = runDir(runId);
   const calibrations = new Map<number, Calibration | null>();
+  // A failed calibration fails the run: without the instrument's ceiling no rate can be judged
+  // offerable, and no NDR told from the generator's limit.
+  const calibrationFailures: Check[] = [];
   const calibrationAt = async (size: number): Promise<Calibration | null> => {
     if (calibrations.has(size)) return calibrations.get(size)!;
     if (!quiet) process.stderr.write(`calibrating the instrument (${size}-byte payloads)\n`);
@@ -55,6 +58,7 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
       found = await calibrate({ size, streams, threads: options.threads, probeSeconds: 0.3, iterations: 4, mtu: options.mtu, family: options.family });
     } catch (err) {
       if (!quiet) process.stderr.write(`calibration failed: ${(err as Error).message}\n`);
+      calibrationFailures.push({ name: 'instrument calibration', scenario: scenario.name, step: `${size}B`, contender: 'instrument', metric: `failed: ${(err as Error).message}`, value: 0, limit: 'a zero-loss ceiling', pass: false });
     }
     calibrations.set(size, found);
     return found;
@@ -149,7 +153,7 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
     steps,
     ...(searches ? { searches } : {}),
     ...(limits ? { limits } : {}),
-    scenarioChecks: scenario.checks?.(steps, options) ?? [],
+    scenarioChecks: [...calibrationFailures, ...(scenario.checks?.(steps, options) ?? [])],
     checks: [],
     verdict: 'pass',
   };

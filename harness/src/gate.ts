@@ -1,81 +1,27 @@
 // Gates: what a run must show to pass, evaluated from result.json alone. Absolute limits on what
-// the sink counted, ratios to socat measured in the same run (stable on a noisy machine), the
-// IGMP joins a snooping bridge saw, and regression against a committed baseline within the noise
-// the repetitions show. Exporters (JUnit, benchmark files) live in export/.
+// the sink counted in every repetition, ratios to socat measured in the same run
+// (performance-gates.ts), the IGMP joins a snooping bridge saw, and regression against the
+// baseline of the run's load (regression-gates.ts). The limits and their rules are
+// harness/gates.json (gate-file.ts). Exporters (JUnit, benchmark files) live in export/.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from '../../relay/src/api.js';
 import { checkAtLeast, checkAtMost, type Check } from './checks.js';
-import { compareSamples, samplesOf, type MetricKey, type Samples } from './compare.js';
+import { samplesOf } from './compare.js';
+import type { GateFile } from './gate-file.js';
 import { joinLeaveChecks } from './join-leave-gates.js';
 import { replicationChecks } from './replication-gates.js';
 import type { RunResult } from './result.js';
 import { medianRows, repetitionGroups, toRows, type Row } from './report/rows.js';
-import { summarizeSearches } from './searches.js';
-import { median } from './stats.js';
+import { ndrChecks, ratioChecks } from './performance-gates.js';
+import { regressionChecks, type Baseline } from './regression-gates.js';
 
-export interface GateFile {
-  absolute: {
-    relayMaxLossPct: number;
-    relayMaxDuplicates: number;
-    relayMaxReorderedWithHashFanout: number;
-    relayMaxMisdelivered: number;
-    relayMaxCorrupted: number;
-  };
-  performance: {
-    /** Relay CPU µs per delivered packet / socat's, same step. */
-    relayMaxCpuPerPacketRatioToSocat: number;
-    /** Both sides need this much CPU time for the ratio to mean something. */
-    minCpuSecondsForRatio: number;
-    /**
-     * Below this delivered rate the CPU ratio is reported, not gated: the relay's fixed cost (each
-     * worker wakes at every 1 ms ring-block timeout) outweighs its per-packet cost there.
-     */
-    minPpsForCpuRatio: number;
-    /** Relay NDR / socat NDR, medians over repetitions. */
-    relayMinNdrRatioToSocat: number;
-    /** Relay p99 / socat p99, same step; null = reported, not gated. */
-    relayMaxP99RatioToSocat: number | null;
-  };
-}
+export type { Baseline } from './regression-gates.js';
 
-export const DEFAULT_GATE_FILE = path.join(projectRoot, 'harness', 'gates.json');
+export { DEFAULT_GATE_FILE, loadGateFile, type GateFile } from './gate-file.js';
+
 export const BASELINE_DIR = path.join(projectRoot, 'results', 'baselines');
-
-const NUMBER_KEYS = {
-  absolute: ['relayMaxLossPct', 'relayMaxDuplicates', 'relayMaxReorderedWithHashFanout', 'relayMaxMisdelivered', 'relayMaxCorrupted'],
-  performance: ['relayMaxCpuPerPacketRatioToSocat', 'minCpuSecondsForRatio', 'minPpsForCpuRatio', 'relayMinNdrRatioToSocat'],
-} as const;
-
-export function loadGateFile(file = DEFAULT_GATE_FILE): GateFile {
-  let value: GateFile;
-  try {
-    value = JSON.parse(readFileSync(file, 'utf8')) as GateFile;
-  } catch (err) {
-    throw new Error(`gate file ${file}: ${(err as Error).message}`);
-  }
-  for (const [section, keys] of Object.entries(NUMBER_KEYS)) {
-    for (const key of keys) {
-      const v = (value as unknown as Record<string, Record<string, unknown> | undefined>)[section]?.[key];
-      if (typeof v !== 'number') throw new Error(`gate file ${file}: '${section}.${key}' must be a number`);
-    }
-  }
-  const p99 = value.performance.relayMaxP99RatioToSocat;
-  if (p99 !== null && typeof p99 !== 'number') throw new Error(`gate file ${file}: 'performance.relayMaxP99RatioToSocat' must be a number or null`);
-  return value;
-}
-
-/** Baseline: a passing run's measurements, every repetition kept so the noise is known. */
-export interface Baseline {
-  schema: 'mcr-baseline';
-  scenario: string;
-  runId: string;
-  command: string;
-  /** The run's parameters: a run is compared only with a baseline made under the same load. */
-  parameters: Record<string, unknown>;
-  samples: Samples;
-}
 
 /**
  * Parameters that may differ between a run and its baseline: how often and what is reported, and
@@ -98,7 +44,8 @@ export function parameterDifferences(baseline: Record<string, unknown>, run: Rec
 
 export function baselineFromResult(result: RunResult): Baseline {
   const samples = samplesOf(result);
-  for (const key of Object.keys(samples)) if (!key.endsWith('|relay') && !key.includes('|relay/')) delete samples[key];
+  // The relay's figures, and socat's: latency and CPU regressions are judged on their ratio.
+  for (const key of Object.keys(samples)) if (!key.endsWith('|relay') && !key.includes('|relay/') && !key.endsWith('|socat')) delete samples[key];
   return { schema: 'mcr-baseline', scenario: result.scenario, runId: result.runId, command: result.command, parameters: result.parameters, samples };
 }
 
@@ -193,70 +140,6 @@ function absoluteChecks(result: RunResult, repetitions: Row[], gates: GateFile):
   ];
 }
 
-function ratioChecks(result: RunResult, r: Row, socat: Row | undefined, gates: GateFile): Check[] {
-  if (!socat || r.exemptFromLoss) return [];
-  const p = gates.performance;
-  const base = (metric: string, value: number) => ({ name: '', scenario: result.scenario, step: r.step, contender: r.series, metric, value });
-  const checks: Check[] = [];
-  const enoughCpu = (x: Row) => x.cpuSeconds !== null && x.cpuSeconds >= p.minCpuSecondsForRatio && x.cpuUsPerPacket !== null;
-  if (enoughCpu(r) && enoughCpu(socat)) {
-    const check = { ...checkAtMost(base('CPU µs/packet relay/socat', round(r.cpuUsPerPacket! / socat.cpuUsPerPacket!)), p.relayMaxCpuPerPacketRatioToSocat), name: 'relay CPU per packet vs socat' };
-    checks.push(r.deliveredPps >= p.minPpsForCpuRatio ? check : { ...check, pass: true, advisory: true, limit: `${check.limit} from ${p.minPpsForCpuRatio} packets/s` });
-  }
-  if (r.p99us > 0 && socat.p99us > 0) {
-    const ratio = round(r.p99us / socat.p99us);
-    checks.push(p.relayMaxP99RatioToSocat === null
-      ? { ...base('p99 relay/socat', ratio), name: 'relay p99 latency vs socat', limit: 'none', pass: true, advisory: true }
-      : { ...checkAtMost(base('p99 relay/socat', ratio), p.relayMaxP99RatioToSocat), name: 'relay p99 latency vs socat' });
-  }
-  return checks;
-}
-
-/** Per payload size: relay NDR / socat NDR, medians over repetitions. */
-function ndrChecks(result: RunResult, gates: GateFile): Check[] {
-  const summaries = summarizeSearches(result.searches);
-  return summaries
-    .filter((relay) => relay.series === 'relay')
-    .flatMap((relay) => {
-      const socat = summaries.find((s) => s.series === 'socat' && s.size === relay.size);
-      if (!socat || socat.ndrPps === 0) return [];
-      return [checkAtLeast({ name: 'relay NDR vs socat', scenario: result.scenario, step: `NDR ${relay.size}B`, contender: 'relay', metric: 'NDR relay/socat', value: round(relay.ndrPps / socat.ndrPps) }, gates.performance.relayMinNdrRatioToSocat)];
-    });
-}
-
-/** Metrics the baseline regression gates (duplicates and reordering have absolute limits of 0). */
-const REGRESSION_METRICS: MetricKey[] = ['lossPct', 'deliveredPps', 'cpuUsPerPacket', 'p50us', 'p99us', 'ndrPps'];
-
-/**
- * An NDR the instrument set ("≥": nothing lost at the highest rate the generator reached, in every
- * repetition) is a lower bound on the contender's: below the baseline, it says the generator was
- * slower this time (the machine is shared), not the relay.
- */
-function instrumentBound(result: RunResult, step: string, series: string): boolean {
-  const searches = (result.searches ?? []).filter((s) => `NDR ${s.size}B` === step && s.series === series);
-  return searches.length > 0 && searches.every((s) => s.ndrLimitedByInstrument);
-}
-
-function regressionChecks(result: RunResult, baseline: Baseline, gates: GateFile): Check[] {
-  const differences = parameterDifferences(baseline.parameters, result.parameters);
-  if (differences.length) {
-    // Another load: any comparison would be meaningless, and passing silently would hide that.
-    return [{ name: 'regression: baseline made with the same parameters', scenario: result.scenario, step: '-', contender: 'relay', metric: `parameters differ from baseline ${baseline.runId} (${baseline.command}): ${differences.join('; ')}; refresh it with npm run gate -- <run> --update-baseline`, value: differences.length, limit: '0', pass: false }];
-  }
-  const current = samplesOf(result);
-  // CPU per packet below minPpsForCpuRatio is mostly the relay's fixed wake-up cost: compared there neither.
-  const perPacketWork = (key: string) => median(current[key]?.deliveredPps ?? [0]) >= gates.performance.minPpsForCpuRatio;
-  return compareSamples(baseline.samples, current)
-    .filter((c) => REGRESSION_METRICS.includes(c.key))
-    .filter((c) => c.key !== 'cpuUsPerPacket' || perPacketWork(`${c.step}|${c.series}`))
-    .map((c) => {
-      const limit = c.better === 'higher' ? `>= ${round(c.a - c.noise)}` : `<= ${round(c.a + c.noise)}`;
-      const check = { name: `regression: ${c.metric}`, scenario: result.scenario, step: c.step, contender: c.series, metric: `${c.metric} vs baseline ${round(c.a)}`, value: round(c.b), limit, pass: c.verdict !== 'regression' };
-      if (check.pass || c.key !== 'ndrPps' || !instrumentBound(result, c.step, c.series)) return check;
-      return { ...check, pass: true, advisory: true, metric: `${check.metric}, a lower bound the instrument set (≥): no evidence against the relay` };
-    });
-}
-
 export function evaluateGates(result: RunResult, gates: GateFile, baseline?: Baseline): Check[] {
   const isRelay = (r: Row) => r.contender === 'relay' && !r.control;
   const relayRepetitions = repetitionGroups(toRows(result).filter(isRelay));
@@ -265,13 +148,16 @@ export function evaluateGates(result: RunResult, gates: GateFile, baseline?: Bas
   const relayRows = rows.filter(isRelay);
   const checks: Check[] = [...requiredChecks(result), ...igmpChecks(result)];
   for (const repetitions of relayRepetitions) checks.push(...absoluteChecks(result, repetitions, gates));
-  for (const r of relayRows) checks.push(...ratioChecks(result, r, rows.find((s) => s.step === r.step && s.contender === 'socat'), gates));
+  for (const r of relayRows) {
+    const repetitions = relayRepetitions.find((g) => g[0].step === r.step && g[0].series === r.series) ?? [r];
+    checks.push(...ratioChecks(result, r, repetitions, rows.find((s) => s.step === r.step && s.contender === 'socat'), gates));
+  }
   checks.push(...ndrChecks(result, gates));
   checks.push(...joinLeaveChecks(result));
   checks.push(...replicationChecks(result));
   if (relayRows.length === 0) {
     checks.push({ name: 'relay results', scenario: result.scenario, step: '-', contender: 'relay', metric: 'relay runs evaluated', value: 0, limit: '>= 1', pass: false });
   }
-  if (baseline) checks.push(...regressionChecks(result, baseline, gates));
+  if (baseline) checks.push(...regressionChecks(result, baseline, gates, parameterDifferences(baseline.parameters, result.parameters)));
   return [...checks, ...(result.scenarioChecks ?? [])];
 }

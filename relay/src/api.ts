@@ -10,3 +10,4 @@ export { endpoint } from './rules.js';
 export { renderTable } from './table.js';
 export type { RuleWithStats } from './supervisor.js';
 export type { WorkerInfo, WorkerStats } from './workers.js';
+export { NAP_RULE, framesPerWake, napUs } from './wake-rule.js';

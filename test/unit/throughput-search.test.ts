@@ -45,9 +45,15 @@ describe('throughput search', () => {
     expect(s).toMatchObject({ ndrPps: 200_000, pdrPps: 200_000, ndrLimitedByInstrument: true });
   });
 
-  it('reports the rate the generator achieved, marked as the instrument\'s limit, when it fell short', async () => {
+  it('reports the rate the generator achieved, not marked as the instrument\'s limit, when the contender slowed it below the calibrated ceiling', async () => {
+    // Calibration (the generator alone) reached 200,000; with this contender the generator sent 150,000.
     const s = await search(context(1e9, {}, 150_000), 1, 'relay', 1);
-    expect(s).toMatchObject({ ndrPps: 150_000, ndrLimitedByInstrument: true });
+    expect(s).toMatchObject({ ndrPps: 150_000, ndrLimitedByInstrument: false });
+  });
+
+  it('refuses to search without a calibrated ceiling', async () => {
+    const ctx = { ...context(1e9), ceilingFor: async () => 0 };
+    await expect(search(ctx, 1, 'relay', 1)).rejects.toThrow(/no calibrated ceiling at 512-byte payloads: calibration failed/);
   });
 
   it('reports no NDR when even the lowest trial loses', async () => {

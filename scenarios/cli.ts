@@ -82,6 +82,7 @@ const program = new Command('scenario')
   })
   .option('--inject-duplicates <repetition>', 'impairment: the generator duplicates every 100th packet in this repetition only, to prove the duplication gate holds in every repetition', positiveInt('--inject-duplicates'))
   .option('--cross-wire', "impairment: the relay's rule for stream 1 sends to stream 2's group (2+ streams), to prove the misdelivery gate fails")
+  .option('--relay-slow-send <us>', 'impairment: mcrd and its workers spend this many µs of CPU more per message they send (a preloaded shim, harness/impairments/slow-send.c), to prove the CPU-per-packet gate fails', positiveInt('--relay-slow-send'))
   .option('--gate [file]', `also check for regression against results/baselines/<scenario>.json and write junit.xml, gate.json, benchmark*.json (gate file default ${path.relative(process.cwd(), DEFAULT_GATE_FILE)})`)
   .option('--json', 'print result.json on stdout (progress stays on stderr)')
   .option('--quiet', 'no progress output')
@@ -155,6 +156,7 @@ Exit status: 0 checks passed, 1 a check failed, 2 could not run.`,
         ...(o.relayCpuLimit ? { relayCpuLimit: o.relayCpuLimit as number } : {}),
         ...(o.injectDuplicates ? { duplicatesInRepetition: o.injectDuplicates as number } : {}),
         ...(o.crossWire ? { crossWire: true } : {}),
+        ...(o.relaySlowSend ? { relaySlowSendUs: o.relaySlowSend as number } : {}),
       },
     };
     const command = `npm run scenario ${name} -- ${process.argv.slice(3).join(' ')}`.trim();

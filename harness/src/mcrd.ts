@@ -19,10 +19,11 @@ export interface RunningMcrd {
   exitNote(): string | undefined;
 }
 
-export async function startMcrd(ns: string, socketPath: string, args: string[], logFile: string): Promise<RunningMcrd> {
+/** `env` adds to the harness's environment (an impairment's preload); workers inherit it. */
+export async function startMcrd(ns: string, socketPath: string, args: string[], logFile: string, env: Record<string, string> = {}): Promise<RunningMcrd> {
   const fullArgs = [MCRD, '--control-socket', socketPath, ...args];
   const log = createWriteStream(logFile);
-  const child = nsSpawn(ns, process.execPath, fullArgs, { stdout: 'pipe', stderr: 'pipe', reject: false });
+  const child = nsSpawn(ns, process.execPath, fullArgs, { stdout: 'pipe', stderr: 'pipe', reject: false, env });
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
   let note: string | undefined;

@@ -67,8 +67,9 @@ export function regressionChecks(result: RunResult, baseline: Baseline, gates: G
       const now = ratioOf(current, step, series, metric);
       if (was === undefined || now === undefined) continue;
       byRatio.add(`${key}|${metric}`);
+      // Strictly below: a ratio grown by the whole factor is the regression the limit names.
       const limit = round(growth * was);
-      checks.push({ name: `regression: ${label} relay/socat`, scenario: result.scenario, step, contender: series, metric: `${label} relay/socat vs baseline ${round(was)}`, value: round(now), limit: `<= ${limit} (${growth} × baseline)`, pass: now <= limit });
+      checks.push({ name: `regression: ${label} relay/socat`, scenario: result.scenario, step, contender: series, metric: `${label} relay/socat vs baseline ${round(was)}`, value: round(now), limit: `< ${limit} (${growth} × baseline)`, pass: now < growth * was });
     }
   }
   const figures = compareSamples(baseline.samples, current)

@@ -95,7 +95,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
   const params = {
     streams: o.streams, workers: o.workers, fanout: o.fanout, ingress: o.ingress, egress: o.egress, topology: o.topology, ratePps: o.ratePps, count: o.count, size: o.size, warmup: o.warmup, threads: o.threads, mtu: o.mtu ?? 1500, ttl: o.ttl ?? 8, tos: o.tos ?? 0,
     egressLimit: o.impairments.egressLimit ?? null, noIgmp: o.impairments.noIgmp ?? false, relayCpuLimit: o.impairments.relayCpuLimit ?? null,
-    duplicatesInRepetition: o.impairments.duplicatesInRepetition ?? null, crossWire: o.impairments.crossWire ?? false,
+    duplicatesInRepetition: o.impairments.duplicatesInRepetition ?? null, crossWire: o.impairments.crossWire ?? false, relaySlowSendUs: o.impairments.relaySlowSendUs ?? null,
     ...(o.profile ? { profile: o.profile.map((s) => `${s.seconds}:${s.ratePps}`).join(',') } : {}), ...(o.relayFlags ? { relayFlags: o.relayFlags.join(' ') } : {}),
   };
   const base = { contender: contender.name, series: o.series, ...(o.control ? { control: o.control } : {}), ...(o.exemptFromLoss ? { exemptFromLoss: o.exemptFromLoss } : {}), repetition: o.repetition, sinkJoined: contender.rewrites ? ('outputs' as const) : ('inputs' as const), params };

@@ -1,9 +1,11 @@
 // Scenarios end to end through the CLI as a user runs them, asserting on result.json; and the
 // gates, which must pass a good run and reject deliberately broken ones.
 import { execa } from 'execa';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { baselineFromResult, baselinePath } from '../../harness/src/gate.js';
 import type { RunResult } from '../../harness/src/result.js';
 import { projectRoot } from '../../relay/src/native.js';
 import { announceSkip, noMulticastRouting, skipReason } from './env.js';
@@ -128,11 +130,36 @@ describe.skipIf(reason)('scenarios', () => {
     expect((throttled.report!.counters as { cpuThrottledSeconds?: number }).cpuThrottledSeconds).toBeGreaterThan(0);
     const g = await gate(dir);
     expect(g.exitCode).toBe(1);
-    expect(String(g.stdout)).toMatch(/FAIL relay NDR vs socat: throughput \/ step NDR 512B \/ relay: NDR relay\/socat = 0\.\d+ \(limit >= 1\)/);
+    expect(String(g.stdout)).toMatch(/FAIL relay NDR vs socat: throughput \/ step NDR 512B \/ relay: NDR relay\/socat = 0\.\d+ \(limit >= 2\)/);
     // The budget: at 1% of this machine's CPU the relay forwards under 2,000 packets/s, so the
     // search halves from the instrument's ceiling (~480,000) through about 10 trials of ~40 s each
     // (most of it the starved workers answering the closing stats and stop), then socat's.
   }, 720_000);
+
+  it('CPU negative controls: a relay made costlier per message sent fails the CPU-per-packet gate; a baseline twice as good fails the regression gate, naming each figure', async () => {
+    // 50,000 packets/s over 10 streams: the workers batch (the CPU ratio is gated), 20 µs more CPU per message sent.
+    const slow = await scenario(['multi-stream', '10', '--steps', '10', '--rate', '5000', '--count', '5000', '--contenders', 'relay,socat', '--relay-slow-send', '20', '--quiet']);
+    expect(slow.exitCode).toBe(1);
+    expect(slow.result.steps[0].runs.find((r) => r.contender === 'relay')!.report!.commands.join('\n')).toContain('20 µs of CPU more per message sent');
+    const g = await gate(slow.dir);
+    expect(g.exitCode).toBe(1);
+    expect(String(g.stdout)).toMatch(/FAIL relay CPU per packet vs socat: multi-stream \/ step 10 \/ relay: CPU µs\/packet relay\/socat \([\d.]+ frames per wake-up\) = [\d.]+ \(limit <= 0\.5\)/);
+    // The same run against a baseline of its own load in which the relay's p50, p99 and CPU per packet were half.
+    const baselines = mkdtempSync(path.join(os.tmpdir(), 'mcr-baselines-'));
+    const better = baselineFromResult(slow.result);
+    for (const [key, figures] of Object.entries(better.samples)) {
+      if (!key.endsWith('|relay')) continue;
+      for (const m of ['p50us', 'p99us', 'cpuUsPerPacket'] as const) figures[m] = figures[m]?.map((v) => v / 2);
+    }
+    const file = baselinePath(slow.result, baselines);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify(better));
+    const r = await execa(process.execPath, [path.join(projectRoot, 'dist', 'harness', 'src', 'cli', 'gate.js'), slow.dir, '--baselines', baselines], { reject: false });
+    expect(r.exitCode).toBe(1);
+    for (const figure of ['p50', 'p99', 'CPU µs/packet']) {
+      expect(String(r.stdout)).toMatch(new RegExp(`FAIL regression: ${figure} relay/socat: multi-stream / step 10 / relay: ${figure} relay/socat vs baseline [\\d.]+ = [\\d.]+ \\(limit < [\\d.]+ \\(2 × baseline\\)\\)`));
+    }
+  });
 
   it('duplicates in one repetition of three fail the duplication gate, naming it; a cross-wired rule fails the misdelivery gate', async () => {
     const dup = await scenario(['multi-stream', '1', '--contenders', 'relay', '--repetitions', '3', '--inject-duplicates', '2', ...SMALL]);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { addonPath, projectRoot, type RuleWithStats, type WorkerStats } from '../../../relay/src/api.js';
 import { createCpuLimit, type CpuLimit } from '../cpu-limit.js';
 import { startMcrd } from '../mcrd.js';
+import { slowSendEnvironment } from '../slow-send.js';
 import { nsFetch } from '../ns-fetch.js';
 import { sumFamilies } from '../prometheus-text.js';
 import { familyOf, type StreamPlan } from '../streams.js';
@@ -63,10 +64,12 @@ export const relayContender: Contender = {
     const args = ['--workers', String(workers), '--fanout', fanout, '--ingress', ingress, '--egress', egress, '--interface', chain.relayIn.ifname, '--stats-interval', '0', '--state-file', path.join(logDir, 'mcrd-state.json'), '--metrics-listen', METRICS_ADDRESS];
     if (impairments.noIgmp) args.push('--no-igmp');
     args.push(...(relayFlags ?? []));
-    const launch = (n: number) => startMcrd(chain.relayIn.ns, path.join(logDir, 'mcrd.sock'), args, path.join(logDir, n ? `mcrd-${n}.log` : 'mcrd.log'));
+    const env = impairments.relaySlowSendUs ? await slowSendEnvironment(impairments.relaySlowSendUs) : {};
+    const launch = (n: number) => startMcrd(chain.relayIn.ns, path.join(logDir, 'mcrd.sock'), args, path.join(logDir, n ? `mcrd-${n}.log` : 'mcrd.log'), env);
     let mcrd = await launch(0);
     const firstPid = mcrd.pid;
     const commands = [mcrd.command];
+    if (impairments.relaySlowSendUs) commands.push(`# impairment: mcrd and its workers spend ${impairments.relaySlowSendUs} µs of CPU more per message sent (${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')})`);
     let cpuLimit: CpuLimit | undefined;
     try {
       if (impairments.relayCpuLimit) {

@@ -1,3 +1,4 @@
+import { capacity } from './capacity.js';
 import { elastic } from './elastic.js';
 import { faults } from './faults.js';
 import { joinLeave } from './join-leave.js';
@@ -17,4 +18,5 @@ export const SCENARIOS: Record<string, Scenario> = {
   'join-leave': joinLeave,
   elastic,
   replication,
+  capacity,
 };

@@ -65,6 +65,14 @@ async function run(n: number, ctx: ScenarioContext): Promise<{ limits: LimitSear
       const skipped = new Set(delivery.runs.filter((r) => r.status === 'skipped').map((r) => r.contender));
       for (let repetition = 1; repetition <= options.repetitions; repetition++) {
         for (const contender of options.contenders.filter((c) => !skipped.has(c))) {
+          // One that already lost or duplicated copies at --rate has its NDR below it: a search from
+          // the ceiling would spend its whole budget bisecting towards zero. Recorded as not searched.
+          const unclean = delivery.runs.find((r) => r.contender === contender && (r.status !== 'ok' || !r.aggregate || r.aggregate.lost + r.aggregate.duplicates > 0));
+          if (unclean) {
+            const why = unclean.aggregate ? `${unclean.aggregate.lost} copies lost and ${unclean.aggregate.duplicates} duplicated` : `${unclean.status}: ${unclean.reason ?? ''}`;
+            limits.push({ over: 'input packets/s', subject: subject(mode, k), contender, series: contender, repetition, copies: k, found: 0, upper: options.ratePps, upperRule: '--rate', atUpper: false, limitedBy: `not searched: at the delivery step's ${options.ratePps}/s ${why}`, trials: [] });
+            continue;
+          }
           const found = await searchLimit(ctx, {
             over: 'input packets/s',
             subject: subject(mode, k),
@@ -96,6 +104,7 @@ export const replication: Scenario = {
     relayCpuLimit: 'its relay side applies --egress-limit, --no-igmp and --inject-duplicates (negative controls in test/integration/replication.test.ts)',
     crossWire: 'one rule with K outputs cannot send two outputs to one group (the rule refuses an output listed twice)',
     bridge: 'its output links are plain veth pairs, several of them',
+    relaySlowSend: 'its relay side applies --egress-limit, --no-igmp and --inject-duplicates (negative controls in test/integration/replication.test.ts)',
     aggregateRate: LADDER_OPTIONS.aggregateRate,
   },
   presentation: { xTitle: 'copies (K)', xLog: false, charts: ['replication-ndr', 'replication-cpu'] },

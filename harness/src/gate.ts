@@ -12,6 +12,7 @@ import { samplesOf } from './compare.js';
 import type { GateFile } from './gate-file.js';
 import { joinLeaveChecks } from './join-leave-gates.js';
 import { replicationChecks } from './replication-gates.js';
+import { capacityChecks } from './capacity-gates.js';
 import type { RunResult } from './result.js';
 import { medianRows, repetitionGroups, toRows, type Row } from './report/rows.js';
 import { ndrChecks, ratioChecks } from './performance-gates.js';
@@ -155,6 +156,7 @@ export function evaluateGates(result: RunResult, gates: GateFile, baseline?: Bas
   checks.push(...ndrChecks(result, gates));
   checks.push(...joinLeaveChecks(result));
   checks.push(...replicationChecks(result));
+  checks.push(...capacityChecks(result));
   if (relayRows.length === 0) {
     checks.push({ name: 'relay results', scenario: result.scenario, step: '-', contender: 'relay', metric: 'relay runs evaluated', value: 0, limit: '>= 1', pass: false });
   }

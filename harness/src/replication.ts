@@ -11,27 +11,14 @@ import { endpoint } from '../../relay/src/api.js';
 import type { RunningContender } from './contenders/types.js';
 import { fitsOneFrame, runGenerator, type GenSummary } from './generator.js';
 import { measure } from './measure.js';
+import type { ReplicationMode, ReplicationRecord } from './replication-record.js';
 import { startCopies, type Copy } from './replication-sides.js';
 import { aggregate, type ContenderRun, type IgmpObservation } from './result.js';
 import { startSink, type SinkSummary } from './sink.js';
 import type { StepOptions } from './step.js';
 import { planStreams } from './streams.js';
 
-export type ReplicationMode = 'groups' | 'interfaces';
-export const REPLICATION_MODES: readonly ReplicationMode[] = ['groups', 'interfaces'];
-
-/** What a replication run was asked for, kept in result.json with its run. */
-export interface ReplicationRecord {
-  mode: ReplicationMode;
-  /** Copies of every input packet the contender was to deliver. */
-  copies: number;
-  /** Copies whose sink counted at least one packet. */
-  copiesSeen: number;
-  /** Input packets/s the generator achieved (the aggregate's rates count copies). */
-  inputPps: number;
-  /** Each copy, as '<group>:<port> on <interface>' (the sink's side). */
-  destinations: string[];
-}
+export { REPLICATION_MODES, type ReplicationMode } from './replication-record.js';
 
 const SINK_IDLE_MS = 1000;
 /** After the generator's last packet: time for the contender to forward what it still holds. */

@@ -10,7 +10,7 @@ import type { Environment } from './environment.js';
 import type { FaultRecord } from './faults.js';
 import type { JoinLeaveRecord } from './join-leave-record.js';
 import type { LimitSearch } from './limit-search.js';
-import type { ReplicationRecord } from './replication.js';
+import type { ReplicationRecord } from './replication-record.js';
 import type { TimelineSample } from './timeline.js';
 import { lossPercent, type StreamRecord } from './measure.js';
 import { median } from './stats.js';

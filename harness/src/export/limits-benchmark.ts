@@ -2,7 +2,7 @@
 // the replication NDR in delivered copies/s per mode, K and contender (medians over repetitions).
 import type { RunResult } from '../result.js';
 import { summarizeLimits } from '../limit-search.js';
-import type { BenchmarkEntry } from './benchmark.js';
+import type { BenchmarkEntry } from './benchmark-entry.js';
 
 export const CAPACITY_METRIC = 'group capacity';
 export const REPLICATION_METRIC = 'replication NDR';

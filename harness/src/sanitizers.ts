@@ -53,8 +53,13 @@ interface GypTarget {
   defines?: string[];
 }
 
-/** Builds build/Sanitized/<target>.node (mcr: the relay's addon, mcr-test: the test addon): the target's sources and defines from binding.gyp, with ASan and UBSan. */
-export async function buildSanitizedAddon(target: 'mcr' | 'mcr-test' = 'mcr'): Promise<string> {
+/**
+ * Builds build/Sanitized/<target>.node (mcr: the relay's addon, mcr-test: the test addon): the
+ * target's sources and defines from binding.gyp, with ASan and UBSan. `planted`: a source with a
+ * planted bug that wraps the workers' sendmmsg (-Wl,--wrap), built instead into
+ * build/Sanitized/planted/, to show that a report from a worker fails the run.
+ */
+export async function buildSanitizedAddon(target: 'mcr' | 'mcr-test' = 'mcr', planted?: string): Promise<string> {
   const gyp = JSON.parse(readFileSync(path.join(projectRoot, 'binding.gyp'), 'utf8')) as { targets: GypTarget[] };
   const addon = gyp.targets.find((t) => t.target_name === target);
   if (!addon) throw new Error(`binding.gyp has no target "${target}"`);
@@ -62,10 +67,12 @@ export async function buildSanitizedAddon(target: 'mcr' | 'mcr-test' = 'mcr'): P
   const nodeHeaders = path.join(path.dirname(path.dirname(process.execPath)), 'include', 'node');
   if (!existsSync(path.join(nodeHeaders, 'node_api.h'))) throw new Error(`node's headers are not in ${nodeHeaders} (node_api.h missing)`);
   const napiHeaders = (createRequire(import.meta.url)('node-addon-api') as { include_dir: string }).include_dir;
-  mkdirSync(sanitizedDir, { recursive: true });
-  const output = path.join(sanitizedDir, `${target}.node`);
-  const sources = addon.sources.map((s) => path.join(projectRoot, s));
+  const dir = planted ? path.join(sanitizedDir, 'planted') : sanitizedDir;
+  mkdirSync(dir, { recursive: true });
+  const output = path.join(dir, `${target}.node`);
+  const sources = [...addon.sources.map((s) => path.join(projectRoot, s)), ...(planted ? [path.resolve(planted)] : [])];
   const defines = (addon.defines ?? []).map((d) => `-D${d}`);
-  await $`${CLANG} -std=c++17 -shared -fPIC -shared-libasan ${SANITIZE} -I${nodeHeaders} -I${path.resolve(projectRoot, napiHeaders)} ${defines} ${sources} -o ${output} -lpthread`.quiet();
+  const wrap = planted ? ['-Wl,--wrap=sendmmsg'] : [];
+  await $`${CLANG} -std=c++17 -shared -fPIC -shared-libasan ${SANITIZE} -I${nodeHeaders} -I${path.resolve(projectRoot, napiHeaders)} ${defines} ${sources} ${wrap} -o ${output} -lpthread`.quiet();
   return output;
 }

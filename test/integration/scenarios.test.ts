@@ -120,21 +120,18 @@ describe.skipIf(reason)('scenarios', () => {
     expect(plain.result.topology).toBe('plain');
   });
 
-  it('performance negative control: a relay throttled to 1% CPU through a cgroup fails the NDR gate against socat', async () => {
-    const { exitCode, result, dir } = await scenario(['throughput', '1', '--contenders', 'relay,socat', '--relay-cpu-limit', '1%', '--resolution', '0.5', '--trial-seconds', '1', '--quiet']);
+  it('performance negative control: a relay throttled to 5% CPU through a cgroup fails the NDR gate against socat', async () => {
+    // The control must hold the relay under the gate's 2 × socat: at 5 % of a CPU it forwards
+    // 17,564 packets/s against socat's 35,127 (0.5×; 62,391 against 62,387 in a quieter session).
+    const { exitCode, result, dir } = await scenario(['throughput', '1', '--contenders', 'relay,socat', '--relay-cpu-limit', '5%', '--resolution', '0.5', '--trial-seconds', '1', '--quiet']);
     expect(exitCode).toBe(1);
-    const relay = result.searches!.find((s) => s.contender === 'relay')!;
-    const socat = result.searches!.find((s) => s.contender === 'socat')!;
-    expect(relay.ndrPps ?? 0).toBeLessThan(socat.ndrPps ?? 0);
     const throttled = result.steps.flatMap((s) => s.runs).find((r) => r.contender === 'relay')!;
     expect((throttled.report!.counters as { cpuThrottledSeconds?: number }).cpuThrottledSeconds).toBeGreaterThan(0);
     const g = await gate(dir);
     expect(g.exitCode).toBe(1);
-    expect(String(g.stdout)).toMatch(/FAIL relay NDR vs socat: throughput \/ step NDR 512B \/ relay: NDR relay\/socat = 0\.\d+ \(limit >= 2\)/);
-    // The budget: at 1% of this machine's CPU the relay forwards under 2,000 packets/s, so the
-    // search halves from the instrument's ceiling (~480,000) through about 10 trials of ~40 s each
-    // (most of it the starved workers answering the closing stats and stop), then socat's.
-  }, 720_000);
+    expect(String(g.stdout)).toMatch(/FAIL relay NDR vs socat: throughput \/ step NDR 512B \/ relay: NDR relay\/socat = [01](\.\d+)? \(limit >= 2\)/);
+    // The budget: about 8 trials of 1 s and their set-up, 69 s measured on a loaded machine.
+  }, 300_000);
 
   it('CPU negative controls: a relay made costlier per message sent fails the CPU-per-packet gate; a baseline twice as good fails the regression gate, naming each figure', async () => {
     // 50,000 packets/s over 10 streams: the workers batch (the CPU ratio is gated), 20 µs more CPU per message sent.

@@ -179,7 +179,10 @@ Exit status: 0 checks passed, 1 a check failed, 2 could not run.`,
         console.log(`\n${result.verdict.toUpperCase()}: ${passed}/${total} checks passed (topology ${result.topology})`);
         console.log(`results: ${path.relative(process.cwd(), dir)}/ (result.json, report.md, report.html)`);
       }
-      process.exit(verdict === 'pass' ? 0 : EXIT_FAILED_CHECKS);
+      // Exit once stdout has taken everything: a pipe's reader would otherwise get only its first
+      // 64 KiB of a large result (process.exit does not wait for a pipe's pending writes).
+      const code = verdict === 'pass' ? 0 : EXIT_FAILED_CHECKS;
+      process.stdout.write('', () => process.exit(code));
     } catch (err) {
       console.error(err instanceof PreflightError ? err.message : `scenario failed: ${(err as Error).stack ?? err}`);
       process.exit(EXIT_CANNOT_RUN);

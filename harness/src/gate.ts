@@ -151,7 +151,8 @@ export function evaluateGates(result: RunResult, gates: GateFile, baseline?: Bas
   for (const repetitions of relayRepetitions) checks.push(...absoluteChecks(result, repetitions, gates));
   for (const r of relayRows) {
     const repetitions = relayRepetitions.find((g) => g[0].step === r.step && g[0].series === r.series) ?? [r];
-    checks.push(...ratioChecks(result, r, repetitions, rows.find((s) => s.step === r.step && s.contender === 'socat'), gates));
+    const socatRepetitions = repetitionGroups(toRows(result).filter((x) => x.contender === 'socat' && x.step === r.step))[0] ?? [];
+    checks.push(...ratioChecks(result, r, repetitions, rows.find((s) => s.step === r.step && s.contender === 'socat'), gates, socatRepetitions));
   }
   checks.push(...ndrChecks(result, gates));
   checks.push(...joinLeaveChecks(result));

@@ -1,6 +1,7 @@
-// Performance gates: the relay against socat measured in the same run (a ratio the machine's load
-// moves less than either figure), at limits that follow from the relay's design (harness/gates.json
-// states each rule). Medians over repetitions; zero-tolerance limits are gate.ts's.
+// Performance gates: the relay against socat measured in the same run, at limits that follow from
+// the relay's design (harness/gates.json states each rule). CPU per packet and NDR are medians over
+// repetitions; p99 is each contender's least-disturbed repetition (below). Zero-tolerance limits
+// are gate.ts's.
 import { framesPerWake, napUs } from '../../relay/src/api.js';
 import { checkAtLeast, checkAtMost, type Check } from './checks.js';
 import type { GateFile } from './gate-file.js';
@@ -28,7 +29,17 @@ export function busiestWorkerNapUs(repetitions: Row[]): number {
  * CPU per packet and p99 against socat for one step. `relay` is the step's median row, `repetitions`
  * its rows one per repetition (the workers' shares differ between them).
  */
-export function ratioChecks(result: RunResult, relay: Row, repetitions: Row[], socat: Row | undefined, gates: GateFile): Check[] {
+/**
+ * p99 is gated on each contender's least-disturbed repetition, from MIN_P99_REPETITIONS on. A
+ * second's p99 at thousands of packets/s is set by the few longest scheduling stalls of that
+ * second: measured on this 2-core machine beside other work, a contender's p99 at one step moved
+ * by more than 10x between repetitions (relay 0.2-4.7 ms, socat 0.1-46 ms at 5000 packets/s).
+ * Stalls only add latency, so the lowest p99 of the repetitions is the nearest to the contender's
+ * own; a relay that adds latency by itself adds it to every repetition, that one included.
+ */
+export const MIN_P99_REPETITIONS = 3;
+
+export function ratioChecks(result: RunResult, relay: Row, repetitions: Row[], socat: Row | undefined, gates: GateFile, socatRepetitions: Row[] = []): Check[] {
   if (!socat || relay.exemptFromLoss) return [];
   const p = gates.performance;
   const base = (name: string, metric: string, value: number) => ({ name, scenario: result.scenario, step: relay.step, contender: relay.series, metric, value });
@@ -40,15 +51,19 @@ export function ratioChecks(result: RunResult, relay: Row, repetitions: Row[], s
     // Where the relay wakes about once per frame it pays socat's wake-up: reported, not gated.
     checks.push(batch >= p.minFramesPerWakeForCpuRatio ? check : { ...check, pass: true, advisory: true, limit: `${check.limit} from ${p.minFramesPerWakeForCpuRatio} frames per wake-up` });
   }
+  const leastP99 = (rows: Row[]) => Math.min(...rows.map((r) => r.p99us));
   if (relay.p99us > 0 && socat.p99us > 0) {
-    const ratio = round(relay.p99us / socat.p99us);
-    if (p.relayMaxP99RatioToSocat === null) {
-      checks.push({ ...base('relay p99 latency vs socat', 'p99 relay/socat', ratio), limit: 'none', pass: true, advisory: true });
+    const gated = p.relayMaxP99RatioToSocat !== null && repetitions.length >= MIN_P99_REPETITIONS && socatRepetitions.length >= MIN_P99_REPETITIONS;
+    if (!gated) {
+      const why = p.relayMaxP99RatioToSocat === null ? 'none' : `from ${MIN_P99_REPETITIONS} repetitions`;
+      checks.push({ ...base('relay p99 latency vs socat', 'p99 relay/socat (medians)', round(relay.p99us / socat.p99us)), limit: why, pass: true, advisory: true });
     } else {
+      const relayP99 = leastP99(repetitions);
+      const socatP99 = leastP99(socatRepetitions);
       // The nap the design adds at this step's busiest worker, on top of socat's p99 times the limit.
       const nap = Math.round(busiestWorkerNapUs(repetitions));
-      const limitUs = Math.round(p.relayMaxP99RatioToSocat * socat.p99us + nap);
-      const check = checkAtMost(base('relay p99 latency vs socat', `p99 µs (socat ${round(socat.p99us)} µs${nap ? `, nap ${nap} µs` : ''})`, round(relay.p99us)), limitUs);
+      const limitUs = Math.round(p.relayMaxP99RatioToSocat! * socatP99 + nap);
+      const check = checkAtMost(base('relay p99 latency vs socat', `least p99 of ${repetitions.length} repetitions, µs (socat's ${round(socatP99)} µs${nap ? `, nap ${nap} µs` : ''})`, round(relayP99)), limitUs);
       checks.push({ ...check, limit: `<= ${limitUs} (${p.relayMaxP99RatioToSocat} × socat${nap ? ' + nap' : ''})` });
     }
   }

@@ -1,9 +1,11 @@
-// Regression against the baseline of the run's load. Latency and CPU are judged on the relay's
-// ratio to socat, both measured in the same run: the machine's load moves every contender
-// together, and the ratio cancels what it moves alike. A ratio may grow to maxRatioGrowth times
-// the baseline's (gates.json says why). Loss, delivered rate and NDR, and latency and CPU where
-// socat is missing from either side, are compared as figures within the noise the repetitions
-// show (compare.ts).
+// Regression against the baseline of the run's load. CPU per packet is judged on the relay's ratio
+// to socat measured in the same run, which may grow to maxRatioGrowth times the baseline's
+// (gates.json says why): the machine's load moves both contenders' CPU alike, and the ratio held
+// within 2x in all 90 pairs of 10 CI runs made beside other traffic tests. Latency is not: socat's
+// p50 and p99 swing with the load far more than the relay's (the ratio would have failed 64-77 of
+// those 90 pairs at 2x), so loss, delivered rate, NDR, p50 and p99 are compared as the relay's own
+// figures within the noise the repetitions show (compare.ts), as is CPU against a baseline
+// without socat.
 import type { Check } from './checks.js';
 import { compareSamples, samplesOf, type MetricKey, type Samples } from './compare.js';
 import type { GateFile } from './gate-file.js';
@@ -26,11 +28,7 @@ const round = (n: number) => Math.round(n * 1000) / 1000;
 /** Figures compared within the noise (duplicates and reordering have absolute limits of 0). */
 const FIGURES: MetricKey[] = ['lossPct', 'deliveredPps', 'cpuUsPerPacket', 'p50us', 'p99us', 'ndrPps'];
 /** Figures judged as the relay's ratio to socat where both sides have socat. */
-const RATIOS: { key: MetricKey; label: string }[] = [
-  { key: 'p50us', label: 'p50' },
-  { key: 'p99us', label: 'p99' },
-  { key: 'cpuUsPerPacket', label: 'CPU µs/packet' },
-];
+const RATIOS: { key: MetricKey; label: string }[] = [{ key: 'cpuUsPerPacket', label: 'CPU µs/packet' }];
 
 /** relay/socat of a metric at a step (medians over repetitions), or undefined when either is missing. */
 function ratioOf(samples: Samples, step: string, series: string, key: MetricKey): number | undefined {

@@ -134,29 +134,28 @@ describe.skipIf(reason)('scenarios', () => {
     // of a CPU (69 s in all measured alone, over 5 min beside other traffic tests).
   }, 600_000);
 
-  it('CPU negative controls: a relay made costlier per message sent fails the CPU-per-packet gate; a baseline twice as good fails the regression gate, naming each figure', async () => {
-    // 50,000 packets/s over 10 streams: the workers batch (the CPU ratio is gated), 20 µs more CPU per message sent.
-    const slow = await scenario(['multi-stream', '10', '--steps', '10', '--rate', '5000', '--count', '5000', '--contenders', 'relay,socat', '--relay-slow-send', '20', '--quiet']);
+  it('CPU negative controls: a relay made costlier per datagram sent fails the CPU-per-packet gate; a baseline twice as good fails the regression gate, naming the figure', async () => {
+    // 60,000 packets/s over 10 streams and 2 workers, which batch by the wake-up rule (4.7 frames per
+    // wake-up; 2.2 if a loaded machine's generator sends only 80 %), so the CPU ratio is gated;
+    // 10 µs more CPU per datagram sent (0.65 and 0.76 in two runs). More (15 µs on one worker)
+    // saturates the relay on these 2 shared cores, and a saturated relay's CPU per packet, counted
+    // over the traffic window, stops growing with the cost.
+    const slow = await scenario(['multi-stream', '10', '--steps', '10', '--rate', '6000', '--count', '6000', '--contenders', 'relay,socat', '--relay-slow-send', '10', '--quiet']);
     expect(slow.exitCode).toBe(1);
-    expect(slow.result.steps[0].runs.find((r) => r.contender === 'relay')!.report!.commands.join('\n')).toContain('20 µs of CPU more per message sent');
+    expect(slow.result.steps[0].runs.find((r) => r.contender === 'relay')!.report!.commands.join('\n')).toContain('10 µs of CPU more per datagram sent');
     const g = await gate(slow.dir);
     expect(g.exitCode).toBe(1);
     expect(String(g.stdout)).toMatch(/FAIL relay CPU per packet vs socat: multi-stream \/ step 10 \/ relay: CPU µs\/packet relay\/socat \([\d.]+ frames per wake-up\) = [\d.]+ \(limit <= 0\.5\)/);
-    // The same run against a baseline of its own load in which the relay's p50, p99 and CPU per packet were half.
+    // The same run against a baseline of its own load in which the relay's CPU per packet was half.
     const baselines = mkdtempSync(path.join(os.tmpdir(), 'mcr-baselines-'));
     const better = baselineFromResult(slow.result);
-    for (const [key, figures] of Object.entries(better.samples)) {
-      if (!key.endsWith('|relay')) continue;
-      for (const m of ['p50us', 'p99us', 'cpuUsPerPacket'] as const) figures[m] = figures[m]?.map((v) => v / 2);
-    }
+    for (const [key, figures] of Object.entries(better.samples)) if (key.endsWith('|relay')) figures.cpuUsPerPacket = figures.cpuUsPerPacket?.map((v) => v / 2);
     const file = baselinePath(slow.result, baselines);
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, JSON.stringify(better));
     const r = await execa(process.execPath, [path.join(projectRoot, 'dist', 'harness', 'src', 'cli', 'gate.js'), slow.dir, '--baselines', baselines], { reject: false });
     expect(r.exitCode).toBe(1);
-    for (const figure of ['p50', 'p99', 'CPU µs/packet']) {
-      expect(String(r.stdout)).toMatch(new RegExp(`FAIL regression: ${figure} relay/socat: multi-stream / step 10 / relay: ${figure} relay/socat vs baseline [\\d.]+ = [\\d.]+ \\(limit < [\\d.]+ \\(2 × baseline\\)\\)`));
-    }
+    expect(String(r.stdout)).toMatch(/FAIL regression: CPU µs\/packet relay\/socat: multi-stream \/ step 10 \/ relay: CPU µs\/packet relay\/socat vs baseline [\d.]+ = [\d.]+ \(limit < [\d.]+ \(2 × baseline\)\)/);
   });
 
   it('duplicates in one repetition of three fail the duplication gate, naming it; a cross-wired rule fails the misdelivery gate', async () => {

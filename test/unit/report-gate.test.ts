@@ -75,28 +75,28 @@ describe('gates', () => {
     const batched = evaluateGates(sampleResult({ cpuPerStream: 0.15, sent: 10_000 }), gates).filter((c) => c.name === 'relay CPU per packet vs socat');
     expect(batched.map((c) => [c.step, c.pass, c.advisory ?? false])).toEqual([['1', true, true], ['2', true, true], ['5', false, false]]);
     expect(batched[2].metric).toBe('CPU µs/packet relay/socat (3.25 frames per wake-up)');
-    const p99 = (figures: Parameters<typeof sampleResult>[0]) => evaluateGates(sampleResult(figures), gates).filter((c) => c.name === 'relay p99 latency vs socat');
-    // socat's p99 is 60 µs in the sample: the limit is 90 µs where no worker naps.
+    const p99 = (figures: Parameters<typeof sampleResult>[0], repetitions = 3) => evaluateGates(sampleResult(figures, { repetitions, jitter: 5 }), gates).filter((c) => c.name === 'relay p99 latency vs socat');
+    // socat's least p99 of 3 repetitions is 60 µs in the sample (30, 35, 40 µs p50): the limit is 90 µs where no worker naps.
     expect(p99({ latencyUs: 44 }).map((c) => c.pass)).toEqual([true, true, true]);
-    expect(describeCheck(p99({ latencyUs: 46 })[0])).toBe('FAIL relay p99 latency vs socat: multi-stream / step 1 / relay: p99 µs (socat 60 µs) = 92 (limit <= 90 (1.5 × socat))');
+    expect(describeCheck(p99({ latencyUs: 46 })[0])).toBe("FAIL relay p99 latency vs socat: multi-stream / step 1 / relay: least p99 of 3 repetitions, µs (socat's 60 µs) = 92 (limit <= 90 (1.5 × socat))");
     // At 30,000/s the busiest worker naps 125 µs by design: the limit adds it.
-    const napping = p99({ latencyUs: 100, sent: 10_000 });
-    expect(napping[2]).toMatchObject({ pass: true, limit: '<= 215 (1.5 × socat + nap)' });
+    expect(p99({ latencyUs: 100, sent: 10_000 })[2]).toMatchObject({ pass: true, limit: '<= 215 (1.5 × socat + nap)' });
+    // One repetition's p99 is its worst stalls: reported, not gated.
+    expect(p99({ latencyUs: 400 }, 1)[0]).toMatchObject({ pass: true, advisory: true, limit: 'from 3 repetitions', value: 13.333 });
     const ungated = { ...gates, performance: { ...gates.performance, relayMaxP99RatioToSocat: null } };
-    expect(evaluateGates(sampleResult({ latencyUs: 400 }), ungated).find((c) => c.name === 'relay p99 latency vs socat')).toMatchObject({ advisory: true, value: 13.333 });
+    expect(evaluateGates(sampleResult({ latencyUs: 400 }, { repetitions: 3 }), ungated).find((c) => c.name === 'relay p99 latency vs socat')).toMatchObject({ advisory: true, limit: 'none' });
   });
 
-  it('flag a regression against a baseline: latency and CPU as the ratio to socat, at most doubled; other figures beyond the noise', () => {
+  it('flag a regression against a baseline: CPU per packet as the ratio to socat, under twice the baseline\'s; latency and the rest beyond the noise', () => {
     const baseline = baselineFromResult(sampleResult({}, { repetitions: 3 }));
     expect(Object.keys(baseline.samples).every((k) => k.endsWith('|relay') || k.endsWith('|socat'))).toBe(true);
-    // Loss and p99 against socat left to their own tests.
-    const lenient = { ...gates, absolute: { ...gates.absolute, relayMaxLossPct: 50 }, performance: { ...gates.performance, relayMaxP99RatioToSocat: null } };
-    expect(failures(evaluateGates(sampleResult({ lost: 0, cpuPerStream: 0.09, latencyUs: 79 }), lenient, baseline))).toEqual([]);
+    const lenient = { ...gates, absolute: { ...gates.absolute, relayMaxLossPct: 50 } };
+    expect(failures(evaluateGates(sampleResult({ lost: 0, cpuPerStream: 0.09 }), lenient, baseline))).toEqual([]);
     // CPU per packet 0.05 → 0.11 s per stream against socat's unchanged 0.2: the ratio more than doubled.
-    const failed = failures(evaluateGates(sampleResult({ lost: 5, cpuPerStream: 0.11, latencyUs: 81 }), lenient, baseline));
-    expect(failed.map((c) => c.name)).toEqual(expect.arrayContaining(['regression: loss %', 'regression: CPU µs/packet relay/socat', 'regression: p50 relay/socat', 'regression: p99 relay/socat']));
-    expect(describeCheck(failed.find((c) => c.name === 'regression: p99 relay/socat' && c.step === '1')!)).toBe('FAIL regression: p99 relay/socat: multi-stream / step 1 / relay: p99 relay/socat vs baseline 1.333 = 2.7 (limit < 2.667 (2 × baseline))');
-    // A baseline without socat (made before it kept socat's figures): the figures within the noise.
+    const failed = failures(evaluateGates(sampleResult({ lost: 5, cpuPerStream: 0.11, latencyUs: 700 }), lenient, baseline));
+    expect(failed.map((c) => c.name)).toEqual(expect.arrayContaining(['regression: loss %', 'regression: CPU µs/packet relay/socat', 'regression: p50 µs', 'regression: p99 µs']));
+    expect(describeCheck(failed.find((c) => c.name === 'regression: CPU µs/packet relay/socat' && c.step === '1')!)).toBe('FAIL regression: CPU µs/packet relay/socat: multi-stream / step 1 / relay: CPU µs/packet relay/socat vs baseline 0.25 = 0.553 (limit < 0.5 (2 × baseline))');
+    // A baseline without socat (made before it kept socat's figures): CPU as a figure within the noise.
     const relayOnly = { ...baseline, samples: Object.fromEntries(Object.entries(baseline.samples).filter(([k]) => !k.endsWith('|socat'))) };
     expect(failures(evaluateGates(sampleResult({ cpuPerStream: 0.09 }), lenient, relayOnly)).map((c) => c.name)).toContain('regression: CPU µs/packet');
   });

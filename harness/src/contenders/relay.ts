@@ -69,7 +69,7 @@ export const relayContender: Contender = {
     let mcrd = await launch(0);
     const firstPid = mcrd.pid;
     const commands = [mcrd.command];
-    if (impairments.relaySlowSendUs) commands.push(`# impairment: mcrd and its workers spend ${impairments.relaySlowSendUs} µs of CPU more per message sent (${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')})`);
+    if (impairments.relaySlowSendUs) commands.push(`# impairment: mcrd and its workers spend ${impairments.relaySlowSendUs} µs of CPU more per datagram sent (${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')})`);
     let cpuLimit: CpuLimit | undefined;
     try {
       if (impairments.relayCpuLimit) {

@@ -49,7 +49,7 @@ export interface Impairments {
   duplicatesInRepetition?: number;
   /** The relay's rule for stream 1 sends to stream 2's output group (relay only): the misdelivery gate must fail it. */
   crossWire?: boolean;
-  /** µs of CPU the relay spends more per message sent (relay only, harness/impairments/slow-send.c): the CPU-per-packet gate must fail it. */
+  /** µs of CPU the relay spends more per datagram sent (relay only, harness/impairments/slow-send.c): the CPU-per-packet gate must fail it. */
   relaySlowSendUs?: number;
 }
 

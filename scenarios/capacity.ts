@@ -16,11 +16,11 @@ import { LADDER_OPTIONS, type Scenario, type ScenarioContext, type ScenarioOptio
 export const CAPACITY_RATE_PPS = 10;
 const MAX_GROUPS = 10_000;
 /**
- * socat runs one process per group, and the harness starts them one after another: here 1000 took
- * 103-151 s to start (docs/measured-figures.md, join-leave) and 10,000 were still starting after
- * 15 minutes (7,750 up, about 13 a second on this loaded 2-core machine). Beyond 1000 a trial
- * measures process start-up, not forwarding: socat's search starts there, and its figure then
- * reads "≥ 1000" with this reason.
+ * socat runs one process per group, and the harness starts them one after another: here a trial
+ * of 1000 took 58 s (capacity; 103-151 s to start them in join-leave's runs), while 10,000 were
+ * still starting after 15 minutes (7,750 up, about 13 a second on this loaded 2-core machine).
+ * Beyond 1000 a trial measures process start-up, not forwarding: socat's search starts there, and
+ * its figure then reads "≥ 1000" with this reason.
  */
 export const SOCAT_MAX_GROUPS = 1000;
 const FALLBACK_CEILING_PPS = 100_000;
@@ -64,7 +64,7 @@ async function run(n: number, ctx: ScenarioContext): Promise<{ limits: LimitSear
   for (let repetition = 1; repetition <= options.repetitions; repetition++) {
     for (const contender of options.contenders) {
       const capped = contender === 'socat' && upper > SOCAT_MAX_GROUPS;
-      const bound = capped ? { upper: SOCAT_MAX_GROUPS, upperRule: `socat runs a process per group: beyond ${SOCAT_MAX_GROUPS} their start-up (1000 took 103-151 s here) is what a trial would measure` } : { upper, upperRule: rule };
+      const bound = capped ? { upper: SOCAT_MAX_GROUPS, upperRule: `socat runs a process per group: beyond ${SOCAT_MAX_GROUPS} their start-up (10,000 still starting after 15 min here) is what a trial would measure` } : { upper, upperRule: rule };
       const found = await searchLimit(ctx, { over: 'groups', subject: '', contender, repetition, ...bound, planAt: (groups) => trialPlan(groups, contender, options) });
       if (found) limits.push(found);
     }

@@ -98,6 +98,8 @@ Examples:
   npm run scenario throughput -- 4 --threads 2 --repetitions 3
   npm run scenario multi-stream -- 2 --no-igmp --gate     # negative control: must fail, naming IGMP
   npm run scenario faults                                 # worker kill, restart, link flap/re-creation, rule churn
+  npm run scenario replication -- 16                      # 1 input to K = 1..16 copies (groups; links): every copy counted, NDR and CPU per copy
+  npm run scenario capacity -- 10000                      # most groups with no loss at 10/s each (--rate), relay vs socat vs kernel
   npm run scenario soak -- --duration 11m --rate 150000   # 100,000,000 packets; RSS, fds, CPU, loss over time
 Exit status: 0 checks passed, 1 a check failed, 2 could not run.`,
   )

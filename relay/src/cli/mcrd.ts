@@ -27,7 +27,7 @@ function integer(name: string) {
 }
 
 const program = new Command('mcrd')
-  .description('MCR multicast relay daemon: receives IPv4 UDP multicast with AF_PACKET + PACKET_FANOUT and re-sends it per rule.')
+  .description('MCR multicast relay daemon: receives IPv4 and IPv6 UDP multicast with AF_PACKET + PACKET_FANOUT and re-sends it per rule.')
   .version(VERSION)
   .option('-s, --control-socket <path>', 'Unix socket for mcrctl (default /run/mcrd.sock)')
   .option('-w, --workers <n|min..max>', "worker processes per ingress interface, or a range to scale by load (busy or dropping workers: one more; idle ones: one fewer; see docs/how-the-relay-works.md); 'mcrctl workers set' changes it at runtime (default 1)")

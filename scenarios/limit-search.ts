@@ -27,8 +27,10 @@ async function trial(ctx: ScenarioContext, p: LimitSearchPlan, value: number): P
   const run = (await ctx.runStep(plan, p.repetition)).runs[0];
   if (run?.status !== 'ok' || !run.aggregate) return { value, pass: false, lossPct: null, duplicates: 0, step: plan.step, reason: `${run?.status ?? 'did not run'}: ${run?.reason ?? ''}` };
   const a = run.aggregate;
+  // Asked: the plan's rate per stream over its streams, or per copy over the copies (the aggregate counts copies).
+  const asked = (plan.ratePps ?? ctx.options.ratePps) * (p.copies ?? plan.streams);
   const pass = a.lost === 0 && a.duplicates === 0 && a.expected > 0;
-  return { value, pass, lossPct: a.lossPct, duplicates: a.duplicates, step: plan.step, deliveredPps: Math.round(a.deliveredPps), cpuUsPerPacket: a.cpuUsPerPacket, ...(pass ? {} : { reason: `${a.lost} of ${a.expected} lost (${a.lossPct.toFixed(3)} %), ${a.duplicates} duplicates` }) };
+  return { value, pass, lossPct: a.lossPct, duplicates: a.duplicates, step: plan.step, deliveredPps: Math.round(a.deliveredPps), cpuUsPerPacket: a.cpuUsPerPacket, offeredShare: Math.round((a.offeredPps / asked) * 1000) / 1000, ...(pass ? {} : { reason: `${a.lost} of ${a.expected} lost (${a.lossPct.toFixed(3)} %), ${a.duplicates} duplicates` }) };
 }
 
 /** Whether a skipped trial means the contender cannot run here at all (then there is nothing to search). */

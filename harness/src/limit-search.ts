@@ -16,6 +16,8 @@ export interface LimitTrial {
   /** The run's delivered rate (copies/s in replication) and CPU µs per delivered packet (per copy), when it ran. */
   deliveredPps?: number;
   cpuUsPerPacket?: number | null;
+  /** What the generator achieved over what the trial asked (it shares the CPUs: below 1 the load was lighter than asked). */
+  offeredShare?: number;
 }
 
 export interface LimitSearch {
@@ -54,6 +56,8 @@ export interface LimitSummary {
   copies?: number;
   /** Median over repetitions of the CPU µs per delivered packet (per copy) in the trial at the figure (null: not attributable). */
   cpuUsPerPacketAtFound: number | null;
+  /** The lowest share of the asked rate the generator achieved in a trial at the figure (null: none recorded). */
+  offeredShareAtFound: number | null;
   repetitions: number;
   trials: number[];
 }
@@ -74,6 +78,10 @@ export function summarizeLimits(limits: LimitSearch[] = []): LimitSummary[] {
     cpuUsPerPacketAtFound: (() => {
       const known = mine.map((l) => l.trials.find((t) => t.pass && t.value === l.found)?.cpuUsPerPacket).filter((v): v is number => typeof v === 'number');
       return known.length ? median(known) : null;
+    })(),
+    offeredShareAtFound: (() => {
+      const shares = mine.map((l) => l.trials.find((t) => t.pass && t.value === l.found)?.offeredShare).filter((v): v is number => typeof v === 'number');
+      return shares.length ? Math.min(...shares) : null;
     })(),
     repetitions: mine.length,
     trials: mine.map((l) => l.trials.length),

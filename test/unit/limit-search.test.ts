@@ -15,7 +15,7 @@ function context(knee: number, failsFrom = Infinity): ScenarioContext & { asked:
   const asked: number[] = [];
   return {
     asked,
-    options: { resolution: 0.02 } as ScenarioOptions,
+    options: { resolution: 0.02, ratePps: 10 } as ScenarioOptions,
     ceilingFor: async () => 0,
     assertOfferable: () => undefined,
     async runStep(plan: StepPlan): Promise<StepResult> {
@@ -24,7 +24,7 @@ function context(knee: number, failsFrom = Infinity): ScenarioContext & { asked:
       const lost = plan.x <= knee ? 0 : plan.x - knee;
       const run = (plan.x >= failsFrom
         ? { contender: 'socat', status: 'failed', reason: `only 10 of ${plan.x} socat sockets bound after 10 s` }
-        : { contender: 'socat', status: 'ok', aggregate: { expected, lost, duplicates: 0, lossPct: (lost / expected) * 100, deliveredPps: 1000, cpuUsPerPacket: 5 } }) as unknown as ContenderRun;
+        : { contender: 'socat', status: 'ok', aggregate: { expected, lost, duplicates: 0, lossPct: (lost / expected) * 100, deliveredPps: 1000, cpuUsPerPacket: 5, offeredPps: 9 * plan.x } }) as unknown as ContenderRun;
       return { step: plan.step, x: plan.x, params: {}, runs: [run] };
     },
   };
@@ -46,7 +46,9 @@ describe('limit search', () => {
     expect(s.found).toBeGreaterThanOrEqual(737 * 0.98 - 1);
     expect(s.atUpper).toBe(false);
     expect(s.limitedBy).toMatch(/^at \d+ groups: \d+ of \d+ lost/);
-    expect(s.trials.find((t) => t.value === s.found)).toMatchObject({ pass: true, cpuUsPerPacket: 5 });
+    // The generator achieved 9 of the 10 packets/s per group asked: recorded beside the figure.
+    expect(s.trials.find((t) => t.value === s.found)).toMatchObject({ pass: true, cpuUsPerPacket: 5, offeredShare: 0.9 });
+    expect(summarizeLimits([s])[0].offeredShareAtFound).toBe(0.9);
   });
 
   it('a contender that cannot start at a count fails that trial, its reason kept', async () => {

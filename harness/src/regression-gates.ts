@@ -25,8 +25,14 @@ export interface Baseline {
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
 
-/** Figures compared within the noise (duplicates and reordering have absolute limits of 0). */
-const FIGURES: MetricKey[] = ['lossPct', 'deliveredPps', 'cpuUsPerPacket', 'p50us', 'p99us', 'ndrPps'];
+/**
+ * Figures compared within the noise (duplicates and reordering have absolute limits of 0). p99 is
+ * reported, not gated, for the reason the p99 gate against socat is (gates.json): the relay's p99
+ * at CI's load was 0.16-6.6 ms between runs on this machine, a quiet run's baseline failed 8 of
+ * 10 others on it, and what set it was the machine's stalls.
+ */
+const FIGURES: MetricKey[] = ['lossPct', 'deliveredPps', 'cpuUsPerPacket', 'p50us', 'ndrPps'];
+const REPORTED: MetricKey[] = ['p99us'];
 /** Figures judged as the relay's ratio to socat where both sides have socat. */
 const RATIOS: { key: MetricKey; label: string }[] = [{ key: 'cpuUsPerPacket', label: 'CPU µs/packet' }];
 
@@ -71,10 +77,11 @@ export function regressionChecks(result: RunResult, baseline: Baseline, gates: G
     }
   }
   const figures = compareSamples(baseline.samples, current)
-    .filter((c) => c.series !== 'socat' && FIGURES.includes(c.key) && !byRatio.has(`${c.step}|${c.series}|${c.key}`))
+    .filter((c) => c.series !== 'socat' && (FIGURES.includes(c.key) || REPORTED.includes(c.key)) && !byRatio.has(`${c.step}|${c.series}|${c.key}`))
     .map((c) => {
       const limit = c.better === 'higher' ? `>= ${round(c.a - c.noise)}` : `<= ${round(c.a + c.noise)}`;
       const check: Check = { name: `regression: ${c.metric}`, scenario: result.scenario, step: c.step, contender: c.series, metric: `${c.metric} vs baseline ${round(c.a)}`, value: round(c.b), limit, pass: c.verdict !== 'regression' };
+      if (REPORTED.includes(c.key)) return { ...check, pass: true, advisory: true };
       if (check.pass || c.key !== 'ndrPps' || !instrumentBound(result, c.step, c.series)) return check;
       return { ...check, pass: true, advisory: true, metric: `${check.metric}, a lower bound the instrument set (≥): no evidence against the relay` };
     });

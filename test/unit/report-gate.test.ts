@@ -99,7 +99,9 @@ describe('gates', () => {
     expect(failures(evaluateGates(sampleResult({ lost: 0, cpuPerStream: 0.09 }), lenient, baseline))).toEqual([]);
     // CPU per packet 0.05 → 0.11 s per stream against socat's unchanged 0.2: the ratio more than doubled.
     const failed = failures(evaluateGates(sampleResult({ lost: 5, cpuPerStream: 0.11, latencyUs: 700 }), lenient, baseline));
-    expect(failed.map((c) => c.name)).toEqual(expect.arrayContaining(['regression: loss %', 'regression: CPU µs/packet relay/socat', 'regression: p50 µs', 'regression: p99 µs']));
+    expect(failed.map((c) => c.name)).toEqual(expect.arrayContaining(['regression: loss %', 'regression: CPU µs/packet relay/socat', 'regression: p50 µs']));
+    // p99 is reported: the machine's stalls set it (regression-gates.ts).
+    expect(evaluateGates(sampleResult({ latencyUs: 700 }), lenient, baseline).find((c) => c.name === 'regression: p99 µs')).toMatchObject({ pass: true, advisory: true });
     expect(describeCheck(failed.find((c) => c.name === 'regression: CPU µs/packet relay/socat' && c.step === '1')!)).toBe('FAIL regression: CPU µs/packet relay/socat: multi-stream / step 1 / relay: CPU µs/packet relay/socat vs baseline 0.25 = 0.553 (limit < 0.5 (2 × baseline))');
     // A baseline without socat (made before it kept socat's figures): CPU as a figure within the noise.
     const relayOnly = { ...baseline, samples: Object.fromEntries(Object.entries(baseline.samples).filter(([k]) => !k.endsWith('|socat'))) };

@@ -174,17 +174,14 @@ Exit status: 0 checks passed, 1 a check failed, 2 could not run.`,
         console.error(`gate: ${verdict.toUpperCase()} (${passed}/${total} checks${baseline ? `, baseline ${baseline.runId}` : ', no baseline'})`);
       }
       await renderReport(dir, result).catch((err: Error) => console.error(`report: ${err.message}`));
-      if (o.json) console.log(JSON.stringify(result, null, 2));
-      else {
-        console.log(terminalSummary(result));
-        const { passed, total } = gatedTally(result.checks);
-        console.log(`\n${result.verdict.toUpperCase()}: ${passed}/${total} checks passed (topology ${result.topology})`);
-        console.log(`results: ${path.relative(process.cwd(), dir)}/ (result.json, report.md, report.html)`);
-      }
+      const { passed, total } = gatedTally(result.checks);
+      const out = o.json
+        ? `${JSON.stringify(result, null, 2)}\n`
+        : `${terminalSummary(result)}\n\n${result.verdict.toUpperCase()}: ${passed}/${total} checks passed (topology ${result.topology})\nresults: ${path.relative(process.cwd(), dir)}/ (result.json, report.md, report.html)\n`;
       // Exit once stdout has taken everything: a pipe's reader would otherwise get only its first
       // 64 KiB of a large result (process.exit does not wait for a pipe's pending writes).
       const code = verdict === 'pass' ? 0 : EXIT_FAILED_CHECKS;
-      process.stdout.write('', () => process.exit(code));
+      process.stdout.write(out, () => process.exit(code));
     } catch (err) {
       console.error(err instanceof PreflightError ? err.message : `scenario failed: ${(err as Error).stack ?? err}`);
       process.exit(EXIT_CANNOT_RUN);

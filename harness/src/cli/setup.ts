@@ -77,7 +77,7 @@ async function kernelFeatures(): Promise<Feature[]> {
     });
     if (veth) {
       await attempt('AF_PACKET with PACKET_FANOUT', async () => {
-        const probe = path.join(projectRoot, 'dist', 'netns', 'kernel-probe.js');
+        const probe = path.join(projectRoot, 'dist', 'harness', 'src', 'kernel-probe.js');
         const { fanoutId } = JSON.parse((await $`ip netns exec ${ns} ${process.execPath} ${probe} mcrsa`).stdout) as { fanoutId: number };
         return `two sockets in fanout group ${fanoutId} (hash, kernel-assigned id)`;
       });

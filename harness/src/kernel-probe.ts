@@ -1,7 +1,7 @@
 // node kernel-probe.js IF: run inside a namespace by `npm run setup`. Opens the relay's ingress on
 // IF twice in one PACKET_FANOUT group (AF_PACKET sockets, a kernel-assigned fanout id), as two
 // workers do; prints the group id, or the kernel's error and exit 1.
-import { loadAddon } from '../relay/src/api.js';
+import { loadAddon } from '../../relay/src/api.js';
 
 const ifname = process.argv[2];
 if (!ifname) {

@@ -53,7 +53,7 @@ describe.skipIf(reason)('replication scenario', () => {
     const { result, dir } = await scenario(['2', '--steps', '2', ...SHORT]);
     // The gates of every relay run hold here too; the p99 and CPU ratios to socat are judged by
     // their own tests (on a loaded machine a p99 can miss its ratio): not asserted here.
-    const mine = result.checks.filter((c) => !c.pass && !/^relay (p99 latency|CPU per packet) vs socat$/.test(c.name));
+    const mine = result.checks.filter((c) => !c.pass && !c.advisory && !/^relay (p99 latency|CPU per packet) vs socat$/.test(c.name));
     expect(mine.map(describeCheck)).toEqual([]);
     const delivery = result.steps.filter((s) => !s.runs.some((r) => r.exemptFromLoss));
     expect(delivery.map((s) => s.step)).toEqual(['groups ×2', 'interfaces ×2']);

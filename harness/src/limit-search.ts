@@ -42,18 +42,12 @@ export interface LimitSearch {
   trials: LimitTrial[];
 }
 
-export interface LimitSummary {
-  over: string;
-  subject: string;
-  series: string;
+/** A search's figures over its repetitions: the fields below are medians or their worst case. */
+export interface LimitSummary extends Pick<LimitSearch, 'over' | 'subject' | 'series' | 'upper' | 'upperRule' | 'limitedBy' | 'copies'> {
   /** Median over repetitions of the found values. */
   found: number;
-  upper: number;
-  upperRule: string;
   /** Some repetition stopped at the bound. */
   atUpper: boolean;
-  limitedBy?: string;
-  copies?: number;
   /** Median over repetitions of the CPU µs per delivered packet (per copy) in the trial at the figure (null: not attributable). */
   cpuUsPerPacketAtFound: number | null;
   /** The lowest share of the asked rate the generator achieved in a trial at the figure (null: none recorded). */

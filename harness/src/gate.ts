@@ -143,15 +143,16 @@ function absoluteChecks(result: RunResult, repetitions: Row[], gates: GateFile):
 
 export function evaluateGates(result: RunResult, gates: GateFile, baseline?: Baseline): Check[] {
   const isRelay = (r: Row) => r.contender === 'relay' && !r.control;
-  const relayRepetitions = repetitionGroups(toRows(result).filter(isRelay));
+  const allRows = toRows(result);
+  const relayRepetitions = repetitionGroups(allRows.filter(isRelay));
   // Performance figures are medians over the repetitions; zero-tolerance limits are not.
-  const rows = medianRows(toRows(result));
+  const rows = medianRows(allRows);
   const relayRows = rows.filter(isRelay);
   const checks: Check[] = [...requiredChecks(result), ...igmpChecks(result)];
   for (const repetitions of relayRepetitions) checks.push(...absoluteChecks(result, repetitions, gates));
   for (const r of relayRows) {
     const repetitions = relayRepetitions.find((g) => g[0].step === r.step && g[0].series === r.series) ?? [r];
-    const socatRepetitions = repetitionGroups(toRows(result).filter((x) => x.contender === 'socat' && x.step === r.step))[0] ?? [];
+    const socatRepetitions = allRows.filter((x) => x.contender === 'socat' && x.step === r.step);
     checks.push(...ratioChecks(result, r, repetitions, rows.find((s) => s.step === r.step && s.contender === 'socat'), gates, socatRepetitions));
   }
   checks.push(...ndrChecks(result, gates));

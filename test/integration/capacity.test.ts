@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeCheck } from '../../harness/src/checks.js';
 import type { RunResult } from '../../harness/src/result.js';
-import { projectRoot } from '../../relay/src/native.js';
+import { projectRoot } from '../../relay/src/api.js';
 import { announceSkip, noMulticastRouting, skipReason } from './env.js';
 
 const reason = skipReason(['socat', 'smcrouted']);

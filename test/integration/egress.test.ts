@@ -9,7 +9,7 @@ import { runGenerator } from '../../harness/src/generator.js';
 import { startSink } from '../../harness/src/sink.js';
 import { planStreams, type Family, type StreamPlan } from '../../harness/src/streams.js';
 import { udpChecksumErrors } from '../../harness/src/contenders/procnet.js';
-import { endpoint } from '../../relay/src/rules.js';
+import { endpoint } from '../../relay/src/api.js';
 import { capture } from './capture.js';
 import { announceSkip, skipReason } from './env.js';
 import { ruleFor, startRig, type Rig } from './relay-rig.js';

@@ -10,10 +10,7 @@ import { runGenerator } from '../../harness/src/generator.js';
 import { nsFetch } from '../../harness/src/ns-fetch.js';
 import { startSink } from '../../harness/src/sink.js';
 import { planStreams } from '../../harness/src/streams.js';
-import { projectRoot } from '../../relay/src/native.js';
-import { loadTestAddon } from '../../relay/src/test-addon.js';
-import { singleOwner, withMemberAdded } from '../../relay/src/steering.js';
-import type { WorkerStats } from '../../relay/src/workers.js';
+import { loadTestAddon, projectRoot, singleOwner, withMemberAdded, type WorkerStats } from '../../relay/src/api.js';
 import { announceSkip, skipReason } from './env.js';
 import { ruleFor, startRig, type Rig } from './relay-rig.js';
 

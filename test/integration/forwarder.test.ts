@@ -14,8 +14,7 @@ import { fragments6, frame6, ipv6Bytes } from '../../harness/src/frames.js';
 import { runGenerator, type GenSummary } from '../../harness/src/generator.js';
 import { encodePayload } from '../../harness/src/payload.js';
 import { startSink, type SinkStreamSummary } from '../../harness/src/sink.js';
-import { addonPath, endpoint, projectRoot } from '../../relay/src/api.js';
-import type { ForwarderOptions, ForwarderStats, NativeRule } from '../../relay/src/native.js';
+import { addonPath, endpoint, projectRoot, type ForwarderOptions, type ForwarderStats, type NativeRule } from '../../relay/src/api.js';
 import { announceSkip, skipReason } from './env.js';
 import { injectFrames } from './inject.js';
 

@@ -13,7 +13,7 @@ import { runGenerator } from '../../harness/src/generator.js';
 import { startMcrd, type RunningMcrd } from '../../harness/src/mcrd.js';
 import { startSink } from '../../harness/src/sink.js';
 import { planStreams } from '../../harness/src/streams.js';
-import { endpoint } from '../../relay/src/rules.js';
+import { endpoint } from '../../relay/src/api.js';
 import type { ChainOptions } from '../../netns/topology.js';
 import { announceSkip, skipReason } from './env.js';
 import { injectFrames } from './inject.js';

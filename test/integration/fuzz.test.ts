@@ -7,7 +7,7 @@ import { $ } from 'zx';
 import { describe, expect, it } from 'vitest';
 import { runFuzzer } from '../../harness/src/fuzz.js';
 import { FUZZ_TARGETS, buildFuzzTarget, requireClang } from '../../harness/src/sanitizers.js';
-import { projectRoot } from '../../relay/src/native.js';
+import { projectRoot } from '../../relay/src/api.js';
 import { announceSkip } from './env.js';
 
 const clang = await requireClang().then(() => undefined, (err: Error) => err.message);

@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MCRD } from '../../harness/src/mcrd.js';
-import { projectRoot } from '../../relay/src/native.js';
+import { projectRoot } from '../../relay/src/api.js';
 import { announceSkip, skipReason } from './env.js';
 import { startRig, type Rig } from './relay-rig.js';
 

@@ -8,7 +8,7 @@ import { runGenerator, type GenOptions } from '../../harness/src/generator.js';
 import { measure } from '../../harness/src/measure.js';
 import { startSink } from '../../harness/src/sink.js';
 import { udpChecksumErrors, udpInDatagrams } from '../../harness/src/contenders/procnet.js';
-import { endpoint } from '../../relay/src/rules.js';
+import { endpoint } from '../../relay/src/api.js';
 import { announceSkip, skipReason } from './env.js';
 
 const reason = skipReason();

@@ -12,7 +12,7 @@ import { runJoinLeave } from '../../harness/src/join-leave.js';
 import { joinLeaveChecks } from '../../harness/src/join-leave-gates.js';
 import type { RunResult } from '../../harness/src/result.js';
 import type { SinkSummary } from '../../harness/src/sink.js';
-import { projectRoot } from '../../relay/src/native.js';
+import { projectRoot } from '../../relay/src/api.js';
 import { announceSkip, noMulticastRouting, skipReason } from './env.js';
 
 const reason = skipReason(['socat', 'smcrouted', 'tcpdump']);

@@ -11,7 +11,7 @@ import { recreateRelayInput } from '../../netns/faults.js';
 import { runGenerator } from '../../harness/src/generator.js';
 import { startSink, type SinkProgress } from '../../harness/src/sink.js';
 import { planStreams } from '../../harness/src/streams.js';
-import type { RuleWithState } from '../../relay/src/supervisor.js';
+import { type RuleWithState } from '../../relay/src/api.js';
 import { capture } from './capture.js';
 import { announceSkip, skipReason } from './env.js';
 import { ruleFor, startRig, traffic, type Rig } from './relay-rig.js';

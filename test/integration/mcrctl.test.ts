@@ -8,9 +8,7 @@ import { createChain, type Chain } from '../../netns/topology.js';
 import { startMcrd, type RunningMcrd } from '../../harness/src/mcrd.js';
 import { nsFetch } from '../../harness/src/ns-fetch.js';
 import { parseSamples } from '../../harness/src/prometheus-text.js';
-import { projectRoot } from '../../relay/src/native.js';
-import type { RuleWithStats } from '../../relay/src/supervisor.js';
-import type { WorkerStats } from '../../relay/src/workers.js';
+import { projectRoot, type RuleWithStats, type WorkerStats } from '../../relay/src/api.js';
 import { announceSkip, skipReason } from './env.js';
 import { startRig, type Rig } from './relay-rig.js';
 

@@ -12,7 +12,7 @@ import { nsFetch } from '../../harness/src/ns-fetch.js';
 import type { SinkSummary } from '../../harness/src/sink.js';
 import type { GenSummary } from '../../harness/src/generator.js';
 import { planStreams } from '../../harness/src/streams.js';
-import type { RuleWithStats } from '../../relay/src/supervisor.js';
+import { type RuleWithStats } from '../../relay/src/api.js';
 import { commandExists } from '../../harness/src/contenders/which.js';
 import { announceSkip, skipReason } from './env.js';
 import { ruleFor, startRig, traffic, type Rig } from './relay-rig.js';

@@ -9,7 +9,7 @@ import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STATE_DIR } from '../../netns/state.js';
 import { createChain, createPair, newPrefix } from '../../netns/topology.js';
-import { projectRoot } from '../../relay/src/native.js';
+import { projectRoot } from '../../relay/src/api.js';
 
 function skipReason(): string | undefined {
   if (process.getuid?.() !== 0) return 'not root (network namespaces need root)';

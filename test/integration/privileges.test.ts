@@ -5,7 +5,7 @@ import { chmodSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { planStreams } from '../../harness/src/streams.js';
-import { projectRoot } from '../../relay/src/native.js';
+import { projectRoot } from '../../relay/src/api.js';
 import { announceSkip, skipReason } from './env.js';
 import { ruleFor, startRig, traffic, type Rig } from './relay-rig.js';
 

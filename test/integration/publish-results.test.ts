@@ -18,7 +18,7 @@ import { writeGateFiles } from '../../harness/src/export/gate-files.js';
 import { evaluateGates, loadGateFile } from '../../harness/src/gate.js';
 import { renderReport } from '../../harness/src/report/render.js';
 import { writeResult, type RunResult } from '../../harness/src/result.js';
-import { projectRoot } from '../../relay/src/native.js';
+import { projectRoot } from '../../relay/src/api.js';
 import { sampleResult, type SampleFigures } from '../unit/sample-result.js';
 
 const run = promisify(execFile);

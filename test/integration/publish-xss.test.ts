@@ -18,7 +18,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withCsp } from '../../harness/src/publish/csp.js';
 import { RESULT_SCHEMA, type RunResult } from '../../harness/src/result.js';
-import { projectRoot } from '../../relay/src/native.js';
+import { projectRoot } from '../../relay/src/api.js';
 import { sampleResult } from '../unit/sample-result.js';
 import { CHROMIUM_FLAGS, findChromium } from './chromium.js';
 

@@ -12,7 +12,7 @@ import { fragments6, frame6 } from '../../harness/src/frames.js';
 import { encodePayload } from '../../harness/src/payload.js';
 import { startSink } from '../../harness/src/sink.js';
 import { planStreams } from '../../harness/src/streams.js';
-import { endpoint } from '../../relay/src/rules.js';
+import { endpoint } from '../../relay/src/api.js';
 import { announceSkip, skipReason } from './env.js';
 import { injectFrames } from './inject.js';
 import { ruleFor, startRig, type Rig } from './relay-rig.js';

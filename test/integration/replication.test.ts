@@ -10,7 +10,7 @@ import { $ } from 'zx';
 import { describeCheck } from '../../harness/src/checks.js';
 import type { RunResult } from '../../harness/src/result.js';
 import { createChain, MAX_OUTPUTS } from '../../netns/topology.js';
-import { projectRoot } from '../../relay/src/native.js';
+import { projectRoot } from '../../relay/src/api.js';
 import { announceSkip, noMulticastRouting, skipReason } from './env.js';
 
 const reason = skipReason(['socat', 'smcrouted']);

@@ -14,8 +14,7 @@ import { createChain, type Chain } from '../../netns/topology.js';
 import { nsSpawn } from '../../netns/spawn.js';
 import { MCRD } from '../../harness/src/mcrd.js';
 import { planStreams } from '../../harness/src/streams.js';
-import { ControlClient, projectRoot } from '../../relay/src/api.js';
-import { saveState } from '../../relay/src/state-file.js';
+import { ControlClient, projectRoot, saveState } from '../../relay/src/api.js';
 import { announceSkip, skipReason } from './env.js';
 import { ruleFor, traffic } from './relay-rig.js';
 

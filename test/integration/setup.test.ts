@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { projectRoot } from '../../relay/src/native.js';
+import { projectRoot } from '../../relay/src/api.js';
 import { announceSkip, skipReason } from './env.js';
 
 const SETUP = path.join(projectRoot, 'dist', 'harness', 'src', 'cli', 'setup.js');

@@ -6,7 +6,7 @@ import { $ } from 'zx';
 import { createChain, type Chain, type Host } from '../../netns/topology.js';
 import { runGenerator } from '../../harness/src/generator.js';
 import { startSink } from '../../harness/src/sink.js';
-import { endpoint } from '../../relay/src/rules.js';
+import { endpoint } from '../../relay/src/api.js';
 import { announceSkip, noMulticastRouting, skipReason } from './env.js';
 
 const reason = skipReason(['bridge']);

@@ -16,7 +16,7 @@ import { Progress } from '../harness/src/progress.js';
 import { newRunId, runDir, writeResult, type Calibration, type RunResult, type StepResult } from '../harness/src/result.js';
 import { evaluateGates, loadGateFile } from '../harness/src/gate.js';
 import { verdictOf } from '../harness/src/checks.js';
-import { runContenderStep } from '../harness/src/step.js';
+import { runContenderStep, type StepOptions } from '../harness/src/step.js';
 import { projectRoot } from '../relay/src/api.js';
 import type { Scenario, ScenarioOptions, StepPlan } from './scenario.js';
 
@@ -40,30 +40,94 @@ export interface RunOutcome {
   dir: string;
 }
 
+/**
+ * The instrument's ceiling per payload size, calibrated once per size. A failed calibration fails
+ * the run: without the ceiling no rate can be judged offerable, and no NDR told from the
+ * generator's limit.
+ */
+class Calibrations {
+  readonly bySize = new Map<number, Calibration | null>();
+  readonly failures: Check[] = [];
+
+  constructor(
+    private readonly scenario: Scenario,
+    private readonly n: number,
+    private readonly options: ScenarioOptions,
+    private readonly quiet: boolean,
+  ) {}
+
+  async at(size: number): Promise<Calibration | null> {
+    if (this.bySize.has(size)) return this.bySize.get(size)!;
+    if (!this.quiet) process.stderr.write(`calibrating the instrument (${size}-byte payloads)\n`);
+    let found: Calibration | null = null;
+    try {
+      const { threads, mtu, family } = this.options;
+      const streams = this.scenario.calibrationStreams?.(this.n) ?? threads;
+      found = await calibrate({ size, streams, threads, probeSeconds: 0.3, iterations: 4, mtu, family });
+    } catch (err) {
+      if (!this.quiet) process.stderr.write(`calibration failed: ${(err as Error).message}\n`);
+      this.failures.push({ name: 'instrument calibration', scenario: this.scenario.name, step: `${size}B`, contender: 'instrument', metric: `failed: ${(err as Error).message}`, value: 0, limit: 'a zero-loss ceiling', pass: false });
+    }
+    this.bySize.set(size, found);
+    return found;
+  }
+}
+
+/** What one contender runs for one repetition of a step: the plan's settings over the run's options. */
+function contenderStep(plan: StepPlan, name: ContenderName, repetition: number, options: ScenarioOptions, runId: number, dir: string): StepOptions {
+  const relay = name === 'relay';
+  return {
+    contender: CONTENDERS[name],
+    series: relay && plan.relaySeries ? plan.relaySeries : name,
+    control: relay ? plan.relayControl : undefined,
+    exemptFromLoss: plan.exemptFromLoss,
+    drainSeconds: plan.drainSeconds,
+    fault: plan.fault,
+    sampleSeconds: plan.sampleSeconds,
+    profile: plan.profile,
+    relayFlags: plan.relayFlags,
+    streams: plan.streams,
+    ratePps: plan.ratePps ?? options.ratePps,
+    count: plan.count ?? options.count,
+    size: plan.size ?? options.size,
+    warmup: plan.warmup ?? options.warmup,
+    workers: plan.workers,
+    fanout: plan.fanout,
+    ingress: options.ingress,
+    egress: options.egress,
+    bridge: options.bridge,
+    mtu: options.mtu,
+    topology: options.topology,
+    family: options.family,
+    threads: options.threads,
+    ttl: options.ttl,
+    tos: options.tos,
+    impairments: options.impairments,
+    runId,
+    repetition,
+    logDir: path.join(dir, 'logs', `${plan.step.replace(/[/ ]/g, '-')}-${name}-r${repetition}`),
+  };
+}
+
+/** Refuses a step that offers more than the instrument sends here: its loss would measure the generator. */
+function assertOfferable(plan: StepPlan, options: ScenarioOptions, calibration: Calibration | null): void {
+  const rate = plan.ratePps ?? options.ratePps;
+  const offered = plan.profile ? Math.max(...plan.profile.map((s) => s.ratePps)) : plan.streams * rate;
+  if (!calibration || offered <= calibration.ratePps) return;
+  throw new PreflightError(
+    `step ${plan.step} offers ${offered.toLocaleString('en-US')} packets/s (${plan.streams} streams × ${rate.toLocaleString('en-US')}), ` +
+      `more than the instrument sends on this machine: calibrated ceiling ${calibration.ratePps.toLocaleString('en-US')} packets/s at ${options.size}-byte payloads with ${calibration.threads} generator thread(s). ` +
+      'Loss there would measure the generator, not the contenders: lower --rate or --streams, or add --threads.',
+  );
+}
+
 export async function runScenario(scenario: Scenario, n: number, options: ScenarioOptions, command: string, quiet = false): Promise<RunOutcome> {
   await preflight();
   const startedAt = new Date().toISOString();
   const runId = newRunId(scenario.name);
   const dir = runDir(runId);
-  const calibrations = new Map<number, Calibration | null>();
-  // A failed calibration fails the run: without the instrument's ceiling no rate can be judged
-  // offerable, and no NDR told from the generator's limit.
-  const calibrationFailures: Check[] = [];
-  const calibrationAt = async (size: number): Promise<Calibration | null> => {
-    if (calibrations.has(size)) return calibrations.get(size)!;
-    if (!quiet) process.stderr.write(`calibrating the instrument (${size}-byte payloads)\n`);
-    let found: Calibration | null = null;
-    try {
-      const streams = scenario.calibrationStreams?.(n) ?? options.threads;
-      found = await calibrate({ size, streams, threads: options.threads, probeSeconds: 0.3, iterations: 4, mtu: options.mtu, family: options.family });
-    } catch (err) {
-      if (!quiet) process.stderr.write(`calibration failed: ${(err as Error).message}\n`);
-      calibrationFailures.push({ name: 'instrument calibration', scenario: scenario.name, step: `${size}B`, contender: 'instrument', metric: `failed: ${(err as Error).message}`, value: 0, limit: 'a zero-loss ceiling', pass: false });
-    }
-    calibrations.set(size, found);
-    return found;
-  };
-  const calibration = await calibrationAt(options.size);
+  const calibrations = new Calibrations(scenario, n, options, quiet);
+  const calibration = await calibrations.at(options.size);
   const progress = new Progress(scenario.estimateRuns(n, options), quiet);
   const steps: StepResult[] = [];
   const runIdNumber = randomInt(1, 2 ** 31);
@@ -75,38 +139,8 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
     for (const repetition of repetitions) {
       for (const name of plan.contenders) {
         progress.update(`step ${plan.step}: ${name}${options.repetitions > 1 ? ` (repetition ${repetition})` : ''}`);
-        const relay = name === 'relay';
-        const run = await (plan.runner ?? runContenderStep)({
-          contender: CONTENDERS[name],
-          series: relay && plan.relaySeries ? plan.relaySeries : name,
-          control: relay ? plan.relayControl : undefined,
-          exemptFromLoss: plan.exemptFromLoss,
-          drainSeconds: plan.drainSeconds,
-          fault: plan.fault,
-          sampleSeconds: plan.sampleSeconds,
-          profile: plan.profile,
-          relayFlags: plan.relayFlags,
-          streams: plan.streams,
-          ratePps: plan.ratePps ?? options.ratePps,
-          count: plan.count ?? options.count,
-          size: plan.size ?? options.size,
-          warmup: plan.warmup ?? options.warmup,
-          workers: plan.workers,
-          fanout: plan.fanout,
-          ingress: options.ingress,
-          egress: options.egress,
-          bridge: options.bridge,
-          mtu: options.mtu,
-          topology: options.topology,
-          family: options.family,
-          threads: options.threads,
-          ttl: options.ttl,
-          tos: options.tos,
-          impairments: options.impairments,
-          runId: runIdNumber + steps.length * 1000 + repetition * 10,
-          repetition,
-          logDir: path.join(dir, 'logs', `${plan.step.replace(/[/ ]/g, '-')}-${name}-r${repetition}`),
-        });
+        const input = contenderStep(plan, name, repetition, options, runIdNumber + steps.length * 1000 + repetition * 10, dir);
+        const run = await (plan.runner ?? runContenderStep)(input);
         if (run.status !== 'ok') progress.note(`step ${plan.step} ${name}: ${run.status}: ${run.reason}`);
         step.runs.push(run);
         progress.tick();
@@ -115,20 +149,11 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
     return step;
   };
 
-  const assertOfferable = (plan: StepPlan) => {
-    const offered = plan.profile ? Math.max(...plan.profile.map((s) => s.ratePps)) : plan.streams * (plan.ratePps ?? options.ratePps);
-    if (calibration && offered > calibration.ratePps) {
-      throw new PreflightError(
-        `step ${plan.step} offers ${offered.toLocaleString('en-US')} packets/s (${plan.streams} streams × ${(plan.ratePps ?? options.ratePps).toLocaleString('en-US')}), ` +
-          `more than the instrument sends on this machine: calibrated ceiling ${calibration.ratePps.toLocaleString('en-US')} packets/s at ${options.size}-byte payloads with ${calibration.threads} generator thread(s). ` +
-          'Loss there would measure the generator, not the contenders: lower --rate or --streams, or add --threads.',
-      );
-    }
-  };
   let searches;
   let limits;
   try {
-    ({ searches, limits } = await scenario.run(n, { options, ceilingFor: async (size) => (await calibrationAt(size))?.ratePps ?? 0, runStep, assertOfferable }));
+    const ceilingFor = async (size: number) => (await calibrations.at(size))?.ratePps ?? 0;
+    ({ searches, limits } = await scenario.run(n, { options, ceilingFor, runStep, assertOfferable: (plan) => assertOfferable(plan, options, calibration) }));
   } catch (err) {
     if (err instanceof PreflightError && steps.length === 0) rmSync(dir, { recursive: true, force: true });
     throw err;
@@ -149,11 +174,11 @@ export async function runScenario(scenario: Scenario, n: number, options: Scenar
     presentation: scenario.presentation,
     environment: await collectEnvironment(),
     calibration,
-    calibrations: [...calibrations.values()].filter((c): c is Calibration => c !== null),
+    calibrations: [...calibrations.bySize.values()].filter((c): c is Calibration => c !== null),
     steps,
     ...(searches ? { searches } : {}),
     ...(limits ? { limits } : {}),
-    scenarioChecks: [...calibrationFailures, ...(scenario.checks?.(steps, options) ?? [])],
+    scenarioChecks: [...calibrations.failures, ...(scenario.checks?.(steps, options) ?? [])],
     checks: [],
     verdict: 'pass',
   };

@@ -123,6 +123,126 @@ function readStat(file: string): Map<string, number> {
   return stat;
 }
 
+/** On v2 a child only gets cpu.max if the parent delegates the controller. */
+function delegateCpuController(root: string): void {
+  // Left enabled afterwards: other cgroups may rely on it and enabling it is harmless.
+  const control = path.join(root, 'cgroup.subtree_control');
+  try {
+    if (!readFileSync(control, 'utf8').split(/\s+/).includes('cpu')) writeFileSync(control, '+cpu');
+  } catch (err) {
+    // EBUSY: processes live directly in that (non-root) cgroup, so v2 will not delegate controllers from it.
+    const hint = errno(err) === 'EBUSY' ? ' (processes live directly in that cgroup, e.g. inside a container)' : '';
+    throw new Error(`cannot enable the cpu controller in ${control}: ${(err as Error).message}${hint}`);
+  }
+}
+
+function makeCgroup(dir: string): void {
+  try {
+    mkdirSync(dir);
+  } catch (err) {
+    if (errno(err) === 'EEXIST') throw new Error(`cgroup ${dir} already exists (a name in use, or a dead run's leftover: rmdir it)`);
+    throw new Error(`cannot create cgroup ${dir}: ${(err as Error).message}${process.getuid?.() !== 0 ? ' (needs root)' : ''}`);
+  }
+}
+
+class CgroupCpuLimit implements CpuLimit {
+  private readonly procs: string;
+  private lastThrottled = 0;
+  private destroying: Promise<void> | undefined;
+
+  constructor(
+    readonly path: string,
+    readonly version: 1 | 2,
+    readonly fraction: number,
+    private readonly root: string,
+  ) {
+    this.procs = path + '/cgroup.procs';
+  }
+
+  setQuota(quotaUs: number): void {
+    try {
+      if (this.version === 2) {
+        writeFileSync(`${this.path}/cpu.max`, `${quotaUs} ${CPU_PERIOD_US}`);
+      } else {
+        writeFileSync(`${this.path}/cpu.cfs_period_us`, String(CPU_PERIOD_US));
+        writeFileSync(`${this.path}/cpu.cfs_quota_us`, String(quotaUs));
+      }
+    } catch (err) {
+      throw new Error(`cannot set the CPU quota of ${this.path} to ${quotaUs}/${CPU_PERIOD_US} us: ${(err as Error).message}`);
+    }
+  }
+
+  add(pid: number): void {
+    if (!Number.isInteger(pid) || pid <= 0) throw new Error(`bad pid ${pid}`);
+    try {
+      writeFileSync(this.procs, String(pid)); // moves the whole thread group
+    } catch (err) {
+      throw new Error(`cannot move pid ${pid} into ${this.path}: ${(err as Error).message}`);
+    }
+  }
+
+  addTree(pid: number): void {
+    this.add(pid);
+    // Parent first, then its children: anything it forks after the move is born inside, and
+    // anything forked before is in the list read after the move. Exits meanwhile are fine.
+    const seen = new Set([pid]);
+    const pending = childrenOf(pid);
+    for (let child = pending.pop(); child !== undefined; child = pending.pop()) {
+      if (seen.has(child)) continue;
+      seen.add(child);
+      try {
+        writeFileSync(this.procs, String(child));
+      } catch (err) {
+        if (errno(err) !== 'ESRCH') throw new Error(`cannot move pid ${child} (descendant of ${pid}) into ${this.path}: ${(err as Error).message}`);
+        continue;
+      }
+      pending.push(...childrenOf(child));
+    }
+  }
+
+  throttledSeconds(): number {
+    if (this.destroying) return this.lastThrottled;
+    const stat = readStat(`${this.path}/cpu.stat`);
+    this.lastThrottled = this.version === 2 ? (stat.get('throttled_usec') ?? 0) / 1e6 : (stat.get('throttled_time') ?? 0) / 1e9;
+    return this.lastThrottled;
+  }
+
+  destroy(): Promise<void> {
+    if (!this.destroying) {
+      try {
+        this.throttledSeconds();
+      } catch {
+        // keep the last reading
+      }
+      this.destroying = this.removeCgroup();
+    }
+    return this.destroying;
+  }
+
+  /** rmdir fails with EBUSY while a process is inside; one may fork during the moves, so it retries. */
+  private async removeCgroup(): Promise<void> {
+    const parentProcs = `${this.root}/cgroup.procs`;
+    for (let attempt = 0; attempt < 40; attempt++) {
+      try {
+        for (const pid of readFileSync(this.procs, 'utf8').split('\n')) {
+          if (!pid) continue;
+          try {
+            writeFileSync(parentProcs, pid);
+          } catch {
+            // exited meanwhile
+          }
+        }
+        rmdirSync(this.path);
+        return;
+      } catch (err) {
+        if (errno(err) === 'ENOENT') return;
+      }
+      await sleep(50);
+    }
+    process.stderr.write(`cpu-limit: could not remove cgroup ${this.path} (processes still inside?)\n`);
+  }
+}
+
 /**
  * Creates child cgroup `name` under the cpu hierarchy's root, limited to `fraction` CPUs.
  * The name must be unique per run (an existing cgroup is refused, not reused).
@@ -133,111 +253,15 @@ export async function createCpuLimit(name: string, fraction: number): Promise<Cp
   }
   checkFraction(fraction, String(fraction), os.availableParallelism());
   const { version, root } = findCpuCgroup();
+  if (version === 2) delegateCpuController(root);
   const dir = path.join(root, name);
-  const quota = Math.round(fraction * CPU_PERIOD_US);
-
-  if (version === 2) {
-    // On v2 a child only gets cpu.max if the parent delegates the controller. Left enabled afterwards:
-    // other cgroups may rely on it and enabling it is harmless.
-    const control = path.join(root, 'cgroup.subtree_control');
-    try {
-      if (!readFileSync(control, 'utf8').split(/\s+/).includes('cpu')) writeFileSync(control, '+cpu');
-    } catch (err) {
-      // EBUSY: processes live directly in that (non-root) cgroup, so v2 will not delegate controllers from it.
-      const hint = errno(err) === 'EBUSY' ? ' (processes live directly in that cgroup, e.g. inside a container)' : '';
-      throw new Error(`cannot enable the cpu controller in ${control}: ${(err as Error).message}${hint}`);
-    }
-  }
+  makeCgroup(dir);
+  const limit = new CgroupCpuLimit(dir, version, fraction, root);
   try {
-    mkdirSync(dir);
-  } catch (err) {
-    if (errno(err) === 'EEXIST') throw new Error(`cgroup ${dir} already exists (a name in use, or a dead run's leftover: rmdir it)`);
-    throw new Error(`cannot create cgroup ${dir}: ${(err as Error).message}${process.getuid?.() !== 0 ? ' (needs root)' : ''}`);
-  }
-
-  const procs = path.join(dir, 'cgroup.procs');
-  const parentProcs = path.join(root, 'cgroup.procs');
-  let lastThrottled = 0;
-  let destroying: Promise<void> | undefined;
-
-  const limit: CpuLimit = {
-    path: dir,
-    version,
-    fraction,
-    add(pid) {
-      if (!Number.isInteger(pid) || pid <= 0) throw new Error(`bad pid ${pid}`);
-      try {
-        writeFileSync(procs, String(pid)); // moves the whole thread group
-      } catch (err) {
-        throw new Error(`cannot move pid ${pid} into ${dir}: ${(err as Error).message}`);
-      }
-    },
-    addTree(pid) {
-      limit.add(pid);
-      // Parent first, then its children: anything it forks after the move is born inside, and
-      // anything forked before is in the list read after the move. Exits meanwhile are fine.
-      const seen = new Set([pid]);
-      const pending = childrenOf(pid);
-      for (let child = pending.pop(); child !== undefined; child = pending.pop()) {
-        if (seen.has(child)) continue;
-        seen.add(child);
-        try {
-          writeFileSync(procs, String(child));
-        } catch (err) {
-          if (errno(err) !== 'ESRCH') throw new Error(`cannot move pid ${child} (descendant of ${pid}) into ${dir}: ${(err as Error).message}`);
-          continue;
-        }
-        pending.push(...childrenOf(child));
-      }
-    },
-    throttledSeconds() {
-      if (destroying) return lastThrottled;
-      const stat = readStat(path.join(dir, 'cpu.stat'));
-      const value = version === 2 ? (stat.get('throttled_usec') ?? 0) / 1e6 : (stat.get('throttled_time') ?? 0) / 1e9;
-      lastThrottled = value;
-      return value;
-    },
-    destroy() {
-      destroying ??= (async () => {
-        try {
-          lastThrottled = limit.throttledSeconds();
-        } catch {
-          // keep the last reading
-        }
-        // rmdir fails with EBUSY while a process is inside; one may fork during the moves, so retry.
-        for (let attempt = 0; attempt < 40; attempt++) {
-          try {
-            for (const pid of readFileSync(procs, 'utf8').split('\n')) {
-              if (!pid) continue;
-              try {
-                writeFileSync(parentProcs, pid);
-              } catch {
-                // exited meanwhile
-              }
-            }
-            rmdirSync(dir);
-            return;
-          } catch (err) {
-            if (errno(err) === 'ENOENT') return;
-          }
-          await sleep(50);
-        }
-        process.stderr.write(`cpu-limit: could not remove cgroup ${dir} (processes still inside?)\n`);
-      })();
-      return destroying;
-    },
-  };
-
-  try {
-    if (version === 2) {
-      writeFileSync(path.join(dir, 'cpu.max'), `${quota} ${CPU_PERIOD_US}`);
-    } else {
-      writeFileSync(path.join(dir, 'cpu.cfs_period_us'), String(CPU_PERIOD_US));
-      writeFileSync(path.join(dir, 'cpu.cfs_quota_us'), String(quota));
-    }
+    limit.setQuota(Math.round(fraction * CPU_PERIOD_US));
   } catch (err) {
     await limit.destroy();
-    throw new Error(`cannot set the CPU quota of ${dir} to ${quota}/${CPU_PERIOD_US} us: ${(err as Error).message}`);
+    throw err;
   }
   return limit;
 }

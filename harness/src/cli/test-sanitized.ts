@@ -17,6 +17,8 @@ import { projectRoot } from '../../../relay/src/api.js';
  */
 const RELAY_TESTS = [
   'test/unit/parse.test.ts',
+  'test/unit/reassembly.test.ts',
+  'test/unit/addon-args.test.ts',
   'test/unit/rules.test.ts',
   'test/unit/links.test.ts',
   'test/unit/bench.test.ts',

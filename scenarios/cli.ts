@@ -14,6 +14,7 @@ import { SCENARIOS } from './registry.js';
 import { PreflightError, runScenario } from './run.js';
 import { positiveInt } from '../harness/src/cli/args.js';
 import type { ScenarioOptions } from './scenario.js';
+import { parseCpuPlacement, type CpuPlacement } from '../harness/src/placement.js';
 
 /** Exit statuses: 0 ran and every check passed, 1 ran and a check failed, 2 could not run. */
 const EXIT_FAILED_CHECKS = 1;
@@ -83,6 +84,13 @@ const program = new Command('scenario')
   .option('--inject-duplicates <repetition>', 'impairment: the generator duplicates every 100th packet in this repetition only, to prove the duplication gate holds in every repetition', positiveInt('--inject-duplicates'))
   .option('--cross-wire', "impairment: the relay's rule for stream 1 sends to stream 2's group (2+ streams), to prove the misdelivery gate fails")
   .option('--relay-slow-send <us>', 'impairment: mcrd and its workers spend this many µs of CPU more per datagram they send (a preloaded shim, harness/impairments/slow-send.c), to prove the CPU-per-packet gate fails', positiveInt('--relay-slow-send'))
+  .option('--cpus <placement>', 'cores for the contender (mcrd and its workers, socat, smcrouted), the generator and the sink, e.g. contender=1,generator=0,sink=0 or contender=2-3,generator=0,sink=1 (taskset; recorded per run as /proc shows it)', (v) => {
+    try {
+      return parseCpuPlacement(v);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  })
   .option('--gate [file]', `also check for regression against results/baselines/<scenario>.json and write junit.xml, gate.json, benchmark*.json (gate file default ${path.relative(process.cwd(), DEFAULT_GATE_FILE)})`)
   .option('--json', 'print result.json on stdout (progress stays on stderr)')
   .option('--quiet', 'no progress output')
@@ -152,6 +160,7 @@ Exit status: 0 checks passed, 1 a check failed, 2 could not run.`,
       trialSeconds: o.trialSeconds as number,
       resolution,
       ...(o.duration === undefined ? {} : { durationSeconds: o.duration as number }),
+      ...(o.cpus ? { cpus: o.cpus as CpuPlacement } : {}),
       impairments: {
         ...(o.egressLimit ? { egressLimit: String(o.egressLimit) } : {}),
         ...(o.igmp === false ? { noIgmp: true } : {}),

@@ -60,6 +60,7 @@ export const joinLeave: Scenario = {
     relayCpuLimit: 'its negative controls are --no-igmp and a pinned membership (test/integration/join-leave.test.ts)',
     injectDuplicates: 'its negative controls are --no-igmp and a pinned membership (test/integration/join-leave.test.ts)',
     crossWire: 'its negative controls are --no-igmp and a pinned membership (test/integration/join-leave.test.ts)',
+    cpus: 'its contenders are started by its own runner, which places nothing yet',
     ...SEARCH_OPTIONS,
   },
   summary: `group join delay (request -> first packet at the sink) and leave delay (removal -> last packet on the input link), ${LADDER.join(', ')} groups up to N (or --steps); relay vs socat vs kernel, and the relay with --igmp-leave-delay ${LEAVE_DELAY_MS}`,

@@ -106,6 +106,7 @@ export const replication: Scenario = {
     bridge: 'its output links are plain veth pairs, several of them',
     relaySlowSend: 'its relay side applies --egress-limit, --no-igmp and --inject-duplicates (negative controls in test/integration/replication.test.ts)',
     aggregateRate: LADDER_OPTIONS.aggregateRate,
+    cpus: 'its contenders are started by its own runner, which places nothing yet',
   },
   presentation: { xTitle: 'copies (K)', xLog: false, charts: ['replication-ndr', 'replication-cpu'] },
   calibrationStreams: () => 1,

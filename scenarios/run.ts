@@ -61,9 +61,9 @@ class Calibrations {
     if (!this.quiet) process.stderr.write(`calibrating the instrument (${size}-byte payloads)\n`);
     let found: Calibration | null = null;
     try {
-      const { threads, mtu, family } = this.options;
+      const { threads, mtu, family, cpus } = this.options;
       const streams = this.scenario.calibrationStreams?.(this.n) ?? threads;
-      found = await calibrate({ size, streams, threads, probeSeconds: 0.3, iterations: 4, mtu, family });
+      found = await calibrate({ size, streams, threads, probeSeconds: 0.3, iterations: 4, mtu, family, cpus });
     } catch (err) {
       if (!this.quiet) process.stderr.write(`calibration failed: ${(err as Error).message}\n`);
       this.failures.push({ name: 'instrument calibration', scenario: this.scenario.name, step: `${size}B`, contender: 'instrument', metric: `failed: ${(err as Error).message}`, value: 0, limit: 'a zero-loss ceiling', pass: false });
@@ -103,6 +103,7 @@ function contenderStep(plan: StepPlan, name: ContenderName, repetition: number, 
     ttl: options.ttl,
     tos: options.tos,
     impairments: options.impairments,
+    cpus: options.cpus,
     runId,
     repetition,
     logDir: path.join(dir, 'logs', `${plan.step.replace(/[/ ]/g, '-')}-${name}-r${repetition}`),

@@ -9,6 +9,7 @@ import type { StepOptions } from '../harness/src/step.js';
 import type { RateStep } from '../harness/src/generator.js';
 import type { Family, Topology } from '../netns/topology.js';
 import type { EgressMode, IngressMode } from '../relay/src/api.js';
+import type { CpuPlacement } from '../harness/src/placement.js';
 
 export interface ScenarioOptions {
   ratePps: number;
@@ -44,6 +45,8 @@ export interface ScenarioOptions {
   /** Generator sender threads. */
   threads: number;
   impairments: Impairments;
+  /** Cores for the contender, the generator and the sink (--cpus); absent: wherever the kernel puts them. */
+  cpus?: CpuPlacement;
   /** Throughput search: seconds of measured traffic per trial, and the bounds' closeness to stop at. */
   trialSeconds: number;
   resolution: number;

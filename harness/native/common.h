@@ -1,8 +1,10 @@
-// Command-line pieces shared by mcr-gen and mcr-sink: stream lists, numbers, signals.
+// Command-line pieces shared by mcr-gen and mcr-sink: stream lists, numbers, signals, the CPUs
+// they run on.
 #pragma once
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <sched.h>
 
 #include <csignal>
 #include <cstdint>
@@ -120,6 +122,23 @@ inline unsigned interface_index(const std::string& name) {
   const unsigned index = if_nametoindex(name.c_str());
   if (index == 0) die("unknown interface '" + name + "'");
   return index;
+}
+
+// The CPUs this process may run on, written as /proc's Cpus_allowed_list ("0-1", "0,2"): the
+// summary records it, so a run placed with --cpus shows where the instrument really ran.
+inline std::string affinity_list() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return "";
+  std::string out;
+  for (int c = 0; c < CPU_SETSIZE;) {
+    if (!CPU_ISSET(c, &set)) { ++c; continue; }
+    int last = c;
+    while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, &set)) ++last;
+    out += (out.empty() ? "" : ",") + std::to_string(c) + (last > c ? "-" + std::to_string(last) : "");
+    c = last + 1;
+  }
+  return out;
 }
 
 inline volatile std::sig_atomic_t g_stop = 0;

@@ -570,7 +570,7 @@ std::string report(const Config& c, const std::vector<StreamState>& state, const
   const double measured_seconds = total_sent >= 2 && measured_last > measured_first ? static_cast<double>(measured_last - measured_first) / 1e9 : 0;
   w.field("totalSent", total_sent).key("elapsedSec").fixed(elapsed, 3).field("interrupted", g_interrupted.load());
   w.key("faults").begin_object().field("dup", dup).field("swap", swap).field("corrupt", corrupt).field("skip", skip).end_object();
-  w.field("threads", senders.size()).field("measuredFirstSendNs", measured_first).field("measuredLastSendNs", measured_last);
+  w.field("threads", senders.size()).field("cpus", affinity_list()).field("measuredFirstSendNs", measured_first).field("measuredLastSendNs", measured_last);
   w.key("measuredSeconds").fixed(measured_seconds, 9);
   return w.end_object().text();
 }

@@ -14,6 +14,7 @@
 #include "common.h"
 #include "histogram.h"
 #include "json-writer.h"
+#include "latency-windows.h"
 #include "payload.h"
 
 using namespace mcr;
@@ -29,6 +30,8 @@ const char* kUsage = R"(mcr-sink: receive MCR test traffic and account for every
   --idle-timeout MS        stop after MS without packets, once traffic began (default 2000)
   --max-wait MS            stop after MS in any case (default 0 = no limit)
   --rcvbuf BYTES           receive buffer per socket (default 8388608)
+  --latency-window MS      the summary's latencyWindows: the p99 per MS of send time, all streams
+                           together (default 100)
   --progress MS            every MS print PROGRESS {"t":s,"received":n,"unique":n,"expected":n} on
                            stderr (expected: sum of the highest sequence number + 1 per stream)
 Prints READY on stderr once joined and one JSON summary line on stdout at the end
@@ -148,7 +151,7 @@ struct Options {
   std::vector<StreamAddr> addrs;
   std::string ifname;
   uint32_t run_id = 1;
-  double idle_ms = 2000, max_wait_ms = 0, progress_ms = 0;
+  double idle_ms = 2000, max_wait_ms = 0, progress_ms = 0, latency_window_ms = 100;
   int rcvbuf = 8 << 20;
 };
 
@@ -166,6 +169,7 @@ Options parse_args(int argc, char** argv) {
     else if (a == "--run-id") o.run_id = static_cast<uint32_t>(parse_number(a, next(), 0, 4294967295.0));
     else if (a == "--idle-timeout") o.idle_ms = parse_number(a, next(), 1, 3.6e6);
     else if (a == "--max-wait") o.max_wait_ms = parse_number(a, next(), 0, 3.6e7);
+    else if (a == "--latency-window") o.latency_window_ms = parse_number(a, next(), 1, 3.6e6);
     else if (a == "--progress") o.progress_ms = parse_number(a, next(), 100, 3.6e6);
     else if (a == "--rcvbuf") o.rcvbuf = static_cast<int>(parse_number(a, next(), 4096, 1 << 30));
     else die(std::string("unknown option '") + a + "'\n" + kUsage);
@@ -207,6 +211,7 @@ class Sink {
   int ep_ = -1;
   std::vector<Socket> sockets_;
   std::vector<Stream> streams_;
+  LatencyWindows windows_;
   std::vector<uint8_t> buffers_, controls_;
   std::vector<mmsghdr> msgs_;
   std::vector<iovec> iovs_;
@@ -216,7 +221,7 @@ class Sink {
 };
 
 Sink::Sink(const Options& o)
-    : o_(o), streams_(o.addrs.size()), buffers_(kBatch * kSlot), controls_(kBatch * kControl), msgs_(kBatch), iovs_(kBatch) {
+    : o_(o), streams_(o.addrs.size()), windows_(static_cast<uint64_t>(o.latency_window_ms * 1e6)), buffers_(kBatch * kSlot), controls_(kBatch * kControl), msgs_(kBatch), iovs_(kBatch) {
   const unsigned ifindex = interface_index(o.ifname);
   streams_family(o.addrs);  // refuses a mix
   install_stop_handlers();
@@ -326,7 +331,9 @@ void Sink::account(Socket& sock, const uint8_t* data, size_t length, const Marks
   ++st.unique;
   if (static_cast<int64_t>(p.seq) < st.max_seq) ++st.reordered;  // RFC 4737: arrived after a later one
   else st.max_seq = static_cast<int64_t>(p.seq);
-  st.latency.add(arrival > p.tx_ns ? arrival - p.tx_ns : 0);
+  const uint64_t latency = arrival > p.tx_ns ? arrival - p.tx_ns : 0;
+  st.latency.add(latency);
+  windows_.add(p.tx_ns, latency);
 }
 
 void Sink::write_stream(JsonWriter& w, size_t s) const {
@@ -358,7 +365,8 @@ std::string Sink::report() {
   for (size_t s = 0; s < streams_.size(); ++s) write_stream(w, s);
   w.end_array();
   w.field("foreign", foreign_).field("unknownStream", unknown_).field("overflowDrops", overflow).field("datagrams", total_);
-  w.key("elapsedSec").fixed(elapsed_, 3);
+  w.key("elapsedSec").fixed(elapsed_, 3).field("cpus", affinity_list());
+  windows_.write(w);
   return w.end_object().text();
 }
 

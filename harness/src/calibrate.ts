@@ -3,6 +3,7 @@
 import { createPair } from '../../netns/topology.js';
 import { fitsOneFrame, runGenerator } from './generator.js';
 import { startSink } from './sink.js';
+import type { CpuPlacement } from './placement.js';
 import { type Family } from './streams.js';
 import { endpoint } from '../../relay/src/api.js';
 
@@ -20,6 +21,8 @@ export interface CalibrationOptions {
   mtu?: number;
   /** IP version of the probe streams (default 4): an IPv6 run's ceiling is lower. */
   family?: Family;
+  /** The generator's and the sink's cores (--cpus), as the scenario places them. */
+  cpus?: CpuPlacement;
 }
 
 export interface CalibrationResult { size: number; ratePps: number; streams: number; threads: number }
@@ -35,11 +38,11 @@ export async function calibrate(o: CalibrationOptions): Promise<CalibrationResul
     // Sends at an aggregate rate (0 = unpaced) and returns [achieved aggregate rate, packets lost].
     const probe = async (aggregatePps: number): Promise<[number, number]> => {
       runId++;
-      const sink = await startSink(pair.sink.ns, { interface: pair.sink.ifname, streams, runId, idleTimeoutMs: 300, maxWaitMs: 60_000 });
+      const sink = await startSink(pair.sink.ns, { interface: pair.sink.ifname, streams, runId, idleTimeoutMs: 300, maxWaitMs: 60_000, cpus: o.cpus?.sink });
       const perStream = aggregatePps / streams.length;
       const count = aggregatePps > 0 ? Math.max(100, Math.round(perStream * probeSeconds)) : 200_000;
       const packet = fitsOneFrame(o.size, o.mtu ?? 1500, o.family ?? 4); // as the scenarios send
-      const gen = await runGenerator(pair.gen.ns, { interface: pair.gen.ifname, streams, rate: perStream, count, size: o.size, runId, warmup: 0, threads, packet });
+      const gen = await runGenerator(pair.gen.ns, { interface: pair.gen.ifname, streams, rate: perStream, count, size: o.size, runId, warmup: 0, threads, packet, cpus: o.cpus?.generator });
       const got = await sink.done;
       const unique = got.streams.reduce((n, s) => n + s.unique, 0);
       const lost = gen.totalSent - unique + gen.streams.reduce((n, s) => n + s.errorCount, 0);

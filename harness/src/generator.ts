@@ -1,5 +1,6 @@
 // Runs mcr-gen inside a namespace and returns its summary.
 import { nsSpawn } from '../../netns/spawn.js';
+import { pinned } from './placement.js';
 import { GEN_BIN } from './binaries.js';
 
 export interface GenStreamSummary {
@@ -42,6 +43,8 @@ export interface GenSummary {
   faults: { dup: number; swap: number; corrupt: number; skip: number };
   /** Sender threads used (--threads, capped at the number of streams). */
   threads: number;
+  /** The CPUs it ran on (its Cpus_allowed_list). */
+  cpus?: string;
   /** Earliest measuredFirstSendNs over the streams (0s ignored; 0 when nothing measured was sent). */
   measuredFirstSendNs: number;
   /** Latest measuredLastSendNs over the streams. */
@@ -90,6 +93,8 @@ export interface GenOptions {
   streamsFile?: string;
   /** Frames built by mcr-gen on an AF_PACKET socket (--packet): no neighbour entry per group on the host. */
   packet?: boolean;
+  /** CPUs it runs on (taskset; --cpus generator=...). */
+  cpus?: string;
   /** Aborting stops the generator early (SIGTERM); it still reports what it sent. */
   signal?: AbortSignal;
 }
@@ -135,7 +140,7 @@ export function generatorArgs(o: GenOptions): string[] {
 }
 
 export async function runGenerator(ns: string, options: GenOptions): Promise<GenSummary> {
-  const result = await nsSpawn(ns, GEN_BIN, generatorArgs(options), { reject: false, cancelSignal: options.signal });
+  const result = await nsSpawn(ns, ...pinned(options.cpus, GEN_BIN, generatorArgs(options)), { reject: false, cancelSignal: options.signal });
   const line = String(result.stdout).trim().split('\n').pop() ?? '';
   if (result.exitCode !== 0 || !line.startsWith('{')) {
     throw new Error(`mcr-gen failed (exit ${result.exitCode ?? result.signal}): ${String(result.stderr).trim() || line}`);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ControlClient, projectRoot } from '../../relay/src/api.js';
 import { nsSpawn } from '../../netns/spawn.js';
+import { commandLine, pinned } from './placement.js';
 
 export const MCRD = path.join(projectRoot, 'bin', 'mcrd.js');
 
@@ -19,11 +20,17 @@ export interface RunningMcrd {
   exitNote(): string | undefined;
 }
 
-/** `env` adds to the harness's environment (an impairment's preload); workers inherit it. */
-export async function startMcrd(ns: string, socketPath: string, args: string[], logFile: string, env: Record<string, string> = {}): Promise<RunningMcrd> {
+export interface McrdLaunch {
+  /** Added to the harness's environment (an impairment's preload); workers inherit it. */
+  env?: Record<string, string>;
+  /** CPUs mcrd runs on (--cpus contender=...); workers inherit them. */
+  cpus?: string;
+}
+
+export async function startMcrd(ns: string, socketPath: string, args: string[], logFile: string, { env = {}, cpus }: McrdLaunch = {}): Promise<RunningMcrd> {
   const fullArgs = [MCRD, '--control-socket', socketPath, ...args];
   const log = createWriteStream(logFile);
-  const child = nsSpawn(ns, process.execPath, fullArgs, { stdout: 'pipe', stderr: 'pipe', reject: false, env });
+  const child = nsSpawn(ns, ...pinned(cpus, process.execPath, fullArgs), { stdout: 'pipe', stderr: 'pipe', reject: false, env });
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
   let note: string | undefined;
@@ -48,7 +55,7 @@ export async function startMcrd(ns: string, socketPath: string, args: string[], 
     try {
       const client = await ControlClient.connect(socketPath, 1000);
       await client.request('ping');
-      return { pid: child.pid ?? 0, client, socketPath, command: `ip netns exec ${ns} node ${['bin/mcrd.js', ...fullArgs.slice(1)].join(' ')}`, stop, exitNote: () => note };
+      return { pid: child.pid ?? 0, client, socketPath, command: commandLine(ns, cpus, 'node', ['bin/mcrd.js', ...fullArgs.slice(1)]), stop, exitNote: () => note };
     } catch (err) {
       if (Date.now() > deadline) {
         await stop();

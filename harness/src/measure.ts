@@ -1,7 +1,8 @@
 // One metrics record per stream from what the generator sent and the sink counted, with loss
 // attributed by stage so a slow sink or a busy generator is never blamed on the contender.
 import type { GenSummary } from './generator.js';
-import type { LatencySummary, SinkSummary } from './sink.js';
+import type { LatencySummary, LatencyWindows, SinkSummary } from './sink.js';
+import { median } from './stats.js';
 
 export interface Attribution {
   generatorErrors: number;
@@ -25,6 +26,30 @@ export function lossPercent(lost: number, expected: number): number {
  */
 export function outageMs(longestGap: number, streamPps: number): number {
   return streamPps > 0 ? (longestGap / streamPps) * 1000 : 0;
+}
+
+/** A window's p99 is its worst 1 in 100: fewer packets than this and it is the window's max. */
+export const MIN_WINDOW_PACKETS = 100;
+
+export interface WindowedTail {
+  /** Window length, ms. */
+  ms: number;
+  /** Windows of MIN_WINDOW_PACKETS or more. */
+  windows: number;
+  /** The median over those windows of each window's p99, ns. */
+  p99Ns: number;
+}
+
+/**
+ * A typical window's tail: the median over the windows of send time of each window's p99. A
+ * scheduling stall of the shared machine sets the p99 of the windows it falls in, and with them the
+ * whole run's p99; it sets this only when it covers half the windows. A contender that adds latency
+ * to most packets adds it to most windows, so this shows it.
+ */
+export function windowedTail(w: LatencyWindows | undefined): WindowedTail | undefined {
+  if (!w) return undefined;
+  const tails = w.p99Ns.filter((_, i) => (w.counts[i] ?? 0) >= MIN_WINDOW_PACKETS);
+  return tails.length ? { ms: w.ms, windows: tails.length, p99Ns: median(tails) } : undefined;
 }
 
 export interface StreamRecord {

@@ -12,7 +12,7 @@ import type { JoinLeaveRecord } from './join-leave-record.js';
 import type { LimitSearch } from './limit-search.js';
 import type { ReplicationRecord } from './replication-record.js';
 import type { TimelineSample } from './timeline.js';
-import { lossPercent, type StreamRecord } from './measure.js';
+import { lossPercent, type StreamRecord, type WindowedTail } from './measure.js';
 import { median } from './stats.js';
 
 export const RESULT_SCHEMA = 'mcr-result';
@@ -45,6 +45,8 @@ export interface Aggregate {
   tos?: { min: number; max: number };
   /** Latency: median of the streams' p50, worst stream's p99/p99.9/max (ns). */
   latencyNs: { p50: number; p99: number; p999: number; max: number };
+  /** All streams' typical window tail (measure.ts windowedTail); absent when the sink reported no windows. */
+  windowedTail?: WindowedTail;
   attribution: StreamRecord['attribution'];
   /** CPU seconds of the contender's processes from just before the generator started until 100 ms after it finished (null: not attributable). */
   cpuSeconds: number | null;
@@ -82,6 +84,8 @@ export interface ContenderRun {
   sinkJoined: 'outputs' | 'inputs';
   aggregate?: Aggregate;
   igmp?: IgmpObservation;
+  /** Where its processes ran: each role's CPU lists as /proc showed them (--cpus places them). */
+  placement?: { contender?: string[]; generator?: string; sink?: string };
   /** The fault injected during the traffic, if the step planned one. */
   fault?: FaultRecord;
   /** Resources and sink counts sampled during the traffic, if the step asked for it (soak). */

@@ -1,5 +1,6 @@
 // Runs mcr-sink inside a namespace: resolves once every group is joined.
 import { nsSpawn } from '../../netns/spawn.js';
+import { pinned } from './placement.js';
 import { SINK_BIN } from './binaries.js';
 
 export interface LatencySummary { p50: number; p90: number; p99: number; p999: number; max: number; mean: number }
@@ -42,6 +43,17 @@ export interface SinkSummary {
   overflowDrops: number;
   datagrams: number;
   elapsedSec: number;
+  /** The p99 per window of send time, all streams together (mcr-sink --latency-window). */
+  latencyWindows?: LatencyWindows;
+  /** The CPUs it ran on (its Cpus_allowed_list). */
+  cpus?: string;
+}
+
+export interface LatencyWindows {
+  ms: number;
+  /** Packets and p99 (ns) per window, from the first. */
+  counts: number[];
+  p99Ns: number[];
 }
 
 export interface SinkOptions {
@@ -60,6 +72,8 @@ export interface SinkOptions {
   /** Report the counts so far every this many ms (to onProgress). */
   progressMs?: number;
   onProgress?(progress: SinkProgress): void;
+  /** CPUs it runs on (taskset; --cpus sink=...). */
+  cpus?: string;
 }
 
 /** Counts so far, all streams together: expected = sum of (highest sequence number seen + 1). */
@@ -81,7 +95,7 @@ export async function startSink(ns: string, o: SinkOptions): Promise<RunningSink
   if (o.maxWaitMs) args.push('--max-wait', String(o.maxWaitMs));
   if (o.rcvbuf) args.push('--rcvbuf', String(o.rcvbuf));
   if (o.progressMs) args.push('--progress', String(o.progressMs));
-  const child = nsSpawn(ns, SINK_BIN, args, { reject: false, buffer: { stdout: true, stderr: false } });
+  const child = nsSpawn(ns, ...pinned(o.cpus, SINK_BIN, args), { reject: false, buffer: { stdout: true, stderr: false } });
   let stderr = '';
   await new Promise<void>((resolve, reject) => {
     let partial = '';

@@ -9,11 +9,12 @@ import type { Contender, Impairments, RunningContender } from './contenders/type
 import { type EgressMode, endpoint, type IngressMode } from '../../relay/src/api.js';
 import { injectFault, type FaultPlan, type FaultRecord } from './faults.js';
 import { fitsOneFrame, profileSeconds, runGenerator, type RateStep } from './generator.js';
-import { measure } from './measure.js';
+import { measure, windowedTail } from './measure.js';
 import { aggregate, type ContenderRun, type IgmpObservation } from './result.js';
 import { startSink } from './sink.js';
 import { startTimeline, type Timeline, type TimelineSample } from './timeline.js';
 import { planStreams, type Family } from './streams.js';
+import type { CpuPlacement } from './placement.js';
 
 export interface StepOptions {
   contender: Contender;
@@ -55,6 +56,8 @@ export interface StepOptions {
   /** Generator sender threads. */
   threads: number;
   impairments: Impairments;
+  /** Cores for the contender, the generator and the sink (--cpus). */
+  cpus?: CpuPlacement;
   runId: number;
   repetition: number;
   logDir: string;
@@ -97,6 +100,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
     egressLimit: o.impairments.egressLimit ?? null, noIgmp: o.impairments.noIgmp ?? false, relayCpuLimit: o.impairments.relayCpuLimit ?? null,
     duplicatesInRepetition: o.impairments.duplicatesInRepetition ?? null, crossWire: o.impairments.crossWire ?? false, relaySlowSendUs: o.impairments.relaySlowSendUs ?? null,
     ...(o.profile ? { profile: o.profile.map((s) => `${s.seconds}:${s.ratePps}`).join(',') } : {}), ...(o.relayFlags ? { relayFlags: o.relayFlags.join(' ') } : {}),
+    ...(o.cpus ? { cpus: Object.entries(o.cpus).map(([role, list]) => `${role}=${list}`).join(',') } : {}),
   };
   const base = { contender: contender.name, series: o.series, ...(o.control ? { control: o.control } : {}), ...(o.exemptFromLoss ? { exemptFromLoss: o.exemptFromLoss } : {}), repetition: o.repetition, sinkJoined: contender.rewrites ? ('outputs' as const) : ('inputs' as const), params };
   const availability = await contender.available(o.family ?? 4);
@@ -111,7 +115,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
     if (o.impairments.egressLimit) {
       await $`ip netns exec ${chain.relayOut.ns} tc qdisc add dev ${chain.relayOut.ifname} root tbf rate ${o.impairments.egressLimit} burst 16kbit latency 20ms`;
     }
-    const running = await contender.start({ chain, streams: plans, logDir: o.logDir, workers: o.workers, ...(o.relayFlags ? { relayFlags: o.relayFlags } : {}), fanout: o.fanout, ingress: o.ingress, egress: o.egress, impairments: o.impairments });
+    const running = await contender.start({ chain, streams: plans, logDir: o.logDir, workers: o.workers, ...(o.relayFlags ? { relayFlags: o.relayFlags } : {}), fanout: o.fanout, ingress: o.ingress, egress: o.egress, impairments: o.impairments, cpus: o.cpus?.contender });
     let report;
     let gen;
     let sinkSummary;
@@ -120,6 +124,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
     let fault: FaultRecord | undefined;
     let timeline: Timeline | undefined;
     let samples: TimelineSample[] | undefined;
+    let contenderCpus: string[] | undefined;
     try {
       igmp = await observeJoins(chain, plans.map((p) => p.inGroup));
       const sinkStreams = plans.map((p) => (contender.rewrites ? endpoint(p.outGroup, p.outPort) : endpoint(p.inGroup, p.inPort)));
@@ -133,6 +138,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
         maxWaitMs: Math.ceil((sendSeconds + (o.drainSeconds ?? 30)) * 1000),
         ...(o.sampleSeconds ? { progressMs: o.sampleSeconds * 1000, onProgress: (p) => timeline?.onProgress(p) } : {}),
         ...streamArg(sinkStreams, path.join(o.logDir, 'sink-streams.txt')),
+        cpus: o.cpus?.sink,
       });
       try {
         const cpuBefore = running.cpuSeconds();
@@ -152,6 +158,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
           ttl: o.ttl,
           tos: o.tos,
           packet: fitsOneFrame(o.size, o.mtu ?? 1500, o.family ?? 4),
+          cpus: o.cpus?.generator,
           ...(o.impairments.duplicatesInRepetition === o.repetition ? { fault: 'dup:100' } : {}),
           ...streamArg(plans.map((p) => endpoint(p.inGroup, p.inPort)), path.join(o.logDir, 'gen-streams.txt')),
         });
@@ -159,6 +166,7 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
         samples = await timeline?.stop();
         await sleep(CPU_TAIL_MS);
         const cpuAfter = running.cpuSeconds();
+        contenderCpus = running.cpuLists?.();
         cpuSeconds = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
       } catch (err) {
         void timeline?.stop();
@@ -173,7 +181,10 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
     writeFileSync(path.join(o.logDir, 'generator.json'), JSON.stringify(gen, null, 2));
     writeFileSync(path.join(o.logDir, 'sink.json'), JSON.stringify(sinkSummary, null, 2));
     const records = measure(gen, sinkSummary, { ingressDrops: report.ingressDrops, egressErrors: report.egressErrors });
-    return { ...base, status: 'ok', aggregate: aggregate(records, gen.measuredSeconds, cpuSeconds, sinkSummary.streams.reduce((n, s) => n + s.warmup, 0)), ...(igmp ? { igmp } : {}), ...(fault ? { fault } : {}), ...(samples ? { timeline: samples } : {}), streams: records, report };
+    const tail = windowedTail(sinkSummary.latencyWindows);
+    const totals = { ...aggregate(records, gen.measuredSeconds, cpuSeconds, sinkSummary.streams.reduce((n, s) => n + s.warmup, 0)), ...(tail ? { windowedTail: tail } : {}) };
+    const placement = { ...(contenderCpus ? { contender: contenderCpus } : {}), generator: gen.cpus, sink: sinkSummary.cpus };
+    return { ...base, status: 'ok', aggregate: totals, placement, ...(igmp ? { igmp } : {}), ...(fault ? { fault } : {}), ...(samples ? { timeline: samples } : {}), streams: records, report };
   } catch (err) {
     return { ...base, status: 'failed', reason: (err as Error).message };
   } finally {

@@ -5,11 +5,12 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPair, type Pair } from '../../netns/topology.js';
 import { runGenerator, type GenOptions } from '../../harness/src/generator.js';
-import { measure } from '../../harness/src/measure.js';
+import { measure, windowedTail } from '../../harness/src/measure.js';
 import { startSink } from '../../harness/src/sink.js';
 import { $ } from 'zx';
 import { udpChecksumErrors, udpInDatagrams } from '../../harness/src/contenders/procnet.js';
 import { announceSkip, skipReason } from './env.js';
+import { cpusAllowedList } from '../../harness/src/placement.js';
 
 const reason = skipReason();
 announceSkip('instrument integration', reason);
@@ -45,6 +46,17 @@ describe.skipIf(reason)('instrument over a veth pair', () => {
     // 9000 packets at 6000 packets/s in total: paced, not bursted.
     expect(gen.elapsedSec).toBeGreaterThan(1.4);
     expect(sink.streams[0].latencyNs.p50).toBeGreaterThan(0);
+    // The latency per 100 ms of send time, all streams: 1.5 s of sending fills about 15 windows
+    // of about 600 packets (the first, before the first packet, is empty), every packet in one.
+    const w = sink.latencyWindows!;
+    expect(w.ms).toBe(100);
+    expect(w.counts.reduce((n, c) => n + c, 0)).toBe(9000);
+    expect(w.counts.filter((c) => c >= 100).length).toBeGreaterThanOrEqual(14);
+    const tail = windowedTail(w)!;
+    expect(tail.windows).toBe(w.counts.filter((c) => c >= 100).length);
+    expect(tail.p99Ns).toBeGreaterThanOrEqual(sink.streams[0].latencyNs.p50);
+    expect(sink.cpus).toBe(cpusAllowedList('self'));
+    expect(gen.cpus).toBe(cpusAllowedList('self'));
   });
 
   it('excludes warm-up packets from the counts', async () => {

@@ -9,6 +9,7 @@ import { baselineFromResult, baselinePath } from '../../harness/src/gate.js';
 import type { RunResult } from '../../harness/src/result.js';
 import { projectRoot } from '../../relay/src/api.js';
 import { announceSkip, noMulticastRouting, skipReason } from './env.js';
+import { allowedCpus, cpusAllowedList } from '../../harness/src/placement.js';
 
 const reason = skipReason(['socat', 'smcrouted']);
 announceSkip('scenario integration', reason);
@@ -200,6 +201,19 @@ describe.skipIf(reason)('scenarios', () => {
     expect(readFileSync(path.join(dir, 'timeline.svg'), 'utf8')).toContain('forwarded/s (relay /metrics)');
   });
 
+  it.skipIf(allowedCpus().length < 2)('--cpus places the contender, the generator and the sink on the cores named; each run records where they ran', async () => {
+    const { exitCode, result } = await scenario(['multi-stream', '1', '--contenders', 'relay,socat', '--cpus', 'contender=1,generator=0,sink=0', ...SMALL]);
+    expect(exitCode).toBe(0);
+    expect(result.parameters).toMatchObject({ cpus: { contender: '1', generator: '0', sink: '0' } });
+    for (const run of result.steps[0].runs) {
+      expect(run.placement, run.contender).toEqual({ contender: ['1'], generator: '0', sink: '0' });
+      expect(run.report!.commands[0], run.contender).toContain('taskset --cpu-list 1 ');
+    }
+    // Unplaced, the same processes may run anywhere this one may.
+    const free = await scenario(['multi-stream', '1', '--contenders', 'relay', ...SMALL]);
+    expect(free.result.steps[0].runs[0].placement).toEqual({ contender: [cpusAllowedList('self')], generator: cpusAllowedList('self'), sink: cpusAllowedList('self') });
+  });
+
   it('a flag that does not apply is refused with exit 2, saying why', async () => {
     const cli = (...args: string[]) => execa(process.execPath, [path.join(projectRoot, 'dist', 'scenarios', 'cli.js'), ...args], { reject: false, cwd: projectRoot });
     const refused = [
@@ -207,6 +221,8 @@ describe.skipIf(reason)('scenarios', () => {
       [['multi-worker', '2', '--fanout', 'none'], /multi-worker does not use --fanout: it runs every fanout mode/],
       [['throughput', '1', '--rate', '5000'], /throughput does not use --rate: its search chooses the rates/],
       [['soak', '--count', '10'], /soak does not use --count: it sends for --duration/],
+      [['join-leave', '1', '--cpus', 'contender=0'], /join-leave does not use --cpus: its contenders are started by its own runner/],
+      [['multi-stream', '1', '--cpus', 'relay=0'], /--cpus: unknown role 'relay' \(roles: contender, generator, sink\)/],
     ] as const;
     for (const [args, message] of refused) {
       const r = await cli(...args);

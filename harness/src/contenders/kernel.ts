@@ -5,6 +5,7 @@ import { createWriteStream, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nsSpawn } from '../../../netns/spawn.js';
+import { commandLine, pinned } from '../placement.js';
 import { sysctl } from '../../../netns/sysctl.js';
 import { commandExists } from './which.js';
 import { MFC_FILE, multicastRoutes } from './procnet.js';
@@ -21,7 +22,7 @@ export const kernelContender: Contender = {
     if (!existsSync(cache)) return { ok: false, kernelLacks: true, reason: `this kernel has no IPv${family} multicast routing (${option} is not set; ${cache} is missing): kernel routing cannot be measured on this machine` };
     return (await commandExists('smcrouted')) ? { ok: true } : { ok: false, reason: 'smcrouted not found: apt-get install smcroute' };
   },
-  async start({ chain, streams, logDir }: StartOptions): Promise<RunningContender> {
+  async start({ chain, streams, logDir, cpus }: StartOptions): Promise<RunningContender> {
     const conf = path.join(logDir, 'smcroute.conf');
     const family = familyOf(streams[0]?.inGroup ?? '');
     // The generator's address of the streams' family: the S of every (S,G) route.
@@ -42,9 +43,9 @@ export const kernelContender: Contender = {
     // (IPv6 has no such limit.)
     if (family === 4 && streams.length > 20) await sysctl(chain.relayIn.ns, 'net.ipv4.igmp_max_memberships', streams.length + 10);
     const args = ['-n', '-N', '-f', conf, '-i', `mcr-${chain.prefix}`, '-u', path.join(logDir, 'smcroute.sock'), '-P', path.join(logDir, 'smcroute.pid'), '-l', 'notice'];
-    const command = `ip netns exec ${chain.relayIn.ns} smcrouted ${args.join(' ')}`;
+    const command = commandLine(chain.relayIn.ns, cpus, 'smcrouted', args);
     const log = createWriteStream(path.join(logDir, 'smcroute.log'));
-    const child = nsSpawn(chain.relayIn.ns, 'smcrouted', args, { stdout: 'pipe', stderr: 'pipe', reject: false });
+    const child = nsSpawn(chain.relayIn.ns, ...pinned(cpus, 'smcrouted', args), { stdout: 'pipe', stderr: 'pipe', reject: false });
     child.stdout?.pipe(log, { end: false });
     child.stderr?.pipe(log, { end: false });
 

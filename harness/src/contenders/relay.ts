@@ -12,6 +12,7 @@ import { relayFaults } from './relay-faults.js';
 import { treeResources } from './resources.js';
 import { treeCpuSeconds } from './cpu.js';
 import type { Availability, Contender, ContenderReport, RunningContender, StartOptions } from './types.js';
+import { treeCpuLists } from '../placement.js';
 
 
 export interface RelayCounters {
@@ -60,12 +61,12 @@ export const relayContender: Contender = {
     if (!existsSync(path.join(projectRoot, 'dist', 'relay', 'src', 'cli', 'mcrd.js'))) return { ok: false, reason: "compiled mcrd missing: run 'npm run build:ts'" };
     return { ok: true };
   },
-  async start({ chain, streams, logDir, workers, relayFlags, fanout, ingress, egress, impairments }: StartOptions): Promise<RunningContender> {
+  async start({ chain, streams, logDir, workers, relayFlags, fanout, ingress, egress, impairments, cpus }: StartOptions): Promise<RunningContender> {
     const args = ['--workers', String(workers), '--fanout', fanout, '--ingress', ingress, '--egress', egress, '--interface', chain.relayIn.ifname, '--stats-interval', '0', '--state-file', path.join(logDir, 'mcrd-state.json'), '--metrics-listen', METRICS_ADDRESS];
     if (impairments.noIgmp) args.push('--no-igmp');
     args.push(...(relayFlags ?? []));
     const env = impairments.relaySlowSendUs ? await slowSendEnvironment(impairments.relaySlowSendUs) : {};
-    const launch = (n: number) => startMcrd(chain.relayIn.ns, path.join(logDir, 'mcrd.sock'), args, path.join(logDir, n ? `mcrd-${n}.log` : 'mcrd.log'), env);
+    const launch = (n: number) => startMcrd(chain.relayIn.ns, path.join(logDir, 'mcrd.sock'), args, path.join(logDir, n ? `mcrd-${n}.log` : 'mcrd.log'), { env, cpus });
     let mcrd = await launch(0);
     const firstPid = mcrd.pid;
     const commands = [mcrd.command];
@@ -98,6 +99,7 @@ export const relayContender: Contender = {
     return {
       // Across a supervisor restart the process tree is another one: CPU is not attributable then.
       cpuSeconds: () => (mcrd.pid === firstPid ? treeCpuSeconds(mcrd.pid) : null),
+      cpuLists: () => treeCpuLists(mcrd.pid),
       inject: faults,
       resources: () => treeResources(mcrd.pid),
       counters: () => scrapeTotals(chain.relayIn.ns),

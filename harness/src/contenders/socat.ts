@@ -3,6 +3,7 @@ import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nsSpawn } from '../../../netns/spawn.js';
+import { commandLine, cpusAllowedList, pinned } from '../placement.js';
 import { commandExists } from './which.js';
 import { cpuSeconds } from './cpu.js';
 import { interfaceIndex, udpSocketCount, udpSocketDrops } from './procnet.js';
@@ -25,7 +26,7 @@ export const socatContender: Contender = {
   async available(): Promise<Availability> {
     return (await commandExists('socat')) ? { ok: true } : { ok: false, reason: 'socat not found: apt-get install socat' };
   },
-  async start({ chain, streams, logDir }: StartOptions): Promise<RunningContender> {
+  async start({ chain, streams, logDir, cpus }: StartOptions): Promise<RunningContender> {
     const log = createWriteStream(path.join(logDir, 'socat.log'));
     const commands: string[] = [];
     const family = familyOf(streams[0]?.inGroup ?? '');
@@ -44,8 +45,8 @@ export const socatContender: Contender = {
         ];
       // socat reads into an 8192-byte buffer by default and would cut larger datagrams short.
       const args = ['-u', '-b', '65536', recv, send];
-      commands.push(`ip netns exec ${chain.relayIn.ns} socat ${args.join(' ')}`);
-      const child = nsSpawn(chain.relayIn.ns, 'socat', args, { stdout: 'ignore', stderr: 'pipe', reject: false });
+      commands.push(commandLine(chain.relayIn.ns, cpus, 'socat', args));
+      const child = nsSpawn(chain.relayIn.ns, ...pinned(cpus, 'socat', args), { stdout: 'ignore', stderr: 'pipe', reject: false });
       // Written chunk by chunk, not piped: a pipe per child adds listeners to the one log stream
       // (Node warns past 10 of them).
       child.stderr?.on('data', (chunk: Buffer) => log.write(chunk));
@@ -66,6 +67,7 @@ export const socatContender: Contender = {
 
     return {
       cpuSeconds: () => children.reduce((sum, c) => sum + (c.pid ? cpuSeconds(c.pid) : 0), 0),
+      cpuLists: () => [...new Set(children.flatMap((c) => (c.pid ? (cpusAllowedList(c.pid) ?? []) : [])))],
       async stop(): Promise<ContenderReport> {
         const drops = port === undefined ? 0 : (await udpSocketDrops(chain.relayIn.ns, port, family)) - dropsAtStart;
         for (const c of children) c.kill('SIGTERM');

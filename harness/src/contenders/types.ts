@@ -33,6 +33,8 @@ export interface RunningContender {
   resources?(): Resources | null;
   /** Its own counters now, for the timeline (the relay: summed from a scrape of mcrd's /metrics). */
   counters?(): Promise<Record<string, number>>;
+  /** The CPU lists its processes may run on now, as /proc shows them (absent: no processes of its own). */
+  cpuLists?(): string[];
   /** Carries out a fault only the contender can (kill a worker, restart, churn rules); absent: none. */
   inject?(fault: FaultPlan): Promise<FaultDetail>;
 }
@@ -67,6 +69,8 @@ export interface StartOptions {
   /** Relay send path. */
   egress: EgressMode;
   impairments: Impairments;
+  /** CPUs the contender's processes run on (--cpus contender=...; absent: wherever the kernel puts them). */
+  cpus?: string;
 }
 
 export interface Availability {

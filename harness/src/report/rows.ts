@@ -21,6 +21,10 @@ export interface Row extends Counts {
   p50us: number;
   p99us: number;
   p999us: number;
+  /** The typical window's p99 (measure.ts windowedTail), µs; null when the sink reported no windows. */
+  windowP99us: number | null;
+  /** Windows that p99 is the median of (0: none reported). */
+  latencyWindows: number;
   cpuSeconds: number | null;
   cpuUsPerPacket: number | null;
   /** TTL and TOS the datagrams arrived with, as text ("7", "0xb9"; "-" when none arrived). */
@@ -70,6 +74,8 @@ export function toRows(result: RunResult): Row[] {
         p50us: a.latencyNs.p50 / 1000,
         p99us: a.latencyNs.p99 / 1000,
         p999us: a.latencyNs.p999 / 1000,
+        windowP99us: a.windowedTail ? a.windowedTail.p99Ns / 1000 : null,
+        latencyWindows: a.windowedTail?.windows ?? 0,
         cpuSeconds: a.cpuSeconds,
         cpuUsPerPacket: a.cpuUsPerPacket,
         attribution: { ...a.attribution },
@@ -120,6 +126,8 @@ export function medianRows(rows: Row[]): Row[] {
       p50us: m((r) => r.p50us),
       p99us: m((r) => r.p99us),
       p999us: m((r) => r.p999us),
+      windowP99us: known((r) => r.windowP99us),
+      latencyWindows: m((r) => r.latencyWindows),
       cpuSeconds: known((r) => r.cpuSeconds),
       cpuUsPerPacket: known((r) => r.cpuUsPerPacket),
       attribution: Object.fromEntries(Object.keys(first.attribution).map((k) => [k, m((r) => r.attribution[k] ?? 0)])),

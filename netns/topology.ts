@@ -131,7 +131,7 @@ export async function sweepLeftovers(): Promise<string[]> {
 }
 
 /** Creates namespaces under an ownership record and returns an idempotent destroy. */
-async function withNamespaces(prefix: string, roles: string[]): Promise<{ names: string[]; destroy: () => Promise<void> }> {
+export async function withNamespaces(prefix: string, roles: string[]): Promise<{ names: string[]; destroy: () => Promise<void> }> {
   if (!/^[a-z0-9]{1,9}$/.test(prefix)) throw new Error(`topology prefix '${prefix}' must be 1-9 lowercase letters or digits (interface names must fit 15 characters)`);
   await sweepLeftovers();
   const existing = await namespaceList();

@@ -15,7 +15,7 @@ announceSkip('npm run setup', reason);
 /** A PATH holding the commands setup looks for and uses, but for those left out. */
 async function pathWithout(left: string[]): Promise<string> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mcr-path-'));
-  const commands = ['sh', 'bash', 'cat', 'ip', 'tc', 'bridge', 'setpriv', 'socat', 'smcrouted', 'tcpdump', 'ethtool', 'chromium', 'prometheus', 'promtool', 'clang++', 'systemd-analyze', 'apt-get'];
+  const commands = ['sh', 'bash', 'cat', 'ip', 'tc', 'bridge', 'setpriv', 'socat', 'smcrouted', 'tcpdump', 'ethtool', 'chromium', 'prometheus', 'promtool', 'clang++', 'systemd-analyze', 'ssh', 'sshd', 'apt-get'];
   for (const c of commands.filter((c) => !left.includes(c))) {
     const found = await execa('sh', ['-c', `command -v ${c}`], { reject: false });
     if (found.exitCode === 0) symlinkSync(found.stdout.trim(), path.join(dir, c));

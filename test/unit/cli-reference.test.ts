@@ -7,11 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../../relay/src/api.js';
 
 const reference = readFileSync(path.join(projectRoot, 'docs', 'reference.md'), 'utf8');
-const TOOLS = ['dist/scenarios/cli.js', 'dist/relay/src/cli/mcrd.js', 'dist/relay/src/cli/mcrctl.js', 'dist/harness/src/cli/gate.js'];
+const TOOLS = ['dist/scenarios/cli.js', 'dist/relay/src/cli/mcrd.js', 'dist/relay/src/cli/mcrctl.js', 'dist/harness/src/cli/gate.js', 'dist/harness/src/cli/hosts.js check'];
 
 /** The long flags an option list of commander's --help names (its own --help and --version aside). */
 function flagsOf(tool: string): string[] {
-  const help = execFileSync(process.execPath, [path.join(projectRoot, tool), '--help'], { encoding: 'utf8' });
+  const [file, ...sub] = tool.split(' ');
+  const help = execFileSync(process.execPath, [path.join(projectRoot, file), ...sub, '--help'], { encoding: 'utf8' });
   const flags = [...help.matchAll(/^\s+(?:-\w, )?(--[a-z0-9-]+)/gm)].map((m) => m[1]);
   return [...new Set(flags)].filter((f) => f !== '--help' && f !== '--version');
 }

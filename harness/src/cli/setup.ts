@@ -26,6 +26,8 @@ const NEEDS: { command: string; pkg: string; for: string }[] = [
   { command: 'promtool', pkg: 'prometheus', for: 'the metrics lint' },
   { command: 'clang++', pkg: 'clang', for: 'npm run fuzz, npm run test:sanitized' },
   { command: 'systemd-analyze', pkg: 'systemd', for: "the service unit's verification test" },
+  { command: 'ssh', pkg: 'openssh-client', for: 'the hosts backend (npm run hosts)' },
+  { command: 'sshd', pkg: 'openssh-server', for: "the hosts backend's test (two namespaces each running an OpenSSH server)" },
 ];
 /** A file rather than a command: clang's sanitizer runtime. */
 const ASAN_RUNTIME = { pkg: 'libclang-rt-14-dev', for: "clang's ASan runtime (npm run test:sanitized)" };

@@ -8,12 +8,12 @@ import { createChain, type Chain, type Topology } from '../../netns/topology.js'
 import type { Contender, Impairments, RunningContender } from './contenders/types.js';
 import { type EgressMode, endpoint, type IngressMode } from '../../relay/src/api.js';
 import { injectFault, type FaultPlan, type FaultRecord } from './faults.js';
-import { fitsOneFrame, profileSeconds, runGenerator, type RateStep } from './generator.js';
+import { fitsOneFrame, profileSeconds, runGenerator, type GenOptions, type RateStep } from './generator.js';
 import { measure, windowedTail } from './measure.js';
 import { aggregate, type ContenderRun, type IgmpObservation } from './result.js';
-import { startSink } from './sink.js';
+import { startSink, type SinkOptions, type SinkProgress } from './sink.js';
 import { startTimeline, type Timeline, type TimelineSample } from './timeline.js';
-import { planStreams, type Family } from './streams.js';
+import { planStreams, type Family, type StreamPlan } from './streams.js';
 import type { CpuPlacement } from './placement.js';
 
 export interface StepOptions {
@@ -93,15 +93,57 @@ async function injectDuring(plan: FaultPlan, chain: Chain, running: RunningConte
   return { kind: plan.kind, startedMs: started - genStarted, tookMs: Date.now() - started, detail };
 }
 
-export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
-  const { contender } = o;
-  const params = {
+/** The step's parameters as result.json records them: what a reader needs to run it again. */
+function stepParams(o: StepOptions): Record<string, unknown> {
+  return {
     streams: o.streams, workers: o.workers, fanout: o.fanout, ingress: o.ingress, egress: o.egress, topology: o.topology, ratePps: o.ratePps, count: o.count, size: o.size, warmup: o.warmup, threads: o.threads, mtu: o.mtu ?? 1500, ttl: o.ttl ?? 8, tos: o.tos ?? 0,
     egressLimit: o.impairments.egressLimit ?? null, noIgmp: o.impairments.noIgmp ?? false, relayCpuLimit: o.impairments.relayCpuLimit ?? null,
     duplicatesInRepetition: o.impairments.duplicatesInRepetition ?? null, crossWire: o.impairments.crossWire ?? false, relaySlowSendUs: o.impairments.relaySlowSendUs ?? null,
     ...(o.profile ? { profile: o.profile.map((s) => `${s.seconds}:${s.ratePps}`).join(',') } : {}), ...(o.relayFlags ? { relayFlags: o.relayFlags.join(' ') } : {}),
     ...(o.cpus ? { cpus: Object.entries(o.cpus).map(([role, list]) => `${role}=${list}`).join(',') } : {}),
   };
+}
+
+/** The sink of a step: every output group (every input group where the contender does not rewrite). */
+function sinkOptions(o: StepOptions, chain: Chain, plans: StreamPlan[], onProgress: (p: SinkProgress) => void): SinkOptions {
+  const sinkStreams = plans.map((p) => (o.contender.rewrites ? endpoint(p.outGroup, p.outPort) : endpoint(p.inGroup, p.inPort)));
+  const sendSeconds = o.profile ? profileSeconds(o.profile) + o.warmup / Math.max(o.profile[0].ratePps / o.streams, 1) : (o.count + o.warmup) / Math.max(o.ratePps, 1);
+  return {
+    interface: chain.sink.ifname,
+    runId: o.runId,
+    // Under a fault a silence is the outage being measured, not the end of the traffic: the
+    // sink then runs until stopped, never ending early and counting the rest as lost.
+    idleTimeoutMs: o.fault ? SINK_NO_IDLE_MS : SINK_IDLE_MS,
+    maxWaitMs: Math.ceil((sendSeconds + (o.drainSeconds ?? 30)) * 1000),
+    ...(o.sampleSeconds ? { progressMs: o.sampleSeconds * 1000, onProgress } : {}),
+    ...streamArg(sinkStreams, path.join(o.logDir, 'sink-streams.txt')),
+    cpus: o.cpus?.sink,
+  };
+}
+
+/** The generator of a step: every input group, with the step's rate, size, marks and planned duplicates. */
+function generatorOptions(o: StepOptions, chain: Chain, plans: StreamPlan[]): GenOptions {
+  return {
+    interface: chain.gen.ifname,
+    rate: o.ratePps,
+    count: o.count,
+    ...(o.profile ? { profile: o.profile } : {}),
+    size: o.size,
+    runId: o.runId,
+    warmup: o.warmup,
+    threads: o.threads,
+    ttl: o.ttl,
+    tos: o.tos,
+    packet: fitsOneFrame(o.size, o.mtu ?? 1500, o.family ?? 4),
+    cpus: o.cpus?.generator,
+    ...(o.impairments.duplicatesInRepetition === o.repetition ? { fault: 'dup:100' } : {}),
+    ...streamArg(plans.map((p) => endpoint(p.inGroup, p.inPort)), path.join(o.logDir, 'gen-streams.txt')),
+  };
+}
+
+export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
+  const { contender } = o;
+  const params = stepParams(o);
   const base = { contender: contender.name, series: o.series, ...(o.control ? { control: o.control } : {}), ...(o.exemptFromLoss ? { exemptFromLoss: o.exemptFromLoss } : {}), repetition: o.repetition, sinkJoined: contender.rewrites ? ('outputs' as const) : ('inputs' as const), params };
   const availability = await contender.available(o.family ?? 4);
   if (!availability.ok) return { ...base, status: 'skipped', reason: availability.reason, ...(availability.kernelLacks ? { kernelLacks: true } : {}) };
@@ -127,41 +169,14 @@ export async function runContenderStep(o: StepOptions): Promise<ContenderRun> {
     let contenderCpus: string[] | undefined;
     try {
       igmp = await observeJoins(chain, plans.map((p) => p.inGroup));
-      const sinkStreams = plans.map((p) => (contender.rewrites ? endpoint(p.outGroup, p.outPort) : endpoint(p.inGroup, p.inPort)));
-      const sendSeconds = o.profile ? profileSeconds(o.profile) + o.warmup / Math.max(o.profile[0].ratePps / o.streams, 1) : (o.count + o.warmup) / Math.max(o.ratePps, 1);
-      const sink = await startSink(chain.sink.ns, {
-        interface: chain.sink.ifname,
-        runId: o.runId,
-        // Under a fault a silence is the outage being measured, not the end of the traffic: the
-        // sink then runs until stopped (below), never ending early and counting the rest as lost.
-        idleTimeoutMs: o.fault ? SINK_NO_IDLE_MS : SINK_IDLE_MS,
-        maxWaitMs: Math.ceil((sendSeconds + (o.drainSeconds ?? 30)) * 1000),
-        ...(o.sampleSeconds ? { progressMs: o.sampleSeconds * 1000, onProgress: (p) => timeline?.onProgress(p) } : {}),
-        ...streamArg(sinkStreams, path.join(o.logDir, 'sink-streams.txt')),
-        cpus: o.cpus?.sink,
-      });
+      const sink = await startSink(chain.sink.ns, sinkOptions(o, chain, plans, (p) => timeline?.onProgress(p)));
       try {
         const cpuBefore = running.cpuSeconds();
         const genStarted = Date.now();
         if (o.sampleSeconds) timeline = startTimeline(running, o.sampleSeconds);
         const faultDone = o.fault ? injectDuring(o.fault, chain, running, contender.name, genStarted) : undefined;
         faultDone?.catch(() => undefined); // awaited below, after the traffic: not an unhandled rejection meanwhile
-        gen = await runGenerator(chain.gen.ns, {
-          interface: chain.gen.ifname,
-          rate: o.ratePps,
-          count: o.count,
-          ...(o.profile ? { profile: o.profile } : {}),
-          size: o.size,
-          runId: o.runId,
-          warmup: o.warmup,
-          threads: o.threads,
-          ttl: o.ttl,
-          tos: o.tos,
-          packet: fitsOneFrame(o.size, o.mtu ?? 1500, o.family ?? 4),
-          cpus: o.cpus?.generator,
-          ...(o.impairments.duplicatesInRepetition === o.repetition ? { fault: 'dup:100' } : {}),
-          ...streamArg(plans.map((p) => endpoint(p.inGroup, p.inPort)), path.join(o.logDir, 'gen-streams.txt')),
-        });
+        gen = await runGenerator(chain.gen.ns, generatorOptions(o, chain, plans));
         fault = await faultDone;
         samples = await timeline?.stop();
         await sleep(CPU_TAIL_MS);

@@ -88,7 +88,11 @@ describe.skipIf(reason)('scenarios', () => {
     expect(search.ndrPps).not.toBeNull();
     expect(search.ndrPps!).toBeLessThanOrEqual(search.ceilingPps);
     expect(search.pdrPps!).toBeGreaterThanOrEqual(search.ndrPps!);
-    if (!search.ndrLimitedByInstrument) expect(search.trials.length).toBeGreaterThan(1);
+    // A lossy first trial starts the bisection; a clean one ends the search: the NDR is then the
+    // instrument's ("≥") if the generator reached the ceiling in it, else what it managed to send
+    // (on a loaded machine it fell to 67 % of it once).
+    if (search.trials[0].lossPct > 0) expect(search.trials.length).toBeGreaterThan(1);
+    else expect(search.ndrLimitedByInstrument).toBe(search.trials[0].achievedPps >= 0.95 * search.ceilingPps);
     for (const step of result.steps) expect(step.runs[0].aggregate!.duplicates).toBe(0);
     expect(readFileSync(path.join(dir, 'report.md'), 'utf8')).toMatch(/\| contender \| payload B \| NDR \(packets\/s\) \| PDR ≤0.1% \(packets\/s\) \| ceiling \|.*\n.*\n\| relay \| 512 \| /);
   });

@@ -7,7 +7,7 @@ import { lockBeside } from '../instance-lock.js';
 import { findSetpriv, lookupGroup, lookupUser, unreadableBy } from '../privileges.js';
 import { workerScript } from '../workers.js';
 import { MetricsServer } from '../metrics.js';
-import { EGRESS_MODES, FANOUT_MODES, INGRESS_MODES, addonPath, loadAddon, type FanoutMode } from '../native.js';
+import { EGRESS_MODES, FANOUT_MODES, INGRESS_MODES, addonPath, loadAddon, type Addon, type FanoutMode } from '../native.js';
 import { setStateFileWarnings } from '../state-file.js';
 import { Supervisor, type SupervisorOptions } from '../supervisor.js';
 import { VERSION } from '../version.js';
@@ -116,6 +116,27 @@ function reloadOnHangup(configFile: string | undefined, supervisor: Supervisor, 
   });
 }
 
+/** The supervisor's settings from the daemon's configuration. */
+function supervisorOptions(config: DaemonConfig, runAs: SupervisorOptions['runAs'], log: Logger, addon: Addon): SupervisorOptions {
+  const workerRange = parseWorkerRange(config.workers);
+  return {
+    workers: workerRange.min,
+    ...(workerRange.max > workerRange.min ? { autoscale: { ...workerRange, upCpu: config.scaleUpCpu } } : {}),
+    fanout: config.fanout,
+    ingress: config.ingress,
+    egress: config.egress,
+    ringMiB: config.ringMiB,
+    interfaces: config.interfaces,
+    joinGroups: config.igmp,
+    igmpPolicy: { retries: config.igmpRetries, retryIntervalMs: config.igmpRetryInterval, leaveDelayMs: config.igmpLeaveDelay },
+    stateFile: config.stateFile || undefined,
+    runAs,
+    log,
+    igmp: addon,
+    interfaceIndex: (name) => addon.interfaceIndex(name),
+  };
+}
+
 async function main(): Promise<void> {
   program.parse();
   const opts = program.opts();
@@ -146,23 +167,7 @@ async function main(): Promise<void> {
     console.error(`mcrd: ${(err as Error).message}`);
     process.exit(2);
   }
-  const workerRange = parseWorkerRange(config.workers);
-  const supervisor = new Supervisor({
-    workers: workerRange.min,
-    ...(workerRange.max > workerRange.min ? { autoscale: { ...workerRange, upCpu: config.scaleUpCpu } } : {}),
-    fanout: config.fanout,
-    ingress: config.ingress,
-    egress: config.egress,
-    ringMiB: config.ringMiB,
-    interfaces: config.interfaces,
-    joinGroups: config.igmp,
-    igmpPolicy: { retries: config.igmpRetries, retryIntervalMs: config.igmpRetryInterval, leaveDelayMs: config.igmpLeaveDelay },
-    stateFile: config.stateFile || undefined,
-    runAs,
-    log,
-    igmp: addon,
-    interfaceIndex: (name) => addon.interfaceIndex(name),
-  });
+  const supervisor = new Supervisor(supervisorOptions(config, runAs, log, addon));
   const links = new addon.LinkWatcher((event) => {
     log.debug('link event', event);
     supervisor.linksChanged();

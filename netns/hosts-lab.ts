@@ -2,6 +2,7 @@
 // hardware: a tester and a DUT, each running Debian's OpenSSH server on a management link from
 // this (the root) namespace, joined by two veth pairs that stand in for the cables (tester tx ->
 // DUT input, DUT output -> tester rx). Nothing listens outside the namespaces; destroy is safe twice.
+// Its management addresses are fixed (10.253.1.0/30, 10.253.2.0/30): one lab at a time.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';

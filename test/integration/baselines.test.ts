@@ -19,6 +19,7 @@ import { nsSpawn } from '../../netns/spawn.js';
 import { createChain, createPair, type Chain, type Pair } from '../../netns/topology.js';
 import { announceSkip, noMulticastRouting, skipReason } from './env.js';
 import { injectFrames } from './inject.js';
+import { until } from './until.js';
 
 const reason = skipReason(['socat', 'smcrouted']);
 announceSkip('baselines with source-specific multicast', reason);
@@ -44,14 +45,6 @@ function hexAddress(address: string): string {
   return address.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join('');
 }
 
-async function until(what: string, done: () => Promise<boolean>): Promise<void> {
-  const end = Date.now() + 10_000;
-  while (!(await done())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 /** Both sources send 1000 packets to GROUP (runs 81 and 82); what the sink counted of run 81 on `stream`. */
 async function twoSources(c: Chain, stream: string) {
   const sink = await startSink(c.sink.ns, { interface: c.sink.ifname, streams: [stream], runId: 81, idleTimeoutMs: 1000, maxWaitMs: 20_000 });
@@ -73,7 +66,7 @@ describe.skipIf(reason)('baselines with source-specific multicast (two sources, 
     await $`ip -n ${c.gen.ns} addr add ${OTHER_SOURCE}/24 dev ${c.gen.ifname}`;
     child = nsSpawn(c.relayIn.ns, 'socat', ['-u', `UDP4-RECV:${PORT},bind=${GROUP},reuseaddr,${membership}`, `UDP4-DATAGRAM:239.2.0.1:${PORT},ip-multicast-if=${c.relayOut.addr},ip-multicast-ttl=8,ip-multicast-loop=0`], { reject: false });
     const exited = child.then((r: { exitCode?: number; stderr?: unknown }) => `socat exited ${r.exitCode}: ${String(r.stderr).trim()}`);
-    await Promise.race([until('socat to bind', async () => (await udpSocketCount(c.relayIn.ns, PORT)) >= 1), exited.then((why: string) => Promise.reject(new Error(why)))]);
+    await Promise.race([until('socat to bind', async () => (await udpSocketCount(c.relayIn.ns, PORT)) >= 1, 10_000, 50), exited.then((why: string) => Promise.reject(new Error(why)))]);
     expect(await twoSources(c, `239.2.0.1:${PORT}`)).toEqual({ unique: 1000, foreign });
   });
 
@@ -88,7 +81,7 @@ describe.skipIf(reason)('baselines with source-specific multicast (two sources, 
     writeFileSync(conf, `phyint ${c.relayIn.ifname} enable\nphyint ${c.relayOut.ifname} enable\n${routes.replaceAll('IF', c.relayIn.ifname).replaceAll('OUT', c.relayOut.ifname)}\n`);
     child = nsSpawn(c.relayIn.ns, 'smcrouted', ['-n', '-N', '-f', conf, '-i', `mcr-${c.prefix}`, '-u', path.join(dir, 'smcroute.sock'), '-P', path.join(dir, 'smcroute.pid'), '-l', 'notice'], { reject: false });
     // An (S,G) route is installed at once; a (*,G) one when the first packet asks for it.
-    if (routes.includes('source')) await until('the (S,G) route', async () => (await multicastRoutes(c.relayIn.ns)).length >= 1);
+    if (routes.includes('source')) await until('the (S,G) route', async () => (await multicastRoutes(c.relayIn.ns)).length >= 1, 10_000, 50);
     else await sleep(1000);
     expect(await twoSources(c, `${GROUP}:${PORT}`)).toEqual({ unique: 1000, foreign });
   });
@@ -116,7 +109,7 @@ describe.skipIf(reason)('baselines with VLAN-tagged frames on the parent interfa
   it('socat: takes none of the tagged frames, all of the untagged ones', async () => {
     const c = (chain = await createChain());
     child = nsSpawn(c.relayIn.ns, 'socat', ['-u', `UDP4-RECV:${PORT},bind=239.1.0.1,reuseaddr,ip-add-membership=239.1.0.1:${c.relayIn.ifname}`, `UDP4-DATAGRAM:239.2.0.1:${PORT},ip-multicast-if=${c.relayOut.addr}`], { reject: false });
-    await until('socat to bind', async () => (await udpSocketCount(c.relayIn.ns, PORT)) >= 1);
+    await until('socat to bind', async () => (await udpSocketCount(c.relayIn.ns, PORT)) >= 1, 10_000, 50);
     const before = await udpInDatagrams(c.relayIn.ns);
     await injectFrames(c.gen.ns, c.gen.ifname, [tagged], 100);
     await sleep(300);
@@ -132,7 +125,7 @@ describe.skipIf(reason)('baselines with VLAN-tagged frames on the parent interfa
     const conf = path.join(dir, 'smcroute.conf');
     writeFileSync(conf, `phyint ${c.relayIn.ifname} enable\nphyint ${c.relayOut.ifname} enable\nmroute from ${c.relayIn.ifname} source ${c.gen.addr} group 239.1.0.1 to ${c.relayOut.ifname}\n`);
     child = nsSpawn(c.relayIn.ns, 'smcrouted', ['-n', '-N', '-f', conf, '-i', `mcr-${c.prefix}`, '-u', path.join(dir, 'smcroute.sock'), '-P', path.join(dir, 'smcroute.pid'), '-l', 'notice'], { reject: false });
-    await until('the (S,G) route', async () => (await multicastRoutes(c.relayIn.ns)).length >= 1);
+    await until('the (S,G) route', async () => (await multicastRoutes(c.relayIn.ns)).length >= 1, 10_000, 50);
     const forwarded = async () => (await multicastRoutes(c.relayIn.ns)).reduce((n, e) => n + e.packets, 0);
     const before = await forwarded();
     await injectFrames(c.gen.ns, c.gen.ifname, [tagged], 100);
@@ -152,7 +145,7 @@ describe.skipIf(reason)('two socat feeding each other', () => {
       // A (gen ns) relays G1 -> G2 on its only link; B (sink ns) relays G2 -> G1 on the other end.
       for (const [host, from, to] of [[pair.gen, '239.77.0.1', '239.77.0.2'], [pair.sink, '239.77.0.2', '239.77.0.1']] as const) {
         children.push(nsSpawn(host.ns, 'socat', ['-u', `UDP4-RECV:${PORT},bind=${from},reuseaddr,ip-add-membership=${from}:${host.ifname}`, `UDP4-DATAGRAM:${to}:${PORT},ip-multicast-if=${host.addr},ip-multicast-ttl=8,ip-multicast-loop=0`], { reject: false }));
-        await until(`socat in ${host.ns} to bind`, async () => (await udpSocketCount(host.ns, PORT)) >= 1);
+        await until(`socat in ${host.ns} to bind`, async () => (await udpSocketCount(host.ns, PORT)) >= 1, 10_000, 50);
       }
       const before = await Promise.all([pair.gen.ns, pair.sink.ns].map((ns) => udpInDatagrams(ns)));
       // One packet of G1 with TTL 8, sent from B's side: A picks it up.

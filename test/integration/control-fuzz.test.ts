@@ -11,6 +11,7 @@ import { ControlClient, LineSplitter, MAX_LINE_BYTES, type Response } from '../.
 import { announceSkip, skipReason } from './env.js';
 import { malformedRequests, prng } from './malformed-requests.js';
 import { ruleFor, startRig, traffic, type Rig } from './relay-rig.js';
+import { until } from './until.js';
 
 const reason = skipReason();
 announceSkip('control-plane fuzz', reason);
@@ -34,14 +35,6 @@ function connect(path: string): Promise<{ socket: net.Socket; replies: Response[
 
 function rssMiB(pid: number): number {
   return Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) / 1024);
-}
-
-async function until(what: string, done: () => boolean, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 describe.skipIf(reason)(`control socket under malformed and stalled clients (seed ${SEED}; MCR_FUZZ_SEED repeats it)`, () => {
@@ -78,7 +71,7 @@ describe.skipIf(reason)(`control socket under malformed and stalled clients (see
           socket.write(bytes.subarray(at, at + n));
           at += n;
         }
-        await until(`${mine.length} replies on connection ${c}`, () => replies.length >= mine.length);
+        await until(`${mine.length} replies on connection ${c}`, () => replies.length >= mine.length, 30_000);
         socket.destroy();
         expect(replies).toHaveLength(mine.length);
         replies.forEach((reply, i) => {
@@ -102,7 +95,7 @@ describe.skipIf(reason)(`control socket under malformed and stalled clients (see
   it('an over-long line is refused and the connection stays usable', async () => {
     const { socket, replies } = await connect(rig.mcrd.socketPath);
     socket.write(`{"id":1,"cmd":"add","rule":"${'x'.repeat(MAX_LINE_BYTES + 10)}"}\n{"id":2,"cmd":"ping"}\n`);
-    await until('two replies', () => replies.length >= 2);
+    await until('two replies', () => replies.length >= 2, 30_000);
     expect(replies[0]).toMatchObject({ ok: false, error: expect.stringMatching(/longer than/) });
     expect(replies[1]).toMatchObject({ id: 2, ok: true });
     socket.destroy();

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createCpuLimit, findCpuCgroup, type CpuLimit } from '../../harness/src/cpu-limit.js';
 import { announceSkip } from './env.js';
+import { until } from './until.js';
 
 function skipReason(): string | undefined {
   if (process.getuid?.() !== 0) return 'not root (creating cgroups needs root)';
@@ -56,14 +57,6 @@ function kill(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
   }
 }
 
-async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
 describe.skipIf(reason)('cpu-limit on this machine', () => {
   const shells: ChildProcess[] = [];
   const limits: CpuLimit[] = [];
@@ -84,7 +77,7 @@ describe.skipIf(reason)('cpu-limit on this machine', () => {
     const sh = spawn('sh', ['-c', `${BUSY} & read x; ${BUSY} & wait`], { stdio: ['pipe', 'ignore', 'inherit'] });
     shells.push(sh);
     const shPid = sh.pid!;
-    await until('the first busy loop', () => childrenOf(shPid).length === 1);
+    await until('the first busy loop', () => childrenOf(shPid).length === 1, 5000);
     const [first] = childrenOf(shPid) as [number];
 
     const limit = await createCpuLimit(name('tree'), 0.1);
@@ -102,7 +95,7 @@ describe.skipIf(reason)('cpu-limit on this machine', () => {
 
     limit.addTree(shPid);
     sh.stdin!.write('go\n');
-    await until('the second busy loop', () => childrenOf(shPid).length === 2);
+    await until('the second busy loop', () => childrenOf(shPid).length === 2, 5000);
     const second = childrenOf(shPid).find((p) => p !== first)!;
     const inside = `/${name('tree')}`;
     for (const pid of [shPid, first, second]) expect(cgroupOf(pid, version), `pid ${pid}`).toBe(inside);

@@ -13,6 +13,7 @@ import { planStreams } from '../../harness/src/streams.js';
 import { loadTestAddon, projectRoot, singleOwner, withMemberAdded, type WorkerStats } from '../../relay/src/api.js';
 import { announceSkip, skipReason } from './env.js';
 import { ruleFor, startRig, type Rig } from './relay-rig.js';
+import { until } from './until.js';
 
 const reason = skipReason([]);
 announceSkip('elastic workers integration', reason);
@@ -22,14 +23,6 @@ afterEach(async () => {
   await rig?.destroy();
   rig = undefined;
 });
-
-async function waitFor(ok: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms`);
-    await sleep(200);
-  }
-}
 
 const METRICS = '127.0.0.1:9119';
 const STATE = path.join(os.tmpdir(), `mcr-elastic-state-${process.pid}.json`);
@@ -121,9 +114,9 @@ describe.skipIf(reason)('elastic workers', () => {
     await sleep(1500);
     process.kill(first.pid!, 'SIGCONT');
     await gen;
-    await waitFor(async () => (await workers()).length === 2, 15_000);
+    await until('a second worker', async () => (await workers()).length === 2, 15_000, 200);
     expect(mcrdLog(rig)).toMatch(new RegExp(`workers of ${c.relayIn.ifname}: 1 -> 2 \\(autoscale: the kernel dropped \\d+ frames at the rings in the last interval\\)`));
-    await waitFor(async () => (await workers()).length === 1, 30_000);
+    await until('one worker again', async () => (await workers()).length === 1, 30_000, 200);
     expect(mcrdLog(rig)).toMatch(new RegExp(`workers of ${c.relayIn.ifname}: 2 -> 1 \\(autoscale: 1 workers would each use \\d+% of a core \\(below 35%\\) over 10 s\\)`));
   });
 

@@ -15,6 +15,7 @@ import { type RuleWithState } from '../../relay/src/api.js';
 import { capture } from './capture.js';
 import { announceSkip, skipReason } from './env.js';
 import { ruleFor, startRig, traffic, type Rig } from './relay-rig.js';
+import { until } from './until.js';
 
 const reason = skipReason(['tcpdump']);
 announceSkip('relay lifecycle integration', reason);
@@ -37,15 +38,6 @@ async function waitForStates(r: Rig, states: string[], timeoutMs = 10_000): Prom
     await sleep(50);
   }
   throw new Error(`rule states ${JSON.stringify(seen)}, expected ${JSON.stringify(states)}`);
-}
-
-/** Polls `done` until it holds; past `timeoutMs` fails naming what was awaited. */
-async function until(done: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${what}`);
-    await sleep(50);
-  }
 }
 
 /** The log of the newest mcrd the rig started. */
@@ -71,16 +63,16 @@ describe.skipIf(reason)('interface lifecycle', () => {
     });
     const stopGen = new AbortController();
     const gen = runGenerator(c.gen.ns, { interface: c.gen.ifname, streams: [`${s.inGroup}:${s.inPort}`], rate, duration: 60, size: 256, runId: 31, signal: stopGen.signal });
-    await until(() => progress.unique >= rate, 10_000, 'traffic before the fault');
+    await until('traffic before the fault', () => progress.unique >= rate);
     await recreateRelayInput(c);
     // Only a fresh IGMP report puts the relay's new port back into the bridge's mdb.
     expect(await c.segment!.waitForJoins([s.inGroup], 10_000)).toContain(s.inGroup);
     await waitForStates(rig, ['forwarding']);
     const atRecovery = progress.unique;
-    await until(() => progress.unique >= atRecovery + rate, 10_000, 'packets after the recovery');
+    await until('packets after the recovery', () => progress.unique >= atRecovery + rate);
     stopGen.abort();
     const sent = (await gen).totalSent;
-    await until(() => progress.expected >= sent, 10_000, `the last packet sent (#${sent - 1})`);
+    await until(`the last packet sent (#${sent - 1})`, () => progress.expected >= sent);
     const got = (await sink.stop()).streams[0];
 
     // Every packet up to the last one sent is accounted for, none twice; what the outage lost is

@@ -73,10 +73,12 @@ export function pinned(cpus: string | undefined, cmd: string, args: string[]): [
   return cpus ? ['taskset', ['--cpu-list', cpus, cmd, ...args]] : [cmd, args];
 }
 
-/** The distinct CPU lists a process tree may run on, as /proc shows them (the record of a placement). */
-export function treeCpuLists(pid: number): string[] {
-  return [...new Set(treePids(pid).flatMap((p) => cpusAllowedList(p) ?? []))];
+/** The distinct CPU lists these processes may run on, as /proc shows them (the record of a placement). */
+export function cpuListsOf(pids: number[]): string[] {
+  return [...new Set(pids.flatMap((p) => cpusAllowedList(p) ?? []))];
 }
+
+export const treeCpuLists = (pid: number) => cpuListsOf(treePids(pid));
 
 /** The command line a user would type to start cmd in ns on `cpus`. */
 export function commandLine(ns: string, cpus: string | undefined, cmd: string, args: string[]): string {

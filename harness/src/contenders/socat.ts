@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { nsSpawn } from '../../../netns/spawn.js';
-import { commandLine, cpusAllowedList, pinned } from '../placement.js';
+import { commandLine, cpuListsOf, pinned } from '../placement.js';
 import { commandExists } from './which.js';
 import { cpuSeconds } from './cpu.js';
 import { interfaceIndex, udpSocketCount, udpSocketDrops } from './procnet.js';
@@ -67,7 +67,7 @@ export const socatContender: Contender = {
 
     return {
       cpuSeconds: () => children.reduce((sum, c) => sum + (c.pid ? cpuSeconds(c.pid) : 0), 0),
-      cpuLists: () => [...new Set(children.flatMap((c) => (c.pid ? (cpusAllowedList(c.pid) ?? []) : [])))],
+      cpuLists: () => cpuListsOf(children.flatMap((c) => (c.pid ? [c.pid] : []))),
       async stop(): Promise<ContenderReport> {
         const drops = port === undefined ? 0 : (await udpSocketDrops(chain.relayIn.ns, port, family)) - dropsAtStart;
         for (const c of children) c.kill('SIGTERM');

@@ -56,6 +56,13 @@ export interface LimitSummary extends Pick<LimitSearch, 'over' | 'subject' | 'se
   trials: number[];
 }
 
+/** A figure of each repetition's passing trial at its found value, where the trial recorded it. */
+function atFound(mine: LimitSearch[], key: 'cpuUsPerPacket' | 'offeredShare'): number[] {
+  return mine.map((l) => l.trials.find((t) => t.pass && t.value === l.found)?.[key]).filter((v): v is number => typeof v === 'number');
+}
+
+const orNull = (values: number[], pick: (v: number[]) => number) => (values.length ? pick(values) : null);
+
 export function summarizeLimits(limits: LimitSearch[] = []): LimitSummary[] {
   const groups = new Map<string, LimitSearch[]>();
   for (const l of limits) groups.set(`${l.over}|${l.subject}|${l.series}`, [...(groups.get(`${l.over}|${l.subject}|${l.series}`) ?? []), l]);
@@ -69,14 +76,8 @@ export function summarizeLimits(limits: LimitSearch[] = []): LimitSummary[] {
     atUpper: mine.some((l) => l.atUpper),
     ...(mine.find((l) => l.limitedBy) ? { limitedBy: mine.find((l) => l.limitedBy)!.limitedBy } : {}),
     ...(mine[0].copies ? { copies: mine[0].copies } : {}),
-    cpuUsPerPacketAtFound: (() => {
-      const known = mine.map((l) => l.trials.find((t) => t.pass && t.value === l.found)?.cpuUsPerPacket).filter((v): v is number => typeof v === 'number');
-      return known.length ? median(known) : null;
-    })(),
-    offeredShareAtFound: (() => {
-      const shares = mine.map((l) => l.trials.find((t) => t.pass && t.value === l.found)?.offeredShare).filter((v): v is number => typeof v === 'number');
-      return shares.length ? Math.min(...shares) : null;
-    })(),
+    cpuUsPerPacketAtFound: orNull(atFound(mine, 'cpuUsPerPacket'), median),
+    offeredShareAtFound: orNull(atFound(mine, 'offeredShare'), (v) => Math.min(...v)),
     repetitions: mine.length,
     trials: mine.map((l) => l.trials.length),
   }));

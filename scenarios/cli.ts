@@ -12,7 +12,7 @@ import { renderReport } from '../harness/src/report/render.js';
 import { EGRESS_MODES, FANOUT_MODES, INGRESS_MODES, type EgressMode, type IngressMode } from '../relay/src/api.js';
 import { SCENARIOS } from './registry.js';
 import { PreflightError, runScenario } from './run.js';
-import { positiveInt } from '../harness/src/cli/args.js';
+import { positiveInt, usageErrors } from '../harness/src/cli/args.js';
 import type { ScenarioOptions } from './scenario.js';
 import { parseCpuPlacement, type CpuPlacement } from '../harness/src/placement.js';
 
@@ -74,23 +74,11 @@ const program = new Command('scenario')
   .option('--resolution <fraction>', 'throughput: stop the search when the bounds are this close (fraction of the upper bound)', parseFloat, 0.02)
   .option('--egress-limit <rate>', "impairment: rate-limit the relay namespace's output link with tc tbf (e.g. 2mbit), to prove the loss gate fails")
   .option('--no-igmp', 'impairment: run mcrd --no-igmp; on the snooping topology nothing arrives, to prove the IGMP gate fails')
-  .option('--relay-cpu-limit <share>', "impairment: limit mcrd and its workers to this CPU share through a cgroup (e.g. 1%), to prove the performance gate fails", (v) => {
-    try {
-      return parseCpuLimit(v);
-    } catch (err) {
-      throw new InvalidArgumentError((err as Error).message);
-    }
-  })
+  .option('--relay-cpu-limit <share>', "impairment: limit mcrd and its workers to this CPU share through a cgroup (e.g. 1%), to prove the performance gate fails", usageErrors((v) => parseCpuLimit(v)))
   .option('--inject-duplicates <repetition>', 'impairment: the generator duplicates every 100th packet in this repetition only, to prove the duplication gate holds in every repetition', positiveInt('--inject-duplicates'))
   .option('--cross-wire', "impairment: the relay's rule for stream 1 sends to stream 2's group (2+ streams), to prove the misdelivery gate fails")
   .option('--relay-slow-send <us>', 'impairment: mcrd and its workers spend this many µs of CPU more per datagram they send (a preloaded shim, harness/impairments/slow-send.c), to prove the CPU-per-packet gate fails', positiveInt('--relay-slow-send'))
-  .option('--cpus <placement>', 'cores for the contender (mcrd and its workers, socat, smcrouted), the generator and the sink, e.g. contender=1,generator=0,sink=0 or contender=2-3,generator=0,sink=1 (taskset; recorded per run as /proc shows it)', (v) => {
-    try {
-      return parseCpuPlacement(v);
-    } catch (err) {
-      throw new InvalidArgumentError((err as Error).message);
-    }
-  })
+  .option('--cpus <placement>', 'cores for the contender (mcrd and its workers, socat, smcrouted), the generator and the sink, e.g. contender=1,generator=0,sink=0 or contender=2-3,generator=0,sink=1 (taskset; recorded per run as /proc shows it)', usageErrors((v) => parseCpuPlacement(v)))
   .option('--gate [file]', `also check for regression against results/baselines/<scenario>.json and write junit.xml, gate.json, benchmark*.json (gate file default ${path.relative(process.cwd(), DEFAULT_GATE_FILE)})`)
   .option('--json', 'print result.json on stdout (progress stays on stderr)')
   .option('--quiet', 'no progress output')

@@ -8,3 +8,14 @@ export function positiveInt(name: string, min = 1) {
     return Number(value);
   };
 }
+
+/** A parser that throws Error as commander's usage error (exit 2 with its message). */
+export function usageErrors<T>(parse: (value: string) => T) {
+  return (value: string): T => {
+    try {
+      return parse(value);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };
+}
